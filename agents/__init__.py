@@ -1,0 +1,14 @@
+"""Mesa 3 agents and models of the CCEI market. They decide and emit orders; they never touch a chain.
+
+``MODELS`` maps the ``model`` key of a scenario file to its model class.
+"""
+
+from __future__ import annotations
+
+from agents.model import PostedPriceModel, Settler
+
+__all__ = ["MODELS", "PostedPriceModel", "Settler"]
+
+MODELS: dict[str, type] = {
+    "posted-price": PostedPriceModel,
+}

@@ -1,0 +1,119 @@
+"""The posted-price compute market: the walking skeleton's Mesa 3 model.
+
+Each round follows the whitepaper's loop (§3.3) in its simplest form: suppliers post prices from
+their last load, users submit tasks, the scheduling platform matches each task to the cheapest
+supplier that can run it (:func:`market.posted.match_posted`), the round's trades are handed to
+the settler (the ledger, injected by the caller; the model never touches a chain), and the data
+collector records the round.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import mesa
+import numpy as np
+
+from agents.agents import ComputeSupplier, Participant, User
+from market.orders import AgentId, Offer, Request, SettlementOutcome, Trade
+from market.posted import match_posted
+
+__all__ = ["Settler", "PostedPriceModel"]
+
+
+class Settler(Protocol):
+    """Settles one round's trades; the ledger's back ends implement it."""
+
+    def settle(self, step: int, trades: list[Trade]) -> SettlementOutcome: ...
+
+
+class PostedPriceModel(mesa.Model):
+    """Compute suppliers post load-dependent prices; users' tasks are matched at those prices.
+
+    Every argument has a keyword default so ``mesa.batch_run`` and SolaraViz can rebuild the model.
+
+    Args:
+        n_suppliers: Number of compute suppliers.
+        n_users: Number of users.
+        capacity_mcore_h: Each supplier's capacity per round.
+        base_price_micro: Each supplier's price per milli-core-hour at zero load.
+        surge: Relative price surcharge at full load.
+        task_probability: Each user's chance of a task per round.
+        task_mean_mcore_h: Mean task size.
+        max_price_micro: Users' limit price per milli-core-hour.
+        initial_funds_micro: Each user's starting escrow deposit.
+        seed: Seed of the model's random generators.
+        settler: Where each round's trades settle; ``None`` keeps them in the model only.
+    """
+
+    def __init__(
+        self,
+        n_suppliers: int = 3,
+        n_users: int = 12,
+        capacity_mcore_h: int = 8_000,
+        base_price_micro: int = 300,
+        surge: float = 0.5,
+        task_probability: float = 0.6,
+        task_mean_mcore_h: int = 1_500,
+        max_price_micro: int = 420,
+        initial_funds_micro: int = 250_000_000,
+        seed: int | None = None,
+        settler: Settler | None = None,
+    ) -> None:
+        super().__init__(seed=seed)
+        self.settler = settler
+        self.offers: list[Offer] = []
+        self.requests: list[Request] = []
+        self.trades: list[Trade] = []
+        self.last_outcome = SettlementOutcome(batch_id=0, trades=0)
+        self.gas_used_total = 0
+        ComputeSupplier.create_agents(
+            self,
+            n_suppliers,
+            capacity_mcore_h=capacity_mcore_h,
+            base_price_micro=base_price_micro,
+            surge=surge,
+        )
+        User.create_agents(
+            self,
+            n_users,
+            task_probability=task_probability,
+            task_mean_mcore_h=task_mean_mcore_h,
+            max_price_micro=max_price_micro,
+            initial_funds_micro=initial_funds_micro,
+        )
+        self._by_id = {a.unique_id: a for a in self.agents}
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "trades": lambda m: len(m.trades),
+                "volume_mcore_h": lambda m: sum(t.quantity for t in m.trades),
+                "turnover_micro": lambda m: sum(t.amount for t in m.trades),
+                "mean_price_micro": lambda m: float(np.mean([t.price for t in m.trades])) if m.trades else np.nan,
+                "unserved": lambda m: len(m.requests) - len(m.trades),
+                "gas_used": lambda m: m.last_outcome.gas_used,
+            }
+        )
+        self.datacollector.collect(self)
+
+    @property
+    def participants(self) -> list[Participant]:
+        """Every agent with a wallet, in creation order (the ledger opens accounts in this order)."""
+        return [a for a in self.agents if isinstance(a, Participant)]
+
+    def agent(self, agent_id: AgentId) -> Participant:
+        return self._by_id[agent_id]
+
+    def step(self) -> None:
+        """One market round: post, submit, match, settle, collect."""
+        self.offers, self.requests = [], []
+        self.agents_by_type[ComputeSupplier].do("post_offer")
+        self.agents_by_type[User].shuffle_do("submit")
+        self.trades = match_posted(self.steps, self.requests, self.offers)
+        if self.settler is not None:
+            self.last_outcome = self.settler.settle(self.steps, self.trades)
+            self.gas_used_total += self.last_outcome.gas_used
+        for trade in self.trades:
+            self._by_id[trade.buyer].record_purchase(trade)
+            self._by_id[trade.seller].record_sale(trade)
+        self.agents_by_type[ComputeSupplier].do("close_round")
+        self.datacollector.collect(self)

@@ -1,0 +1,25 @@
+"""Benchmarks behind ``ccei bench NAME --json``.
+
+Each module in this package is one benchmark. It defines ``DESCRIPTION`` (one line),
+``add_arguments(parser)`` and ``run(args) -> dict``; the CLI finds the modules by name, so adding
+a benchmark needs no change anywhere else. Benchmarks compare side by side in one process and
+report ratios, because the machines are shared and noisy; targets are asserted nowhere in tests.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from types import ModuleType
+
+__all__ = ["available", "load"]
+
+
+def available() -> list[str]:
+    """Names of the benchmark modules, sorted."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def load(name: str) -> ModuleType:
+    """Imports benchmark ``name``."""
+    return importlib.import_module(f"{__name__}.{name}")

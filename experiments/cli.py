@@ -1,0 +1,154 @@
+"""The ``ccei`` command line: parse, call, print. Every deliberate error becomes one line and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from market.errors import CceiError
+
+__all__ = ["main", "build_parser"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (no usage dump) and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from experiments.report import summary_table
+    from experiments.run import default_out_dir, run
+    from experiments.scenarios import load_scenario
+
+    scenario = load_scenario(args.scenario, args.set)
+    out = Path(args.out) if args.out else default_out_dir(scenario.name, args.seed)
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=args.quiet or not console.is_terminal,
+    ) as progress:
+        task = progress.add_task(f"{scenario.name} on {args.chain}", total=args.steps or scenario.steps)
+        result = run(
+            scenario,
+            out=out,
+            seed=args.seed,
+            steps=args.steps,
+            chain=args.chain,
+            overwrite=args.overwrite,
+            on_step=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    Console().print(summary_table(result.summary))
+    print(f"wrote {result.out}/trades.jsonl, metrics.csv, summary.json")
+    return 0
+
+
+def _cmd_compile(args: argparse.Namespace) -> int:
+    from ledger.compiler import BUILD_DIR, check_artifacts, compile_contracts, find_solc, write_artifacts
+
+    if args.check:
+        check_artifacts()
+        print(f"contract artifacts in {BUILD_DIR} are up to date")
+        return 0
+    solc = find_solc()
+    artifacts = compile_contracts(solc=solc)
+    written = write_artifacts(artifacts)
+    print(f"compiled {len(written)} contracts with solc {solc.version} ({solc.origin}) into {BUILD_DIR}")
+    return 0
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    from experiments.scenarios import builtin_scenarios, load_scenario
+
+    rows = []
+    for name in builtin_scenarios():
+        s = load_scenario(name)
+        rows.append({"name": name, "model": s.model, "steps": s.steps, "description": s.description})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        width = max(len(r["name"]) for r in rows)
+        for r in rows:
+            print(f"{r['name']:<{width}}  {r['description']}")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from experiments import bench
+
+    result = bench.load(args.benchmark).run(args)
+    if args.json:
+        print(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        width = max(len(k) for k in result)
+        for key, value in result.items():
+            print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ccei", description="CCEI Market Lab: computing-network-energy markets settled on a chain.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("run", help="run a market scenario and settle every round")
+    p.add_argument("--scenario", default="posted-price", help="built-in scenario name or a .toml file")
+    p.add_argument("--steps", type=int, default=None, help="market rounds (default: the scenario's)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument(
+        "--chain", default="eth-tester", help="memory | eth-tester (default, in-process) | http(s):// node URL"
+    )
+    p.add_argument("--out", default=None, help="output directory (default: runs/<scenario>-seed<S>)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a scenario value")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("compile", help="compile contracts/*.sol into contracts/build")
+    p.add_argument("--check", action="store_true", help="only check that the artifacts match the sources")
+    p.set_defaults(func=_cmd_compile)
+
+    from experiments import bench
+
+    p = sub.add_parser("bench", help="run a benchmark (prints JSON with --json)")
+    benches = p.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK", parser_class=_Parser)
+    for name in bench.available():
+        module = bench.load(name)
+        b = benches.add_parser(name, help=module.DESCRIPTION)
+        b.add_argument("--json", action="store_true", help="print the result as JSON")
+        module.add_arguments(b)
+        b.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("scenarios", help="list the built-in scenarios")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_scenarios)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the CLI; returns the exit code (0 on success)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CceiError as exc:
+        print(f"ccei: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ccei: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""One market run: build the model from a scenario, settle every round on a back end, write the results.
+
+``DIR/trades.jsonl`` is the hash-chained trade log, ``DIR/metrics.csv`` one row per step from the
+model's DataCollector, ``DIR/summary.json`` the totals, final balances and digests.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from experiments.scenarios import Scenario
+from ledger.backends import SettlementBackend, balances_digest, open_backend
+from ledger.session import LedgerSession
+from ledger.tradelog import TradeLogWriter
+from market.errors import CceiError
+
+__all__ = ["RunError", "RunResult", "run", "prepare_out_dir", "code_version"]
+
+RUN_FILES = ("trades.jsonl", "metrics.csv", "summary.json")
+
+
+class RunError(CceiError):
+    """A run cannot start or finish (e.g. the output directory is unusable)."""
+
+    exit_code = 2
+
+
+def code_version() -> str:
+    try:
+        return version("ccei-market")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+        return "0+unknown"
+
+
+@dataclass
+class RunResult:
+    """What a run produced: the summary written to ``summary.json`` and where the files are."""
+
+    out: Path
+    summary: dict[str, Any]
+    backend: SettlementBackend
+    model: Any
+
+
+def prepare_out_dir(out: Path, overwrite: bool = False) -> Path:
+    """Creates ``out`` and checks it can be written without destroying an earlier run.
+
+    Raises:
+        RunError: ``out`` is a file, not writable, or holds a run and ``overwrite`` is False.
+    """
+    if out.exists() and not out.is_dir():
+        raise RunError(f"--out {out}: is a file, not a directory")
+    if not overwrite and any((out / name).exists() for name in RUN_FILES):
+        raise RunError(f"--out {out}: already holds a run; choose another directory or pass --overwrite")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".ccei-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise RunError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    return out
+
+
+def default_out_dir(scenario: str, seed: int, root: Path = Path("runs")) -> Path:
+    """``runs/<scenario>-seed<S>``, or the first ``-N`` suffix that does not hold a run yet."""
+    base = root / f"{Path(scenario).stem}-seed{seed}"
+    candidate, n = base, 1
+    while any((candidate / name).exists() for name in RUN_FILES):
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+def _write_metrics(path: Path, model: Any) -> None:
+    frame = model.datacollector.get_model_vars_dataframe()
+    columns = list(frame.columns)
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["step", *columns])
+        for step, row in enumerate(frame.itertuples(index=False)):
+            writer.writerow([step, *("" if isinstance(v, float) and math.isnan(v) else v for v in row)])
+
+
+def run(
+    scenario: Scenario,
+    *,
+    out: Path,
+    seed: int = 1,
+    steps: int | None = None,
+    chain: str = "eth-tester",
+    overwrite: bool = False,
+    on_step: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """Runs ``scenario`` for ``steps`` rounds with ``seed``, settling on ``chain``.
+
+    Args:
+        scenario: The validated scenario.
+        out: Output directory (created).
+        seed: The model's seed; also derives every agent's key.
+        steps: Rounds to run (default: the scenario's).
+        chain: ``memory``, ``eth-tester`` or a JSON-RPC node URL.
+        overwrite: Replace an earlier run in ``out``.
+        on_step: Called after each round with (rounds done, rounds total), e.g. for a progress bar.
+
+    Returns:
+        The result, after ``trades.jsonl``, ``metrics.csv`` and ``summary.json`` are written.
+
+    Raises:
+        RunError, ChainUnavailable, SettlementRejected: as the message says.
+    """
+    if seed < 0:
+        raise RunError(f"--seed {seed}: must not be negative")
+    steps = scenario.steps if steps is None else steps
+    if steps < 1:
+        raise RunError(f"--steps {steps}: must be at least 1")
+    out = prepare_out_dir(Path(out), overwrite)
+    started = time.perf_counter()
+    backend = open_backend(chain, seed)
+    header = {
+        "scenario": scenario.name,
+        "model": scenario.model,
+        "seed": seed,
+        "steps": steps,
+        "params": scenario.params,
+        "code_version": code_version(),
+    }
+    try:
+        with TradeLogWriter(out / "trades.jsonl", header) as log:
+            session = LedgerSession(backend, log)
+            model = scenario.model_class(**scenario.params, seed=seed, settler=session)
+            deposits = {p.agent_id: p.initial_funds_micro for p in model.participants}
+            backend.open_accounts(deposits)
+            for step in range(steps):
+                model.step()
+                if on_step:
+                    on_step(step + 1, steps)
+            log_head, entries = log.head, log.entries
+        _write_metrics(out / "metrics.csv", model)
+        balances = backend.balances()
+        summary = {
+            "scenario": scenario.name,
+            "seed": seed,
+            "steps": steps,
+            "chain": chain,
+            "backend": backend.name,
+            "log_entries": entries,
+            "trades": session.trades,
+            "volume_micro": session.volume_micro,
+            "transactions": getattr(backend, "transactions", 0),
+            "gas_used": session.gas_used,
+            "total_supply_micro": backend.total_supply(),
+            "balances_micro": {str(k): v for k, v in balances.items()},
+            "log_head": log_head,
+            "balances_digest": balances_digest(backend.balances_by_address()),
+            "elapsed_s": round(time.perf_counter() - started, 3),
+        }
+        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    finally:
+        backend.close()
+    return RunResult(out=out, summary=summary, backend=backend, model=model)

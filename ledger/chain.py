@@ -1,0 +1,131 @@
+"""Access to an Ethereum chain: the in-process eth-tester (py-evm) chain or any JSON-RPC node.
+
+:func:`connect` takes what the user wrote after ``--chain``: ``eth-tester`` (the default embedded
+chain) or an ``http(s)://`` / ``ws(s)://`` URL of a node such as anvil. The returned :class:`Chain`
+hides the difference for the few test-chain controls the project needs: snapshot/revert, time
+travel, and switching auto-mining off so many transactions land in one block.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_typing import ChecksumAddress
+from web3 import Web3
+from web3.providers.eth_tester import EthereumTesterProvider
+
+from ledger.errors import ChainUnavailable
+
+__all__ = ["Chain", "connect", "EMBEDDED"]
+
+EMBEDDED = "eth-tester"
+
+
+@dataclass
+class Chain:
+    """A connected chain.
+
+    Attributes:
+        w3: The web3 instance.
+        kind: ``"eth-tester"`` for the embedded chain, ``"rpc"`` for a JSON-RPC node.
+        url: The node URL, or ``"eth-tester"``.
+        accounts: Unlocked accounts the node manages; the first is the deployer and operator.
+    """
+
+    w3: Web3
+    kind: str
+    url: str
+    accounts: list[ChecksumAddress] = field(default_factory=list)
+
+    @property
+    def tester(self) -> Any:
+        """The underlying ``EthereumTester`` (embedded chain only)."""
+        if self.kind != EMBEDDED:
+            raise ChainUnavailable(f"{self.url} is not the embedded chain")
+        return self.w3.provider.ethereum_tester  # type: ignore[attr-defined]
+
+    @property
+    def chain_id(self) -> int:
+        return int(self.w3.eth.chain_id)
+
+    def _rpc(self, method: str, params: list[Any]) -> Any:
+        response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        if "error" in response:
+            raise ChainUnavailable(f"{self.url}: {method} failed: {response['error']}")
+        return response.get("result")
+
+    def snapshot(self) -> Any:
+        """Takes a snapshot of the chain state; give the result to :meth:`revert`."""
+        if self.kind == EMBEDDED:
+            return self.tester.take_snapshot()
+        return self._rpc("evm_snapshot", [])
+
+    def revert(self, snapshot_id: Any) -> None:
+        """Returns the chain to a snapshot taken by :meth:`snapshot`."""
+        if self.kind == EMBEDDED:
+            self.tester.revert_to_snapshot(snapshot_id)
+        elif not self._rpc("evm_revert", [snapshot_id]):
+            raise ChainUnavailable(f"{self.url}: snapshot {snapshot_id} no longer exists")
+
+    def timestamp(self) -> int:
+        """The latest block's timestamp (seconds)."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def time_travel(self, timestamp: int) -> None:
+        """Mines a block at ``timestamp`` (must be later than the latest block's)."""
+        if self.kind == EMBEDDED:
+            self.tester.time_travel(timestamp)
+        else:
+            self._rpc("evm_setNextBlockTimestamp", [timestamp])
+            self._rpc("evm_mine", [])
+
+    def set_automine(self, enabled: bool) -> None:
+        """Switches auto-mining on (one block per transaction) or off (see :meth:`mine`)."""
+        if self.kind == EMBEDDED:
+            if enabled:
+                self.tester.enable_auto_mine_transactions()
+            else:
+                self.tester.disable_auto_mine_transactions()
+        else:
+            self._rpc("evm_setAutomine", [enabled])
+
+    def mine(self, blocks: int = 1) -> None:
+        """Mines ``blocks`` blocks, including pending transactions."""
+        if self.kind == EMBEDDED:
+            self.tester.mine_blocks(blocks)
+        else:
+            for _ in range(blocks):
+                self._rpc("evm_mine", [])
+
+
+def connect(spec: str = EMBEDDED, *, timeout_s: float = 10.0) -> Chain:
+    """Connects to the chain named by ``spec``.
+
+    Args:
+        spec: ``"eth-tester"`` for a fresh in-process chain, or a node URL
+            (``http://`` or ``https://``; web3 8's websocket provider is async-only).
+        timeout_s: How long to wait for a node to answer.
+
+    Returns:
+        The connected chain.
+
+    Raises:
+        ChainUnavailable: the spec is neither, or the node does not answer as an Ethereum node.
+    """
+    if spec == EMBEDDED:
+        w3 = Web3(EthereumTesterProvider())
+        return Chain(w3=w3, kind=EMBEDDED, url=EMBEDDED, accounts=list(w3.eth.accounts))
+    parsed = urllib.parse.urlparse(spec)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ChainUnavailable(f"--chain {spec!r}: expected 'memory', 'eth-tester' or an http(s):// node URL")
+    w3 = Web3(Web3.HTTPProvider(spec, request_kwargs={"timeout": timeout_s}))
+    try:
+        accounts = list(w3.eth.accounts)
+        w3.eth.chain_id  # noqa: B018 - proves the node speaks Ethereum JSON-RPC
+    except Exception as exc:  # requests/websocket/aiohttp raise unrelated types; all mean unreachable
+        raise ChainUnavailable(f"--chain {spec}: node not reachable ({type(exc).__name__})") from exc
+    if not accounts:
+        raise ChainUnavailable(f"--chain {spec}: node has no unlocked accounts to deploy and operate with")
+    return Chain(w3=w3, kind="rpc", url=spec, accounts=accounts)

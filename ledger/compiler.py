@@ -1,0 +1,210 @@
+"""Compiling the Solidity sources in ``contracts/`` and keeping their committed artifacts fresh.
+
+The compiler is found in this order (see :func:`find_solc`):
+
+1. the ``SOLC_BINARY`` environment variable;
+2. a native ``solc`` on ``PATH``, or one installed by py-solc-x;
+3. npm's ``solc`` package (solc-js, pinned in ``package.json``) through ``contracts/solc-bridge.cjs``,
+   which answers ``--version`` and ``--standard-json`` like the native binary.
+
+Everything goes through py-solc-x's ``compile_standard``. Each artifact in ``contracts/build/``
+records ABI, bytecode, deployed bytecode, compiler version and a hash over every input that can
+change the output (all sources, the settings, the compiler version), so ``check_artifacts`` can
+tell a stale artifact without running a compiler.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import solcx
+from solcx.exceptions import SolcError
+
+from ledger.errors import CompilationFailed, CompilerNotFound, StaleArtifacts
+
+__all__ = [
+    "CONTRACTS_DIR",
+    "BUILD_DIR",
+    "EVM_VERSION",
+    "SolcInfo",
+    "find_solc",
+    "source_files",
+    "sources_hash",
+    "compile_contracts",
+    "write_artifacts",
+    "check_artifacts",
+]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONTRACTS_DIR = REPO_ROOT / "contracts"
+BUILD_DIR = CONTRACTS_DIR / "build"
+BRIDGE = CONTRACTS_DIR / "solc-bridge.cjs"
+
+# py-evm in eth-tester 0.14 runs Prague; Cancun code runs there and on anvil's default hardfork.
+EVM_VERSION = "cancun"
+OPTIMIZER_RUNS = 200
+# The compiler version the committed artifacts are built with (pinned in package.json).
+PINNED_SOLC = "0.8.30"
+
+
+@dataclass(frozen=True, slots=True)
+class SolcInfo:
+    """A compiler found on this machine: its path, full version string and how it was found."""
+
+    path: str
+    version: str
+    origin: str
+
+
+def _version_of(path: str) -> str:
+    try:
+        return str(solcx.wrapper.get_version_str_from_solc_binary(path))
+    except (OSError, SolcError, ValueError) as exc:
+        raise CompilerNotFound(f"{path} does not answer like solc --version: {exc}") from exc
+
+
+def find_solc() -> SolcInfo:
+    """Finds a Solidity compiler (SOLC_BINARY, native solc, py-solc-x install, then solc-js).
+
+    Returns:
+        The compiler's path, version and origin.
+
+    Raises:
+        CompilerNotFound: when none of the candidates exists and answers ``--version``.
+    """
+    env = os.environ.get("SOLC_BINARY")
+    if env:
+        if not Path(env).is_file():
+            raise CompilerNotFound(f"SOLC_BINARY={env} is not a file")
+        return SolcInfo(env, _version_of(env), "SOLC_BINARY")
+    native = shutil.which("solc")
+    if native:
+        return SolcInfo(native, _version_of(native), "PATH")
+    try:
+        installed = solcx.get_installed_solc_versions()
+    except (OSError, SolcError):
+        installed = []
+    if installed:
+        path = str(solcx.get_executable(installed[0]))
+        return SolcInfo(path, _version_of(path), "py-solc-x")
+    node = shutil.which("node")
+    solc_js = REPO_ROOT / "node_modules" / "solc"
+    if node and solc_js.is_dir():
+        return SolcInfo(str(BRIDGE), _version_of(str(BRIDGE)), "npm solc-js")
+    raise CompilerNotFound(
+        "no Solidity compiler: set SOLC_BINARY, put solc on PATH, or run `npm ci` for solc-js"
+    )
+
+
+def source_files(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Path]:
+    """Maps each Solidity source's name (relative to ``contracts_dir``) to its path."""
+    return {p.relative_to(contracts_dir).as_posix(): p for p in sorted(contracts_dir.glob("*.sol"))}
+
+
+def _settings() -> dict:
+    return {
+        "evmVersion": EVM_VERSION,
+        "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS},
+        "metadata": {"bytecodeHash": "none", "appendCBOR": False},
+        "outputSelection": {
+            "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "evm.gasEstimates"]}
+        },
+    }
+
+
+def sources_hash(contracts_dir: Path = CONTRACTS_DIR, compiler_version: str = PINNED_SOLC) -> str:
+    """SHA-256 over every source, the compiler settings and the compiler's base version."""
+    h = hashlib.sha256()
+    h.update(json.dumps(_settings(), sort_keys=True).encode())
+    h.update(compiler_version.split("+")[0].encode())
+    for name, path in source_files(contracts_dir).items():
+        h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def compile_contracts(contracts_dir: Path = CONTRACTS_DIR, solc: SolcInfo | None = None) -> dict[str, dict]:
+    """Compiles every ``*.sol`` in ``contracts_dir`` and returns one artifact per contract.
+
+    Raises:
+        CompilerNotFound: no compiler.
+        CompilationFailed: solc reported an error; the message carries solc's first error.
+    """
+    solc = solc or find_solc()
+    sources = {name: {"content": path.read_text()} for name, path in source_files(contracts_dir).items()}
+    standard_input = {"language": "Solidity", "sources": sources, "settings": _settings()}
+    try:
+        output = solcx.compile_standard(
+            standard_input, solc_binary=solc.path, base_path=str(contracts_dir), allow_paths=str(contracts_dir)
+        )
+    except SolcError as exc:
+        first = str(exc).strip().splitlines()
+        raise CompilationFailed(f"solc failed: {first[0] if first else exc}") from exc
+    errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
+    if errors:
+        raise CompilationFailed(errors[0].get("formattedMessage", str(errors[0])).strip().splitlines()[0])
+    digest = sources_hash(contracts_dir, solc.version)
+    artifacts: dict[str, dict] = {}
+    for source, contracts in output["contracts"].items():
+        for name, data in contracts.items():
+            artifacts[name] = {
+                "contractName": name,
+                "sourceName": source,
+                "abi": data["abi"],
+                "bytecode": "0x" + data["evm"]["bytecode"]["object"],
+                "deployedBytecode": "0x" + data["evm"]["deployedBytecode"]["object"],
+                "compiler": {"version": solc.version, "evmVersion": EVM_VERSION, "optimizerRuns": OPTIMIZER_RUNS},
+                "sourcesHash": digest,
+            }
+    return artifacts
+
+
+def write_artifacts(artifacts: dict[str, dict], build_dir: Path = BUILD_DIR) -> list[Path]:
+    """Writes each artifact to ``build_dir/<Name>.json`` and removes artifacts of vanished contracts."""
+    build_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, artifact in sorted(artifacts.items()):
+        path = build_dir / f"{name}.json"
+        path.write_text(json.dumps(artifact, indent=1, sort_keys=True) + "\n")
+        written.append(path)
+    for old in build_dir.glob("*.json"):
+        if old.stem not in artifacts:
+            old.unlink()
+    return written
+
+
+def check_artifacts(contracts_dir: Path = CONTRACTS_DIR, build_dir: Path = BUILD_DIR) -> None:
+    """Checks that every contract in the sources has a current artifact, without a compiler.
+
+    Raises:
+        StaleArtifacts: naming every missing, stale or orphaned artifact.
+    """
+    artifacts = {p.stem: json.loads(p.read_text()) for p in sorted(build_dir.glob("*.json"))}
+    if not artifacts:
+        raise StaleArtifacts(f"no artifacts in {build_dir}; run `ccei compile`")
+    problems = []
+    declared = _declared_contracts(contracts_dir)
+    for name in sorted(declared - artifacts.keys()):
+        problems.append(f"{name} (missing)")
+    for name, artifact in artifacts.items():
+        if name not in declared:
+            problems.append(f"{name} (no longer in the sources)")
+            continue
+        expected = sources_hash(contracts_dir, artifact["compiler"]["version"])
+        if artifact.get("sourcesHash") != expected:
+            problems.append(f"{name} (stale)")
+    if problems:
+        raise StaleArtifacts("stale contract artifacts, run `ccei compile`: " + ", ".join(problems))
+
+
+def _declared_contracts(contracts_dir: Path) -> set[str]:
+    pattern = re.compile(r"^\s*(?:abstract\s+)?(?:contract|library|interface)\s+(\w+)", re.MULTILINE)
+    names: set[str] = set()
+    for path in source_files(contracts_dir).values():
+        names.update(pattern.findall(path.read_text()))
+    return names

@@ -1,0 +1,37 @@
+"""Deterministic per-agent keys: the same run seed and agent id give the same key, every time.
+
+A simulated agent's private key is ``keccak256("ccei-agent-key" || seed || agent_id)`` (both as
+32-byte big-endian integers), so a trade log signed in one run can be re-verified and re-signed
+byte for byte in another.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from eth_keys import keys
+from eth_typing import ChecksumAddress
+from eth_utils import keccak
+
+__all__ = ["agent_private_key", "agent_address"]
+
+_SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+_DOMAIN = b"ccei-agent-key"
+
+
+@lru_cache(maxsize=65_536)
+def agent_private_key(seed: int, agent_id: int) -> keys.PrivateKey:
+    """The private key of ``agent_id`` in a run seeded with ``seed``."""
+    material = _DOMAIN + seed.to_bytes(32, "big", signed=False) + agent_id.to_bytes(32, "big", signed=False)
+    counter = 0
+    while True:
+        candidate = keccak(material + counter.to_bytes(4, "big"))
+        if 0 < int.from_bytes(candidate, "big") < _SECP256K1_N:
+            return keys.PrivateKey(candidate)
+        counter += 1  # pragma: no cover - probability ~2**-128
+
+
+@lru_cache(maxsize=65_536)
+def agent_address(seed: int, agent_id: int) -> ChecksumAddress:
+    """The checksummed address of ``agent_id``'s key in a run seeded with ``seed``."""
+    return agent_private_key(seed, agent_id).public_key.to_checksum_address()
