@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from market.orders import AgentId, Offer, Request, Resource, Trade
+from market.orders import AgentId, Order, Resource, Side, Trade
 from market.pricing import load_price
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class ComputeSupplier(Participant):
         """Sets this round's price from last round's utilisation and offers the full capacity."""
         self.price_micro = round(load_price(self.base_price_micro, self.utilization, self.surge))
         self.sold_mcore_h = 0
-        self.model.offers.append(Offer(self.agent_id, Resource.COMPUTE, self.capacity_mcore_h, self.price_micro))
+        self.model.place(Order(self.model.next_order_id(), self.agent_id, Side.SELL, Resource.COMPUTE, self.capacity_mcore_h, self.price_micro, self.model.steps))
 
     def record_sale(self, trade: Trade) -> None:
         self.sold_mcore_h += trade.quantity
@@ -105,7 +105,7 @@ class User(Participant):
         if size * self.max_price_micro > self.wallet_micro:
             self.tasks_unserved += 1
             return
-        self.model.requests.append(Request(self.agent_id, Resource.COMPUTE, size, self.max_price_micro))
+        self.model.place(Order(self.model.next_order_id(), self.agent_id, Side.BUY, Resource.COMPUTE, size, self.max_price_micro, self.model.steps))
 
     def record_purchase(self, trade: Trade) -> None:
         self.tasks_served += 1

@@ -9,22 +9,23 @@ collector records the round.
 
 from __future__ import annotations
 
+import itertools
 from typing import Protocol
 
 import mesa
 import numpy as np
 
 from agents.agents import ComputeSupplier, Participant, User
-from market.orders import AgentId, Offer, Request, SettlementOutcome, Trade
+from market.orders import AgentId, Order, OrderId, SettlementOutcome, Side, Trade
 from market.posted import match_posted
 
 __all__ = ["Settler", "PostedPriceModel"]
 
 
 class Settler(Protocol):
-    """Settles one round's trades; the ledger's back ends implement it."""
+    """Settles one round: the orders placed and the trades that fill them. The ledger implements it."""
 
-    def settle(self, step: int, trades: list[Trade]) -> SettlementOutcome: ...
+    def settle(self, step: int, orders: list[Order], trades: list[Trade]) -> SettlementOutcome: ...
 
 
 class PostedPriceModel(mesa.Model):
@@ -62,8 +63,8 @@ class PostedPriceModel(mesa.Model):
     ) -> None:
         super().__init__(seed=seed)
         self.settler = settler
-        self.offers: list[Offer] = []
-        self.requests: list[Request] = []
+        self._order_ids = itertools.count(1)
+        self.orders: list[Order] = []
         self.trades: list[Trade] = []
         self.last_outcome = SettlementOutcome(batch_id=0, trades=0)
         self.gas_used_total = 0
@@ -89,7 +90,7 @@ class PostedPriceModel(mesa.Model):
                 "volume_mcore_h": lambda m: sum(t.quantity for t in m.trades),
                 "turnover_micro": lambda m: sum(t.amount for t in m.trades),
                 "mean_price_micro": lambda m: float(np.mean([t.price for t in m.trades])) if m.trades else np.nan,
-                "unserved": lambda m: len(m.requests) - len(m.trades),
+                "unserved": lambda m: sum(o.side is Side.BUY for o in m.orders) - len(m.trades),
                 "gas_used": lambda m: m.last_outcome.gas_used,
             }
         )
@@ -103,14 +104,24 @@ class PostedPriceModel(mesa.Model):
     def agent(self, agent_id: AgentId) -> Participant:
         return self._by_id[agent_id]
 
+    def next_order_id(self) -> OrderId:
+        """A fresh order id, unique within this model."""
+        return OrderId(next(self._order_ids))
+
+    def place(self, order: Order) -> None:
+        """Adds an order to this round's book."""
+        self.orders.append(order)
+
     def step(self) -> None:
         """One market round: post, submit, match, settle, collect."""
-        self.offers, self.requests = [], []
+        self.orders = []
         self.agents_by_type[ComputeSupplier].do("post_offer")
         self.agents_by_type[User].shuffle_do("submit")
-        self.trades = match_posted(self.steps, self.requests, self.offers)
+        buys = [o for o in self.orders if o.side is Side.BUY]
+        sells = [o for o in self.orders if o.side is Side.SELL]
+        self.trades = match_posted(self.steps, buys, sells)
         if self.settler is not None:
-            self.last_outcome = self.settler.settle(self.steps, self.trades)
+            self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades)
             self.gas_used_total += self.last_outcome.gas_used
         for trade in self.trades:
             self._by_id[trade.buyer].record_purchase(trade)

@@ -20,7 +20,7 @@ from ledger.chain import Chain, connect
 from ledger.contracts import ContractReverted, Settlement, SettlementToken, SettlementTrade, deploy
 from ledger.errors import LedgerError, SettlementRejected
 from ledger.keys import agent_address
-from market.orders import AgentId, SettlementOutcome, Trade
+from market.orders import AgentId, Order, SettlementOutcome, Trade
 
 __all__ = [
     "MAX_BATCH_TRADES",
@@ -102,7 +102,7 @@ class SettlementBackend(abc.ABC):
     def total_supply(self) -> int:
         """Tokens minted so far, in micro-tokens."""
 
-    def settle(self, step: int, trades: list[Trade]) -> SettlementOutcome:
+    def settle(self, step: int, orders: list[Order], trades: list[Trade]) -> SettlementOutcome:
         """The model's settler hook: settles round ``step`` as batch ``step``."""
         return self.settle_batch(step, trades)
 

@@ -3,7 +3,7 @@ settling it (flushed to disk first), then settles the batch on the back end."""
 
 from __future__ import annotations
 
-from market.orders import SettlementOutcome, Trade
+from market.orders import Order, SettlementOutcome, Trade
 from ledger.backends import SettlementBackend
 from ledger.tradelog import TradeLogWriter, trade_fields
 
@@ -26,7 +26,7 @@ class LedgerSession:
         self.gas_used = 0
         self.transactions = 0
 
-    def settle(self, step: int, trades: list[Trade]) -> SettlementOutcome:
+    def settle(self, step: int, orders: list[Order], trades: list[Trade]) -> SettlementOutcome:
         """Writes the round's trades and batch entry, syncs the log, then settles the batch."""
         if not trades:
             return SettlementOutcome(batch_id=step, trades=0)

@@ -42,6 +42,8 @@ def trade_fields(trade: Trade) -> dict[str, Any]:
         "resource": trade.resource.value,
         "price": trade.price,
         "quantity": trade.quantity,
+        "buy_order": int(trade.buy_order),
+        "sell_order": int(trade.sell_order),
     }
 
 

@@ -1,8 +1,11 @@
-"""The market's vocabulary: resources, requests, offers and trades, as small frozen dataclasses.
+"""The market's vocabulary: resources, sides, orders and trades, as small frozen dataclasses.
 
 Money is integer micro-tokens and quantities are integer smallest units (milli-core-hours for
 compute, MB for network, Wh for energy), so a trade's ``amount = price * quantity`` is exact and
 the Python accounting agrees with on-chain balances to the unit.
+
+Every order has an ``order_id`` unique within a run; a trade names the buy and the sell order it
+fills, so settlement can check the payer's signed limit and quantity (see ``ledger``).
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ import enum
 from dataclasses import dataclass
 from typing import NewType
 
-__all__ = ["AgentId", "Resource", "Request", "Offer", "Trade", "SettlementOutcome", "UNIT"]
+__all__ = ["AgentId", "OrderId", "Resource", "Side", "Order", "Trade", "SettlementOutcome", "UNIT"]
 
 AgentId = NewType("AgentId", int)
+OrderId = NewType("OrderId", int)
 
 
 class Resource(enum.StrEnum):
@@ -24,33 +28,46 @@ class Resource(enum.StrEnum):
     ENERGY = "energy"
 
 
+class Side(enum.StrEnum):
+    """Whether an order buys or sells."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+
 #: The smallest unit each resource is counted in.
 UNIT: dict[Resource, str] = {Resource.COMPUTE: "mcore_h", Resource.NETWORK: "mb", Resource.ENERGY: "wh"}
 
 
 @dataclass(frozen=True, slots=True)
-class Request:
-    """A buyer's demand: ``quantity`` units at no more than ``max_price`` micro-tokens per unit."""
+class Order:
+    """An order: ``owner`` buys (sells) up to ``quantity`` units at no more (less) than ``limit_price``.
 
-    buyer: AgentId
+    Attributes:
+        order_id: Unique within a run.
+        owner: The agent placing it.
+        side: Buy or sell.
+        resource: What is traded.
+        quantity: Units wanted or offered.
+        limit_price: Micro-tokens per unit: the most a buyer pays, the least a seller takes.
+        step: The round it was placed in.
+    """
+
+    order_id: OrderId
+    owner: AgentId
+    side: Side
     resource: Resource
     quantity: int
-    max_price: int
-
-
-@dataclass(frozen=True, slots=True)
-class Offer:
-    """A seller's supply: up to ``capacity`` units at ``price`` micro-tokens per unit."""
-
-    seller: AgentId
-    resource: Resource
-    capacity: int
-    price: int
+    limit_price: int
+    step: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Trade:
-    """A cleared trade: ``buyer`` pays ``seller`` ``price * quantity`` micro-tokens."""
+    """A cleared trade: ``buyer`` pays ``seller`` ``price * quantity`` micro-tokens.
+
+    ``buy_order`` and ``sell_order`` are the ids of the orders it fills.
+    """
 
     step: int
     buyer: AgentId
@@ -58,6 +75,8 @@ class Trade:
     resource: Resource
     price: int
     quantity: int
+    buy_order: OrderId
+    sell_order: OrderId
 
     @property
     def amount(self) -> int:

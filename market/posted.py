@@ -1,9 +1,10 @@
-"""Posted-price matching: buyers take the cheapest offer that can serve their whole request.
+"""Posted-price matching: each buy order takes the cheapest sell order that can fill it whole.
 
-This is the scheduling platform's simplest rule (whitepaper §3.3): suppliers post a price,
-requests arrive in a random order (the caller shuffles them with its seeded generator), and each
-is served whole by the cheapest offer with enough remaining capacity at or below its limit price.
-Ties go to the offer listed first, so the result is deterministic given the input order.
+This is the scheduling platform's simplest rule (whitepaper §3.3): suppliers post a price (a sell
+order for their capacity), buy orders arrive in a random order (the caller shuffles them with its
+seeded generator), and each is filled whole by the cheapest sell order with enough remaining
+quantity at or below its limit, at the posted price. Ties go to the sell order listed first, so the
+result is deterministic given the input order.
 """
 
 from __future__ import annotations
@@ -11,44 +12,44 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from market.errors import MechanismError
-from market.orders import Offer, Request, Trade
+from market.orders import Order, Side, Trade
 
 __all__ = ["match_posted"]
 
 
-def match_posted(step: int, requests: Sequence[Request], offers: Sequence[Offer]) -> list[Trade]:
-    """Matches each request, in the order given, to the cheapest offer that can serve it whole.
+def match_posted(step: int, buys: Sequence[Order], sells: Sequence[Order]) -> list[Trade]:
+    """Fills each buy order, in the order given, from the cheapest sell order that can fill it whole.
 
     Args:
         step: The market round, recorded on each trade.
-        requests: Buyers' requests, already in arrival order.
-        offers: Sellers' posted offers.
+        buys: Buy orders in arrival order.
+        sells: Posted sell orders.
 
     Returns:
-        One trade per served request, at the seller's posted price.
+        One trade per filled buy order, at the sell order's posted price.
 
     Raises:
-        MechanismError: a negative quantity, capacity or price.
+        MechanismError: a negative quantity or price, or an order on the wrong side.
     """
-    for o in offers:
-        if o.capacity < 0 or o.price < 0:
-            raise MechanismError(f"offer from {o.seller} has negative capacity or price")
-    order = sorted(range(len(offers)), key=lambda i: offers[i].price)
-    remaining = [o.capacity for o in offers]
+    for o in (*buys, *sells):
+        if o.quantity < 0 or o.limit_price < 0:
+            raise MechanismError(f"order {o.order_id} has a negative quantity or price")
+    if any(o.side is not Side.BUY for o in buys) or any(o.side is not Side.SELL for o in sells):
+        raise MechanismError("match_posted takes buy orders and sell orders, in that order")
+    ranked = sorted(range(len(sells)), key=lambda i: sells[i].limit_price)
+    remaining = [o.quantity for o in sells]
     trades: list[Trade] = []
-    for r in requests:
-        if r.quantity < 0 or r.max_price < 0:
-            raise MechanismError(f"request from {r.buyer} has negative quantity or price")
-        if r.quantity == 0:
+    for b in buys:
+        if b.quantity == 0:
             continue
-        for i in order:
-            o = offers[i]
-            if o.resource != r.resource or o.seller == r.buyer:
+        for i in ranked:
+            s = sells[i]
+            if s.resource != b.resource or s.owner == b.owner:
                 continue
-            if o.price > r.max_price:
+            if s.limit_price > b.limit_price:
                 break
-            if remaining[i] >= r.quantity:
-                remaining[i] -= r.quantity
-                trades.append(Trade(step, r.buyer, o.seller, r.resource, o.price, r.quantity))
+            if remaining[i] >= b.quantity:
+                remaining[i] -= b.quantity
+                trades.append(Trade(step, b.owner, s.owner, b.resource, s.limit_price, b.quantity, b.order_id, s.order_id))
                 break
     return trades
