@@ -23,8 +23,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# `npm install --no-save` installs exactly what package-lock.json pins and leaves it untouched.
+# (`npm ci` refuses this lock: npm 11 leaves anvil's other-platform optional packages out of it.)
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-save --no-audit --no-fund --loglevel=error
 	touch $@
 
 compile: setup
