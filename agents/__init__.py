@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+from agents.auction import AuctionModel
 from agents.model import PostedPriceModel, Settler
 
-__all__ = ["MODELS", "PostedPriceModel", "Settler"]
+__all__ = ["MODELS", "AuctionModel", "PostedPriceModel", "Settler"]
 
 MODELS: dict[str, type] = {
     "posted-price": PostedPriceModel,
+    "double-auction": AuctionModel,
 }

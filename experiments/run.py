@@ -163,6 +163,8 @@ def run(
             "balances_digest": balances_digest(backend.balances_by_address()),
             "elapsed_s": round(time.perf_counter() - started, 3),
         }
+        if hasattr(model, "summary_metrics"):
+            summary.update(model.summary_metrics())
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     finally:
         backend.close()

@@ -75,9 +75,19 @@ def _type_name(value: Any) -> str:
 
 
 def _check_type(where: str, key: str, value: Any, default: Any) -> Any:
-    """Returns ``value`` coerced to the default's type, or raises ScenarioError."""
-    if default is None or isinstance(default, bool):
-        ok = default is None or isinstance(value, bool)
+    """Returns ``value`` coerced to the default's type, or raises ScenarioError.
+
+    A parameter whose default is ``None`` takes an optional array of non-negative numbers.
+    """
+    if default is None or isinstance(default, list):
+        numbers = isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        if not numbers:
+            raise ScenarioError(f"{where}: key '{key}': expected array of numbers, got {_type_name(value)} {value!r}")
+        if any(v < 0 for v in value):
+            raise ScenarioError(f"{where}: key '{key}': must not hold negative numbers")
+        return value
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
     elif isinstance(default, int):
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif isinstance(default, float):

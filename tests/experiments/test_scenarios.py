@@ -95,3 +95,25 @@ def test_bad_overrides(bad: str) -> None:
 def test_override_is_validated_like_the_file() -> None:
     with pytest.raises(ScenarioError, match=r"scenario posted-price: key 'params\.n_users': expected integer, got string"):
         load_scenario("posted-price", ["n_users=lots"])
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("3", r"expected array of numbers, got integer"), ("[1, -2]", "must not hold negative numbers"), ('[1, "a"]', "expected array")],
+)
+def test_array_parameters_are_checked(value: str, message: str) -> None:
+    with pytest.raises(ScenarioError, match=rf"key 'params\.buyer_values': {message}"):
+        load_scenario("smith-1962", [f"buyer_values={value}"])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("strategy=zz", r"params\.strategy': unknown strategy 'zz'"),
+        ("mechanism=barter", r"params\.mechanism': unknown mechanism 'barter'"),
+        ("value_min=500", r"params\.value_min': must not exceed value_max"),
+    ],
+)
+def test_model_specific_checks(override: str, message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario("gode-sunder", [override])

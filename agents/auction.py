@@ -1,0 +1,291 @@
+"""Double-auction markets with induced values: Smith's classroom market and Gode & Sunder's ZI traders.
+
+Each buyer holds private values for its units and each seller private costs (induced values, Smith
+1962); a step is one trading period. Under ``mechanism = "cda"`` traders chosen at random shout
+one-unit bids and asks into a continuous double auction with price-time priority, a shout that
+crosses the best standing quote trades at the standing quote's price, and (as in Gode & Sunder's
+markets) every transaction clears the book. Under a call rule (``uniform``, ``pay-as-bid``,
+``mcafee``) every trader quotes each remaining unit once and the book clears once per period.
+
+Allocative efficiency is realised surplus over the maximum possible surplus (Gode & Sunder 1993).
+
+References:
+    Smith, V. L. (1962), "An experimental study of competitive market behavior", J. Political
+    Economy 70(2). Gode, D. K. & Sunder, S. (1993), "Allocative efficiency of markets with
+    zero-intelligence traders", J. Political Economy 101(1). Cliff, D. (1997), HPL-97-91 (ZIP).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mesa
+import numpy as np
+
+from agents.agents import Participant
+from agents.strategies import Strategy, StrategyName, make_strategy
+from market.auctions import OrderBook, clear_double_auction
+from market.orders import Order, OrderId, Resource, SettlementOutcome, Side, Trade
+
+__all__ = ["Trader", "AuctionModel", "max_surplus"]
+
+MECHANISMS = ("cda", "uniform", "pay-as-bid", "mcafee")
+
+
+def max_surplus(values: list[int], costs: list[int]) -> int:
+    """The largest total gain from trade: pair the highest values with the lowest costs while value > cost."""
+    total = 0
+    for v, c in zip(sorted(values, reverse=True), sorted(costs), strict=False):
+        if v <= c:
+            break
+        total += v - c
+    return total
+
+
+class Trader(Participant):
+    """A buyer or seller with one private limit per unit, trading its units in limit order.
+
+    Buyers trade their highest-valued units first, sellers their cheapest.
+    """
+
+    model: AuctionModel
+
+    def __init__(self, model: AuctionModel, side: Side, limits: list[int], strategy: Strategy, initial_funds_micro: int) -> None:
+        super().__init__(model, initial_funds_micro)
+        self.side = side
+        self.limits = sorted(limits, reverse=side is Side.BUY)
+        self.strategy = strategy
+        self.traded = 0
+        self.surplus_micro = 0
+        self.period_surplus_micro = 0
+
+    @property
+    def active(self) -> bool:
+        return self.traded < len(self.limits)
+
+    @property
+    def limit(self) -> int:
+        return self.limits[self.traded]
+
+    def start_period(self) -> None:
+        self.traded = 0
+        self.period_surplus_micro = 0
+
+    def shout(self) -> Order:
+        """A one-unit quote for the next unit, priced by the strategy."""
+        return self.model.new_order(self, self.limit)
+
+    def fill(self, trade: Trade, limit: int) -> None:
+        """Books a filled unit whose private value (or cost) was ``limit``."""
+        gain = (limit - trade.price) if self.side is Side.BUY else (trade.price - limit)
+        self.surplus_micro += gain
+        self.period_surplus_micro += gain
+        self.wallet_micro += -trade.amount if self.side is Side.BUY else trade.amount
+        self.traded += 1
+
+
+class AuctionModel(mesa.Model):
+    """Buyers and sellers with induced values trade in a double auction, one period per step.
+
+    Values and costs are either given (``buyer_values`` / ``seller_costs``: one list entry per trader,
+    each trader one unit, as in Smith 1962) or drawn once per run, uniformly in
+    [``value_min``, ``value_max``] and [``cost_min``, ``cost_max``], ``units_per_trader`` each (as in
+    Gode & Sunder 1993). Prices are integer micro-tokens per unit.
+
+    Args:
+        n_buyers: Buyers when values are drawn.
+        n_sellers: Sellers when costs are drawn.
+        units_per_trader: Units each trader holds when drawn.
+        buyer_values: Explicit one-unit values (overrides the draw when non-empty).
+        seller_costs: Explicit one-unit costs (overrides the draw when non-empty).
+        value_min, value_max, cost_min, cost_max: Ranges for drawn values and costs.
+        price_floor, price_ceiling: The range ZI traders quote over.
+        strategy: Strategy of every trader (truthful, zi-u, zi-c, zip, markup).
+        mechanism: ``cda`` or a call rule (``uniform``, ``pay-as-bid``, ``mcafee``).
+        shouts_per_period: Shouts in one CDA period.
+        resource: What is traded.
+        seed: Seed of the model's generators.
+        settler: Where each period's trades settle.
+    """
+
+    def __init__(
+        self,
+        n_buyers: int = 6,
+        n_sellers: int = 6,
+        units_per_trader: int = 4,
+        buyer_values: list[int] | None = None,
+        seller_costs: list[int] | None = None,
+        value_min: int = 60,
+        value_max: int = 200,
+        cost_min: int = 1,
+        cost_max: int = 140,
+        price_floor: int = 1,
+        price_ceiling: int = 200,
+        strategy: str = "zi-c",
+        mechanism: str = "cda",
+        shouts_per_period: int = 400,
+        resource: str = "energy",
+        seed: int | None = None,
+        settler: Any = None,
+    ) -> None:
+        super().__init__(seed=seed)
+        if mechanism not in MECHANISMS:
+            raise ValueError(f"unknown mechanism {mechanism!r} (one of: {', '.join(MECHANISMS)})")
+        self.settler = settler
+        self.mechanism = mechanism
+        self.shouts_per_period = shouts_per_period
+        self.resource = Resource(resource)
+        self.strategy_name = StrategyName(strategy)
+        self._next_order = 1
+        self.orders: list[Order] = []
+        self.trades: list[Trade] = []
+        self.last_outcome = SettlementOutcome(batch_id=0, trades=0)
+        self.gas_used_total = 0
+        self.realised_surplus_micro = 0
+        self.period_surplus_micro = 0
+
+        buyers = [[v] for v in buyer_values] if buyer_values else self._draw(n_buyers, units_per_trader, value_min, value_max)
+        sellers = [[c] for c in seller_costs] if seller_costs else self._draw(n_sellers, units_per_trader, cost_min, cost_max)
+        funds = max(price_ceiling, max((max(v) for v in buyers), default=0)) * max((len(v) for v in buyers), default=0)
+        for limits in buyers:
+            strat = make_strategy(strategy, self.rng, floor=price_floor, ceiling=price_ceiling)
+            Trader(self, Side.BUY, limits, strat, initial_funds_micro=funds * 100_000)
+        for limits in sellers:
+            strat = make_strategy(strategy, self.rng, floor=price_floor, ceiling=price_ceiling)
+            Trader(self, Side.SELL, limits, strat, initial_funds_micro=0)
+        self.max_period_surplus_micro = max_surplus([v for b in buyers for v in b], [c for s in sellers for c in s])
+        equilibrium = clear_double_auction(
+            [(v, 1) for b in buyers for v in b], [(c, 1) for s in sellers for c in s], rule="uniform"
+        )
+        self.equilibrium_price = equilibrium.clearing_price
+        self.equilibrium_volume = equilibrium.volume
+
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "trades": lambda m: len(m.trades),
+                "volume": lambda m: sum(t.quantity for t in m.trades),
+                "mean_price_micro": lambda m: float(np.mean([t.price for t in m.trades])) if m.trades else np.nan,
+                "price_sd_micro": lambda m: float(np.std([t.price for t in m.trades])) if m.trades else np.nan,
+                "surplus_micro": lambda m: m.period_surplus_micro,
+                "efficiency": lambda m: m.period_surplus_micro / m.max_period_surplus_micro if m.max_period_surplus_micro else np.nan,
+                "gas_used": lambda m: m.last_outcome.gas_used,
+            }
+        )
+        self.datacollector.collect(self)
+
+    def _draw(self, n: int, units: int, low: int, high: int) -> list[list[int]]:
+        return [[int(x) for x in self.rng.integers(low, high + 1, size=units)] for _ in range(n)]
+
+    @classmethod
+    def validate_params(cls, params: dict[str, Any]) -> list[tuple[str, str]]:
+        """Scenario checks beyond types: known strategy and mechanism, ordered ranges."""
+        problems = []
+        if params["strategy"] not in {s.value for s in StrategyName}:
+            problems.append(("strategy", f"unknown strategy {params['strategy']!r} (one of: {', '.join(s.value for s in StrategyName)})"))
+        if params["mechanism"] not in MECHANISMS:
+            problems.append(("mechanism", f"unknown mechanism {params['mechanism']!r} (one of: {', '.join(MECHANISMS)})"))
+        for low, high in (("value_min", "value_max"), ("cost_min", "cost_max"), ("price_floor", "price_ceiling")):
+            if params[low] > params[high]:
+                problems.append((low, f"must not exceed {high} ({params[low]} > {params[high]})"))
+        if params["resource"] not in {r.value for r in Resource}:
+            problems.append(("resource", f"unknown resource {params['resource']!r}"))
+        return problems
+
+    @property
+    def participants(self) -> list[Participant]:
+        return list(self.agents)
+
+    def new_order(self, trader: Trader, limit: int) -> Order:
+        """A one-unit order for ``trader``'s unit with private ``limit``, priced by its strategy."""
+        price = trader.strategy.quote(trader.side, limit, self.rng)
+        order = Order(OrderId(self._next_order), trader.agent_id, trader.side, self.resource, 1, price, self.steps)
+        self._next_order += 1
+        self.orders.append(order)
+        self._unit_limit[order.order_id] = limit
+        return order
+
+    def _book(self, trade: Trade, by_id: dict[int, Trader]) -> None:
+        by_id[trade.buyer].fill(trade, self._unit_limit[trade.buy_order])
+        by_id[trade.seller].fill(trade, self._unit_limit[trade.sell_order])
+        self.trades.append(trade)
+
+    def efficiency(self) -> float:
+        """Realised surplus over the maximum possible surplus, over all periods so far."""
+        possible = self.max_period_surplus_micro * self.steps
+        return self.realised_surplus_micro / possible if possible else float("nan")
+
+    def summary_metrics(self) -> dict[str, Any]:
+        return {
+            "efficiency": round(self.efficiency(), 6),
+            "realised_surplus_micro": self.realised_surplus_micro,
+            "max_surplus_micro": self.max_period_surplus_micro * self.steps,
+            "equilibrium_price_micro": self.equilibrium_price,
+            "equilibrium_volume": self.equilibrium_volume,
+        }
+
+    def _traders(self) -> list[Trader]:
+        return list(self.agents_by_type[Trader])
+
+    def step(self) -> None:
+        """One trading period, then settlement and data collection."""
+        self.orders, self.trades = [], []
+        self._unit_limit: dict[OrderId, int] = {}
+        traders = self._traders()
+        for t in traders:
+            t.start_period()
+        by_id = {t.unique_id: t for t in traders}
+        if self.mechanism == "cda":
+            self._continuous(traders, by_id)
+        else:
+            self._call(traders, by_id)
+        if self.settler is not None:
+            self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades)
+            self.gas_used_total += self.last_outcome.gas_used
+        self.period_surplus_micro = sum(t.period_surplus_micro for t in traders)
+        self.realised_surplus_micro += self.period_surplus_micro
+        self.datacollector.collect(self)
+
+    def _continuous(self, traders: list[Trader], by_id: dict[int, Trader]) -> None:
+        book = OrderBook(self.resource)
+        resting: dict[int, OrderId] = {}  # a trader's new shout replaces its old one
+        for _ in range(self.shouts_per_period):
+            active = [t for t in traders if t.active]
+            if not any(t.side is Side.BUY for t in active) or not any(t.side is Side.SELL for t in active):
+                break
+            trader = active[int(self.rng.integers(len(active)))]
+            if trader.unique_id in resting:
+                book.cancel(resting.pop(trader.unique_id))
+            order = trader.shout()
+            opposite_quoted = (book.best_ask if order.side is Side.BUY else book.best_bid) is not None
+            trades = book.submit(order, self.steps)
+            for trade in trades:
+                self._book(trade, by_id)
+            if trades:  # Gode & Sunder: a transaction cancels every unaccepted bid and ask
+                book.clear()
+                resting.clear()
+            else:
+                resting[trader.unique_id] = order.order_id
+            # A crossing shout accepts the standing quote: the accepted shout is the resting one, on the
+            # other side, at its price. A shout is rejected when a standing quote on the other side
+            # refused it; one shouted into an empty book has been refused by nobody (Cliff 1997).
+            if trades:
+                price, shout_side = trades[0].price, Side.SELL if order.side is Side.BUY else Side.BUY
+            elif opposite_quoted:
+                price, shout_side = order.limit_price, order.side
+            else:
+                continue
+            for t in traders:
+                limit = t.limit if t.active else t.limits[-1]
+                t.strategy.observe_shout(t.side, limit, price, shout_side, bool(trades), t.active)
+
+    def _call(self, traders: list[Trader], by_id: dict[int, Trader]) -> None:
+        orders = [self.new_order(t, limit) for t in traders for limit in t.limits]
+        bids = [o for o in orders if o.side is Side.BUY]
+        asks = [o for o in orders if o.side is Side.SELL]
+        result = clear_double_auction(bids, asks, rule=self.mechanism, step=self.steps)
+        filled: set[int] = set()
+        for trade in result.trades:
+            self._book(trade, by_id)
+            filled.update((trade.buyer, trade.seller))
+        for t in traders:
+            t.strategy.observe_round(t.side, t.unique_id in filled)
