@@ -98,6 +98,51 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from experiments.sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(args.sweep, steps=args.steps, seeds=args.seeds)
+    out = Path(args.out) if args.out else Path("runs") / sweep.name
+    console = Console(stderr=True)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=console, transient=True, disable=args.quiet or not console.is_terminal) as progress:
+            task = progress.add_task(f"{sweep.name}: {len(sweep.treatments)} treatments × {len(sweep.seeds)} seeds", total=None)
+            result = run_sweep(
+                sweep,
+                out,
+                workers=args.workers,
+                scheduler=args.scheduler,
+                csv=args.csv,
+                on_progress=lambda done, total, _: progress.update(task, completed=done, total=total),
+            )
+    except KeyboardInterrupt:
+        print(f"ccei: interrupted; finished runs are kept in {out}: run the same command again to resume", file=sys.stderr)
+        return 130
+    for record in result.failed[:10]:
+        print(f"failed: {record.run_id} (seed {record.seed}): {record.error_type}: {record.error}", file=sys.stderr)
+    if len(result.failed) > 10:
+        print(f"failed: ... and {len(result.failed) - 10} more (status column of runs.parquet)", file=sys.stderr)
+    print(
+        f"{len(result.records)} runs: {result.ok} ok, {len(result.failed)} failed, {result.skipped} already done; "
+        f"wrote {', '.join(str(p) for p in result.tables)}"
+    )
+    return 0 if result.ok else 1
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from experiments.reporting import build_report
+
+    report = build_report(Path(args.dir), out=Path(args.out) if args.out else None, metrics=args.metric or None)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"wrote {report.html}, {report.markdown} and {len(report.figures)} figures")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ccei", description="CCEI Market Lab: computing-network-energy markets settled on a chain.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
@@ -129,6 +174,23 @@ def build_parser() -> argparse.ArgumentParser:
         b.add_argument("--json", action="store_true", help="print the result as JSON")
         module.add_arguments(b)
         b.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("sweep", help="run a parameter sweep (treatments × seeds); resumes an interrupted one")
+    p.add_argument("sweep", help="shipped sweep name or a sweep .toml file")
+    p.add_argument("--out", default=None, help="sweep directory (default: runs/<sweep name>)")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: CPUs; 0: in this process)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://HOST:8786")
+    p.add_argument("--steps", type=int, default=None, help="override the rounds per run")
+    p.add_argument("--seeds", type=int, default=None, metavar="N", help="override the seeds with 1..N")
+    p.add_argument("--csv", action="store_true", help="also write runs.csv and steps.csv")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("report", help="write an HTML and Markdown report (statistics, tests, figures) of a sweep")
+    p.add_argument("dir", help="a sweep directory written by ccei sweep")
+    p.add_argument("--out", default=None, help="report directory (default: DIR/report)")
+    p.add_argument("--metric", action="append", default=[], help="run-level metric to cover (repeatable; default: all that vary)")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("scenarios", help="list the built-in scenarios")
     p.add_argument("--json", action="store_true", help="print JSON")
