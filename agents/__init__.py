@@ -6,11 +6,13 @@
 from __future__ import annotations
 
 from agents.auction import AuctionModel
+from agents.microgrids import MicrogridModel
 from agents.model import PostedPriceModel, Settler
 
-__all__ = ["MODELS", "AuctionModel", "PostedPriceModel", "Settler"]
+__all__ = ["MODELS", "AuctionModel", "MicrogridModel", "PostedPriceModel", "Settler"]
 
 MODELS: dict[str, type] = {
     "posted-price": PostedPriceModel,
     "double-auction": AuctionModel,
+    "microgrids": MicrogridModel,
 }

@@ -14,7 +14,7 @@ import enum
 from dataclasses import dataclass
 from typing import NewType
 
-__all__ = ["AgentId", "OrderId", "Resource", "Side", "Order", "Trade", "SettlementOutcome", "UNIT"]
+__all__ = ["AgentId", "OrderId", "Resource", "Side", "Order", "Trade", "SettlementOutcome", "UNIT", "exact_price_split"]
 
 AgentId = NewType("AgentId", int)
 OrderId = NewType("OrderId", int)
@@ -92,3 +92,27 @@ class SettlementOutcome:
     trades: int
     transactions: int = 0
     gas_used: int = 0
+
+
+def exact_price_split(quantity: int, amount: int) -> list[tuple[int, int]]:
+    """Splits a payment of ``amount`` for ``quantity`` units into at most two (price, units) legs.
+
+    Mechanisms often agree on a total that is not a whole price per unit (a bargained payment, an
+    SDR price times energy). Paying ``p = amount // quantity`` on some units and ``p + 1`` on the
+    rest moves exactly ``amount`` with integer prices, so on-chain settlement stays exact.
+
+    Args:
+        quantity: Units delivered (positive).
+        amount: Total payment in micro-tokens (not negative).
+
+    Returns:
+        ``[(p, q1), (p + 1, q2)]`` without empty legs, with ``p*q1 + (p+1)*q2 == amount`` and
+        ``q1 + q2 == quantity``.
+
+    Raises:
+        ValueError: a non-positive quantity or a negative amount.
+    """
+    if quantity <= 0 or amount < 0:
+        raise ValueError(f"cannot split {amount} over {quantity} units")
+    price, extra = divmod(amount, quantity)
+    return [(p, q) for p, q in ((price, quantity - extra), (price + 1, extra)) if q > 0]
