@@ -68,13 +68,16 @@ def _param_columns(plan: dict[str, Any]) -> set[str]:
 
 
 def default_metrics(runs: pd.DataFrame, plan: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """The run-level metrics a report covers, and those left out because no run differs.
+    """The run-level metrics a report covers, and those left out because the treatments do not move them.
 
     Every numeric result column counts except bookkeeping (``steps``, ``log_entries``,
-    ``total_supply_micro``) and a ``<metric>_sum`` whose ``<metric>_mean`` is there too.
+    ``total_supply_micro``), a ``<metric>_sum`` whose ``<metric>_mean`` is there too, and a
+    ``<metric>_mean`` when the run's summary has ``<metric>`` itself. Left out: metrics equal in
+    every run, and, with several treatments, metrics equal across treatments at each seed (e.g. a
+    market's equilibrium drawn from the seed: common random numbers make it the same everywhere).
 
     Returns:
-        ``(metrics, constant)``.
+        ``(metrics, left_out)``.
     """
     keys = _KEYS | _param_columns(plan) | _BOOKKEEPING
     candidates = [
@@ -84,18 +87,21 @@ def default_metrics(runs: pd.DataFrame, plan: dict[str, Any]) -> tuple[list[str]
         and pd.api.types.is_numeric_dtype(runs[c])
         and not pd.api.types.is_bool_dtype(runs[c])
         and not (c.endswith("_sum") and f"{c[:-4]}_mean" in runs.columns)
+        and not (c.endswith("_mean") and c[:-5] in runs.columns)
     ]
-    metrics, constant = [], []
+    several = runs["treatment"].nunique() > 1
+    metrics, left_out = [], []
     for column in candidates:
-        values = runs[column].astype("float64").dropna()
-        (metrics if values.nunique() > 1 else constant).append(column)
-    return metrics, constant
+        values = runs[column].astype("float64")
+        fixed = values.nunique() <= 1 or (several and values.groupby(runs["seed"]).nunique().max() <= 1)
+        (left_out if fixed else metrics).append(column)
+    return metrics, left_out
 
 
 def _fmt(value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    if abs(value) >= 1e5:
+    if abs(value) >= 1e4:
         return f"{value:,.0f}"
     return f"{value:.4g}"
 
@@ -244,9 +250,9 @@ def build_report(sweep_dir: Path, out: Path | None = None, metrics: Sequence[str
                 raise ReportError(f"--metric {m}: not a numeric column of runs.parquet (e.g. {available})")
         chosen = list(metrics)
     else:
-        chosen, constant = default_metrics(ok, plan)
-        if constant:
-            notes.append(f"left out, the same in every run: {', '.join(constant)}")
+        chosen, left_out = default_metrics(ok, plan)
+        if left_out:
+            notes.append(f"left out, the same in every run or in every treatment at each seed: {', '.join(left_out)}")
     order = tuple(t["label"] for t in plan["treatments"] if (ok["treatment"] == t["label"]).any())
     planned = runs.groupby("treatment").size().to_dict()
     factors = [f for f in plan["grid"] if f in ok.columns]

@@ -6,16 +6,15 @@ own run-level value in ``summary.json`` (a column named like the metric), then t
 the per-round DataCollector column (``<metric>_mean`` for rates and shares, ``<metric>_sum`` for
 totals; see :mod:`experiments.results`).
 
-=========================  ===================================================  =================
-figure                     metric names looked for                              from
-=========================  ===================================================  =================
-price convergence          clearing_price_micro, mean_price_micro, price_micro  steps, per round
-supply and demand          the model's ``orders`` in round 1, rebuilt           the run's params
-welfare and efficiency     welfare_micro, surplus_micro (sum); efficiency       runs
-green share against CO2    green_share (mean); kg_co2, co2_kg (sum)             runs
-QoS violations             qos_violations, sla_violations (sum)                 runs
-gas per trade              gas_used / trades                                    runs (summary)
-=========================  ===================================================  =================
+* price convergence: ``clearing_price_micro``, ``mean_price_micro`` or ``price_micro`` per round
+  (steps table), mean across seeds with its 95 % CI band;
+* supply and demand: the bids and asks the model holds in ``model.orders`` after round 1, from the
+  model rebuilt with a run's parameters and seed (runs are deterministic, so these are its orders);
+* welfare and efficiency: ``welfare_micro``, ``realised_surplus_micro`` or ``surplus_micro`` (run
+  total) and ``efficiency`` (run figure or mean per round);
+* green share against CO2: ``green_share`` (mean) against ``kg_co2`` or ``co2_kg`` (run total);
+* QoS violations: ``qos_violations`` or ``sla_violations`` (run total);
+* gas per trade: the summary's ``gas_used`` over its ``trades``.
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ from market.orders import UNIT, Side
 __all__ = ["PlotSkipped", "PlotData", "FIGURES", "PRICE", "WELFARE", "EFFICIENCY", "GREEN_SHARE", "CO2", "QOS", "run_metric"]
 
 PRICE = ("clearing_price_micro", "mean_price_micro", "price_micro")
-WELFARE = ("welfare_micro", "surplus_micro")
+WELFARE = ("welfare_micro", "realised_surplus_micro", "surplus_micro")
 EFFICIENCY = ("efficiency",)
 GREEN_SHARE = ("green_share",)
 CO2 = ("kg_co2", "co2_kg")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import enum
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -147,8 +148,9 @@ def welch(a: np.ndarray, b: np.ndarray, confidence: float = 0.95) -> tuple[float
     difference = float(np.mean(b) - np.mean(a))
     if np.ptp(a) == 0 and np.ptp(b) == 0:
         return math.nan, math.nan, difference, difference, difference
-    result = stats.ttest_ind(b, a, equal_var=False)
-    interval = result.confidence_interval(confidence)
+    with warnings.catch_warnings(action="ignore", category=RuntimeWarning):  # near-equal samples: precision note only
+        result = stats.ttest_ind(b, a, equal_var=False)
+        interval = result.confidence_interval(confidence)
     return float(result.statistic), float(result.pvalue), difference, float(interval.low), float(interval.high)
 
 
