@@ -6,12 +6,14 @@
 from __future__ import annotations
 
 from agents.auction import AuctionModel
+from agents.eastwest import EastWestModel
 from agents.microgrids import MicrogridModel
 from agents.model import PostedPriceModel, Settler
 
-__all__ = ["MODELS", "AuctionModel", "MicrogridModel", "PostedPriceModel", "Settler"]
+__all__ = ["MODELS", "AuctionModel", "EastWestModel", "MicrogridModel", "PostedPriceModel", "Settler"]
 
 MODELS: dict[str, type] = {
+    "east-west": EastWestModel,
     "posted-price": PostedPriceModel,
     "double-auction": AuctionModel,
     "microgrids": MicrogridModel,

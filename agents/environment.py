@@ -66,6 +66,11 @@ class SolarSite:
     cloudiness: float = 0.3
     performance_ratio: float = 0.8
 
+    def expected_wh(self, hour_of_year: int) -> float:
+        """Expected energy in the hour (Wh): clear-sky output less the mean cloud loss."""
+        ghi = clear_sky_ghi(round(self.lat, 2), round(self.lon, 2))[hour_of_year % HOURS_PER_YEAR]
+        return self.capacity_w * self.performance_ratio * ghi * (1.0 - self.cloudiness) / _STC_IRRADIANCE_W_M2
+
     def energy_wh(self, hour_of_year: int, rng: np.random.Generator) -> int:
         """Energy produced in the hour (Wh), with a cloud draw from ``rng``."""
         ghi = clear_sky_ghi(round(self.lat, 2), round(self.lon, 2))[hour_of_year % HOURS_PER_YEAR]

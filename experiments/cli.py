@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("run", help="run a market scenario and settle every round")
-    p.add_argument("--scenario", default="posted-price", help="built-in scenario name or a .toml file")
+    p.add_argument("--scenario", default="east-west", help="built-in scenario name or a .toml file (default east-west)")
     p.add_argument("--steps", type=int, default=None, help="market rounds (default: the scenario's)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument(

@@ -77,8 +77,15 @@ def _type_name(value: Any) -> str:
 def _check_type(where: str, key: str, value: Any, default: Any) -> Any:
     """Returns ``value`` coerced to the default's type, or raises ScenarioError.
 
-    A parameter whose default is ``None`` takes an optional array of non-negative numbers.
+    A parameter whose default is ``None`` takes an optional array, or table, of non-negative numbers.
     """
+    if default is None and isinstance(value, dict):
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()):
+            raise ScenarioError(f"{where}: key '{key}': expected a table of numbers")
+        for k, v in value.items():
+            if v < 0:
+                raise ScenarioError(f"{where}: key '{key}.{k}': must not be negative, got {v}")
+        return value
     if default is None or isinstance(default, list):
         numbers = isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
         if not numbers:

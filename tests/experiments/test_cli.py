@@ -44,7 +44,10 @@ def test_run_writes_summary_and_metrics(tmp_path: Path, capsys: pytest.CaptureFi
     assert summary["steps"] == 5
     assert summary["log_entries"] == len((tmp_path / "trades.jsonl").read_text().splitlines())
     metrics = (tmp_path / "metrics.csv").read_text().splitlines()
-    assert metrics[0].startswith("step,trades,")
+    columns = metrics[0].split(",")
+    assert columns[0] == "step"
+    for wanted in ("compute_price_micro", "energy_price_micro", "compute_mcore_h", "welfare_micro", "green_share", "kg_co2", "qos_violations", "sla_breaches", "gas_used"):
+        assert wanted in columns
     assert len(metrics) == 1 + 6  # header, the initial state and 5 steps
     assert "trades" in capsys.readouterr().out
 
@@ -53,8 +56,8 @@ def test_default_out_dir_never_overwrites(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.chdir(tmp_path)
     for _ in range(2):
         assert run_cli("run", "--steps", "2", "--chain", "memory", "-q") == 0
-    assert (tmp_path / "runs" / "posted-price-seed1" / "trades.jsonl").exists()
-    assert (tmp_path / "runs" / "posted-price-seed1-2" / "trades.jsonl").exists()
+    assert (tmp_path / "runs" / "east-west-seed1" / "trades.jsonl").exists()
+    assert (tmp_path / "runs" / "east-west-seed1-2" / "trades.jsonl").exists()
 
 
 def test_out_dir_holding_a_run_is_refused_and_left_intact(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -117,3 +117,25 @@ def test_array_parameters_are_checked(value: str, message: str) -> None:
 def test_model_specific_checks(override: str, message: str) -> None:
     with pytest.raises(ScenarioError, match=message):
         load_scenario("gode-sunder", [override])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ('link_latency_ms={"zhangjiakou-helinger" = 1.0}', r"link_latency_ms\.zhangjiakou-helinger': 1\.0 ms is below the fibre delay"),
+        ('link_latency_ms={"zhangjiakou-atlantis" = 9.0}', r"'zhangjiakou-atlantis' does not name a link"),
+        ('link_latency_ms={"zhangjiakou-helinger" = -1.0}', r"must not be negative"),
+        ("mechanism=barter", r"unknown mechanism 'barter'"),
+        ("route_factor=0.9", r"no fibre route is shorter than the great circle"),
+        ("outage_rate=1.5", r"outage_rate': must be in \[0, 1\]"),
+        ("inference_share=0.8", r"must not exceed 1"),
+    ],
+)
+def test_east_west_checks(override: str, message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario("east-west", [override])
+
+
+def test_east_west_accepts_a_measured_latency_above_the_floor() -> None:
+    scenario = load_scenario("east-west", ['link_latency_ms={"zhangjiakou-helinger" = 9.5}'])
+    assert scenario.params["link_latency_ms"] == {"zhangjiakou-helinger": 9.5}
