@@ -72,6 +72,8 @@ _WH_PER_KWH = 1000.0
 _MEAN_WIND_CAPACITY_FACTOR = 0.28
 
 
+_KINDS = (TaskType.INFERENCE, TaskType.ANALYTICS, TaskType.TRAINING)
+
 #: GPU work is sold in core-equivalents of equal power, so one resource (milli-core-hours) prices both.
 CORES_PER_GPU = WATTS_PER_GPU / WATTS_PER_CORE
 
@@ -346,7 +348,6 @@ class User(Participant):
     Args:
         home: The user's cluster.
         task_rate: Expected tasks per hour.
-        mix: Probabilities of inference, analytics and training tasks.
         deadline_flex_h: Hours a deferrable task may wait.
         green_preference: 0 (indifferent) to 1 (pays the model's full green weight to avoid CO2).
         budget_factor: Scales the value users put on compute.
@@ -359,7 +360,6 @@ class User(Participant):
         model: EastWestModel,
         home: Cluster,
         task_rate: float,
-        mix: tuple[float, float, float],
         deadline_flex_h: int,
         green_preference: float,
         budget_factor: float,
@@ -368,7 +368,6 @@ class User(Participant):
         super().__init__(model, initial_funds_micro)
         self.home = home
         self.task_rate = task_rate
-        self.mix = mix
         self.deadline_flex_h = deadline_flex_h
         self.green_preference = green_preference
         self.budget_factor = budget_factor
@@ -376,14 +375,13 @@ class User(Participant):
         self.served = 0
         self.dropped = 0
 
-    def new_task(self) -> Task:
-        """Draws a task (type, size, deadline), meters it (:mod:`market.metering`) and queues it."""
-        rng, m = self.model.rng, self.model
-        kind = (TaskType.INFERENCE, TaskType.ANALYTICS, TaskType.TRAINING)[int(rng.choice(3, p=self.mix))]
+    def new_task(self, kind: TaskType, size_factor: float) -> Task:
+        """Queues a task of ``kind`` whose size is the kind's median times ``size_factor``, metered
+        into compute and data (:mod:`market.metering`). The model draws kinds and sizes for all
+        users at once (one vectorised draw per hour) and hands each user its own."""
+        m = self.model
         profile = PROFILES[kind]
-        size = profile.median_size * float(rng.lognormal(0.0, 0.5))
-        demand = m.meter.demand(TaskSpec(kind, size, profile.qos))
-        flex = self.deadline_flex_h if profile.flexible else 0
+        demand = m.meter.demand(TaskSpec(kind, profile.median_size * size_factor, profile.qos))
         latency = m.inference_latency_ms if kind is TaskType.INFERENCE else profile.qos.max_latency_ms
         task = Task(
             task_id=m.next_task_id(),
@@ -394,7 +392,7 @@ class User(Participant):
             data_mb=max(1, demand.data_mb),
             latency_ms=None if math.isinf(latency) else latency,
             arrival=m.steps,
-            deadline=m.steps + flex,
+            deadline=m.steps + (self.deadline_flex_h if profile.flexible else 0),
             value_micro=max(1, round(profile.value_micro * self.budget_factor)),
         )
         self.pending.append(task)
@@ -699,6 +697,7 @@ class EastWestModel(mesa.Model):
             NetworkLink(self, a, b, latency, network_bandwidth_mb, network_price_micro_per_mb, network_energy_wh_per_gb)
         eastern = [c for c in CLUSTERS if is_east(c)]
         mix = (inference_share, analytics_share, max(0.0, 1.0 - inference_share - analytics_share))
+        self.task_mix = np.asarray(mix) / sum(mix)
         homes = rng.integers(len(eastern), size=n_users)
         prefs = np.clip(rng.normal(green_preference, 0.2, size=n_users), 0.0, 1.0)
         for i in range(n_users):
@@ -706,7 +705,6 @@ class EastWestModel(mesa.Model):
                 self,
                 home=eastern[int(homes[i])],
                 task_rate=task_rate,
-                mix=mix,
                 deadline_flex_h=deadline_flex_h,
                 green_preference=float(prefs[i]),
                 budget_factor=budget_factor,
@@ -827,11 +825,15 @@ class EastWestModel(mesa.Model):
 
     def _perceive(self) -> None:
         self.agents_by_type[EnergySupplier].do("perceive")
-        arrivals = self.rng.poisson(self.task_rate, size=len(self.users))
-        for user, n in zip(self.users, arrivals, strict=True):
-            for _ in range(int(n)):
-                user.new_task()
-        self.round_stats["tasks_new"] = float(arrivals.sum())
+        rng = self.rng
+        arrivals = rng.poisson(self.task_rate, size=len(self.users))
+        total = int(arrivals.sum())
+        kinds = rng.choice(3, size=total, p=self.task_mix)
+        sizes = rng.lognormal(0.0, 0.5, size=total)
+        owners = np.repeat(np.arange(len(self.users)), arrivals)
+        for owner, kind, size in zip(owners.tolist(), kinds.tolist(), sizes.tolist(), strict=True):
+            self.users[owner].new_task(_KINDS[kind], size)
+        self.round_stats["tasks_new"] = float(total)
 
     def link_between(self, a: str, b: str) -> NetworkLink:
         """The backbone link joining clusters ``a`` and ``b``."""
