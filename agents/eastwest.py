@@ -724,10 +724,11 @@ class EastWestModel(mesa.Model):
     # -- set-up helpers ---------------------------------------------------------------------------
 
     def _index(self) -> None:
-        self.users = list(self.agents_by_type[User])
-        self.centres = list(self.agents_by_type[DataCentre])
-        self.links = list(self.agents_by_type[NetworkLink])
-        self.suppliers = list(self.agents_by_type[EnergySupplier])
+        by_type = self.agents_by_type
+        self.users = list(by_type.get(User, ()))
+        self.centres = list(by_type.get(DataCentre, ()))
+        self.links = list(by_type.get(NetworkLink, ()))
+        self.suppliers = list(by_type.get(EnergySupplier, ()))
         self.centres_by_region: dict[str, list[DataCentre]] = {}
         for dc in self.centres:
             self.centres_by_region.setdefault(dc.site.name, []).append(dc)
