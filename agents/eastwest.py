@@ -347,7 +347,6 @@ class User(Participant):
 
     Args:
         home: The user's cluster.
-        task_rate: Expected tasks per hour.
         deadline_flex_h: Hours a deferrable task may wait.
         green_preference: 0 (indifferent) to 1 (pays the model's full green weight to avoid CO2).
         budget_factor: Scales the value users put on compute.
@@ -359,7 +358,6 @@ class User(Participant):
         self,
         model: EastWestModel,
         home: Cluster,
-        task_rate: float,
         deadline_flex_h: int,
         green_preference: float,
         budget_factor: float,
@@ -367,7 +365,6 @@ class User(Participant):
     ) -> None:
         super().__init__(model, initial_funds_micro)
         self.home = home
-        self.task_rate = task_rate
         self.deadline_flex_h = deadline_flex_h
         self.green_preference = green_preference
         self.budget_factor = budget_factor
@@ -704,7 +701,6 @@ class EastWestModel(mesa.Model):
             User(
                 self,
                 home=eastern[int(homes[i])],
-                task_rate=task_rate,
                 deadline_flex_h=deadline_flex_h,
                 green_preference=float(prefs[i]),
                 budget_factor=budget_factor,
