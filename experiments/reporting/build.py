@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from experiments.reporting.plots import FIGURES, PlotData, PlotSkipped
-from experiments.reporting.stats import Comparison, Test, simple_effects, treatment_table
+from experiments.reporting.stats import Comparison, StatTest, simple_effects, treatment_table
 from experiments.results import flatten_params, load_runs, load_steps
 from experiments.sweep import read_plan
 from market.errors import CceiError
@@ -138,7 +138,7 @@ def _tests_blocks(comparisons: Sequence[Comparison], factors: Sequence[str]) -> 
         blocks.append(("h3", f"By {factor}"))
         rows = []
         for c in mine:
-            if c.test is Test.WELCH:
+            if c.test is StatTest.WELCH:
                 what = f"{c.levels[1]} − {c.levels[0]} = {_fmt(c.difference)} [{_fmt(c.diff_low)}, {_fmt(c.diff_high)}]"
             else:
                 what = f"{len(c.levels)} levels: {', '.join(c.levels)}"
@@ -163,12 +163,12 @@ def _tests_frame(comparisons: Sequence[Comparison]) -> pd.DataFrame:
     rows = []
     for c in comparisons:
         base = {"metric": c.metric, "factor": c.factor, "context": c.context, "test": str(c.test), "statistic": c.statistic, "p_value": c.p_value}
-        if c.test is Test.WELCH:
+        if c.test is StatTest.WELCH:
             rows.append({**base, "a": c.levels[0], "b": c.levels[1], "difference": c.difference, "diff_low": c.diff_low, "diff_high": c.diff_high, "p_holm": math.nan})
         else:
             rows.append({**base, "a": "", "b": "", "difference": math.nan, "diff_low": math.nan, "diff_high": math.nan, "p_holm": math.nan})
             for pw in c.pairwise:
-                rows.append({**base, "test": str(Test.WELCH), "statistic": math.nan, "a": pw.a, "b": pw.b, "difference": pw.difference, "diff_low": math.nan, "diff_high": math.nan, "p_value": pw.p_value, "p_holm": pw.p_holm})
+                rows.append({**base, "test": str(StatTest.WELCH), "statistic": math.nan, "a": pw.a, "b": pw.b, "difference": pw.difference, "diff_low": math.nan, "diff_high": math.nan, "p_value": pw.p_value, "p_holm": pw.p_holm})
     return pd.DataFrame(rows, columns=["metric", "factor", "context", "test", "a", "b", "statistic", "p_value", "p_holm", "difference", "diff_low", "diff_high"])
 
 

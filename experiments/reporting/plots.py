@@ -6,8 +6,9 @@ own run-level value in ``summary.json`` (a column named like the metric), then t
 the per-round DataCollector column (``<metric>_mean`` for rates and shares, ``<metric>_sum`` for
 totals; see :mod:`experiments.results`).
 
-* price convergence: ``clearing_price_micro``, ``mean_price_micro`` or ``price_micro`` per round
-  (steps table), mean across seeds with its 95 % CI band;
+* price convergence: every one of ``clearing_price_micro``, ``mean_price_micro``, ``price_micro``,
+  ``compute_price_micro`` and ``energy_price_micro`` per round (steps table), a panel each, mean
+  across seeds with its 95 % CI band;
 * supply and demand: the bids and asks the model holds in ``model.orders`` after round 1, from the
   model rebuilt with a run's parameters and seed (runs are deterministic, so these are its orders);
 * welfare and efficiency: ``welfare_micro``, ``realised_surplus_micro`` or ``surplus_micro`` (run
@@ -35,7 +36,7 @@ from market.orders import UNIT, Side
 
 __all__ = ["PlotSkipped", "PlotData", "FIGURES", "PRICE", "WELFARE", "EFFICIENCY", "GREEN_SHARE", "CO2", "QOS", "run_metric"]
 
-PRICE = ("clearing_price_micro", "mean_price_micro", "price_micro")
+PRICE = ("clearing_price_micro", "mean_price_micro", "price_micro", "compute_price_micro", "energy_price_micro")
 WELFARE = ("welfare_micro", "realised_surplus_micro", "surplus_micro")
 EFFICIENCY = ("efficiency",)
 GREEN_SHARE = ("green_share",)
@@ -103,22 +104,23 @@ def _bars(ax: Axes, data: PlotData, column: str, ylabel: str) -> None:
 
 
 def price_convergence(data: PlotData) -> Figure:
-    """Mean price per round across seeds, one line per treatment, with its 95 % CI band."""
-    price = next((c for c in PRICE if c in data.steps.columns and data.steps[c].astype("float64").notna().any()), None)
-    if price is None:
+    """Mean price per round across seeds, one line per treatment with its 95 % CI band; a panel per price."""
+    prices = [c for c in PRICE if c in data.steps.columns and data.steps[c].astype("float64").notna().any()]
+    if not prices:
         raise PlotSkipped(f"no price per round in the results (looked for {', '.join(PRICE)})")
-    fig, (ax,) = _figure()
-    for label in data.order[:_MAX_LINES]:
-        frame = data.steps[(data.steps["treatment"] == label) & (data.steps["step"] >= 1)]
-        by_step = frame.groupby("step")[price]
-        estimates = [mean_ci(v.astype("float64")) for _, v in by_step]
-        x = np.array(list(by_step.groups))
-        ax.plot(x, [e.mean for e in estimates], label=label, linewidth=1.2)
-        ax.fill_between(x, [e.low for e in estimates], [e.high for e in estimates], alpha=0.2)
-    ax.set_xlabel("round")
-    ax.set_ylabel(f"{price} (mean across seeds, 95 % CI)")
-    ax.legend(fontsize=7, loc="best")
-    ax.grid(alpha=0.3)
+    fig, axes = _figure(width=7.0 * len(prices) ** 0.5 + 2.0 * (len(prices) - 1), ncols=len(prices))
+    for ax, price in zip(axes, prices, strict=True):
+        for label in data.order[:_MAX_LINES]:
+            frame = data.steps[(data.steps["treatment"] == label) & (data.steps["step"] >= 1)]
+            by_step = frame.groupby("step")[price]
+            estimates = [mean_ci(v.astype("float64")) for _, v in by_step]
+            x = np.array(list(by_step.groups))
+            ax.plot(x, [e.mean for e in estimates], label=label, linewidth=1.2)
+            ax.fill_between(x, [e.low for e in estimates], [e.high for e in estimates], alpha=0.2)
+        ax.set_xlabel("round")
+        ax.set_ylabel(f"{price} (mean across seeds, 95 % CI)")
+        ax.legend(fontsize=7, loc="best")
+        ax.grid(alpha=0.3)
     return fig
 
 

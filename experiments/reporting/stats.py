@@ -34,7 +34,7 @@ from scipy import stats
 
 __all__ = [
     "Estimate",
-    "Test",
+    "StatTest",
     "Pairwise",
     "Comparison",
     "mean_ci",
@@ -57,7 +57,7 @@ class Estimate:
     high: float
 
 
-class Test(enum.StrEnum):
+class StatTest(enum.StrEnum):
     """The test behind a comparison."""
 
     WELCH = "Welch t-test"
@@ -101,7 +101,7 @@ class Comparison:
     factor: str
     context: str
     levels: tuple[str, ...]
-    test: Test
+    test: StatTest
     statistic: float
     p_value: float
     difference: float = math.nan
@@ -192,16 +192,16 @@ def compare_levels(
     if len(levels) == 2:
         t, p, diff, low, high = welch(groups[levels[0]], groups[levels[1]], confidence)
         note = "no variance within either level" if math.isnan(p) else ""
-        return Comparison(metric, factor, context, levels, Test.WELCH, t, p, diff, low, high, note=note)
+        return Comparison(metric, factor, context, levels, StatTest.WELCH, t, p, diff, low, high, note=note)
     pooled = np.concatenate(list(groups.values()))
     pairs = [(a, b) for i, a in enumerate(levels) for b in levels[i + 1 :]]
     raw = [welch(groups[a], groups[b], confidence) for a, b in pairs]
     adjusted = holm([r[1] for r in raw])
     pairwise = tuple(Pairwise(a, b, r[2], r[1], q) for (a, b), r, q in zip(pairs, raw, adjusted, strict=True))
     if np.ptp(pooled) == 0:
-        return Comparison(metric, factor, context, levels, Test.KRUSKAL, math.nan, math.nan, pairwise=pairwise, note="all values are equal")
+        return Comparison(metric, factor, context, levels, StatTest.KRUSKAL, math.nan, math.nan, pairwise=pairwise, note="all values are equal")
     h, p = stats.kruskal(*groups.values())
-    return Comparison(metric, factor, context, levels, Test.KRUSKAL, float(h), float(p), pairwise=pairwise)
+    return Comparison(metric, factor, context, levels, StatTest.KRUSKAL, float(h), float(p), pairwise=pairwise)
 
 
 def _level(value: Any) -> str:
