@@ -143,6 +143,26 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_log_show(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from experiments.logview import show_table
+
+    table, matched = show_table(Path(args.log), limit=args.limit, agent=args.agent, step=args.step, kind=args.kind)
+    Console().print(table)
+    shown = matched if args.limit is None else min(matched, args.limit)
+    print(f"{matched} events matched, {shown} shown")
+    return 0
+
+
+def _cmd_log_export(args: argparse.Namespace) -> int:
+    from experiments.logview import export_csv
+
+    rows = export_csv(Path(args.log), Path(args.csv), agent=args.agent, step=args.step, kind=args.kind)
+    print(f"wrote {rows} events to {args.csv}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ccei", description="CCEI Market Lab: computing-network-energy markets settled on a chain.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
@@ -191,6 +211,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="report directory (default: DIR/report)")
     p.add_argument("--metric", action="append", default=[], help="run-level metric to cover (repeatable; default: all that vary)")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("log", help="look into a trade log: show or export its events")
+    logs = p.add_subparsers(dest="log_command", required=True, metavar="ACTION", parser_class=_Parser)
+    for name, helptext, func in (
+        ("show", "print the matching events as a table", _cmd_log_show),
+        ("export", "write the matching events to a CSV file", _cmd_log_export),
+    ):
+        q = logs.add_parser(name, help=helptext)
+        q.add_argument("log", metavar="LOG", help="a trades.jsonl")
+        q.add_argument("--agent", type=int, default=None, help="only events where this agent id is a party")
+        q.add_argument("--step", type=int, default=None, help="only events of this step")
+        q.add_argument("--kind", default=None, help="only events of this kind (trade, batch, order, ...)")
+        if name == "show":
+            q.add_argument("--limit", type=int, default=50, help="rows to print (default 50)")
+        else:
+            q.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write")
+        q.set_defaults(func=func)
 
     p = sub.add_parser("scenarios", help="list the built-in scenarios")
     p.add_argument("--json", action="store_true", help="print JSON")

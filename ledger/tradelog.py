@@ -12,12 +12,24 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from ledger.errors import LedgerError
 from market.orders import Trade
 
-__all__ = ["FORMAT_VERSION", "GENESIS", "canonical", "entry_hash", "TradeLogWriter", "trade_fields"]
+__all__ = [
+    "FORMAT_VERSION",
+    "GENESIS",
+    "canonical",
+    "entry_hash",
+    "TradeLogWriter",
+    "trade_fields",
+    "LogTampered",
+    "LogUnreadable",
+    "read_log",
+]
 
 FORMAT_VERSION = 1
 GENESIS = "0" * 64
@@ -91,3 +103,87 @@ class TradeLogWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class LogUnreadable(LedgerError):
+    """The log file cannot be opened or is empty."""
+
+    exit_code = 2
+
+
+class LogTampered(LedgerError):
+    """A line of the log breaks the format or the hash chain.
+
+    Attributes:
+        line: 1-based line number of the first bad line.
+        field: The field that does not check out (``hash``: the content was edited; ``prev``: a
+            line before it was edited, removed or moved; ``seq``: a line is missing or repeated).
+    """
+
+    exit_code = 4
+
+    def __init__(self, path: Path, line: int, field: str, detail: str) -> None:
+        self.line = line
+        self.field = field
+        super().__init__(f"{path}:{line}: field '{field}': {detail}")
+
+
+_HASH_KEY = b'"hash":"'
+_HASH_SPAN = len(_HASH_KEY) + 64 + 2  # key, 64 hex digits, closing quote, the comma after it
+
+
+def _line_hash_ok(raw: bytes, entry: dict[str, Any]) -> bool:
+    """Whether ``entry['hash']`` is the SHA-256 of the line without its hash field.
+
+    Lines are canonical JSON with sorted keys, and ``hash`` is never the last key (``kind``,
+    ``prev``, ``seq`` follow it), so the hashed body is the raw line with the ``"hash":"...",`` span
+    cut out: one slice and one SHA-256, no re-serialisation. Where that span is not the top-level
+    field (a nested ``hash`` key earlier in the line), the entry is re-serialised instead.
+    """
+    claimed = entry.get("hash")
+    at = raw.find(_HASH_KEY)
+    if at >= 0 and raw[at + 8 : at + 72].decode("ascii", "replace") == claimed and raw[at + 72 : at + 74] == b'",':
+        return hashlib.sha256(raw[:at] + raw[at + _HASH_SPAN :]).hexdigest() == claimed
+    return entry_hash(entry) == claimed
+
+
+def read_log(path: Path) -> Iterator[dict[str, Any]]:
+    """Yields every entry of the log at ``path``, header first, checking the chain as it goes.
+
+    Memory stays flat whatever the log's length: one line is held at a time.
+
+    Raises:
+        LogUnreadable: the file cannot be read or is empty.
+        LogTampered: at the first line that is not JSON, breaks the sequence, does not chain to the
+            line before, or whose content does not match its hash.
+    """
+    path = Path(path)
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed in the finally below
+    except OSError as exc:
+        raise LogUnreadable(f"{path}: cannot read the trade log ({exc.strerror or exc})") from None
+    prev = GENESIS
+    number = 0
+    try:
+        for number, raw in enumerate(handle, start=1):
+            raw = raw.rstrip(b"\n")
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                raise LogTampered(path, number, "json", "not a JSON object") from None
+            if not isinstance(entry, dict):
+                raise LogTampered(path, number, "json", "not a JSON object")
+            if number == 1 and (entry.get("kind") != "header" or entry.get("format") != FORMAT_VERSION):
+                raise LogTampered(path, 1, "kind", f"expected a format-{FORMAT_VERSION} header line")
+            if entry.get("seq") != number - 1:
+                raise LogTampered(path, number, "seq", f"expected {number - 1}, found {entry.get('seq')!r} (a line is missing, repeated or moved)")
+            if entry.get("prev") != prev:
+                raise LogTampered(path, number, "prev", "does not match the hash of the line before (a line before it was edited, removed or moved)")
+            if not _line_hash_ok(raw, entry):
+                raise LogTampered(path, number, "hash", "does not match the line's content (the line was edited)")
+            prev = entry["hash"]
+            yield entry
+    finally:
+        handle.close()
+    if number == 0:
+        raise LogUnreadable(f"{path}: the trade log is empty")

@@ -1,0 +1,64 @@
+"""ccei log show and ccei log export."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from experiments.cli import main
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    assert main(["run", "--scenario", "posted-price", "--steps", "6", "--chain", "memory", "--out", str(out), "-q"]) == 0
+    return out / "trades.jsonl"
+
+
+def test_show_filters_by_agent_step_and_kind(log: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["log", "show", str(log), "--kind", "trade", "--step", "2", "--limit", "1000"]) == 0
+    out = capsys.readouterr().out
+    trades_step2 = [e for e in map(json.loads, log.read_text().splitlines()) if e.get("kind") == "trade" and e.get("step") == 2]
+    assert f"{len(trades_step2)} events matched" in out
+    agent = trades_step2[0]["buyer"]
+    assert main(["log", "show", str(log), "--agent", str(agent)]) == 0
+    assert "events matched" in capsys.readouterr().out
+
+
+def test_export_writes_one_row_per_event(log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "events.csv"
+    assert main(["log", "export", str(log), "--csv", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    events = log.read_text().splitlines()[1:]
+    assert len(rows) == len(events)
+    trade = next(r for r in rows if r["kind"] == "trade")
+    assert int(trade["amount"]) == int(trade["price"]) * int(trade["quantity"])
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_tampered_log_is_one_line_and_leaves_no_csv(log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.jsonl"
+    lines = log.read_text().splitlines(keepends=True)
+    lines[2] = lines[2].replace('"quantity":', '"quantity":1')
+    bad.write_text("".join(lines))
+    out = tmp_path / "events.csv"
+    out.write_text("an earlier export\n")
+    assert main(["log", "export", str(bad), "--csv", str(out)]) == 4
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bad.jsonl:3: field 'hash'" in err
+    assert out.read_text() == "an earlier export\n"
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_unwritable_csv(log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "f").write_text("")
+    assert main(["log", "export", str(log), "--csv", str(tmp_path / "f" / "x.csv")]) == 2
+    assert "cannot write there" in capsys.readouterr().err
+
+
+def test_missing_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["log", "show", str(tmp_path / "nope.jsonl")]) == 2
+    assert "cannot read the trade log" in capsys.readouterr().err
