@@ -1,67 +1,38 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {AccessRoles} from "AccessRoles.sol";
+import {IERC20} from "IERC20.sol";
+
 /// @title SettlementToken
 /// @notice ERC-20 token with 6 decimals in which every CCEI market payment is made.
 ///         Amounts are integer micro-units: 1 token = 1_000_000 units.
-/// @dev Written for this project after the ERC-20 standard (EIP-20). Minting is restricted to
-///      accounts holding the minter role, which only the admin grants or revokes.
-contract SettlementToken {
+/// @dev Written for this project after the ERC-20 standard (EIP-20). Only holders of
+///      `MINTER_ROLE` mint; admins grant that role.
+contract SettlementToken is IERC20, AccessRoles {
     string public constant name = "CCEI Settlement Token";
     string public constant symbol = "CCEI";
     uint8 public constant decimals = 6;
+    /// @notice The role allowed to mint.
+    bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
 
     uint256 public totalSupply;
-    address public admin;
 
     mapping(address account => uint256) public balanceOf;
     mapping(address owner => mapping(address spender => uint256)) public allowance;
-    mapping(address account => bool) public isMinter;
 
     event Transfer(address indexed from, address indexed to, uint256 value);
     event Approval(address indexed owner, address indexed spender, uint256 value);
-    event MinterSet(address indexed account, bool enabled);
-    event AdminTransferred(address indexed previousAdmin, address indexed newAdmin);
 
-    error NotAdmin(address caller);
-    error NotMinter(address caller);
-    error ZeroAddress();
     error InsufficientBalance(address account, uint256 balance, uint256 needed);
     error InsufficientAllowance(address owner, address spender, uint256 allowance, uint256 needed);
 
-    constructor(address admin_) {
-        if (admin_ == address(0)) revert ZeroAddress();
-        admin = admin_;
-        emit AdminTransferred(address(0), admin_);
-    }
-
-    modifier onlyAdmin() {
-        if (msg.sender != admin) revert NotAdmin(msg.sender);
-        _;
-    }
-
-    /// @notice Grants or revokes the minter role.
-    /// @param account The account whose role changes.
-    /// @param enabled True to grant, false to revoke.
-    function setMinter(address account, bool enabled) external onlyAdmin {
-        if (account == address(0)) revert ZeroAddress();
-        isMinter[account] = enabled;
-        emit MinterSet(account, enabled);
-    }
-
-    /// @notice Hands the admin role to another account.
-    /// @param newAdmin The new admin; must not be the zero address.
-    function transferAdmin(address newAdmin) external onlyAdmin {
-        if (newAdmin == address(0)) revert ZeroAddress();
-        emit AdminTransferred(admin, newAdmin);
-        admin = newAdmin;
-    }
+    constructor(address admin) AccessRoles(admin) {}
 
     /// @notice Creates `value` micro-units for `to`. Only minters may call.
     /// @param to Receiver of the new tokens.
     /// @param value Amount in micro-units.
-    function mint(address to, uint256 value) external {
-        if (!isMinter[msg.sender]) revert NotMinter(msg.sender);
+    function mint(address to, uint256 value) external onlyRole(MINTER_ROLE) {
         if (to == address(0)) revert ZeroAddress();
         totalSupply += value;
         unchecked {
@@ -81,7 +52,7 @@ contract SettlementToken {
 
     /// @notice Lets `spender` move up to `value` micro-units of the caller's tokens.
     /// @param spender The account allowed to spend.
-    /// @param value The new allowance (replaces the old one).
+    /// @param value The new allowance (replaces the old one); the maximum uint256 never decreases.
     /// @return Always true.
     function approve(address spender, uint256 value) external returns (bool) {
         if (spender == address(0)) revert ZeroAddress();

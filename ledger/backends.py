@@ -1,31 +1,39 @@
 """Settlement back ends behind one interface: pure-Python ``memory`` and the contracts on a ``chain``.
 
-Both apply the same rules as ``contracts/Settlement.sol``, in the same order, with the same error
-names: a batch id settles at most once; at most ``MAX_BATCH_TRADES`` trades a batch; each trade's
-``price * quantity`` moves from buyer to seller; the moves are netted per participant (participants
-in ascending agent id) and a participant whose net debit exceeds their escrow fails the whole batch
-with ``InsufficientEscrow``. So the same trades give the same balances, to the unit, on either.
+Both take the same :class:`~ledger.batch.SettlementBatch` and apply the rules of
+``contracts/Settlement.sol`` in the same order with the same error names and arguments (the
+contract's NatSpec on ``settleBatch`` lists the order): a batch id settles at most once; a batch is
+non-empty and within the size caps; participants are strictly ascending and registered; each
+signed order belongs to its listed party, has not expired, carries a low-s signature by its owner;
+each trade points at a listed order and seller and pays no more than the order's limit; no order is
+filled beyond its signed quantity, counting earlier batches; and no participant's net debit
+exceeds their escrow. A rejected batch changes nothing. So the same batches give the same balances,
+to the unit, and the same rejections on either back end.
+
+The memory back end keeps time on the simulated clock (round ``n`` starts at
+``SIM_EPOCH + n * 3600``, see :mod:`ledger.signing`) unless given another clock, and signs under the
+domain a fresh eth-tester deployment gets (:data:`ledger.suite.EMBEDDED_DOMAIN`), so memory and
+eth-tester runs sign byte-identical orders.
 """
 
 from __future__ import annotations
 
 import abc
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from eth_typing import ChecksumAddress
 
+from ledger.batch import MAX_BATCH_PARTICIPANTS, MAX_BATCH_TRADES, SettlementBatch, build_batch, sign_orders
 from ledger.chain import Chain, connect
-from ledger.contracts import ContractReverted, Settlement, SettlementToken, SettlementTrade, deploy
+from ledger.contracts import Capacity, ContractReverted
 from ledger.errors import LedgerError, SettlementRejected
-from ledger.keys import agent_address
+from ledger.keys import agent_address, agent_private_key, agent_signing_key
+from ledger.signing import SECP256K1_N, ZERO_ADDRESS, OrderDomain, recover_signer, round_time
+from ledger.suite import EMBEDDED_DOMAIN, Suite, deploy_suite
 from market.orders import AgentId, Order, SettlementOutcome, Trade
 
 __all__ = [
-    "MAX_BATCH_TRADES",
-    "NettedBatch",
-    "net_batch",
     "SettlementBackend",
     "MemoryBackend",
     "ChainBackend",
@@ -33,34 +41,8 @@ __all__ = [
     "balances_digest",
 ]
 
-MAX_BATCH_TRADES = 256
-_MAX_GAS_PER_TX = 25_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class NettedBatch:
-    """A batch as the contract takes it: sorted participants, indexed trades and net deltas."""
-
-    participants: tuple[AgentId, ...]
-    trades: tuple[SettlementTrade, ...]
-    deltas: tuple[int, ...]
-    volume: int
-
-
-def net_batch(trades: Sequence[Trade]) -> NettedBatch:
-    """Indexes ``trades`` into a sorted participant list and nets each participant's payments."""
-    participants = tuple(sorted({t.buyer for t in trades} | {t.seller for t in trades}))
-    index = {p: i for i, p in enumerate(participants)}
-    deltas = [0] * len(participants)
-    indexed = []
-    volume = 0
-    for t in trades:
-        b, s = index[t.buyer], index[t.seller]
-        deltas[b] -= t.amount
-        deltas[s] += t.amount
-        volume += t.amount
-        indexed.append(SettlementTrade(b, s, t.price, t.quantity))
-    return NettedBatch(participants, tuple(indexed), tuple(deltas), volume)
+_HALF_N = SECP256K1_N // 2
+_REGISTER_CHUNK = 256
 
 
 def balances_digest(balances: Mapping[str, int]) -> str:
@@ -78,33 +60,69 @@ class SettlementBackend(abc.ABC):
         self.seed = seed
         self.accounts: list[AgentId] = []
 
+    @property
+    def transactions(self) -> int:
+        """Transactions sent so far (zero off chain)."""
+        return 0
+
     def address(self, agent_id: AgentId) -> ChecksumAddress:
         """The agent's on-chain address (derived from the run seed and the agent id)."""
         return agent_address(self.seed, int(agent_id))
 
+    @property
     @abc.abstractmethod
-    def open_accounts(self, deposits: Mapping[AgentId, int]) -> None:
-        """Mints each agent's deposit and puts it in the agent's escrow balance."""
+    def domain(self) -> OrderDomain:
+        """The EIP-712 domain buy orders must be signed under."""
 
     @abc.abstractmethod
-    def settle_batch(self, batch_id: int, trades: Sequence[Trade]) -> SettlementOutcome:
+    def open_accounts(self, deposits: Mapping[AgentId, int], roles: Mapping[AgentId, Capacity] | None = None) -> None:
+        """Registers each agent (as a user unless ``roles`` says otherwise) and escrows its deposit."""
+
+    @abc.abstractmethod
+    def settle_batch(self, batch: SettlementBatch) -> SettlementOutcome:
         """Settles one batch, all or nothing.
 
         Raises:
-            SettlementRejected: the batch breaks a rule; nothing changed.
+            SettlementRejected: the batch breaks a rule (named as the contract's custom error); nothing changed.
         """
 
     @abc.abstractmethod
-    def escrow_balance(self, agent_id: AgentId) -> int:
-        """The agent's escrow balance in micro-tokens."""
+    def escrow_of(self, account: str) -> int:
+        """The escrow balance of an address, in micro-tokens."""
+
+    @abc.abstractmethod
+    def filled(self, owner: str, order_id: int) -> int:
+        """Units of ``owner``'s order ``order_id`` filled so far."""
+
+    @abc.abstractmethod
+    def withdraw(self, agent_id: AgentId, amount: int) -> None:
+        """The agent withdraws ``amount`` of its escrow.
+
+        Raises:
+            SettlementRejected: ``ZeroAmount`` or ``InsufficientEscrow``.
+        """
+
+    @abc.abstractmethod
+    def cancel_order(self, agent_id: AgentId, order_id: int) -> None:
+        """The agent cancels its order ``order_id``; no later batch fills it."""
 
     @abc.abstractmethod
     def total_supply(self) -> int:
         """Tokens minted so far, in micro-tokens."""
 
+    def escrow_balance(self, agent_id: AgentId) -> int:
+        """The agent's escrow balance in micro-tokens."""
+        return self.escrow_of(self.address(agent_id))
+
     def settle(self, step: int, orders: list[Order], trades: list[Trade]) -> SettlementOutcome:
-        """The model's settler hook: settles round ``step`` as batch ``step``."""
-        return self.settle_batch(step, trades)
+        """A settler without a trade log: signs the round's buy orders with their owners' keys and
+        settles round ``step`` as batch ``step`` (see :class:`ledger.session.LedgerSession`)."""
+        if not trades:
+            return SettlementOutcome(batch_id=step, trades=0)
+        signed = sign_orders(
+            trades, {o.order_id: o for o in orders}, self.domain, self.address, lambda a: agent_signing_key(self.seed, int(a))
+        )
+        return self.settle_batch(build_batch(step, trades, signed, self.address))
 
     def balances(self, agents: Iterable[AgentId] | None = None) -> dict[AgentId, int]:
         """Escrow balances of ``agents`` (default: every opened account)."""
@@ -118,102 +136,257 @@ class SettlementBackend(abc.ABC):
 
 
 class MemoryBackend(SettlementBackend):
-    """Integer accounting in Python that mirrors ``Settlement.sol`` rule for rule."""
+    """Integer accounting in Python that mirrors ``Settlement.sol`` rule for rule.
+
+    Args:
+        seed: The run seed (derives the agents' addresses).
+        domain: The EIP-712 domain signatures are checked under (default: a fresh eth-tester suite's).
+        clock: Maps a batch id to the time the batch settles at (default: the simulated clock,
+            :func:`ledger.signing.round_time`); expiry is checked against it.
+        verify_signatures: False skips only the signature checks (for unsigned runs); every other
+            rule still holds.
+    """
 
     name = "memory"
 
-    def __init__(self, seed: int) -> None:
+    def __init__(
+        self,
+        seed: int,
+        *,
+        domain: OrderDomain = EMBEDDED_DOMAIN,
+        clock: Callable[[int], int] = round_time,
+        verify_signatures: bool = True,
+    ) -> None:
         super().__init__(seed)
-        self._escrow: dict[AgentId, int] = {}
+        self._domain = domain
+        self.clock = clock
+        self.verify_signatures = verify_signatures
+        self._escrow: dict[str, int] = {}
+        self._registered: set[str] = set()
         self._settled: set[int] = set()
+        self._filled: dict[tuple[str, int], int] = {}
         self._supply = 0
 
-    def open_accounts(self, deposits: Mapping[AgentId, int]) -> None:
+    @property
+    def domain(self) -> OrderDomain:
+        return self._domain
+
+    def open_accounts(self, deposits: Mapping[AgentId, int], roles: Mapping[AgentId, Capacity] | None = None) -> None:
         for agent_id, amount in deposits.items():
             if amount < 0:
                 raise LedgerError(f"negative deposit for agent {agent_id}")
+            address = self.address(agent_id)
             self.accounts.append(agent_id)
-            self._escrow[agent_id] = self._escrow.get(agent_id, 0) + amount
+            self._registered.add(address.lower())
+            self._escrow[address.lower()] = self._escrow.get(address.lower(), 0) + amount
             self._supply += amount
 
-    def settle_batch(self, batch_id: int, trades: Sequence[Trade]) -> SettlementOutcome:
-        if not trades:  # like ChainBackend: an empty round sends no batch
-            return SettlementOutcome(batch_id=batch_id, trades=0)
-        if batch_id in self._settled:
-            raise SettlementRejected("BatchAlreadySettled", batch_id)
-        if len(trades) > MAX_BATCH_TRADES:
-            raise SettlementRejected("BatchTooLarge", len(trades), MAX_BATCH_TRADES)
-        batch = net_batch(trades)
-        updated = {}
-        for agent_id, delta in zip(batch.participants, batch.deltas, strict=True):
-            balance = self._escrow.get(agent_id, 0)
-            if balance + delta < 0:
-                raise SettlementRejected("InsufficientEscrow", self.address(agent_id), balance, -delta)
-            updated[agent_id] = balance + delta
-        self._escrow.update(updated)
-        self._settled.add(batch_id)
-        return SettlementOutcome(batch_id=batch_id, trades=len(trades))
+    def deregister(self, account: str) -> None:
+        """Removes ``account`` from the registry (mirrors ``ParticipantRegistry.deregister``)."""
+        if account.lower() not in self._registered:
+            raise SettlementRejected("NotRegistered", account)
+        self._registered.discard(account.lower())
 
-    def escrow_balance(self, agent_id: AgentId) -> int:
-        return self._escrow.get(agent_id, 0)
+    def settle_batch(self, batch: SettlementBatch) -> SettlementOutcome:
+        if batch.batch_id in self._settled:
+            raise SettlementRejected("BatchAlreadySettled", batch.batch_id)
+        if not batch.trades:
+            raise SettlementRejected("EmptyBatch")
+        for size, cap in (
+            (len(batch.trades), MAX_BATCH_TRADES),
+            (len(batch.orders), MAX_BATCH_TRADES),
+            (len(batch.participants), MAX_BATCH_PARTICIPANTS),
+        ):
+            if size > cap:
+                raise SettlementRejected("BatchTooLarge", size, cap)
+        participants = batch.participants
+        for p, account in enumerate(participants):
+            if p > 0 and int(account, 16) <= int(participants[p - 1], 16):
+                raise SettlementRejected("ParticipantsNotSorted", p)
+            if account.lower() not in self._registered:
+                raise SettlementRejected("NotRegistered", account)
+        self._check_orders(batch, self.clock(batch.batch_id))
+        fills, delta = self._apply_trades(batch)
+        staged = self._stage_fills(batch, fills)
+        updated: dict[str, int] = {}
+        for account, d in zip(participants, delta, strict=True):
+            if d == 0:
+                continue
+            balance = self._escrow.get(account.lower(), 0)
+            if balance + d < 0:
+                raise SettlementRejected("InsufficientEscrow", account, balance, -d)
+            updated[account.lower()] = balance + d
+        self._filled.update(staged)
+        self._escrow.update(updated)
+        self._settled.add(batch.batch_id)
+        return SettlementOutcome(batch_id=batch.batch_id, trades=len(batch.trades))
+
+    def _check_orders(self, batch: SettlementBatch, now: int) -> None:
+        n = len(batch.participants)
+        for i, bo in enumerate(batch.orders):
+            o, sig = bo.signed.order, bo.signed.signature
+            if bo.party >= n:
+                raise SettlementRejected("PartyOutOfRange", i, bo.party)
+            if batch.participants[bo.party].lower() != o.owner.lower():
+                raise SettlementRejected("PartyMismatch", i, batch.participants[bo.party], o.owner)
+            if now > o.expiry:
+                raise SettlementRejected("OrderExpired", o.owner, o.order_id, o.expiry)
+            if not self.verify_signatures:
+                continue
+            if sig.s > _HALF_N:
+                raise SettlementRejected("SignatureMalleable", i)
+            signer = recover_signer(self._domain, o, sig)
+            if signer == ZERO_ADDRESS or signer.lower() != o.owner.lower():
+                raise SettlementRejected("InvalidSigner", i, signer, o.owner)
+
+    @staticmethod
+    def _apply_trades(batch: SettlementBatch) -> tuple[list[int], list[int]]:
+        n = len(batch.participants)
+        fills = [0] * len(batch.orders)
+        delta = [0] * n
+        for i, t in enumerate(batch.trades):
+            if t.order >= len(batch.orders):
+                raise SettlementRejected("OrderOutOfRange", i, t.order)
+            if t.seller >= n:
+                raise SettlementRejected("SellerOutOfRange", i, t.seller)
+            bo = batch.orders[t.order]
+            if t.price > bo.signed.order.limit_price:
+                raise SettlementRejected("PriceAboveLimit", i, t.price, bo.signed.order.limit_price)
+            amount = t.price * t.quantity
+            fills[t.order] += t.quantity
+            delta[bo.party] -= amount
+            delta[t.seller] += amount
+        return fills, delta
+
+    def _stage_fills(self, batch: SettlementBatch, fills: list[int]) -> dict[tuple[str, int], int]:
+        staged: dict[tuple[str, int], int] = {}
+        for bo, fill in zip(batch.orders, fills, strict=True):
+            if fill == 0:
+                continue
+            o = bo.signed.order
+            key = (o.owner.lower(), o.order_id)
+            total = staged.get(key, self._filled.get(key, 0)) + fill
+            if total > o.quantity:
+                raise SettlementRejected("OrderOverfilled", o.owner, o.order_id, total, o.quantity)
+            staged[key] = total
+        return staged
+
+    def escrow_of(self, account: str) -> int:
+        return self._escrow.get(account.lower(), 0)
+
+    def filled(self, owner: str, order_id: int) -> int:
+        return self._filled.get((owner.lower(), order_id), 0)
+
+    def deposit(self, agent_id: AgentId, amount: int) -> None:
+        """Mints ``amount`` and escrows it for the agent (mirrors mint + ``depositFor``)."""
+        if amount == 0:
+            raise SettlementRejected("ZeroAmount")
+        key = self.address(agent_id).lower()
+        self._escrow[key] = self._escrow.get(key, 0) + amount
+        self._supply += amount
+
+    def withdraw(self, agent_id: AgentId, amount: int) -> None:
+        if amount == 0:
+            raise SettlementRejected("ZeroAmount")
+        account = self.address(agent_id)
+        balance = self._escrow.get(account.lower(), 0)
+        if balance < amount:
+            raise SettlementRejected("InsufficientEscrow", account, balance, amount)
+        self._escrow[account.lower()] = balance - amount
+
+    def cancel_order(self, agent_id: AgentId, order_id: int) -> None:
+        self._filled[(self.address(agent_id).lower(), order_id)] = 2**64 - 1
 
     def total_supply(self) -> int:
         return self._supply
 
 
 class ChainBackend(SettlementBackend):
-    """The token and settlement contracts on eth-tester or a JSON-RPC node.
+    """The token, registry and settlement contracts on eth-tester or a JSON-RPC node.
 
-    The chain's first unlocked account deploys, mints, deposits and operates.
+    The chain's first unlocked account deploys, mints, registers, deposits and operates.
+    Withdrawals and cancellations are sent from the agent's own key, which is unlocked on the
+    chain and funded with gas money on first use.
     """
 
     name = "chain"
 
-    def __init__(self, seed: int, chain: Chain) -> None:
+    def __init__(self, seed: int, chain: Chain, suite: Suite | None = None) -> None:
         super().__init__(seed)
         self.chain = chain
-        self.operator = chain.accounts[0]
-        token_address = deploy(chain, "SettlementToken", self.operator, sender=self.operator)
-        self.token = SettlementToken(chain, token_address)
-        settlement_address = deploy(chain, "Settlement", token_address, self.operator, sender=self.operator)
-        self.settlement = Settlement(chain, settlement_address)
-        self.token.transact("setMinter", self.operator, True, sender=self.operator, gas=100_000)
-        self.settlement.transact("setOperator", self.operator, True, sender=self.operator, gas=100_000)
-        self.transactions = 4
+        self._start_nonce = chain.w3.eth.get_transaction_count(suite.admin if suite else chain.accounts[0])
+        self.suite = suite or deploy_suite(chain, extras=False)
+        self.operator = self.suite.admin
+        self.token = self.suite.token
+        self.registry = self.suite.registry
+        self.settlement = self.suite.settlement
+        self._domain = self.suite.domain
+        self._unlocked: set[AgentId] = set()
+        self._agent_transactions = 0
 
-    def open_accounts(self, deposits: Mapping[AgentId, int]) -> None:
-        total = sum(deposits.values())
+    @property
+    def transactions(self) -> int:
+        """Transactions sent so far: the operator's (deployment included) and the agents'."""
+        operator_sent = self.chain.w3.eth.get_transaction_count(self.operator) - self._start_nonce
+        return operator_sent + self._agent_transactions
+
+    @property
+    def domain(self) -> OrderDomain:
+        return self._domain
+
+    def open_accounts(self, deposits: Mapping[AgentId, int], roles: Mapping[AgentId, Capacity] | None = None) -> None:
         op = self.operator
-        self.token.transact("mint", op, total, sender=op, gas=100_000)
-        self.token.transact("approve", self.settlement.address, total, sender=op, gas=100_000)
+        total = sum(deposits.values())
+        if any(a < 0 for a in deposits.values()):
+            raise LedgerError("negative deposit for agent " + str(next(k for k, v in deposits.items() if v < 0)))
+        by_roles: dict[Capacity, list[str]] = {}
+        for agent_id in deposits:
+            capacity = (roles or {}).get(agent_id, Capacity.USER)
+            by_roles.setdefault(capacity, []).append(self.address(agent_id))
+        for capacity, addresses in by_roles.items():
+            for start in range(0, len(addresses), _REGISTER_CHUNK):
+                self.registry.register_many(addresses[start : start + _REGISTER_CHUNK], capacity, sender=op)
+        if total:
+            self.token.mint(op, total, sender=op)
+            self.token.approve(self.settlement.address, total, sender=op)
         for agent_id, amount in deposits.items():
             self.accounts.append(agent_id)
             if amount:
-                self.settlement.transact("depositFor", self.address(agent_id), amount, sender=op, gas=120_000)
-        self.transactions += 2 + sum(1 for a in deposits.values() if a)
+                self.settlement.deposit_for(self.address(agent_id), amount, sender=op)
 
-    def settle_batch(self, batch_id: int, trades: Sequence[Trade]) -> SettlementOutcome:
-        if not trades:
-            return SettlementOutcome(batch_id=batch_id, trades=0)
-        batch = net_batch(trades)
-        addresses = [self.address(p) for p in batch.participants]
-        gas = min(_MAX_GAS_PER_TX, 80_000 + 12_000 * len(trades) + 30_000 * len(addresses))
+    def settle_batch(self, batch: SettlementBatch) -> SettlementOutcome:
         try:
-            receipt = self.settlement.transact(
-                "settleBatch",
-                batch_id,
-                addresses,
-                [t.as_tuple() for t in batch.trades],
-                sender=self.operator,
-                gas=gas,
-            )
+            receipt = self.settlement.settle_batch(batch, sender=self.operator)
         except ContractReverted as exc:
             raise SettlementRejected(exc.error, *exc.error_args) from exc
-        self.transactions += 1
-        return SettlementOutcome(batch_id=batch_id, trades=len(trades), transactions=1, gas_used=int(receipt["gasUsed"]))
+        return SettlementOutcome(
+            batch_id=batch.batch_id, trades=len(batch.trades), transactions=1, gas_used=int(receipt["gasUsed"])
+        )
 
-    def escrow_balance(self, agent_id: AgentId) -> int:
-        return self.settlement.balance_of(self.address(agent_id))
+    def _agent(self, agent_id: AgentId) -> ChecksumAddress:
+        address = self.address(agent_id)
+        if agent_id not in self._unlocked:
+            self.chain.unlock(agent_private_key(self.seed, int(agent_id)).to_bytes())
+            self.chain.fund(address)
+            self._unlocked.add(agent_id)
+        return address
+
+    def withdraw(self, agent_id: AgentId, amount: int) -> None:
+        try:
+            self.settlement.withdraw(amount, sender=self._agent(agent_id))
+        except ContractReverted as exc:
+            raise SettlementRejected(exc.error, *exc.error_args) from exc
+        self._agent_transactions += 1
+
+    def cancel_order(self, agent_id: AgentId, order_id: int) -> None:
+        self.settlement.cancel_order(order_id, sender=self._agent(agent_id))
+        self._agent_transactions += 1
+
+    def escrow_of(self, account: str) -> int:
+        return self.settlement.balance_of(account)
+
+    def filled(self, owner: str, order_id: int) -> int:
+        return self.settlement.filled(owner, order_id)
 
     def total_supply(self) -> int:
         return self.token.total_supply()

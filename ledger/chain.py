@@ -3,7 +3,8 @@
 :func:`connect` takes what the user wrote after ``--chain``: ``eth-tester`` (the default embedded
 chain) or an ``http(s)://`` / ``ws(s)://`` URL of a node such as anvil. The returned :class:`Chain`
 hides the difference for the few test-chain controls the project needs: snapshot/revert, time
-travel, and switching auto-mining off so many transactions land in one block.
+travel, switching auto-mining off so many transactions land in one block, unlocking a key the
+node does not manage, and funding an account with ether for gas.
 """
 
 from __future__ import annotations
@@ -12,15 +13,26 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
+import rlp
 from eth_typing import ChecksumAddress
+from eth_utils import keccak, to_canonical_address, to_checksum_address
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
 
 from ledger.errors import ChainUnavailable
 
-__all__ = ["Chain", "connect", "EMBEDDED"]
+__all__ = ["Chain", "connect", "create_address", "EMBEDDED", "EMBEDDED_CHAIN_ID", "EMBEDDED_DEPLOYER"]
 
 EMBEDDED = "eth-tester"
+#: The chain id of eth-tester's py-evm chain.
+EMBEDDED_CHAIN_ID = 131_277_322_940_537
+#: eth-tester's first unlocked account (private key 1), which deploys and operates.
+EMBEDDED_DEPLOYER: ChecksumAddress = to_checksum_address("0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf")
+
+
+def create_address(sender: str, nonce: int) -> ChecksumAddress:
+    """The address of the contract ``sender`` creates with its ``nonce``-th transaction (CREATE)."""
+    return to_checksum_address(keccak(rlp.encode([to_canonical_address(sender), nonce]))[12:])
 
 
 @dataclass
@@ -38,6 +50,7 @@ class Chain:
     kind: str
     url: str
     accounts: list[ChecksumAddress] = field(default_factory=list)
+    _signers: set[str] = field(default_factory=set, repr=False)
 
     @property
     def tester(self) -> Any:
@@ -74,12 +87,15 @@ class Chain:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def time_travel(self, timestamp: int) -> None:
-        """Mines a block at ``timestamp`` (must be later than the latest block's)."""
+        """Makes the next block's timestamp exactly ``timestamp`` (later than the latest block's).
+
+        Later blocks follow one second apart on eth-tester. Pending transactions stay pending on a
+        node; eth-tester mines them in a block one second before ``timestamp``.
+        """
         if self.kind == EMBEDDED:
             self.tester.time_travel(timestamp)
         else:
             self._rpc("evm_setNextBlockTimestamp", [timestamp])
-            self._rpc("evm_mine", [])
 
     def set_automine(self, enabled: bool) -> None:
         """Switches auto-mining on (one block per transaction) or off (see :meth:`mine`)."""
@@ -98,6 +114,27 @@ class Chain:
         else:
             for _ in range(blocks):
                 self._rpc("evm_mine", [])
+
+
+    def unlock(self, private_key: bytes) -> ChecksumAddress:
+        """Lets transactions ``from`` the key's address be sent through this chain; returns the address."""
+        from eth_account import Account
+
+        account = Account.from_key(private_key)
+        if self.kind == EMBEDDED:
+            if not any(a == account.address for a in self.tester.get_accounts()):
+                self.tester.add_account("0x" + bytes(private_key).hex())
+        elif account.address not in self._signers:
+            from web3.middleware import SignAndSendRawMiddlewareBuilder
+
+            self.w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(account), layer=0)
+            self._signers.add(account.address)
+        return account.address
+
+    def fund(self, account: str, wei: int = 10**18) -> None:
+        """Sends ``wei`` of ether from the first unlocked account to ``account`` (gas money)."""
+        tx = self.w3.eth.send_transaction({"from": self.accounts[0], "to": account, "value": wei, "gas": 21_000})
+        self.w3.eth.wait_for_transaction_receipt(tx)
 
 
 def connect(spec: str = EMBEDDED, *, timeout_s: float = 10.0) -> Chain:

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessRoles} from "AccessRoles.sol";
+import {IERC20} from "IERC20.sol";
+import {Pausable} from "Pausable.sol";
+import {ParticipantRegistry} from "ParticipantRegistry.sol";
+import {ReentrancyGuard} from "ReentrancyGuard.sol";
+
+/// @title ServiceAgreements
+/// @notice Guarantee contracts (SLAs) between a supplier and a buyer for compute capacity,
+///         bandwidth or energy delivered over a number of periods, after the whitepaper's
+///         trading guarantee contract (§3.5): obligations, liability and compensation for a breach
+///         are fixed up front and the commercial terms stay confidential.
+///
+///         Only a hash of the confidential terms is on chain (`termsHash = keccak256(salt ||
+///         terms)`); a party reveals them only in a dispute. The supplier posts collateral with the
+///         offer; the buyer escrows the whole payment on acceptance. Each period, the buyer (or an
+///         oracle the operator designated) attests the units delivered: the payment for the period
+///         is released pro rata to the supplier and the rest refunded, and a shortfall entitles the
+///         buyer to `penaltyPerUnit` per missing unit from the collateral, never more than is left,
+///         claimable once. After the last period and the dispute window, whatever is still held
+///         goes to the supplier; a dispute instead hands the split to the operator.
+///
+///         Payouts are credited and pulled with `withdraw` (pull payments). The pause stops new
+///         offers and acceptances only; refunds, claims and withdrawals always work.
+/// @dev Pull payments, checks-effects-interactions and a reentrancy guard on every token move.
+///      The code is this project's.
+contract ServiceAgreements is Pausable, ReentrancyGuard {
+    /// @notice The most periods one agreement may run.
+    uint32 public constant MAX_PERIODS = 8_784;
+    uint8 private constant OPERATOR = 1;
+    uint8 private constant COMPUTE_SUPPLIER = 2;
+    uint8 private constant NETWORK_SUPPLIER = 4;
+    uint8 private constant ENERGY_SUPPLIER = 8;
+
+    enum Service {
+        Compute,
+        Network,
+        Energy
+    }
+
+    enum State {
+        None,
+        Offered,
+        Active,
+        Disputed,
+        Closed,
+        Cancelled
+    }
+
+    /// @notice The public terms of an agreement (the commercial details are behind `termsHash`).
+    struct Terms {
+        address buyer;
+        address oracle;
+        Service service;
+        bytes32 termsHash;
+        uint64 start;
+        uint32 periods;
+        uint32 periodSeconds;
+        uint64 unitsPerPeriod;
+        uint128 paymentPerPeriod;
+        uint128 penaltyPerUnit;
+        uint128 collateral;
+        uint64 disputeWindow;
+    }
+
+    /// @notice An agreement and what it still holds.
+    struct Agreement {
+        Terms terms;
+        address supplier;
+        State state;
+        uint32 attested;
+        uint128 collateralLeft;
+        uint128 paymentHeld;
+        uint128 compensationOwed;
+    }
+
+    /// @notice One period's attestation.
+    struct Period {
+        bool attested;
+        bool claimed;
+        uint64 delivered;
+        uint128 compensation;
+    }
+
+    IERC20 public immutable token;
+    ParticipantRegistry public immutable registry;
+
+    /// @notice Agreements created so far; ids run from 1.
+    uint256 public agreementCount;
+    /// @notice Oracles the operator designated to attest delivery.
+    mapping(address oracle => bool) public isOracle;
+    /// @notice Tokens each account can withdraw.
+    mapping(address account => uint256) public credit;
+    mapping(uint256 id => Agreement) private _agreements;
+    mapping(uint256 id => mapping(uint256 period => Period)) private _periods;
+
+    event OracleSet(address indexed oracle, bool enabled);
+    event AgreementOffered(
+        uint256 indexed id, address indexed supplier, address indexed buyer, Service service, bytes32 termsHash
+    );
+    event AgreementCancelled(uint256 indexed id, uint256 collateralRefunded);
+    event AgreementAccepted(uint256 indexed id, uint256 paymentEscrowed);
+    event PeriodAttested(
+        uint256 indexed id, uint256 indexed period, uint256 delivered, uint256 toSupplier, uint256 refund, uint256 compensation
+    );
+    event CompensationClaimed(uint256 indexed id, uint256 indexed period, uint256 amount);
+    event AgreementReleased(uint256 indexed id, uint256 toSupplier);
+    event DisputeOpened(uint256 indexed id, address indexed by);
+    event TermsRevealed(uint256 indexed id, address indexed by, bytes terms);
+    event DisputeResolved(uint256 indexed id, uint256 toBuyer, uint256 toSupplier);
+    event Withdrawn(address indexed account, uint256 amount);
+
+    error NotOperator(address caller);
+    error NotSupplier(address caller, Service service);
+    error NotRegistered(address account);
+    error SelfDealing(address account);
+    error InvalidSchedule(uint256 periods, uint256 periodSeconds, uint256 unitsPerPeriod);
+    error StartInPast(uint256 start, uint256 time);
+    error OracleNotDesignated(address oracle);
+    error UnknownAgreement(uint256 id);
+    error WrongState(uint256 id, State state);
+    error NotParty(uint256 id, address caller);
+    error OfferLapsed(uint256 id, uint256 start);
+    error NotAttester(uint256 id, address caller);
+    error PeriodOutOfRange(uint256 id, uint256 period);
+    error PeriodNotOver(uint256 id, uint256 period, uint256 endsAt);
+    error AlreadyAttested(uint256 id, uint256 period);
+    error NothingToClaim(uint256 id, uint256 period);
+    error AlreadyClaimed(uint256 id, uint256 period);
+    error DisputeWindowOpen(uint256 id, uint256 until);
+    error DisputeWindowClosed(uint256 id, uint256 until);
+    error TermsMismatch(uint256 id);
+    error ExceedsHeld(uint256 id, uint256 amount, uint256 held);
+    error NothingToWithdraw(address account);
+    error TransferFailed();
+
+    constructor(IERC20 token_, ParticipantRegistry registry_, address admin) AccessRoles(admin) {
+        token = token_;
+        registry = registry_;
+    }
+
+    modifier onlyOperator() {
+        if (!registry.hasRoles(msg.sender, OPERATOR)) revert NotOperator(msg.sender);
+        _;
+    }
+
+    /// @notice Designates (or removes) an oracle that agreements may name to attest delivery.
+    /// @param oracle The oracle account.
+    /// @param enabled True to designate, false to remove.
+    function setOracle(address oracle, bool enabled) external onlyOperator {
+        if (oracle == address(0)) revert ZeroAddress();
+        isOracle[oracle] = enabled;
+        emit OracleSet(oracle, enabled);
+    }
+
+    /// @notice The supplier offers an agreement to `terms.buyer` and posts `terms.collateral`.
+    /// @dev The caller must have approved this contract for the collateral on the token.
+    /// @param terms The public terms; `termsHash` commits to the confidential ones.
+    /// @return id The new agreement's id.
+    function offer(Terms calldata terms) external whenNotPaused nonReentrant returns (uint256 id) {
+        if (!registry.hasRoles(msg.sender, _supplierRole(terms.service))) revert NotSupplier(msg.sender, terms.service);
+        if (!registry.isRegistered(terms.buyer)) revert NotRegistered(terms.buyer);
+        if (terms.buyer == msg.sender) revert SelfDealing(msg.sender);
+        if (terms.periods == 0 || terms.periods > MAX_PERIODS || terms.periodSeconds == 0 || terms.unitsPerPeriod == 0) {
+            revert InvalidSchedule(terms.periods, terms.periodSeconds, terms.unitsPerPeriod);
+        }
+        if (terms.start <= block.timestamp) revert StartInPast(terms.start, block.timestamp);
+        if (terms.oracle != address(0) && !isOracle[terms.oracle]) revert OracleNotDesignated(terms.oracle);
+        id = ++agreementCount;
+        Agreement storage a = _agreements[id];
+        a.terms = terms;
+        a.supplier = msg.sender;
+        a.state = State.Offered;
+        a.collateralLeft = terms.collateral;
+        emit AgreementOffered(id, msg.sender, terms.buyer, terms.service, terms.termsHash);
+        if (terms.collateral > 0 && !token.transferFrom(msg.sender, address(this), terms.collateral)) {
+            revert TransferFailed();
+        }
+    }
+
+    /// @notice The supplier withdraws an offer not yet accepted; the collateral is credited back.
+    /// @param id The agreement.
+    function cancelOffer(uint256 id) external {
+        Agreement storage a = _agreement(id);
+        if (msg.sender != a.supplier) revert NotParty(id, msg.sender);
+        _expectState(id, a, State.Offered);
+        uint128 refund = a.collateralLeft;
+        a.collateralLeft = 0;
+        a.state = State.Cancelled;
+        credit[a.supplier] += refund;
+        emit AgreementCancelled(id, refund);
+    }
+
+    /// @notice The buyer accepts before the start and escrows `paymentPerPeriod * periods`.
+    /// @dev The caller must have approved this contract for the payment on the token.
+    /// @param id The agreement.
+    function accept(uint256 id) external whenNotPaused nonReentrant {
+        Agreement storage a = _agreement(id);
+        if (msg.sender != a.terms.buyer) revert NotParty(id, msg.sender);
+        _expectState(id, a, State.Offered);
+        if (block.timestamp >= a.terms.start) revert OfferLapsed(id, a.terms.start);
+        uint128 payment = a.terms.paymentPerPeriod * a.terms.periods;
+        a.paymentHeld = payment;
+        a.state = State.Active;
+        emit AgreementAccepted(id, payment);
+        if (payment > 0 && !token.transferFrom(msg.sender, address(this), payment)) revert TransferFailed();
+    }
+
+    /// @notice Attests the units delivered in `period` once it is over: releases the period's
+    ///         payment pro rata, refunds the rest and sets aside compensation for a shortfall.
+    /// @param id The agreement.
+    /// @param period The period, from 0.
+    /// @param delivered Units delivered (more than promised counts as promised).
+    function attest(uint256 id, uint256 period, uint64 delivered) external {
+        Agreement storage a = _agreement(id);
+        _expectState(id, a, State.Active);
+        Terms storage t = a.terms;
+        if (t.oracle == address(0) ? msg.sender != t.buyer : (msg.sender != t.oracle || !isOracle[t.oracle])) {
+            revert NotAttester(id, msg.sender);
+        }
+        if (period >= t.periods) revert PeriodOutOfRange(id, period);
+        uint256 endsAt = uint256(t.start) + (period + 1) * t.periodSeconds;
+        if (block.timestamp < endsAt) revert PeriodNotOver(id, period, endsAt);
+        Period storage p = _periods[id][period];
+        if (p.attested) revert AlreadyAttested(id, period);
+
+        uint64 counted = delivered < t.unitsPerPeriod ? delivered : t.unitsPerPeriod;
+        uint128 toSupplier = uint128(uint256(t.paymentPerPeriod) * counted / t.unitsPerPeriod);
+        uint128 refund = t.paymentPerPeriod - toSupplier;
+        uint256 penalty = uint256(t.penaltyPerUnit) * (t.unitsPerPeriod - counted);
+        uint128 compensation = penalty < a.collateralLeft ? uint128(penalty) : a.collateralLeft;
+
+        p.attested = true;
+        p.delivered = counted;
+        p.compensation = compensation;
+        a.attested += 1;
+        a.paymentHeld -= t.paymentPerPeriod;
+        a.collateralLeft -= compensation;
+        a.compensationOwed += compensation;
+        credit[a.supplier] += toSupplier;
+        credit[t.buyer] += refund;
+        emit PeriodAttested(id, period, counted, toSupplier, refund, compensation);
+    }
+
+    /// @notice The buyer claims the compensation set aside for `period`, once; it is credited.
+    /// @param id The agreement.
+    /// @param period The attested period.
+    function claimCompensation(uint256 id, uint256 period) external {
+        Agreement storage a = _agreement(id);
+        if (msg.sender != a.terms.buyer) revert NotParty(id, msg.sender);
+        Period storage p = _periods[id][period];
+        if (p.compensation == 0) revert NothingToClaim(id, period);
+        if (p.claimed) revert AlreadyClaimed(id, period);
+        p.claimed = true;
+        a.compensationOwed -= p.compensation;
+        credit[msg.sender] += p.compensation;
+        emit CompensationClaimed(id, period, p.compensation);
+    }
+
+    /// @notice After the last period and the dispute window, credits everything still held (the
+    ///         payment of unattested periods and the remaining collateral) to the supplier.
+    /// @param id The agreement.
+    function release(uint256 id) external {
+        Agreement storage a = _agreement(id);
+        _expectState(id, a, State.Active);
+        uint256 until = _end(a.terms) + a.terms.disputeWindow;
+        if (block.timestamp < until) revert DisputeWindowOpen(id, until);
+        uint256 toSupplier = uint256(a.paymentHeld) + a.collateralLeft;
+        a.paymentHeld = 0;
+        a.collateralLeft = 0;
+        a.state = State.Closed;
+        credit[a.supplier] += toSupplier;
+        emit AgreementReleased(id, toSupplier);
+    }
+
+    /// @notice Either party opens a dispute before the dispute window closes; the operator then
+    ///         decides how what is still held is split.
+    /// @param id The agreement.
+    function openDispute(uint256 id) external {
+        Agreement storage a = _agreement(id);
+        if (msg.sender != a.supplier && msg.sender != a.terms.buyer) revert NotParty(id, msg.sender);
+        _expectState(id, a, State.Active);
+        uint256 until = _end(a.terms) + a.terms.disputeWindow;
+        if (block.timestamp >= until) revert DisputeWindowClosed(id, until);
+        a.state = State.Disputed;
+        emit DisputeOpened(id, msg.sender);
+    }
+
+    /// @notice In a dispute, a party (or the operator) reveals the confidential terms; they must
+    ///         hash to the committed `termsHash`.
+    /// @param id The agreement.
+    /// @param terms The confidential terms as committed.
+    /// @param salt The salt committed with them.
+    function revealTerms(uint256 id, bytes calldata terms, bytes32 salt) external {
+        Agreement storage a = _agreement(id);
+        if (msg.sender != a.supplier && msg.sender != a.terms.buyer && !registry.hasRoles(msg.sender, OPERATOR)) {
+            revert NotParty(id, msg.sender);
+        }
+        _expectState(id, a, State.Disputed);
+        if (keccak256(abi.encodePacked(salt, terms)) != a.terms.termsHash) revert TermsMismatch(id);
+        emit TermsRevealed(id, msg.sender, terms);
+    }
+
+    /// @notice The operator settles a dispute: the buyer gets the given shares of the held payment
+    ///         and of the collateral, the supplier the rest.
+    /// @param id The agreement.
+    /// @param paymentToBuyer Refund out of the payment still held.
+    /// @param collateralToBuyer Compensation out of the collateral left.
+    function resolveDispute(uint256 id, uint128 paymentToBuyer, uint128 collateralToBuyer) external onlyOperator {
+        Agreement storage a = _agreement(id);
+        _expectState(id, a, State.Disputed);
+        if (paymentToBuyer > a.paymentHeld) revert ExceedsHeld(id, paymentToBuyer, a.paymentHeld);
+        if (collateralToBuyer > a.collateralLeft) revert ExceedsHeld(id, collateralToBuyer, a.collateralLeft);
+        uint256 toBuyer = uint256(paymentToBuyer) + collateralToBuyer;
+        uint256 toSupplier = uint256(a.paymentHeld - paymentToBuyer) + (a.collateralLeft - collateralToBuyer);
+        a.paymentHeld = 0;
+        a.collateralLeft = 0;
+        a.state = State.Closed;
+        credit[a.terms.buyer] += toBuyer;
+        credit[a.supplier] += toSupplier;
+        emit DisputeResolved(id, toBuyer, toSupplier);
+    }
+
+    /// @notice Pays out everything credited to the caller. Works while paused.
+    function withdraw() external nonReentrant {
+        uint256 amount = credit[msg.sender];
+        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        credit[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amount);
+        if (!token.transfer(msg.sender, amount)) revert TransferFailed();
+    }
+
+    /// @notice An agreement's terms and holdings.
+    /// @param id The agreement.
+    /// @return The agreement (state `None` if it does not exist).
+    function getAgreement(uint256 id) external view returns (Agreement memory) {
+        return _agreements[id];
+    }
+
+    /// @notice One period's attestation.
+    /// @param id The agreement.
+    /// @param period The period.
+    /// @return The period record (all zero until attested).
+    function getPeriod(uint256 id, uint256 period) external view returns (Period memory) {
+        return _periods[id][period];
+    }
+
+    function _agreement(uint256 id) private view returns (Agreement storage a) {
+        a = _agreements[id];
+        if (a.state == State.None) revert UnknownAgreement(id);
+    }
+
+    function _expectState(uint256 id, Agreement storage a, State expected) private view {
+        if (a.state != expected) revert WrongState(id, a.state);
+    }
+
+    function _end(Terms storage t) private view returns (uint256) {
+        return uint256(t.start) + uint256(t.periods) * t.periodSeconds;
+    }
+
+    function _supplierRole(Service service) private pure returns (uint8) {
+        if (service == Service.Compute) return COMPUTE_SUPPLIER;
+        if (service == Service.Network) return NETWORK_SUPPLIER;
+        return ENERGY_SUPPLIER;
+    }
+}
