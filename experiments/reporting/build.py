@@ -142,8 +142,10 @@ def _tests_blocks(comparisons: Sequence[Comparison], factors: Sequence[str]) -> 
                 what = f"{c.levels[1]} − {c.levels[0]} = {_fmt(c.difference)} [{_fmt(c.diff_low)}, {_fmt(c.diff_high)}]"
             else:
                 what = f"{len(c.levels)} levels: {', '.join(c.levels)}"
-            rows.append((c.metric, c.context or "–", str(c.test), _fmt(c.statistic), _p(c.p_value), what, c.note))
-        blocks.append(("table", _Table(("metric", "held fixed", "test", "statistic", "p", "difference [95 % CI] / levels", "note"), tuple(rows))))
+            paired = f"{_p(c.paired_p)} ({c.paired_test})" if c.paired_test else "–"
+            rows.append((c.metric, c.context or "–", str(c.test), _fmt(c.statistic), _p(c.p_value), what, paired, c.note))
+        headers = ("metric", "held fixed", "test", "statistic", "p", "difference [95 % CI] / levels", "seed-paired p", "note")
+        blocks.append(("table", _Table(headers, tuple(rows))))
         pairs = [(c, pw) for c in mine for pw in c.pairwise]
         if pairs:
             blocks.append(("p", f"Pairwise Welch t-tests between the levels of {factor}, Holm-adjusted within each comparison:"))
@@ -162,14 +164,25 @@ def _tests_blocks(comparisons: Sequence[Comparison], factors: Sequence[str]) -> 
 def _tests_frame(comparisons: Sequence[Comparison]) -> pd.DataFrame:
     rows = []
     for c in comparisons:
-        base = {"metric": c.metric, "factor": c.factor, "context": c.context, "test": str(c.test), "statistic": c.statistic, "p_value": c.p_value}
+        base = {
+            "metric": c.metric,
+            "factor": c.factor,
+            "context": c.context,
+            "test": str(c.test),
+            "statistic": c.statistic,
+            "p_value": c.p_value,
+            "paired_test": str(c.paired_test or ""),
+            "paired_p": c.paired_p,
+        }
         if c.test is StatTest.WELCH:
             rows.append({**base, "a": c.levels[0], "b": c.levels[1], "difference": c.difference, "diff_low": c.diff_low, "diff_high": c.diff_high, "p_holm": math.nan})
         else:
             rows.append({**base, "a": "", "b": "", "difference": math.nan, "diff_low": math.nan, "diff_high": math.nan, "p_holm": math.nan})
             for pw in c.pairwise:
-                rows.append({**base, "test": str(StatTest.WELCH), "statistic": math.nan, "a": pw.a, "b": pw.b, "difference": pw.difference, "diff_low": math.nan, "diff_high": math.nan, "p_value": pw.p_value, "p_holm": pw.p_holm})
-    return pd.DataFrame(rows, columns=["metric", "factor", "context", "test", "a", "b", "statistic", "p_value", "p_holm", "difference", "diff_low", "diff_high"])
+                pair = {"a": pw.a, "b": pw.b, "difference": pw.difference, "diff_low": math.nan, "diff_high": math.nan, "p_value": pw.p_value, "p_holm": pw.p_holm}
+                rows.append({**base, "test": str(StatTest.WELCH), "statistic": math.nan, "paired_test": "", "paired_p": math.nan, **pair})
+    columns = ["metric", "factor", "context", "test", "a", "b", "statistic", "p_value", "p_holm", "difference", "diff_low", "diff_high", "paired_test", "paired_p"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _md_cell(value: object) -> str:
@@ -307,7 +320,10 @@ def build_report(sweep_dir: Path, out: Path | None = None, metrics: Sequence[str
             "p",
             "Each grid factor is compared at every combination of the other factors. Two levels: Welch's unequal-variance t-test, "
             "with the difference of means and its 95 % confidence interval. More levels: the Kruskal–Wallis H-test (rank-based, no "
-            "normality assumed), then pairwise Welch tests with Holm-adjusted p-values. p-values are not adjusted across metrics.",
+            "normality assumed), then pairwise Welch tests with Holm-adjusted p-values. Every treatment runs the same seeds, so where "
+            "the levels share theirs the seed-paired test is shown too (paired t-test for two levels, Friedman test for more): it "
+            "removes the variation between seeds that all levels share and is usually the sharper test. p-values are not adjusted "
+            "across metrics.",
         ),
         *_tests_blocks(comparisons, factors),
         ("h2", "Figures"),

@@ -6,7 +6,10 @@ treatments are compared with Welch's unequal-variance t-test, which also gives t
 their means with its confidence interval; more than two with the Kruskal–Wallis H-test (rank-based,
 so it does not assume the normal outcomes ANOVA needs, which skewed market outcomes such as
 efficiency near 1 rarely give), followed by pairwise Welch tests whose p-values are adjusted with
-Holm's step-down method.
+Holm's step-down method. Because every treatment runs the same seeds (common random numbers), the
+seed-paired test is added whenever the levels share their seeds: the paired t-test for two levels,
+the Friedman test for more. It removes the variation between seeds that all levels share (e.g. the
+demand drawn from the seed), so it is usually the sharper of the two.
 
 For a grid of several factors, each factor is compared at every combination of the other factors
 (simple effects): in a 2 × 4 sweep of ``carbon_aware`` × ``deadline_flex_h``, ``carbon_aware`` is
@@ -15,7 +18,8 @@ tested once at each flexibility, which is what "CO2 saved at 4 hours of flexibil
 References:
     Welch, "The generalization of 'Student's' problem when several different population variances
     are involved", Biometrika 34, 1947. Kruskal & Wallis, "Use of ranks in one-criterion variance
-    analysis", J. American Statistical Association 47, 1952. Holm, "A simple sequentially
+    analysis", J. American Statistical Association 47, 1952. Friedman, "The use of ranks to avoid
+    the assumption of normality implicit in the analysis of variance", JASA 32, 1937. Holm, "A simple sequentially
     rejective multiple test procedure", Scandinavian J. Statistics 6, 1979.
 """
 
@@ -41,6 +45,7 @@ __all__ = [
     "welch",
     "holm",
     "compare_levels",
+    "paired_test",
     "simple_effects",
     "treatment_table",
 ]
@@ -62,6 +67,8 @@ class StatTest(enum.StrEnum):
 
     WELCH = "Welch t-test"
     KRUSKAL = "Kruskal–Wallis H-test"
+    PAIRED_T = "paired t-test"
+    FRIEDMAN = "Friedman test"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +101,9 @@ class Comparison:
         diff_low: Welch only: lower bound of the difference's confidence interval.
         diff_high: Welch only: upper bound.
         pairwise: Kruskal–Wallis only: every pair, Holm-adjusted.
+        paired_test: When every level ran the same seeds: the seed-paired test (paired t for two
+            levels, Friedman for more), else ``None``.
+        paired_p: Its p-value.
         note: Why a value is ``nan``.
     """
 
@@ -108,6 +118,8 @@ class Comparison:
     diff_low: float = math.nan
     diff_high: float = math.nan
     pairwise: tuple[Pairwise, ...] = ()
+    paired_test: StatTest | None = None
+    paired_p: float = math.nan
     note: str = ""
 
 
@@ -169,8 +181,33 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
+def paired_test(blocks: pd.DataFrame) -> tuple[StatTest, float]:
+    """The seed-paired test of a seeds × levels table: paired t for two levels, Friedman for more.
+
+    Common random numbers give every level the same seeds, so the variation between seeds is shared
+    and a paired test removes it. The p-value is ``nan`` when the test is undefined (no variation
+    in the differences, or ties in every seed).
+    """
+    columns = [blocks[c].to_numpy(dtype=float) for c in blocks.columns]
+    with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
+        if len(columns) == 2:
+            differences = columns[1] - columns[0]
+            if np.ptp(differences) == 0:
+                return StatTest.PAIRED_T, math.nan
+            return StatTest.PAIRED_T, float(stats.ttest_rel(columns[1], columns[0]).pvalue)
+        try:
+            return StatTest.FRIEDMAN, float(stats.friedmanchisquare(*columns).pvalue)
+        except ValueError:  # scipy refuses fewer than two seeds or all-tied blocks
+            return StatTest.FRIEDMAN, math.nan
+
+
 def compare_levels(
-    samples: Mapping[str, np.ndarray], metric: str, factor: str, context: str = "", confidence: float = 0.95
+    samples: Mapping[str, np.ndarray],
+    metric: str,
+    factor: str,
+    context: str = "",
+    confidence: float = 0.95,
+    blocks: pd.DataFrame | None = None,
 ) -> Comparison | None:
     """Compares the levels of ``factor`` on ``metric``.
 
@@ -180,6 +217,8 @@ def compare_levels(
         factor: The factor's name, for the record.
         context: The other factors' values, for the record.
         confidence: Coverage of the difference's interval (two levels).
+        blocks: The same values as a seeds × levels table, when every level ran the same seeds;
+            adds the seed-paired test (:func:`paired_test`).
 
     Returns:
         The comparison, or ``None`` when fewer than two levels have two finite values each.
@@ -189,19 +228,24 @@ def compare_levels(
     levels = tuple(groups)
     if len(levels) < 2:
         return None
+    paired: dict[str, Any] = {}
+    if blocks is not None:
+        complete = blocks[list(levels)].dropna() if set(levels) <= set(blocks.columns) else blocks.iloc[0:0]
+        if len(complete) >= 2:
+            paired["paired_test"], paired["paired_p"] = paired_test(complete)
     if len(levels) == 2:
         t, p, diff, low, high = welch(groups[levels[0]], groups[levels[1]], confidence)
         note = "no variance within either level" if math.isnan(p) else ""
-        return Comparison(metric, factor, context, levels, StatTest.WELCH, t, p, diff, low, high, note=note)
+        return Comparison(metric, factor, context, levels, StatTest.WELCH, t, p, diff, low, high, note=note, **paired)
     pooled = np.concatenate(list(groups.values()))
     pairs = [(a, b) for i, a in enumerate(levels) for b in levels[i + 1 :]]
     raw = [welch(groups[a], groups[b], confidence) for a, b in pairs]
     adjusted = holm([r[1] for r in raw])
     pairwise = tuple(Pairwise(a, b, r[2], r[1], q) for (a, b), r, q in zip(pairs, raw, adjusted, strict=True))
     if np.ptp(pooled) == 0:
-        return Comparison(metric, factor, context, levels, StatTest.KRUSKAL, math.nan, math.nan, pairwise=pairwise, note="all values are equal")
+        return Comparison(metric, factor, context, levels, StatTest.KRUSKAL, math.nan, math.nan, pairwise=pairwise, note="all values are equal", **paired)
     h, p = stats.kruskal(*groups.values())
-    return Comparison(metric, factor, context, levels, StatTest.KRUSKAL, float(h), float(p), pairwise=pairwise)
+    return Comparison(metric, factor, context, levels, StatTest.KRUSKAL, float(h), float(p), pairwise=pairwise, **paired)
 
 
 def _level(value: Any) -> str:
@@ -231,11 +275,15 @@ def simple_effects(runs: pd.DataFrame, metric: str, factors: Sequence[str], conf
         for key, frame in contexts:
             values = key if isinstance(key, tuple) else (key,)
             context = ", ".join(f"{f}={_level(v)}" for f, v in zip(others, values, strict=True))
-            samples = {
-                _level(level): frame.loc[frame[factor] == level, metric].astype("float64").to_numpy()
+            by_level = {
+                _level(level): frame.loc[frame[factor] == level].set_index("seed")[metric].astype("float64")
                 for level in pd.unique(frame[factor])
             }
-            comparison = compare_levels(samples, metric, factor, context, confidence)
+            samples = {level: series.to_numpy() for level, series in by_level.items()}
+            seeds = [frozenset(series.index) for series in by_level.values()]
+            same_seeds = all(series.index.is_unique for series in by_level.values()) and len(set(seeds)) == 1
+            blocks = pd.DataFrame(by_level) if same_seeds else None
+            comparison = compare_levels(samples, metric, factor, context, confidence, blocks)
             if comparison is not None:
                 found.append(comparison)
     return found

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from experiments.reporting.stats import StatTest, compare_levels, holm, mean_ci, simple_effects, treatment_table, welch
+from experiments.reporting.stats import StatTest, compare_levels, holm, mean_ci, paired_test, simple_effects, treatment_table, welch
 
 
 def test_mean_ci_uses_the_t_distribution() -> None:
@@ -134,3 +134,33 @@ def test_treatment_table_is_long_and_in_order_of_appearance(design: pd.DataFrame
     assert list(table["treatment"][::2]) == list(pd.unique(design["treatment"]))
     first = table.iloc[0]
     assert first["metric"] == "y" and first["n"] == 3 and first["mean"] == pytest.approx(np.mean([-0.5, 0.0, 0.7]))
+
+
+def test_an_effect_hidden_by_seed_variation_shows_in_the_seed_paired_test() -> None:
+    base = np.array([10.0, 50.0, 90.0, 130.0])
+    blocks = pd.DataFrame({"x": base, "y": base + np.array([1.0, 1.2, 0.9, 1.1])}, index=[1, 2, 3, 4])
+    found = compare_levels({c: blocks[c].to_numpy() for c in blocks}, "m", "f", blocks=blocks)
+    assert found is not None and found.p_value > 0.9
+    assert found.paired_test is StatTest.PAIRED_T
+    assert found.paired_p == pytest.approx(stats.ttest_rel(blocks["y"], blocks["x"]).pvalue) and found.paired_p < 0.001
+
+
+def test_more_levels_are_paired_with_friedman() -> None:
+    blocks = pd.DataFrame({"x": [1.0, 5.0, 9.0], "y": [2.0, 6.5, 9.5], "z": [3.0, 7.0, 11.0]}, index=[1, 2, 3])
+    found = compare_levels({c: blocks[c].to_numpy() for c in blocks}, "m", "f", blocks=blocks)
+    assert found is not None and found.paired_test is StatTest.FRIEDMAN
+    assert found.paired_p == pytest.approx(stats.friedmanchisquare(blocks["x"], blocks["y"], blocks["z"]).pvalue)
+
+
+def test_paired_test_is_undefined_without_variation() -> None:
+    test, p = paired_test(pd.DataFrame({"x": [1.0, 2.0], "y": [3.0, 4.0]}))
+    assert test is StatTest.PAIRED_T and math.isnan(p)
+    test, p = paired_test(pd.DataFrame({"x": [1.0, 2.0], "y": [1.0, 2.0], "z": [1.0, 2.0]}))  # ties in every seed
+    assert test is StatTest.FRIEDMAN and math.isnan(p)
+
+
+def test_simple_effects_pair_only_when_the_levels_share_their_seeds(design: pd.DataFrame) -> None:
+    assert all(c.paired_test is not None for c in simple_effects(design, "y", ["a", "b"]))
+    shifted = design.assign(seed=design["seed"] + np.where(design["a"], 10, 0))
+    by_a = [c for c in simple_effects(shifted, "y", ["a", "b"]) if c.factor == "a"]
+    assert by_a and all(c.paired_test is None and math.isnan(c.paired_p) for c in by_a)
