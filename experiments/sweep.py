@@ -84,10 +84,13 @@ __all__ = [
     "load_sweep",
     "parse_sweep",
     "plan_sweep",
+    "sample_points",
     "open_executor",
     "execute_run",
     "run_sweep",
     "read_plan",
+    "read_record",
+    "prepare_sweep_dir",
     "RECORD_FILE",
     "PLAN_FILE",
 ]
