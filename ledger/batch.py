@@ -37,6 +37,8 @@ __all__ = [
     "BatchOrder",
     "BatchTrade",
     "SettlementBatch",
+    "Fill",
+    "assemble_batch",
     "settlement_order",
     "sign_orders",
     "build_batch",
@@ -181,13 +183,47 @@ def sign_orders(
     return signed
 
 
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One trade by addresses: ``quantity`` of ``order`` bought from ``seller`` at ``price``."""
+
+    order: SignedOrder
+    seller: ChecksumAddress
+    price: int
+    quantity: int
+
+
+def assemble_batch(batch_id: int, fills: Sequence[Fill]) -> SettlementBatch:
+    """Lays ``fills`` out as one batch: participants strictly ascending by address, each distinct
+    signed order once (in order of first use), each trade pointing at its order and seller.
+
+    Raises:
+        LedgerError: a price or quantity does not fit the contract's 64 bits.
+    """
+    participants = tuple(
+        sorted({f.order.order.owner for f in fills} | {f.seller for f in fills}, key=lambda a: int(a, 16))
+    )
+    index = {a: i for i, a in enumerate(participants)}
+    order_index: dict[SignedOrder, int] = {}
+    batch_orders: list[BatchOrder] = []
+    batch_trades: list[BatchTrade] = []
+    for n, f in enumerate(fills):
+        if not (0 <= f.price < 2**64 and 0 <= f.quantity < 2**64):
+            raise LedgerError(f"trade {n} of batch {batch_id}: price {f.price} or quantity {f.quantity} is outside 0..2**64-1")
+        if f.order not in order_index:
+            order_index[f.order] = len(batch_orders)
+            batch_orders.append(BatchOrder(f.order, index[f.order.order.owner]))
+        batch_trades.append(BatchTrade(order_index[f.order], index[f.seller], f.price, f.quantity))
+    return SettlementBatch(batch_id, participants, tuple(batch_orders), tuple(batch_trades))
+
+
 def build_batch(
     batch_id: int,
     trades: Sequence[Trade],
     signed: Mapping[OrderId, SignedOrder],
     address_of: Callable[[AgentId], ChecksumAddress],
 ) -> SettlementBatch:
-    """Lays ``trades`` out as one batch: sorted participants, signed orders, indexed trades.
+    """Lays a round's market trades out as one batch (see :func:`assemble_batch`).
 
     Args:
         batch_id: The batch id (the round).
@@ -196,27 +232,16 @@ def build_batch(
         address_of: An agent's address.
 
     Raises:
-        LedgerError: a trade's buy order is not in ``signed``.
+        LedgerError: a trade's buy order is not in ``signed``, is signed for another owner, or an
+            amount does not fit 64 bits.
     """
-    addresses: dict[AgentId, ChecksumAddress] = {}
+    fills = []
     for t in trades:
-        for agent in (t.buyer, t.seller):
-            if agent not in addresses:
-                addresses[agent] = address_of(agent)
-    participants = tuple(sorted(set(addresses.values()), key=lambda a: int(a, 16)))
-    index = {a: i for i, a in enumerate(participants)}
-    order_index: dict[OrderId, int] = {}
-    batch_orders: list[BatchOrder] = []
-    batch_trades: list[BatchTrade] = []
-    for t in trades:
-        if t.buy_order not in order_index:
-            so = signed.get(t.buy_order)
-            if so is None:
-                raise LedgerError(f"trade of round {t.step} fills buy order {t.buy_order}, which is not signed")
-            if so.order.owner != addresses[t.buyer]:
-                raise LedgerError(f"buy order {t.buy_order} is signed for {so.order.owner}, not the buyer {addresses[t.buyer]}")
-            order_index[t.buy_order] = len(batch_orders)
-            batch_orders.append(BatchOrder(so, index[so.order.owner]))
-        batch_trades.append(BatchTrade(order_index[t.buy_order], index[addresses[t.seller]], t.price, t.quantity))
-    return SettlementBatch(batch_id, participants, tuple(batch_orders), tuple(batch_trades))
-
+        so = signed.get(t.buy_order)
+        if so is None:
+            raise LedgerError(f"trade of round {t.step} fills buy order {t.buy_order}, which is not signed")
+        buyer = address_of(t.buyer)
+        if so.order.owner != buyer:
+            raise LedgerError(f"buy order {t.buy_order} is signed for {so.order.owner}, not the buyer {buyer}")
+        fills.append(Fill(so, address_of(t.seller), t.price, t.quantity))
+    return assemble_batch(batch_id, fills)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import enum
 import json
+import keyword
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, make_dataclass
@@ -152,23 +153,35 @@ def _error_table(abi_json: str) -> dict[bytes, tuple[str, list[str], list[str]]]
     return table
 
 
-def known_errors_abi() -> list[dict[str, Any]]:
-    """Every custom error declared by a contract in ``contracts/build`` (for decoding any revert)."""
+@cache
+def _known_errors() -> tuple[dict[str, Any], ...]:
     seen: dict[str, dict[str, Any]] = {}
     for path in sorted(BUILD_DIR.glob("*.json")):
         for item in load_artifact(path.stem)["abi"]:
             if item.get("type") == "error":
                 seen.setdefault(json.dumps(item, sort_keys=True), item)
-    return list(seen.values())
+    return tuple(seen.values())
+
+
+def known_errors_abi() -> list[dict[str, Any]]:
+    """Every custom error declared by a contract in ``contracts/build`` (for decoding any revert)."""
+    return list(_known_errors())
 
 
 def decode_revert(abi: list[dict[str, Any]], data: bytes) -> ContractReverted:
     """Decodes raw revert data against ``abi``'s custom errors (plus ``Error`` and ``Panic``).
 
+    An error ``abi`` does not declare is looked up among every contract in ``contracts/build``, so
+    an error bubbling up from a called contract (the token's ``InsufficientAllowance`` inside
+    ``Settlement.depositFor``) still gets its name.
+
     Returns:
         An instance of the error's named class (see :func:`revert_class`).
     """
-    entry = _error_table(json.dumps(abi, sort_keys=True)).get(bytes(data[:4]))
+    selector = bytes(data[:4])
+    entry = _error_table(json.dumps(abi, sort_keys=True)).get(selector)
+    if entry is None:  # an error bubbled up from a contract it called, e.g. the token
+        entry = _error_table(json.dumps(known_errors_abi(), sort_keys=True)).get(selector)
     if entry is None:
         return revert_class("Unknown")("Unknown", (), bytes(data))
     name, types, names = entry
@@ -199,7 +212,9 @@ REVERT_TYPES = (TransactionFailed, ContractCustomError, ContractLogicError, Cont
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name.rstrip("_")).lower()
+    """``batchId`` -> ``batch_id``; a Python keyword gets a trailing underscore (``from`` -> ``from_``)."""
+    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name.rstrip("_")).lower()
+    return snake + "_" if keyword.iskeyword(snake) else snake
 
 
 @cache
