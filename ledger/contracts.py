@@ -354,8 +354,9 @@ class Deployed:
         """Sends prepared calldata ``data`` for function ``fn`` and returns the receipt.
 
         With ``wait=False`` (auto-mining off) it returns ``{"transactionHash": ...}`` at once;
-        fetch the receipt after mining. A failed transaction is replayed as a call at the block
-        before it to recover the error. The gas used is reported to active gas recorders under
+        fetch the receipt after mining. A transaction mined as failed is replayed as a call on
+        the block it was mined in (same timestamp; the failure changed no contract state) to
+        recover the error. The gas used is reported to active gas recorders under
         ``fn``.
 
         Raises:
@@ -372,7 +373,7 @@ class Deployed:
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
         if receipt["status"] != 1:
             try:
-                w3.eth.call(tx, block_identifier=receipt["blockNumber"] - 1)  # type: ignore[arg-type]
+                w3.eth.call(tx, block_identifier=receipt["blockNumber"])  # type: ignore[arg-type]
             except REVERT_TYPES as exc:
                 raise decode_revert(self.abi, revert_data(exc)) from exc
             raise revert_class("OutOfGas")("OutOfGas", (gas,), b"", ["gas"])
