@@ -1,0 +1,880 @@
+"""Coupled compute–network–energy allocation (whitepaper §3.3): tasks to (data centre, path, slot) bundles.
+
+Every task comes from an origin region with a compute demand, a data volume to move, a latency
+bound, a window of time slots it may run in, and a value (what it is worth to its user). A
+*bundle* is a data centre, a network path from the origin to it (latency summed along the
+``networkx`` path) and a time slot. A task fits a bundle if the path's latency is within its
+bound and the slot within its window; the data centres' compute per slot and the links'
+bandwidth per slot are shared by all tasks. A bundle's cost weighs price against carbon:
+
+    cost = compute × (price per mcore-h + carbon price × kg CO2 per mcore-h at that centre and slot)
+         + data × (transit price per MB + carbon price × kg CO2 per MB along the path)
+
+where a data centre's carbon depends on its PUE and its green share in that slot, so deferrable
+tasks (a window of several slots) shift in time to greener hours and tasks with loose latency
+bounds shift in space to greener regions (Wiesner et al., 2021; Radovanovic et al., 2023). The
+objective is the total cost of the tasks served plus the value of the tasks left unserved, i.e.
+welfare maximisation written as a cost.
+
+:func:`allocate_milp` solves it exactly as a 0/1 programme (HiGHS through ``scipy.optimize.milp``)
+for small instances. :func:`allocate_greedy` is the fast heuristic for large ones. Costs of all
+(task, bundle) pairs are computed in one vectorised pass per origin region; tasks are then placed
+in decreasing order of regret (how much worse their next-best option, or being left unserved, is
+than their best: Martello and Toth's rule for the generalised assignment problem) on their
+cheapest bundle with room; a bounded local search with ejection chains of length one or two
+(Yagiura, Ibaraki and Glover, 2004) then moves tasks to cheaper bundles, making room by moving or
+dropping a resident, and serves unserved tasks by clearing a data-centre slot. Every search step
+examines a bounded number of alternatives, so the time grows about linearly with the number of
+tasks.
+
+References:
+    S. Martello and P. Toth, *Knapsack Problems: Algorithms and Computer Implementations*,
+    Wiley, 1990, ch. 7 (the generalised assignment problem and its regret heuristic).
+    M. Yagiura, T. Ibaraki and F. Glover, "An ejection chain approach for the generalized
+    assignment problem", INFORMS Journal on Computing 16(2), pp. 133–151, 2004.
+    P. Wiesner, I. Behnke, D. Scheinert, K. Gontarska and L. Thamsen, "Let's wait awhile: how
+    temporal workload shifting can reduce carbon emissions in the cloud", Middleware 2021.
+    A. Radovanovic et al., "Carbon-aware computing for datacenters", IEEE Transactions on Power
+    Systems 38(2), 2023.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from market.carbon import CarbonReport, emission_factor
+from market.errors import MechanismError
+from market.metering import NETWORK_WH_PER_GB_HOP, WATTS_PER_CORE, it_energy_wh, network_energy_wh
+from market.network import CLUSTERS, Cluster, backbone_graph
+
+__all__ = [
+    "Task",
+    "DataCentre",
+    "AllocationProblem",
+    "Assignment",
+    "Allocation",
+    "allocate_greedy",
+    "allocate_milp",
+    "optimality_gap",
+    "violations",
+    "random_problem",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A task to place.
+
+    Attributes:
+        task_id: Unique within a problem.
+        origin: Region its user and data are in (a node of the region graph).
+        compute_mcore_h: Compute it needs in its slot, milli-core-hours.
+        data_mb: Data moved from the origin to the data centre, MB.
+        value_micro: What serving it is worth to its user; it is left unserved where every
+            feasible bundle costs more.
+        max_latency_ms: Bound on the path's one-way latency.
+        release: First slot it may run in.
+        deadline: Last slot it may run in; ``None`` means ``release`` (not deferrable).
+    """
+
+    task_id: int
+    origin: str
+    compute_mcore_h: int
+    data_mb: int
+    value_micro: int
+    max_latency_ms: float = math.inf
+    release: int = 0
+    deadline: int | None = None
+
+    @property
+    def last_slot(self) -> int:
+        """The last slot it may run in."""
+        return self.release if self.deadline is None else self.deadline
+
+
+@dataclass(frozen=True, slots=True)
+class DataCentre:
+    """A data centre selling compute in one region.
+
+    Attributes:
+        name: Unique within a problem.
+        region: A node of the region graph.
+        capacity_mcore_h: Compute it can sell per slot.
+        price_micro_per_mcore_h: Its price.
+        pue: Power usage effectiveness (at least 1).
+        green_share: Renewable share of its energy, one value or one per slot.
+        watts_per_core: Power per busy core.
+    """
+
+    name: str
+    region: str
+    capacity_mcore_h: int
+    price_micro_per_mcore_h: int
+    pue: float = 1.2
+    green_share: float | tuple[float, ...] = 0.0
+    watts_per_core: float = WATTS_PER_CORE
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationProblem:
+    """One allocation instance.
+
+    Attributes:
+        tasks: The tasks.
+        datacentres: The data centres.
+        graph: Region graph: edges need ``latency_ms`` and may have ``bandwidth_mb`` (per slot,
+            unlimited when missing) and ``price_micro_per_mb``; nodes may have
+            ``grid_factor_kg_per_kwh`` (national average when missing). See :mod:`market.network`.
+        slots: Number of time slots.
+        carbon_price_micro_per_kg: Weight of carbon against price.
+        network_wh_per_gb_hop: Network energy per GB per hop.
+        paths_per_pair: How many shortest paths (by latency) to offer per origin and data centre.
+    """
+
+    tasks: tuple[Task, ...]
+    datacentres: tuple[DataCentre, ...]
+    graph: nx.Graph = field(compare=False)
+    slots: int = 1
+    carbon_price_micro_per_kg: float = 0.0
+    network_wh_per_gb_hop: float = NETWORK_WH_PER_GB_HOP
+    paths_per_pair: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Where and when a task runs and what that costs.
+
+    Attributes:
+        task_id: The task.
+        datacentre: Name of the data centre.
+        path: Regions from the origin to the data centre.
+        slot: Time slot.
+        latency_ms: The path's latency.
+        payment_micro: What the user pays: compute at the centre's price plus transit.
+        cost_micro: The objective's cost: payment plus carbon at the carbon price.
+        carbon: Energy, emissions and green share of running it.
+    """
+
+    task_id: int
+    datacentre: str
+    path: tuple[str, ...]
+    slot: int
+    latency_ms: float
+    payment_micro: int
+    cost_micro: float
+    carbon: CarbonReport
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """A solution.
+
+    Attributes:
+        method: ``"greedy"`` or ``"milp"``.
+        assignments: The tasks served, in task order.
+        unserved: Ids of the tasks left unserved.
+        objective_micro: Cost of the tasks served plus value of those unserved.
+        optimal: Whether the solution is proven optimal (a MILP solved to optimality).
+        carbon: Energy, emissions and green share of everything served.
+    """
+
+    method: str
+    assignments: tuple[Assignment, ...]
+    unserved: tuple[int, ...]
+    objective_micro: float
+    optimal: bool
+    carbon: CarbonReport
+
+    @property
+    def payment_micro(self) -> int:
+        """What the served users pay in total."""
+        return sum(a.payment_micro for a in self.assignments)
+
+
+@dataclass(slots=True)
+class _Group:
+    """The tasks of one origin region against every bundle reachable from it."""
+
+    tasks: np.ndarray  # task indices
+    bundle_dc: np.ndarray  # per bundle: data centre index
+    bundle_path: np.ndarray  # per bundle: path index
+    bundle_slot: np.ndarray
+    cost: np.ndarray  # (tasks, bundles); inf where the task does not fit the bundle
+
+
+@dataclass(slots=True)
+class _Compiled:
+    """An instance turned into arrays: paths, capacities, per-bundle coefficients and task groups."""
+
+    problem: AllocationProblem
+    paths: list[tuple[str, ...]]
+    path_links: list[tuple[int, ...]]
+    path_latency: np.ndarray
+    path_price: np.ndarray  # micro per MB
+    path_kwh: np.ndarray  # kWh per MB
+    path_kg: np.ndarray  # kg per MB
+    dc_capacity: np.ndarray
+    dc_price: np.ndarray
+    dc_kwh: np.ndarray  # facility kWh per mcore-h
+    dc_kg: np.ndarray  # (dc, slot) kg per mcore-h
+    dc_green: np.ndarray  # (dc, slot) green share
+    link_bandwidth: np.ndarray
+    compute: np.ndarray
+    data: np.ndarray
+    value: np.ndarray
+    groups: list[_Group]
+
+
+def _validate(p: AllocationProblem) -> None:
+    """Checks an instance and raises one line naming the first problem."""
+    if p.slots < 1:
+        raise MechanismError(f"allocation: slots must be at least 1, got {p.slots}")
+    if p.carbon_price_micro_per_kg < 0 or p.network_wh_per_gb_hop < 0 or p.paths_per_pair < 1:
+        raise MechanismError("allocation: carbon price and network energy must be non-negative, paths_per_pair >= 1")
+    for a, b, d in p.graph.edges(data=True):
+        if not d.get("latency_ms", -1) >= 0 or not d.get("bandwidth_mb", 0) >= 0 or not d.get("price_micro_per_mb", 0) >= 0:
+            raise MechanismError(f"allocation: link {a}-{b} needs latency_ms >= 0 and non-negative bandwidth and price")
+    names = [d.name for d in p.datacentres]
+    if len(set(names)) != len(names):
+        raise MechanismError("allocation: data centre names must be unique")
+    for d in p.datacentres:
+        if d.region not in p.graph:
+            raise MechanismError(f"data centre {d.name}: region {d.region!r} is not in the region graph")
+        if d.capacity_mcore_h < 0 or d.price_micro_per_mcore_h < 0 or d.watts_per_core < 0 or not d.pue >= 1:
+            raise MechanismError(f"data centre {d.name}: capacity, price and power must be non-negative and PUE >= 1")
+        g = np.atleast_1d(np.asarray(d.green_share, dtype=float))
+        if g.shape not in ((1,), (p.slots,)) or np.any(~(g >= 0) | (g > 1)):
+            raise MechanismError(f"data centre {d.name}: green_share needs one value or {p.slots} values in [0, 1]")
+    ids = [t.task_id for t in p.tasks]
+    if len(set(ids)) != len(ids):
+        raise MechanismError("allocation: task ids must be unique")
+    for t in p.tasks:
+        if t.origin not in p.graph:
+            raise MechanismError(f"task {t.task_id}: origin {t.origin!r} is not in the region graph")
+        if t.compute_mcore_h < 0 or t.data_mb < 0 or t.value_micro < 0 or not t.max_latency_ms >= 0:
+            raise MechanismError(f"task {t.task_id}: compute, data, value and latency bound must be non-negative")
+        if not 0 <= t.release <= t.last_slot < p.slots:
+            raise MechanismError(f"task {t.task_id}: window {t.release}..{t.last_slot} is not within slots 0..{p.slots - 1}")
+
+
+def _paths(p: AllocationProblem, origin: str, target: str) -> list[list[str]]:
+    """Up to ``paths_per_pair`` shortest paths by latency from ``origin`` to ``target``."""
+    if origin == target:
+        return [[origin]]
+    if not nx.has_path(p.graph, origin, target):
+        return []
+    return list(itertools.islice(nx.shortest_simple_paths(p.graph, origin, target, weight="latency_ms"), p.paths_per_pair))
+
+
+def _compile(p: AllocationProblem) -> _Compiled:
+    """Validates and turns an instance into arrays (paths computed once per origin and data centre)."""
+    _validate(p)
+    graph, slots, carbon = p.graph, p.slots, p.carbon_price_micro_per_kg
+    edge_id = {frozenset(e): i for i, e in enumerate(graph.edges)}
+    link_bandwidth = np.array([graph.edges[e].get("bandwidth_mb", math.inf) for e in graph.edges], dtype=float)
+    factor = {n: graph.nodes[n].get("grid_factor_kg_per_kwh", emission_factor()) for n in graph.nodes}
+
+    n_dc = len(p.datacentres)
+    dc_capacity = np.array([d.capacity_mcore_h for d in p.datacentres], dtype=float)
+    dc_price = np.array([d.price_micro_per_mcore_h for d in p.datacentres], dtype=float)
+    dc_kwh = np.array([it_energy_wh(1.0, watts_per_core=d.watts_per_core) * d.pue / 1000 for d in p.datacentres])
+    dc_green = np.array([np.broadcast_to(np.asarray(d.green_share, dtype=float), (slots,)) for d in p.datacentres]).reshape(n_dc, slots)
+    dc_grid = np.array([factor[d.region] for d in p.datacentres])
+    dc_kg = dc_kwh[:, None] * (1.0 - dc_green) * dc_grid[:, None]
+
+    paths: list[tuple[str, ...]] = []
+    path_links: list[tuple[int, ...]] = []
+    latency, price, kwh, kg = [], [], [], []
+    compute = np.array([t.compute_mcore_h for t in p.tasks], dtype=float)
+    data = np.array([t.data_mb for t in p.tasks], dtype=float)
+    value = np.array([t.value_micro for t in p.tasks], dtype=float)
+    origin_of = np.array([t.origin for t in p.tasks], dtype=object)
+    groups: list[_Group] = []
+    for origin in dict.fromkeys(t.origin for t in p.tasks):
+        b_dc, b_path = [], []
+        for k, d in enumerate(p.datacentres):
+            for nodes in _paths(p, origin, d.region):
+                hops = list(zip(nodes, nodes[1:], strict=False))
+                paths.append(tuple(nodes))
+                path_links.append(tuple(edge_id[frozenset(h)] for h in hops))
+                latency.append(sum(graph.edges[h]["latency_ms"] for h in hops))
+                price.append(sum(graph.edges[h].get("price_micro_per_mb", 0) for h in hops))
+                per_mb_kwh = network_energy_wh(1.0, 1, wh_per_gb_hop=p.network_wh_per_gb_hop) / 1000
+                kwh.append(per_mb_kwh * len(hops))
+                kg.append(per_mb_kwh * sum((factor[a] + factor[b]) / 2 for a, b in hops))
+                b_dc.append(k)
+                b_path.append(len(paths) - 1)
+        members = np.flatnonzero(origin_of == origin)
+        # every (data centre, path) pair in every slot
+        bundle_dc = np.repeat(np.array(b_dc, dtype=np.int64), slots)
+        bundle_path = np.repeat(np.array(b_path, dtype=np.int64), slots)
+        bundle_slot = np.tile(np.arange(slots, dtype=np.int64), len(b_dc))
+        groups.append(_Group(members, bundle_dc, bundle_path, bundle_slot, np.empty((len(members), 0))))
+    path_latency = np.array(latency, dtype=float)
+    path_price = np.array(price, dtype=float)
+    path_kwh = np.array(kwh, dtype=float)
+    path_kg = np.array(kg, dtype=float)
+    path_min_bw = np.array([min((link_bandwidth[i] for i in links), default=math.inf) for links in path_links])
+
+    for g in groups:
+        per_mcore = dc_price[g.bundle_dc] + carbon * dc_kg[g.bundle_dc, g.bundle_slot]
+        per_mb = path_price[g.bundle_path] + carbon * path_kg[g.bundle_path]
+        c, dt = compute[g.tasks], data[g.tasks]
+        cost = c[:, None] * per_mcore[None, :] + dt[:, None] * per_mb[None, :]
+        tasks = [p.tasks[i] for i in g.tasks]
+        max_lat = np.array([t.max_latency_ms for t in tasks], dtype=float)
+        release = np.array([t.release for t in tasks])
+        last = np.array([t.last_slot for t in tasks])
+        fits = (
+            (path_latency[g.bundle_path][None, :] <= max_lat[:, None])
+            & (g.bundle_slot[None, :] >= release[:, None])
+            & (g.bundle_slot[None, :] <= last[:, None])
+            & (dc_capacity[g.bundle_dc][None, :] >= c[:, None])
+            & (path_min_bw[g.bundle_path][None, :] >= dt[:, None])
+            & (cost <= value[g.tasks][:, None])
+        )
+        g.cost = np.where(fits, cost, np.inf)
+    return _Compiled(
+        p, paths, path_links, path_latency, path_price, path_kwh, path_kg, dc_capacity, dc_price, dc_kwh, dc_kg,
+        dc_green, link_bandwidth, compute, data, value, groups,
+    )
+
+
+def _result(cp: _Compiled, method: str, chosen: dict[int, tuple[int, int]], optimal: bool) -> Allocation:
+    """Builds the allocation from ``chosen``: task index -> (group index, bundle index)."""
+    p = cp.problem
+    assignments = []
+    objective = 0.0
+    reports = []
+    for i, t in enumerate(p.tasks):
+        if i not in chosen:
+            objective += t.value_micro
+            continue
+        gi, b = chosen[i]
+        g = cp.groups[gi]
+        row = int(np.searchsorted(g.tasks, i))
+        dc, path, slot = int(g.bundle_dc[b]), int(g.bundle_path[b]), int(g.bundle_slot[b])
+        cost = float(g.cost[row, b])
+        objective += cost
+        it_kwh = t.compute_mcore_h * cp.dc_kwh[dc]
+        net_kwh = t.data_mb * cp.path_kwh[path]
+        report = CarbonReport(
+            energy_kwh=float(it_kwh + net_kwh),
+            co2_kg=float(t.compute_mcore_h * cp.dc_kg[dc, slot] + t.data_mb * cp.path_kg[path]),
+            green_kwh=float(it_kwh * cp.dc_green[dc, slot]),
+        )
+        reports.append(report)
+        payment = t.compute_mcore_h * p.datacentres[dc].price_micro_per_mcore_h + t.data_mb * int(cp.path_price[path])
+        assignments.append(
+            Assignment(t.task_id, p.datacentres[dc].name, cp.paths[path], slot, float(cp.path_latency[path]), payment, cost, report)
+        )
+    unserved = tuple(t.task_id for i, t in enumerate(p.tasks) if i not in chosen)
+    return Allocation(method, tuple(assignments), unserved, objective, optimal, CarbonReport.total(reports))
+
+
+def _usage_index(cp: _Compiled, g: _Group) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Per bundle of ``g``: its data-centre slot resource, and its link-slot resources (one array per hop position)."""
+    slots = cp.problem.slots
+    dc_slot = g.bundle_dc * slots + g.bundle_slot
+    hops = max((len(cp.path_links[q]) for q in np.unique(g.bundle_path)), default=0)
+    padded = np.full((len(cp.path_links), max((len(x) for x in cp.path_links), default=0) + 1), -1, dtype=np.int64)
+    for q, links in enumerate(cp.path_links):
+        padded[q, : len(links)] = links
+    link_slot = [np.where(padded[g.bundle_path, h] >= 0, padded[g.bundle_path, h] * slots + g.bundle_slot, -1) for h in range(hops)]
+    return dc_slot, link_slot
+
+
+#: A move: (task index, bundle it leaves or -1, bundle it takes or -1), bundles indexed within the task's group.
+_Move = tuple[int, int, int]
+
+
+class _Placement:
+    """Greedy construction and local search over (task, bundle) choices with exact capacity bookkeeping.
+
+    Resources are numbered data-centre slots first, then link slots; ``rem`` holds what is left
+    of each. Each task keeps its full ranking of bundles (for construction) and its ``k``
+    cheapest (for the local search).
+    """
+
+    def __init__(self, cp: _Compiled, k: int) -> None:
+        self.cp = cp
+        n = len(cp.problem.tasks)
+        n_dc_slots = len(cp.problem.datacentres) * cp.problem.slots
+        self.n_dc_slots = n_dc_slots
+        self.rem: list[float] = [*np.repeat(cp.dc_capacity, cp.problem.slots).tolist(), *np.repeat(cp.link_bandwidth, cp.problem.slots).tolist()]
+        self.compute: list[float] = cp.compute.tolist()
+        self.data: list[float] = cp.data.tolist()
+        self.value: list[float] = cp.value.tolist()
+        self.group: list[int] = [0] * n
+        self.row: list[int] = [0] * n
+        self.resources: list[list[tuple[int, ...]]] = []  # per group, per bundle: resources used (DC slot first)
+        self.ranking: list[np.ndarray] = []  # per group: bundles by cost, feasible first
+        self.feasible: list[list[int]] = []  # per group: number of feasible bundles per row
+        self.cand: list[list[int]] = [[] for _ in range(n)]  # k cheapest feasible bundles
+        self.cand_cost: list[list[float]] = [[] for _ in range(n)]
+        self.where: list[int] = [-1] * n
+        self.cost_now: list[float] = [0.0] * n
+        self.residents: dict[int, list[tuple[float, int]]] = {}  # per resource: (amount, task), sorted
+        self.regret = np.zeros(n)
+        for gi, g in enumerate(cp.groups):
+            dc_slot, link_slot = _usage_index(cp, g)
+            per_bundle = [dc_slot.tolist(), *([x + n_dc_slots if x >= 0 else -1 for x in ls.tolist()] for ls in link_slot)]
+            self.resources.append([tuple(r for r in col if r >= 0) for col in zip(*per_bundle, strict=True)])
+            order = np.argsort(g.cost, axis=1, kind="stable")
+            ranked = np.take_along_axis(g.cost, order, axis=1)
+            count = np.isfinite(ranked).sum(axis=1)
+            self.ranking.append(order)
+            self.feasible.append(count.tolist())
+            top = min(k, ranked.shape[1])
+            best = ranked[:, 0] if ranked.shape[1] else np.full(len(g.tasks), np.inf)
+            second = ranked[:, 1] if ranked.shape[1] > 1 else np.full(len(g.tasks), np.inf)
+            # Leaving a task unserved costs its value: that is the fallback its regret is measured against.
+            regret = np.minimum(second, cp.value[g.tasks]) - best
+            regret[~np.isfinite(best)] = 0.0
+            self.regret[g.tasks] = regret
+            for row, (i, c) in enumerate(zip(g.tasks.tolist(), count.tolist(), strict=True)):
+                self.group[i], self.row[i] = gi, row
+                m = min(c, top)
+                self.cand[i] = order[row, :m].tolist()
+                self.cand_cost[i] = ranked[row, :m].tolist()
+
+    def _amount(self, i: int, r: int) -> float:
+        return self.compute[i] if r < self.n_dc_slots else self.data[i]
+
+    def fits(self, moves: Sequence[_Move]) -> bool:
+        """Whether all ``moves`` together keep every resource within capacity."""
+        nd, rem = self.n_dc_slots, self.rem
+        if len(moves) == 1:
+            i, old, new = moves[0]
+            res = self.resources[self.group[i]]
+            held = res[old] if old >= 0 else ()
+            c, d = self.compute[i], self.data[i]
+            return all(r in held or rem[r] >= (c if r < nd else d) for r in res[new])
+        delta: dict[int, float] = {}
+        for i, old, new in moves:
+            res = self.resources[self.group[i]]
+            c, d = self.compute[i], self.data[i]
+            if old >= 0:
+                for r in res[old]:
+                    delta[r] = delta.get(r, 0.0) - (c if r < nd else d)
+            if new >= 0:
+                for r in res[new]:
+                    delta[r] = delta.get(r, 0.0) + (c if r < nd else d)
+        return all(x <= 0 or rem[r] >= x for r, x in delta.items())
+
+    def _may_take(self, v: int, nb: int, freed: tuple[int, ...]) -> bool:
+        """Cheap necessary test that ``v`` could move to ``nb`` once the resources in ``freed`` are released."""
+        nd, rem = self.n_dc_slots, self.rem
+        c, d = self.compute[v], self.data[v]
+        return all(r in freed or rem[r] >= (c if r < nd else d) for r in self.resources[self.group[v]][nb])
+
+    def apply(self, moves: Sequence[_Move]) -> None:
+        """Carries out ``moves`` (which must fit)."""
+        for i, old, new in moves:
+            res = self.resources[self.group[i]]
+            if old >= 0:
+                for r in res[old]:
+                    self.rem[r] += self._amount(i, r)
+                    lst = self.residents[r]
+                    del lst[bisect.bisect_left(lst, (self._amount(i, r), i))]
+            if new >= 0:
+                for r in res[new]:
+                    self.rem[r] -= self._amount(i, r)
+                    bisect.insort(self.residents.setdefault(r, []), (self._amount(i, r), i))
+                self.cost_now[i] = float(self.cp.groups[self.group[i]].cost[self.row[i], new])
+            self.where[i] = new
+
+    def construct(self, key: np.ndarray) -> None:
+        """Places tasks by increasing ``key``, each on its cheapest bundle that still has room."""
+        for i in np.argsort(key, kind="stable").tolist():
+            gi, row = self.group[i], self.row[i]
+            for b in self.ranking[gi][row, : self.feasible[gi][row]].tolist():
+                if self.fits(((i, -1, b),)):
+                    self.apply(((i, -1, b),))
+                    break
+
+    def _blocking(self, i: int, b: int) -> tuple[int, float]:
+        """The resource that most blocks task ``i`` from bundle ``b`` and by how much (its own usage freed)."""
+        res = self.resources[self.group[i]]
+        own = set(res[self.where[i]]) if self.where[i] >= 0 else set()
+        worst, short = -1, 0.0
+        for r in res[b]:
+            need = self._amount(i, r) - self.rem[r] - (self._amount(i, r) if r in own else 0.0)
+            if need > short:
+                worst, short = r, need
+        return worst, short
+
+    def _improve(self, i: int, residents_tried: int, budget: int) -> bool:
+        """Finds the best cheaper place for task ``i`` (served or not) and takes it; returns whether it moved.
+
+        A place is one of the task's candidate bundles, taken directly if it has room, or after
+        moving one resident of its most-blocked resource to another of that resident's candidate
+        bundles, or after leaving that resident unserved. At most ``budget`` such resident moves
+        are examined, which bounds the work per task whatever the instance's size.
+        """
+        old = self.where[i]
+        base = self.cost_now[i] if old >= 0 else self.value[i]
+        held = self.resources[self.group[i]][old] if old >= 0 else ()
+        best_gain, best_moves = -1e-9, None
+        for b, c in zip(self.cand[i], self.cand_cost[i], strict=True):
+            gain_i = c - base
+            if gain_i >= best_gain:
+                break
+            if b == old:
+                continue
+            if self.fits(((i, old, b),)):
+                best_gain, best_moves = gain_i, ((i, old, b),)
+                break
+            r, short = self._blocking(i, b)
+            if r < 0:
+                continue
+            lst = self.residents.get(r, [])
+            start = bisect.bisect_left(lst, (short, -1))
+            near = [v for _, v in lst[start : start + residents_tried + 1] if v != i][:residents_tried]
+            for v in near:
+                if budget <= 0:
+                    break
+                bv = self.where[v]
+                freed = self.resources[self.group[v]][bv] + held
+                for nb, cv in zip(self.cand[v], self.cand_cost[v], strict=True):
+                    gain = gain_i + cv - self.cost_now[v]
+                    if gain >= best_gain or budget <= 0:
+                        break
+                    budget -= 1
+                    if (
+                        nb != bv
+                        and r not in self.resources[self.group[v]][nb]
+                        and self._may_take(v, nb, freed)
+                        and self.fits(((v, bv, nb), (i, old, b)))
+                    ):
+                        best_gain, best_moves = gain, ((v, bv, nb), (i, old, b))
+                        break
+                gain = gain_i + self.value[v] - self.cost_now[v]
+                if gain < best_gain and self.fits(((v, bv, -1), (i, old, b))):
+                    best_gain, best_moves = gain, ((v, bv, -1), (i, old, b))
+        if best_moves is None:
+            return False
+        self.apply(best_moves)
+        return True
+
+    def _objective_of(self, i: int) -> float:
+        """Task ``i``'s share of the objective: its cost where it is, or its value if unserved."""
+        return self.cost_now[i] if self.where[i] >= 0 else self.value[i]
+
+    def _make_room(self, u: int, targets: int, most: int) -> bool:
+        """Serves unserved task ``u`` by clearing room on one of its cheapest bundles.
+
+        For each of its ``targets`` cheapest bundles, the residents of the blocking resource are
+        taken out, largest first, until ``u`` fits (at most ``most`` of them); ``u`` goes in and
+        each resident taken out goes to the cheapest of its candidate bundles that has room, or
+        stays unserved. The first such chain that lowers the objective is kept, others undone.
+        """
+        for b in self.cand[u][:targets]:
+            r, short = self._blocking(u, b)
+            if r < 0:
+                continue
+            out: list[int] = []
+            freed = 0.0
+            for amount, v in reversed(self.residents.get(r, [])):
+                if freed >= short or len(out) == most:
+                    break
+                out.append(v)
+                freed += amount
+            if freed < short:
+                continue
+            before = self._objective_of(u) + sum(self._objective_of(v) for v in out)
+            done: list[_Move] = []
+            for v in out:
+                done.append((v, self.where[v], -1))
+                self.apply((done[-1],))
+            if self.fits(((u, -1, b),)):
+                done.append((u, -1, b))
+                self.apply((done[-1],))
+                for v in out:
+                    for nb in self.cand[v]:
+                        if self.fits(((v, -1, nb),)):
+                            done.append((v, -1, nb))
+                            self.apply((done[-1],))
+                            break
+                if self._objective_of(u) + sum(self._objective_of(v) for v in out) < before - 1e-9:
+                    return True
+            for i, old, new in reversed(done):
+                self.apply(((i, new, old),))
+        return False
+
+    def improve(self, passes: int, residents_tried: int, budget: int) -> None:
+        """Local search until nothing improves: cheaper places for every task, then room-making for unserved ones."""
+        for _ in range(passes):
+            changed = False
+            for i in range(len(self.where)):
+                if self.cand[i] and self.cand_cost[i][0] < self._objective_of(i) - 1e-9:
+                    changed |= self._improve(i, residents_tried, budget)
+            unserved = [u for u, b in enumerate(self.where) if b < 0 and self.cand[u]]
+            unserved.sort(key=lambda u: self.cand_cost[u][0] - self.value[u])
+            for u in unserved:
+                if self.where[u] < 0:
+                    changed |= self._make_room(u, targets=3, most=3)
+            if not changed:
+                break
+
+
+def allocate_greedy(
+    problem: AllocationProblem, *, candidates: int = 8, passes: int = 2, residents_tried: int = 6, budget: int = 40
+) -> Allocation:
+    """Regret-ordered greedy placement followed by a bounded local search (see the module docstring).
+
+    Construction places tasks in decreasing order of regret on their cheapest bundle with room.
+    Each local-search pass then tries every task that is not on its cheapest bundle (or not
+    served) on its ``candidates`` cheapest bundles: directly, by moving one of at most
+    ``residents_tried`` residents of the blocking resource to another of its candidates (at most
+    ``budget`` such moves per task), or by leaving that resident unserved; and it tries to serve
+    each unserved task by clearing up to three residents out of one of its three cheapest bundles.
+    Improving moves are kept; each pass costs time linear in the number of tasks.
+
+    Args:
+        problem: The instance.
+        candidates: Bundles per task the local search considers (its cheapest feasible ones).
+        passes: Local-search passes at most (0 keeps the greedy construction).
+        residents_tried: Residents examined per blocked bundle.
+
+    Returns:
+        A feasible allocation (``optimal`` is ``False``).
+
+    Raises:
+        MechanismError: an invalid instance (unknown regions, bad windows, negative data ...),
+            or non-positive ``candidates``.
+    """
+    if candidates < 1 or passes < 0 or residents_tried < 0:
+        raise MechanismError("allocate_greedy: candidates must be positive, passes and residents_tried non-negative")
+    cp = _compile(problem)
+    placement = _Placement(cp, candidates)
+    placement.construct(-placement.regret)
+    placement.improve(passes, residents_tried, budget)
+    chosen = {i: (placement.group[i], b) for i, b in enumerate(placement.where) if b >= 0}
+    return _result(cp, "greedy", chosen, optimal=False)
+
+
+def allocate_milp(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip_rel_gap: float = 1e-4) -> Allocation:
+    """Solves the allocation exactly as a 0/1 programme with HiGHS (for small instances).
+
+    One binary per (task, bundle) pair the task fits; each task takes at most one bundle; the
+    compute of every data centre and the bandwidth of every link are respected in every slot.
+
+    Args:
+        problem: The instance.
+        time_limit_s: Solver time limit; the best solution found is returned if it is reached
+            (with ``optimal=False``).
+
+    Returns:
+        The allocation; ``optimal`` tells whether HiGHS proved it optimal.
+
+    Raises:
+        MechanismError: an invalid instance, or no solution found within the time limit.
+    """
+    cp = _compile(problem)
+    slots = problem.slots
+    n_tasks = len(problem.tasks)
+    n_dc_slots = len(problem.datacentres) * slots
+    var_group, var_row, var_bundle, costs, rows, cols, vals = [], [], [], [], [], [], []
+    offset = 0
+    for gi, g in enumerate(cp.groups):
+        r, b = np.nonzero(np.isfinite(g.cost))
+        if not len(r):
+            continue
+        idx = offset + np.arange(len(r))
+        tasks = g.tasks[r]
+        dc_slot, link_slot = _usage_index(cp, g)
+        rows += [tasks, n_tasks + dc_slot[b]]
+        cols += [idx, idx]
+        vals += [np.ones(len(r)), cp.compute[tasks]]
+        for ls in link_slot:
+            used = ls[b] >= 0
+            rows.append(n_tasks + n_dc_slots + ls[b][used])
+            cols.append(idx[used])
+            vals.append(cp.data[tasks][used])
+        var_group.append(np.full(len(r), gi))
+        var_row.append(r)
+        var_bundle.append(b)
+        costs.append(g.cost[r, b] - cp.value[tasks])
+        offset += len(r)
+    if offset == 0:
+        return _result(cp, "milp", {}, optimal=True)
+    n_rows = n_tasks + n_dc_slots + len(cp.link_bandwidth) * slots
+    a = sparse.csr_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, offset))
+    upper = np.concatenate([np.ones(n_tasks), np.repeat(cp.dc_capacity, slots), np.repeat(cp.link_bandwidth, slots)])
+    keep = np.isfinite(upper)
+    res = milp(
+        np.concatenate(costs),
+        integrality=np.ones(offset),
+        bounds=Bounds(0, 1),
+        constraints=LinearConstraint(a[np.flatnonzero(keep)], -np.inf, upper[keep]),
+        options={"time_limit": time_limit_s, "mip_rel_gap": mip_rel_gap},
+    )
+    if res.x is None:
+        raise MechanismError(f"allocation MILP found no solution: {res.message}")
+    gs, rs, bs = np.concatenate(var_group), np.concatenate(var_row), np.concatenate(var_bundle)
+    picked = np.flatnonzero(res.x > 0.5)
+    chosen = {int(cp.groups[gs[v]].tasks[rs[v]]): (int(gs[v]), int(bs[v])) for v in picked}
+    return _result(cp, "milp", chosen, optimal=res.status == 0)
+
+
+def optimality_gap(heuristic: Allocation, exact: Allocation) -> float:
+    """Relative excess of the heuristic's objective over the exact one: ``(h - e) / e``.
+
+    Raises:
+        MechanismError: ``exact`` is not a proven optimum.
+    """
+    if not exact.optimal:
+        raise MechanismError("optimality_gap needs an allocation proven optimal")
+    if exact.objective_micro == 0:
+        return 0.0 if heuristic.objective_micro == 0 else math.inf
+    return (heuristic.objective_micro - exact.objective_micro) / exact.objective_micro
+
+
+def violations(problem: AllocationProblem, allocation: Allocation) -> list[str]:
+    """Everything wrong with an allocation for ``problem``, one line each (empty when feasible).
+
+    Checks from the problem's own data, independently of how the allocation was found: known
+    tasks placed at most once, windows, latency bounds along the path, each path a real path from
+    the origin to the data centre's region, compute per data centre and slot, bandwidth per link
+    and slot, and the objective.
+    """
+    graph = problem.graph
+    tasks = {t.task_id: t for t in problem.tasks}
+    dcs = {d.name: d for d in problem.datacentres}
+    out: list[str] = []
+    used_dc: dict[tuple[str, int], int] = {}
+    used_link: dict[tuple[frozenset[str], int], int] = {}
+    seen: set[int] = set()
+    for a in allocation.assignments:
+        t = tasks.get(a.task_id)
+        if t is None or a.task_id in seen or a.datacentre not in dcs:
+            out.append(f"task {a.task_id}: unknown, repeated, or placed at an unknown data centre")
+            continue
+        seen.add(a.task_id)
+        dc = dcs[a.datacentre]
+        if not t.release <= a.slot <= t.last_slot:
+            out.append(f"task {t.task_id}: slot {a.slot} outside its window {t.release}..{t.last_slot}")
+        if a.path[0] != t.origin or a.path[-1] != dc.region or not all(graph.has_edge(x, y) for x, y in zip(a.path, a.path[1:], strict=False)):
+            out.append(f"task {t.task_id}: {a.path} is not a path from {t.origin} to {dc.region}")
+            continue
+        latency = sum(graph.edges[x, y]["latency_ms"] for x, y in zip(a.path, a.path[1:], strict=False))
+        if latency > t.max_latency_ms + 1e-9:
+            out.append(f"task {t.task_id}: latency {latency:.3f} ms over its bound {t.max_latency_ms} ms")
+        used_dc[(dc.name, a.slot)] = used_dc.get((dc.name, a.slot), 0) + t.compute_mcore_h
+        for x, y in zip(a.path, a.path[1:], strict=False):
+            key = (frozenset((x, y)), a.slot)
+            used_link[key] = used_link.get(key, 0) + t.data_mb
+    for (name, slot), used in used_dc.items():
+        if used > dcs[name].capacity_mcore_h:
+            out.append(f"data centre {name}: {used} mcore-h in slot {slot} over capacity {dcs[name].capacity_mcore_h}")
+    for (edge, slot), used in used_link.items():
+        cap = graph.edges[tuple(edge)].get("bandwidth_mb", math.inf)
+        if used > cap:
+            out.append(f"link {'-'.join(sorted(edge))}: {used} MB in slot {slot} over bandwidth {cap}")
+    unserved_value = sum(t.value_micro for i, t in tasks.items() if i not in seen)
+    objective = unserved_value + sum(a.cost_micro for a in allocation.assignments)
+    if not math.isclose(objective, allocation.objective_micro, rel_tol=1e-9, abs_tol=1e-6):
+        out.append(f"objective {allocation.objective_micro} does not match its parts {objective}")
+    return out
+
+
+def _solar_profile(slots: int, peak: float, base: float, rng: np.random.Generator) -> tuple[float, ...]:
+    """A day-shaped green share: ``base`` plus a midday bump of height ``peak``, with some noise."""
+    hour = (np.arange(slots) + 0.5) * 24.0 / slots
+    bump = np.clip(np.sin(np.pi * (hour - 6.0) / 12.0), 0.0, None)
+    share = base + peak * bump + rng.normal(0.0, 0.03, slots)
+    return tuple(float(x) for x in np.clip(share, 0.0, 1.0))
+
+
+def random_problem(
+    rng: np.random.Generator,
+    n_tasks: int,
+    *,
+    slots: int = 24,
+    clusters: Sequence[Cluster] = CLUSTERS,
+    load: float = 0.8,
+    carbon_price_micro_per_kg: float = 2e7,
+    deferrable_share: float = 0.5,
+    latency_bound_share: float = 0.4,
+    bandwidth_share: float = 0.5,
+) -> AllocationProblem:
+    """A random but plausible instance over the East-Data-West-Compute clusters.
+
+    One data centre per cluster: western clusters are cheaper and greener (solar-shaped green
+    share), eastern ones are near the users (origins are drawn three times as often in the east
+    and south). Capacities per slot are sized so that demand fills ``load`` of them on average;
+    link bandwidth per slot so that ``bandwidth_share`` of all data could cross the busiest links.
+
+    Args:
+        rng: The random generator (the only source of randomness).
+        n_tasks: Number of tasks.
+        slots: Time slots (24 for hours of a day).
+        clusters: Regions and data centres.
+        load: Average share of compute capacity the tasks demand.
+        carbon_price_micro_per_kg: Carbon weight in the objective.
+        deferrable_share: Share of tasks with a window of up to 8 slots.
+        latency_bound_share: Share of tasks with a latency bound (between 4 and 12 ms).
+        bandwidth_share: Scales link bandwidth (smaller binds harder).
+
+    Returns:
+        The instance.
+
+    Raises:
+        MechanismError: non-positive task count, slots or load.
+    """
+    if n_tasks < 1 or slots < 1 or not load > 0:
+        raise MechanismError("random_problem: n_tasks, slots and load must be positive")
+    names = [c.name for c in clusters]
+    east = np.array([c.lon > 110 or c.lat < 27 for c in clusters])
+    origin_weight = np.where(east, 3.0, 1.0)
+    origin_weight /= origin_weight.sum()
+    origins = rng.choice(len(clusters), size=n_tasks, p=origin_weight)
+    compute = np.maximum(1, rng.lognormal(np.log(2_000), 0.6, n_tasks)).astype(np.int64)
+    data = np.maximum(1, rng.lognormal(np.log(400), 0.8, n_tasks)).astype(np.int64)
+    release = rng.integers(0, slots, n_tasks)
+    window = np.where(rng.random(n_tasks) < deferrable_share, rng.integers(1, 9, n_tasks), 0)
+    deadline = np.minimum(release + window, slots - 1)
+    bounded = rng.random(n_tasks) < latency_bound_share
+    latency = np.where(bounded, rng.uniform(4.0, 12.0, n_tasks), np.inf)
+    value = (compute * rng.uniform(380, 900, n_tasks) + data * 20).astype(np.int64)
+
+    per_dc_slot = compute.sum() / (len(clusters) * slots * load)
+    datacentres = []
+    for k, c in enumerate(clusters):
+        west = not east[k]
+        datacentres.append(
+            DataCentre(
+                name=f"dc-{c.name}",
+                region=c.name,
+                capacity_mcore_h=int(per_dc_slot * rng.uniform(0.6, 1.4)),
+                price_micro_per_mcore_h=int(rng.uniform(200, 300) if west else rng.uniform(300, 420)),
+                pue=1.2 if west else 1.25,
+                green_share=_solar_profile(slots, peak=0.6 if west else 0.3, base=0.2 if west else 0.05, rng=rng),
+            )
+        )
+    bandwidth = max(float(data.sum()) / slots * bandwidth_share / 3, float(data.max()))
+    graph = backbone_graph(clusters, bandwidth_mb=bandwidth, price_micro_per_mb=2)
+    tasks = tuple(
+        Task(
+            task_id=i,
+            origin=names[origins[i]],
+            compute_mcore_h=int(compute[i]),
+            data_mb=int(data[i]),
+            value_micro=int(value[i]),
+            max_latency_ms=float(latency[i]),
+            release=int(release[i]),
+            deadline=int(deadline[i]),
+        )
+        for i in range(n_tasks)
+    )
+    return AllocationProblem(tasks, tuple(datacentres), graph, slots, carbon_price_micro_per_kg)
