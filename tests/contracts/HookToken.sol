@@ -11,11 +11,12 @@ interface ITokenReceiver {
 }
 
 /// @title HookToken
-/// @notice Test-only ERC-20 that calls the receiver after every transfer to a contract (as
-///         ERC-777-style tokens do), so a receiver can try to re-enter whoever paid it.
-///         Anyone may mint. Never deploy outside tests.
+/// @notice Test-only ERC-20 that calls the receiver after every transfer to an account that
+///         opted in (as ERC-777-style tokens do), so a receiver can try to re-enter whoever paid
+///         it. Anyone may mint. Never deploy outside tests.
 contract HookToken {
     mapping(address account => uint256) public balanceOf;
+    mapping(address account => bool) public hooked;
     mapping(address owner => mapping(address spender => uint256)) public allowance;
 
     error Insufficient();
@@ -27,6 +28,12 @@ contract HookToken {
         balanceOf[to] += value;
     }
 
+    /// @notice Makes every transfer to `receiver` call its `tokensReceived`.
+    /// @param receiver The opting-in receiver.
+    function enableHook(address receiver) external {
+        hooked[receiver] = true;
+    }
+
     /// @notice Lets `spender` move `value` of the caller's tokens.
     /// @param spender The spender.
     /// @param value The allowance.
@@ -36,7 +43,7 @@ contract HookToken {
         return true;
     }
 
-    /// @notice Moves `value` to `to`, then calls `to.tokensReceived` if `to` is a contract.
+    /// @notice Moves `value` to `to`, then calls `to.tokensReceived` if `to` opted in.
     /// @param to Receiver.
     /// @param value Amount.
     /// @return Always true.
@@ -61,6 +68,6 @@ contract HookToken {
         if (balanceOf[from] < value) revert Insufficient();
         balanceOf[from] -= value;
         balanceOf[to] += value;
-        if (to.code.length > 0) ITokenReceiver(to).tokensReceived(from, value);
+        if (hooked[to]) ITokenReceiver(to).tokensReceived(from, value);
     }
 }

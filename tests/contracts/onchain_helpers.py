@@ -22,6 +22,9 @@ TEST_BUILD = Path(__file__).resolve().parent / "build"
 #: Valid far beyond any real block time (2030 + a day).
 FAR_EXPIRY = order_expiry(0)
 ESCROW_MICRO = 100_000_000
+#: Confidential SLA terms and the salt they are committed with.
+SECRET = b"latency<=20ms; region=Gui'an; price formula v3"
+SALT = b"\x07" * 32
 
 
 def test_only_artifact(name: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import dataclasses
 from typing import Any
 
 import pytest
-from onchain_helpers import Market
+from onchain_helpers import SALT, SECRET, Market
 
 from ledger.chain import Chain
 from ledger.contracts import AgreementState, AgreementTerms, ContractReverted, Service, ServiceAgreements
@@ -20,8 +20,6 @@ PAYMENT = 10_000
 PENALTY = 30
 COLLATERAL = 50_000
 WINDOW_S = 600
-SECRET = b"latency<=20ms; region=Gui'an; price formula v3"
-SALT = b"\x07" * 32
 
 
 class Sla:

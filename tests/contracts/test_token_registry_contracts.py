@@ -1,0 +1,98 @@
+"""SettlementToken.sol (ERC-20, 6 decimals, minter role), ParticipantRegistry.sol and the shared
+role administration (AccessRoles.sol): every function and every revert."""
+
+from __future__ import annotations
+
+from eth_utils import to_checksum_address
+from onchain_helpers import Market
+
+from ledger.contracts import ADMIN_ROLE, MINTER_ROLE, REGISTRAR_ROLE, Capacity, ParticipantRegistry, SettlementToken
+from ledger.pytest_plugin import WALLET_MICRO, assert_reverts
+from ledger.signing import ZERO_ADDRESS
+
+
+def test_token_metadata_and_supply(market: Market) -> None:
+    token = market.suite.token
+    assert (token.call("name"), token.call("symbol"), token.call("decimals")) == ("CCEI Settlement Token", "CCEI", 6)
+    assert token.total_supply() == 8 * WALLET_MICRO
+
+
+def test_mint_transfer_approve_transfer_from(market: Market) -> None:
+    token: SettlementToken = market.suite.token
+    admin, (a, b, c) = market.admin, market.accounts.users
+    receipt = token.mint(a, 7, sender=admin)
+    (minted,) = token.events(receipt, "Transfer")
+    assert (minted.from_, minted.to, minted.value) == (ZERO_ADDRESS, a, 7)
+    assert token.balance_of(a) == WALLET_MICRO + 7
+    token.transfer(b, 10, sender=a)
+    assert token.balance_of(b) == WALLET_MICRO + 10
+    receipt = token.approve(c, 25, sender=a)
+    assert token.events(receipt, "Approval")[0].value == 25 and token.allowance(a, c) == 25
+    token.transfer_from(a, b, 20, sender=c)
+    assert token.allowance(a, c) == 5
+    token.approve(c, 2**256 - 1, sender=a)
+    token.transfer_from(a, b, 20, sender=c)
+    assert token.allowance(a, c) == 2**256 - 1  # an infinite allowance is never spent down
+
+
+def test_token_errors(market: Market) -> None:
+    token = market.suite.token
+    admin, (a, b, _) = market.admin, market.accounts.users
+    assert_reverts(token.function("mint", a, 1), "MissingRole", MINTER_ROLE, a, sender=a)
+    assert_reverts(token.function("mint", ZERO_ADDRESS, 1), "ZeroAddress", sender=admin)
+    assert_reverts(token.function("transfer", ZERO_ADDRESS, 1), "ZeroAddress", sender=a)
+    assert_reverts(token.function("transfer", b, WALLET_MICRO + 1), "InsufficientBalance", a, WALLET_MICRO, WALLET_MICRO + 1, sender=a)
+    assert_reverts(token.function("approve", ZERO_ADDRESS, 1), "ZeroAddress", sender=a)
+    assert_reverts(token.function("transferFrom", a, b, 1), "InsufficientAllowance", a, b, 0, 1, sender=b)
+
+
+def test_roles_grant_revoke_renounce(market: Market) -> None:
+    token = market.suite.token
+    admin, user = market.admin, market.accounts.users[0]
+    receipt = token.grant_role(MINTER_ROLE, user, sender=admin)
+    (granted,) = token.events(receipt, "RoleGranted")
+    assert (granted.role, granted.account, granted.sender) == (MINTER_ROLE, user, admin)
+    assert token.has_role(MINTER_ROLE, user)
+    token.mint(user, 1, sender=user)
+    receipt = token.revoke_role(MINTER_ROLE, user, sender=admin)
+    assert token.events(receipt, "RoleRevoked")[0].account == user and not token.has_role(MINTER_ROLE, user)
+    assert token.events(token.revoke_role(MINTER_ROLE, user, sender=admin), "RoleRevoked") == []  # no change, no event
+    assert_reverts(token.function("grantRole", MINTER_ROLE, ZERO_ADDRESS), "ZeroAddress", sender=admin)
+    assert_reverts(token.function("renounceRole", MINTER_ROLE), "MissingRole", MINTER_ROLE, user, sender=user)
+    token.grant_role(ADMIN_ROLE, user, sender=admin)
+    token.renounce_role(ADMIN_ROLE, sender=admin)
+    assert not token.has_role(ADMIN_ROLE, admin) and token.has_role(ADMIN_ROLE, user)
+    assert_reverts(token.function("grantRole", MINTER_ROLE, admin), "MissingRole", ADMIN_ROLE, admin, sender=admin)
+
+
+def test_registry_register_many_deregister(market: Market) -> None:
+    registry: ParticipantRegistry = market.suite.registry
+    admin, outsider, user = market.admin, market.accounts.outsider, market.accounts.users[0]
+    assert registry.roles_of(user) is Capacity.USER and registry.is_registered(user)
+    assert not registry.is_registered(outsider)
+    receipt = registry.register(outsider, Capacity.COMPUTE_SUPPLIER | Capacity.ENERGY_SUPPLIER, sender=admin)
+    (event,) = registry.events(receipt, "ParticipantRegistered")
+    assert (event.account, event.roles) == (outsider, 10)
+    assert registry.has_roles(outsider, Capacity.ENERGY_SUPPLIER)
+    assert not registry.has_roles(outsider, Capacity.ENERGY_SUPPLIER | Capacity.USER)
+    assert not registry.has_roles(outsider, Capacity(0))
+    receipt = registry.deregister(outsider, sender=admin)
+    assert registry.events(receipt, "ParticipantRemoved")[0].account == outsider
+    assert registry.roles_of(outsider) == 0
+    fresh = [to_checksum_address(f"0x{n:040x}") for n in range(1, 4)]
+    registry.register_many(fresh, Capacity.USER, sender=admin)
+    assert all(registry.is_registered(a) for a in fresh)
+    assert registry.call("firstUnregistered", [*fresh, outsider, user]) == 3
+    assert registry.call("firstUnregistered", fresh) == 3
+
+
+def test_registry_errors(market: Market) -> None:
+    registry = market.suite.registry
+    admin, outsider = market.admin, market.accounts.outsider
+    assert_reverts(registry.function("register", outsider, 0), "InvalidRoles", 0, sender=admin)
+    assert_reverts(registry.function("register", outsider, 32), "InvalidRoles", 32, sender=admin)
+    assert_reverts(registry.function("register", ZERO_ADDRESS, 1), "ZeroAddress", sender=admin)
+    assert_reverts(registry.function("deregister", outsider), "NotRegistered", outsider, sender=admin)
+    too_many = [to_checksum_address(f"0x{n:040x}") for n in range(1, 258)]
+    assert_reverts(registry.function("registerMany", too_many, 16), "BatchTooLarge", 257, 256, sender=admin)
+    assert_reverts(registry.function("register", outsider, 16), "MissingRole", REGISTRAR_ROLE, outsider, sender=outsider)
