@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from eth_typing import ChecksumAddress
 
-from ledger.batch import MAX_BATCH_PARTICIPANTS, MAX_BATCH_TRADES, SettlementBatch, build_batch, sign_orders
+from ledger.batch import MAX_BATCH_PARTICIPANTS, MAX_BATCH_TRADES, SettlementBatch, batch_round, build_batch, sign_orders
 from ledger.chain import Chain, connect
 from ledger.contracts import Capacity, ContractReverted
 from ledger.errors import LedgerError, SettlementRejected
@@ -43,6 +43,11 @@ __all__ = [
 
 _HALF_N = SECP256K1_N // 2
 _REGISTER_CHUNK = 256
+
+
+def batch_time(batch_id: int) -> int:
+    """The simulated time a batch settles at: the start of its round (:func:`ledger.signing.round_time`)."""
+    return round_time(batch_round(batch_id))
 
 
 def balances_digest(balances: Mapping[str, int]) -> str:
@@ -142,7 +147,7 @@ class MemoryBackend(SettlementBackend):
         seed: The run seed (derives the agents' addresses).
         domain: The EIP-712 domain signatures are checked under (default: a fresh eth-tester suite's).
         clock: Maps a batch id to the time the batch settles at (default: the simulated clock,
-            :func:`ledger.signing.round_time`); expiry is checked against it.
+            :func:`batch_time`); expiry is checked against it.
         verify_signatures: False skips only the signature checks (for unsigned runs); every other
             rule still holds.
     """
@@ -154,7 +159,7 @@ class MemoryBackend(SettlementBackend):
         seed: int,
         *,
         domain: OrderDomain = EMBEDDED_DOMAIN,
-        clock: Callable[[int], int] = round_time,
+        clock: Callable[[int], int] = batch_time,
         verify_signatures: bool = True,
     ) -> None:
         super().__init__(seed)

@@ -33,6 +33,9 @@ from market.orders import AgentId, Order, OrderId, Side, Trade
 __all__ = [
     "MAX_BATCH_TRADES",
     "MAX_BATCH_PARTICIPANTS",
+    "BATCHES_PER_ROUND",
+    "batch_id",
+    "batch_round",
     "UNSIGNED",
     "BatchOrder",
     "BatchTrade",
@@ -47,6 +50,8 @@ __all__ = [
 
 MAX_BATCH_TRADES = 256
 MAX_BATCH_PARTICIPANTS = 512
+#: A round too large for one batch settles as several: ids ``step * BATCHES_PER_ROUND + k``.
+BATCHES_PER_ROUND = 1000
 #: The placeholder signature of an order settled without signing (memory back end only).
 UNSIGNED = Signature(0, 0, 0)
 
@@ -116,6 +121,22 @@ class SettlementBatch:
             [o.as_tuple() for o in self.orders],
             [t.as_tuple() for t in self.trades],
         )
+
+
+def batch_id(step: int, index: int = 0) -> int:
+    """The id of the ``index``-th batch of round ``step``.
+
+    Raises:
+        LedgerError: a round needing more than ``BATCHES_PER_ROUND`` batches.
+    """
+    if not 0 <= index < BATCHES_PER_ROUND:
+        raise LedgerError(f"round {step} needs more than {BATCHES_PER_ROUND} batches")
+    return step * BATCHES_PER_ROUND + index
+
+
+def batch_round(batch_id_: int) -> int:
+    """The round a batch id belongs to."""
+    return batch_id_ // BATCHES_PER_ROUND
 
 
 def batch_gas(batch: SettlementBatch) -> int:

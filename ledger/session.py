@@ -10,7 +10,7 @@ the same run writes the same ``trades.jsonl`` on every back end.
 from __future__ import annotations
 
 from ledger.backends import MemoryBackend, SettlementBackend
-from ledger.batch import SettlementBatch, build_batch, sign_orders
+from ledger.batch import MAX_BATCH_TRADES, SettlementBatch, batch_id, build_batch, sign_orders
 from ledger.errors import LedgerError
 from ledger.keys import agent_signing_key
 from ledger.signing import DEFAULT_TTL_ROUNDS, SignedOrder
@@ -73,25 +73,37 @@ class LedgerSession:
         return sign_orders(trades, self._orders, self.backend.domain, self.backend.address, key_of, self.ttl_rounds)
 
     def settle(self, step: int, orders: list[Order], trades: list[Trade]) -> SettlementOutcome:
-        """Signs the round's buy orders, writes the trades and batch entry, syncs the log, then settles.
+        """Signs the round's buy orders, writes the trades and batch entries, syncs the log, then settles.
+
+        A round with more trades than one batch may carry (``MAX_BATCH_TRADES``) settles as several
+        batches, ``batch_id(step, 0)``, ``batch_id(step, 1)``, ... in trade order; all of them are in
+        the log, flushed to disk, before the first is settled.
 
         Raises:
-            SettlementRejected: the back end refused the batch.
+            SettlementRejected: the back end refused a batch.
             LedgerError: a trade fills an unknown buy order.
         """
         signed = self.signed_orders(step, orders, trades)
         if not trades:
-            return SettlementOutcome(batch_id=step, trades=0)
-        batch = build_batch(step, trades, signed, self.backend.address)
-        for trade in trades:
-            self.log.append("trade", step, **trade_fields(trade))
-        volume = batch.volume
-        self.log.append("batch", step, batch_id=step, trades=len(trades), volume=volume)
+            return SettlementOutcome(batch_id=batch_id(step), trades=0)
+        batches = [
+            build_batch(batch_id(step, k), trades[start : start + MAX_BATCH_TRADES], signed, self.backend.address)
+            for k, start in enumerate(range(0, len(trades), MAX_BATCH_TRADES))
+        ]
+        for k, batch in enumerate(batches):
+            for trade in trades[k * MAX_BATCH_TRADES : (k + 1) * MAX_BATCH_TRADES]:
+                self.log.append("trade", step, **trade_fields(trade))
+            self.log.append("batch", step, batch_id=batch.batch_id, trades=len(batch.trades), volume=batch.volume)
         self.log.sync()
-        outcome = self.backend.settle_batch(batch)
-        self.last_batch = batch
+        gas = transactions = 0
+        for batch in batches:
+            outcome = self.backend.settle_batch(batch)
+            self.last_batch = batch
+            gas += outcome.gas_used
+            transactions += outcome.transactions
+        volume = sum(b.volume for b in batches)
         self.trades += len(trades)
         self.volume_micro += volume
-        self.gas_used += outcome.gas_used
-        self.transactions += outcome.transactions
-        return outcome
+        self.gas_used += gas
+        self.transactions += transactions
+        return SettlementOutcome(batch_id=batches[0].batch_id, trades=len(trades), transactions=transactions, gas_used=gas)
