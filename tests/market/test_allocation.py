@@ -1,0 +1,231 @@
+"""Coupled compute-network-energy allocation: hand instances, shifting, heuristic against the MILP."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from market.allocation import (
+    Allocation,
+    AllocationProblem,
+    DataCentre,
+    Task,
+    allocate_greedy,
+    allocate_milp,
+    optimality_gap,
+    random_problem,
+    violations,
+)
+from market.carbon import CarbonReport
+from market.errors import MechanismError
+from market.network import CLUSTERS, Link, region_graph
+
+SOLVERS = [allocate_greedy, allocate_milp]
+
+
+def two_regions(bandwidth: float = math.inf) -> nx.Graph:
+    return region_graph([Link("east", "west", latency_ms=8.0, bandwidth_mb=bandwidth, price_micro_per_mb=3)], {"east": 0.6, "west": 0.2})
+
+
+def dc(name: str, region: str, cap: int = 10_000, price: int = 300, green: float | tuple[float, ...] = 0.0) -> DataCentre:
+    return DataCentre(name, region, cap, price, pue=1.25, green_share=green, watts_per_core=10.0)
+
+
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_latency_bound_keeps_a_task_close_and_prices_decide_the_rest(solve) -> None:
+    p = AllocationProblem(
+        tasks=(
+            Task(1, "east", 1_000, 100, value_micro=10**6, max_latency_ms=5.0),
+            Task(2, "east", 1_000, 100, value_micro=10**6),
+        ),
+        datacentres=(dc("near", "east", price=400), dc("far", "west", price=200)),
+        graph=two_regions(),
+    )
+    a = solve(p)
+    assert [(x.task_id, x.datacentre, x.path) for x in a.assignments] == [(1, "near", ("east",)), (2, "far", ("east", "west"))]
+    far = a.assignments[1]
+    assert far.latency_ms == 8.0
+    assert far.payment_micro == 1_000 * 200 + 100 * 3
+    # 1000 mcore-h = 1 core-hour at 10 W = 10 Wh, times PUE 1.25; 0.1 GB over one hop at 0.5 Wh/GB
+    assert far.carbon.energy_kwh == pytest.approx(0.0125 + 0.00005)
+    assert far.carbon.co2_kg == pytest.approx(0.0125 * 0.2 + 0.00005 * (0.6 + 0.2) / 2)
+    assert a.objective_micro == pytest.approx(400_000 + 200_300)
+    assert a.carbon == CarbonReport.total(x.carbon for x in a.assignments)
+    assert a.payment_micro == 400_000 + 200_300 and a.unserved == () and not violations(p, a)
+
+
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_deferrable_task_waits_for_the_green_hour_when_carbon_has_a_price(solve) -> None:
+    task = Task(1, "east", 4_000, 0, value_micro=10**7, release=0, deadline=2)
+    green = (0.0, 0.2, 1.0)
+    base = AllocationProblem((task,), (dc("only", "east", green=green),), two_regions(), slots=3)
+    assert solve(base).objective_micro == 4_000 * 300  # no carbon price: every slot costs the same
+    priced = dataclasses.replace(base, carbon_price_micro_per_kg=1e8)
+    a = solve(priced)
+    assert a.assignments[0].slot == 2
+    assert a.carbon.green_share == 1.0 and a.carbon.co2_kg == 0.0
+    fixed = dataclasses.replace(priced, tasks=(dataclasses.replace(task, deadline=None),))
+    assert solve(fixed).assignments[0].slot == 0  # not deferrable: runs at release
+
+
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_carbon_price_moves_work_to_the_greener_region(solve) -> None:
+    task = Task(1, "east", 10_000, 10, value_micro=10**8)
+    p = AllocationProblem((task,), (dc("east-dc", "east", price=300), dc("west-dc", "west", price=310)), two_regions())
+    assert solve(p).assignments[0].datacentre == "east-dc"
+    # kg per mcore-h: 10 W * 1.25 / 1e6 kWh * (0.6 east vs 0.2 west): 5e-6 kg apart, so 1e7/kg outweighs 10 micro
+    a = solve(dataclasses.replace(p, carbon_price_micro_per_kg=1e7))
+    assert a.assignments[0].datacentre == "west-dc"
+
+
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_capacity_and_bandwidth_bind(solve) -> None:
+    tasks = (
+        Task(1, "east", 6_000, 0, value_micro=5_000_000, max_latency_ms=5),
+        Task(2, "east", 6_000, 0, value_micro=4_000_000, max_latency_ms=5),
+        Task(3, "east", 100, 80, value_micro=10**6),
+        Task(4, "east", 100, 80, value_micro=10**6),
+    )
+    p = AllocationProblem(tasks, (dc("small", "east", cap=6_200, price=500), dc("west", "west", price=100)), two_regions(bandwidth=100))
+    a = solve(p)
+    # Only one of tasks 1 and 2 fits the east centre: the more valuable one. Only one of 3 and 4
+    # fits through the 100 MB link to the cheap west; the other takes the east's last 200.
+    assert a.unserved == (2,)
+    assert sorted(x.datacentre for x in a.assignments if x.task_id in (3, 4)) == ["small", "west"]
+    assert a.objective_micro == pytest.approx(4_000_000 + 6_000 * 500 + 100 * 500 + (100 * 100 + 80 * 3))
+    assert not violations(p, a)
+
+
+def test_unreachable_or_unaffordable_tasks_stay_unserved() -> None:
+    graph = two_regions()
+    graph.add_node("island")
+    p = AllocationProblem(
+        (Task(1, "island", 10, 0, 10**6), Task(2, "east", 10, 0, value_micro=2_999)),
+        (dc("e", "east", price=300),),
+        graph,
+    )
+    for solve in SOLVERS:
+        a = solve(p)
+        assert a.unserved == (1, 2) and a.objective_micro == 10**6 + 2_999 and a.carbon.energy_kwh == 0
+        assert a.carbon.green_share == 0.0
+
+
+def test_more_paths_per_pair_can_route_around_a_full_link() -> None:
+    links = [
+        Link("a", "b", 1.0, bandwidth_mb=50),
+        Link("a", "c", 1.0, bandwidth_mb=1_000, price_micro_per_mb=1),
+        Link("c", "b", 1.0, bandwidth_mb=1_000, price_micro_per_mb=1),
+    ]
+    g = region_graph(links)
+    tasks = (Task(1, "a", 10, 50, 10**6), Task(2, "a", 10, 50, 10**6))
+    p = AllocationProblem(tasks, (dc("b-dc", "b"),), g)
+    assert len(allocate_milp(p).unserved) == 1  # one shortest path: its link carries only one task
+    two = dataclasses.replace(p, paths_per_pair=2)
+    for solve in SOLVERS:
+        a = solve(two)
+        assert a.unserved == () and {x.path for x in a.assignments} == {("a", "b"), ("a", "c", "b")}
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(6, 24), st.integers(1, 3))
+def test_heuristic_is_feasible_and_close_to_the_milp(seed: int, n: int, slots: int) -> None:
+    p = random_problem(np.random.default_rng(seed), n, slots=slots, clusters=CLUSTERS[:5], load=1.0)
+    exact = allocate_milp(p, time_limit_s=20)
+    heuristic = allocate_greedy(p)
+    assert violations(p, exact) == [] and violations(p, heuristic) == []
+    assert set(heuristic.unserved) | {x.task_id for x in heuristic.assignments} == {t.task_id for t in p.tasks}
+    if exact.optimal:
+        gap = optimality_gap(heuristic, exact)
+        assert -1e-4 <= gap <= 0.1  # never better than the optimum (up to HiGHS's gap tolerance); sanity bound
+
+
+def test_local_search_improves_on_the_greedy_construction() -> None:
+    p = random_problem(np.random.default_rng(7), 400, slots=6, load=1.0)
+    plain = allocate_greedy(p, passes=0)
+    searched = allocate_greedy(p)
+    assert searched.objective_micro < plain.objective_micro
+    assert not violations(p, plain) and not violations(p, searched)
+
+
+def test_same_seed_same_allocation() -> None:
+    a = allocate_greedy(random_problem(np.random.default_rng(3), 300))
+    b = allocate_greedy(random_problem(np.random.default_rng(3), 300))
+    assert a == b
+    assert allocate_greedy(random_problem(np.random.default_rng(4), 300)) != a
+
+
+def test_violations_catch_an_infeasible_allocation() -> None:
+    p = AllocationProblem((Task(1, "east", 6_000, 0, 10**7, max_latency_ms=1.0), Task(2, "east", 6_000, 0, 10**7)), (dc("e", "east", cap=10_000),), two_regions())
+    good = allocate_greedy(p)
+    assert len(good.assignments) == 1
+    moved = dataclasses.replace(good.assignments[0], task_id=2 if good.assignments[0].task_id == 1 else 1)
+    both = dataclasses.replace(good, assignments=(good.assignments[0], moved), unserved=())
+    problems = violations(p, both)
+    assert any("over capacity" in x for x in problems) and any("objective" in x for x in problems)
+    far = dataclasses.replace(good.assignments[0], task_id=1, path=("east", "west"), slot=3)
+    wrong = dataclasses.replace(good, assignments=(far, far))
+    problems = violations(p, wrong)
+    assert any("outside its window" in x for x in problems)
+    assert any("not a path" in x for x in problems) and any("repeated" in x for x in problems)
+    slow = dataclasses.replace(good.assignments[0], task_id=1, datacentre="e")
+    p2 = dataclasses.replace(p, datacentres=(dc("e", "west", cap=10_000),))
+    slow = dataclasses.replace(slow, path=("east", "west"))
+    assert any("over its bound" in x for x in violations(p2, dataclasses.replace(good, assignments=(slow,))))
+
+
+def test_optimality_gap_rules() -> None:
+    p = AllocationProblem((Task(1, "east", 10, 0, 10**6),), (dc("e", "east"),), two_regions())
+    exact = allocate_milp(p)
+    heuristic = allocate_greedy(p)
+    assert optimality_gap(heuristic, exact) == 0.0
+    with pytest.raises(MechanismError, match="proven optimal"):
+        optimality_gap(exact, heuristic)
+    zero = Allocation("milp", (), (), 0.0, True, CarbonReport())
+    assert optimality_gap(zero, zero) == 0.0
+    assert optimality_gap(heuristic, zero) == math.inf
+
+
+GOOD_TASK = Task(1, "east", 10, 0, 100)
+GOOD_DC = DataCentre("e", "east", 10, 1)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"slots": 0}, "slots must be at least 1"),
+        ({"carbon_price_micro_per_kg": -1}, "non-negative"),
+        ({"paths_per_pair": 0}, "paths_per_pair"),
+        ({"tasks": (dataclasses.replace(GOOD_TASK, origin="mars"),)}, "origin 'mars'"),
+        ({"tasks": (GOOD_TASK, GOOD_TASK)}, "task ids must be unique"),
+        ({"tasks": (dataclasses.replace(GOOD_TASK, compute_mcore_h=-1),)}, "task 1: compute"),
+        ({"tasks": (dataclasses.replace(GOOD_TASK, release=2, deadline=1),)}, "window 2..1"),
+        ({"tasks": (dataclasses.replace(GOOD_TASK, deadline=5),)}, "not within slots"),
+        ({"datacentres": (dataclasses.replace(GOOD_DC, region="moon"),)}, "region 'moon'"),
+        ({"datacentres": (GOOD_DC, GOOD_DC)}, "names must be unique"),
+        ({"datacentres": (dataclasses.replace(GOOD_DC, pue=0.9),)}, "PUE"),
+        ({"datacentres": (dataclasses.replace(GOOD_DC, green_share=(0.1, 0.2)),)}, "green_share"),
+        ({"datacentres": (dataclasses.replace(GOOD_DC, green_share=1.5),)}, "green_share"),
+    ],
+)
+def test_rejects_bad_instances(change: dict, message: str) -> None:
+    p = dataclasses.replace(AllocationProblem((GOOD_TASK,), (GOOD_DC,), two_regions()), **change)
+    for solve in SOLVERS:
+        with pytest.raises(MechanismError, match=message):
+            solve(p)
+
+
+def test_rejects_bad_links_and_parameters() -> None:
+    g = nx.Graph()
+    g.add_edge("east", "west")  # no latency
+    with pytest.raises(MechanismError, match="latency_ms"):
+        allocate_greedy(AllocationProblem((GOOD_TASK,), (GOOD_DC,), g))
+    with pytest.raises(MechanismError, match="candidates must be positive"):
+        allocate_greedy(AllocationProblem((GOOD_TASK,), (GOOD_DC,), two_regions()), candidates=0)
+    with pytest.raises(MechanismError, match="must be positive"):
+        random_problem(np.random.default_rng(0), 0)
