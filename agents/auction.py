@@ -9,6 +9,13 @@ markets) every transaction clears the book. Under a call rule (``uniform``, ``pa
 
 Allocative efficiency is realised surplus over the maximum possible surplus (Gode & Sunder 1993).
 
+People can trade against the agents (classroom mode, as in Smith's own sessions): :meth:`AuctionModel.add_human`
+gives a person a trader with induced values or costs, and :meth:`AuctionModel.submit_quote` queues
+that person's bid or ask for the next period. In a continuous double auction a person's quote
+stands in the book for the whole period (it is re-entered whenever a transaction clears the book)
+until it trades or the period ends; under a call rule it joins the call. The person's surplus is
+booked like any trader's.
+
 References:
     Smith, V. L. (1962), "An experimental study of competitive market behavior", J. Political
     Economy 70(2). Gode, D. K. & Sunder, S. (1993), "Allocative efficiency of markets with
@@ -17,6 +24,7 @@ References:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import mesa
@@ -25,9 +33,10 @@ import numpy as np
 from agents.agents import Participant
 from agents.strategies import Strategy, StrategyName, make_strategy
 from market.auctions import OrderBook, clear_double_auction
+from market.errors import CceiError
 from market.orders import Order, OrderId, Resource, SettlementOutcome, Side, Trade
 
-__all__ = ["Trader", "AuctionModel", "max_surplus"]
+__all__ = ["Trader", "AuctionModel", "QuoteRejected", "max_surplus"]
 
 MECHANISMS = ("cda", "uniform", "pay-as-bid", "mcafee")
 
@@ -42,19 +51,39 @@ def max_surplus(values: list[int], costs: list[int]) -> int:
     return total
 
 
+class QuoteRejected(CceiError, ValueError):
+    """A person's quote cannot enter the market; the message says why."""
+
+    exit_code = 2
+
+
 class Trader(Participant):
     """A buyer or seller with one private limit per unit, trading its units in limit order.
 
-    Buyers trade their highest-valued units first, sellers their cheapest.
+    Buyers trade their highest-valued units first, sellers their cheapest. A person's trader
+    (``human``) never shouts by itself: it trades the quotes its person queued for the period.
     """
 
     model: AuctionModel
 
-    def __init__(self, model: AuctionModel, side: Side, limits: list[int], strategy: Strategy, initial_funds_micro: int) -> None:
+    def __init__(
+        self,
+        model: AuctionModel,
+        side: Side,
+        limits: list[int],
+        strategy: Strategy,
+        initial_funds_micro: int,
+        *,
+        human: bool = False,
+        name: str = "",
+    ) -> None:
         super().__init__(model, initial_funds_micro)
         self.side = side
         self.limits = sorted(limits, reverse=side is Side.BUY)
         self.strategy = strategy
+        self.human = human
+        self.name = name
+        self.quotes: list[int] = []  # a person's prices queued for the next period
         self.traded = 0
         self.surplus_micro = 0
         self.period_surplus_micro = 0
@@ -134,6 +163,8 @@ class AuctionModel(mesa.Model):
         self.settler = settler
         self.mechanism = mechanism
         self.shouts_per_period = shouts_per_period
+        self.price_floor = price_floor
+        self.price_ceiling = price_ceiling
         self.resource = Resource(resource)
         self.strategy_name = StrategyName(strategy)
         self._next_order = 1
@@ -142,23 +173,21 @@ class AuctionModel(mesa.Model):
         self.last_outcome = SettlementOutcome(batch_id=0, trades=0)
         self.gas_used_total = 0
         self.realised_surplus_micro = 0
+        self.possible_surplus_micro = 0
         self.period_surplus_micro = 0
+        self._unit_limit: dict[OrderId, int] = {}
 
         buyers = [[v] for v in buyer_values] if buyer_values else self._draw(n_buyers, units_per_trader, value_min, value_max)
         sellers = [[c] for c in seller_costs] if seller_costs else self._draw(n_sellers, units_per_trader, cost_min, cost_max)
         funds = max(price_ceiling, max((max(v) for v in buyers), default=0)) * max((len(v) for v in buyers), default=0)
+        self.buyer_funds_micro = funds * 100_000
         for limits in buyers:
             strat = make_strategy(strategy, self.rng, floor=price_floor, ceiling=price_ceiling)
-            Trader(self, Side.BUY, limits, strat, initial_funds_micro=funds * 100_000)
+            Trader(self, Side.BUY, limits, strat, initial_funds_micro=self.buyer_funds_micro)
         for limits in sellers:
             strat = make_strategy(strategy, self.rng, floor=price_floor, ceiling=price_ceiling)
             Trader(self, Side.SELL, limits, strat, initial_funds_micro=0)
-        self.max_period_surplus_micro = max_surplus([v for b in buyers for v in b], [c for s in sellers for c in s])
-        equilibrium = clear_double_auction(
-            [(v, 1) for b in buyers for v in b], [(c, 1) for s in sellers for c in s], rule="uniform"
-        )
-        self.equilibrium_price = equilibrium.clearing_price
-        self.equilibrium_volume = equilibrium.volume
+        self._benchmarks()
 
         self.datacollector = mesa.DataCollector(
             model_reporters={
@@ -172,6 +201,16 @@ class AuctionModel(mesa.Model):
             }
         )
         self.datacollector.collect(self)
+
+    def _benchmarks(self) -> None:
+        """The maximum surplus per period and the competitive equilibrium of every trader's limits."""
+        traders = self._traders()
+        values = [v for t in traders if t.side is Side.BUY for v in t.limits]
+        costs = [c for t in traders if t.side is Side.SELL for c in t.limits]
+        self.max_period_surplus_micro = max_surplus(values, costs)
+        equilibrium = clear_double_auction([(v, 1) for v in values], [(c, 1) for c in costs], rule="uniform")
+        self.equilibrium_price = equilibrium.clearing_price
+        self.equilibrium_volume = equilibrium.volume
 
     def _draw(self, n: int, units: int, low: int, high: int) -> list[list[int]]:
         return [[int(x) for x in self.rng.integers(low, high + 1, size=units)] for _ in range(n)]
@@ -211,46 +250,120 @@ class AuctionModel(mesa.Model):
 
     def efficiency(self) -> float:
         """Realised surplus over the maximum possible surplus, over all periods so far."""
-        possible = self.max_period_surplus_micro * self.steps
+        possible = self.possible_surplus_micro
         return self.realised_surplus_micro / possible if possible else float("nan")
 
     def summary_metrics(self) -> dict[str, Any]:
         return {
             "efficiency": round(self.efficiency(), 6),
             "realised_surplus_micro": self.realised_surplus_micro,
-            "max_surplus_micro": self.max_period_surplus_micro * self.steps,
+            "max_surplus_micro": self.possible_surplus_micro,
             "equilibrium_price_micro": self.equilibrium_price,
             "equilibrium_volume": self.equilibrium_volume,
         }
 
     def _traders(self) -> list[Trader]:
-        return list(self.agents_by_type[Trader])
+        return list(self.agents_by_type.get(Trader, ()))
+
+    @property
+    def humans(self) -> list[Trader]:
+        """The people's traders, in the order they joined."""
+        return [t for t in self._traders() if t.human]
+
+    def add_human(self, side: Side, limits: list[int], name: str = "") -> Trader:
+        """Adds a person's trader, who trades from the next period on.
+
+        A buyer is funded like the agent buyers; the benchmarks (maximum surplus, equilibrium)
+        are recomputed with the person's limits from the next period on. Whoever settles the
+        market must open the new trader's account (``agent_id``, ``initial_funds_micro``).
+
+        Args:
+            side: Buy or sell.
+            limits: The person's induced value (buyer) or cost (seller) of each unit, in micro-tokens.
+            name: How the person is shown.
+
+        Returns:
+            The new trader.
+
+        Raises:
+            QuoteRejected: no units, or a limit is negative.
+        """
+        if not limits:
+            raise QuoteRejected(f"{name or 'a person'}: needs at least one unit to trade")
+        if any(v < 0 for v in limits):
+            raise QuoteRejected(f"{name or 'a person'}: limits must not be negative, got {limits}")
+        funds = self.buyer_funds_micro if side is Side.BUY else 0
+        trader = Trader(self, Side(side), [int(v) for v in limits], Strategy(), funds, human=True, name=name)
+        self._benchmarks()
+        return trader
+
+    def submit_quote(self, trader: Trader, price: int) -> None:
+        """Queues a person's one-unit bid (buyer) or ask (seller) for the next period.
+
+        A person may queue one quote per unit; the most aggressive quote trades their first unit
+        (a buyer's highest value, a seller's lowest cost). Quotes last one period.
+
+        Raises:
+            QuoteRejected: the trader is not a person's, the price lies outside
+                [``price_floor``, ``price_ceiling``], every unit already has a quote, or a buyer
+                cannot pay the quotes from the funds it holds.
+        """
+        who = trader.name or f"trader {trader.unique_id}"
+        if not trader.human:
+            raise QuoteRejected(f"{who}: only a person's trader takes quotes; agents quote by their strategy")
+        if not self.price_floor <= price <= self.price_ceiling:
+            raise QuoteRejected(f"{who}: price {price} is outside [{self.price_floor}, {self.price_ceiling}]")
+        if len(trader.quotes) >= len(trader.limits):
+            raise QuoteRejected(f"{who}: every one of your {len(trader.limits)} units already has a quote this period")
+        if trader.side is Side.BUY and sum(trader.quotes) + price > trader.wallet_micro:
+            raise QuoteRejected(f"{who}: cannot pay {sum(trader.quotes) + price} with {trader.wallet_micro} in the wallet")
+        trader.quotes.append(int(price))
+
+    def _human_orders(self, traders: list[Trader]) -> list[Order]:
+        """Turns the people's queued quotes into this period's orders, most aggressive first per person."""
+        orders = []
+        for t in traders:
+            if not t.human:
+                continue
+            for price, limit in zip(sorted(t.quotes, reverse=t.side is Side.BUY), t.limits, strict=False):
+                order = Order(OrderId(self._next_order), t.agent_id, t.side, self.resource, 1, price, self.steps)
+                self._next_order += 1
+                self.orders.append(order)
+                self._unit_limit[order.order_id] = limit
+                orders.append(order)
+            t.quotes = []
+        return orders
 
     def step(self) -> None:
         """One trading period, then settlement and data collection."""
         self.orders, self.trades = [], []
-        self._unit_limit: dict[OrderId, int] = {}
+        self._unit_limit = {}
         traders = self._traders()
         for t in traders:
             t.start_period()
         by_id = {t.unique_id: t for t in traders}
+        people = self._human_orders(traders)
         if self.mechanism == "cda":
-            self._continuous(traders, by_id)
+            self._continuous(traders, by_id, people)
         else:
-            self._call(traders, by_id)
+            self._call(traders, by_id, people)
         if self.settler is not None:
             self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades)
             self.gas_used_total += self.last_outcome.gas_used
         self.period_surplus_micro = sum(t.period_surplus_micro for t in traders)
         self.realised_surplus_micro += self.period_surplus_micro
+        self.possible_surplus_micro += self.max_period_surplus_micro
         self.datacollector.collect(self)
 
-    def _continuous(self, traders: list[Trader], by_id: dict[int, Trader]) -> None:
+    def _continuous(self, traders: list[Trader], by_id: dict[int, Trader], people: list[Order]) -> None:
         book = OrderBook(self.resource)
         resting: dict[int, OrderId] = {}  # a trader's new shout replaces its old one
+        waiting = list(people)  # people's quotes stand all period, until they trade
+        self._enter_people(book, waiting, traders, by_id)
+        agents = [t for t in traders if not t.human]
         for _ in range(self.shouts_per_period):
-            active = [t for t in traders if t.active]
-            if not any(t.side is Side.BUY for t in active) or not any(t.side is Side.SELL for t in active):
+            active = [t for t in agents if t.active]
+            if not active or len({t.side for t in active} | {o.side for o in waiting}) < 2:
                 break
             trader = active[int(self.rng.integers(len(active)))]
             if trader.unique_id in resting:
@@ -265,21 +378,51 @@ class AuctionModel(mesa.Model):
                 resting.clear()
             else:
                 resting[trader.unique_id] = order.order_id
-            # A crossing shout accepts the standing quote: the accepted shout is the resting one, on the
-            # other side, at its price. A shout is rejected when a standing quote on the other side
-            # refused it; one shouted into an empty book has been refused by nobody (Cliff 1997).
-            if trades:
-                price, shout_side = trades[0].price, Side.SELL if order.side is Side.BUY else Side.BUY
-            elif opposite_quoted:
-                price, shout_side = order.limit_price, order.side
-            else:
-                continue
-            for t in traders:
-                limit = t.limit if t.active else t.limits[-1]
-                t.strategy.observe_shout(t.side, limit, price, shout_side, bool(trades), t.active)
+            self._observe(traders, order, trades, opposite_quoted)
+            if trades and waiting:
+                self._enter_people(book, waiting, traders, by_id, trades)
 
-    def _call(self, traders: list[Trader], by_id: dict[int, Trader]) -> None:
-        orders = [self.new_order(t, limit) for t in traders for limit in t.limits]
+    def _observe(self, traders: list[Trader], order: Order, trades: list[Trade], opposite_quoted: bool) -> None:
+        """Shows every trader the shout ``order`` and whether it traded (ZIP learns from it).
+
+        A crossing shout accepts the standing quote: the accepted shout is the resting one, on the
+        other side, at its price. A shout is rejected when a standing quote on the other side
+        refused it; one shouted into an empty book has been refused by nobody (Cliff 1997).
+        """
+        if trades:
+            price, shout_side = trades[0].price, Side.SELL if order.side is Side.BUY else Side.BUY
+        elif opposite_quoted:
+            price, shout_side = order.limit_price, order.side
+        else:
+            return
+        for t in traders:
+            limit = t.limit if t.active else t.limits[-1]
+            t.strategy.observe_shout(t.side, limit, price, shout_side, bool(trades), t.active)
+
+    def _enter_people(
+        self, book: OrderBook, waiting: list[Order], traders: list[Trader], by_id: dict[int, Trader], traded: Sequence[Trade] = ()
+    ) -> None:
+        """(Re-)enters the people's standing quotes into a cleared book; they may cross each other."""
+        done = {o for t in traded for o in (t.buy_order, t.sell_order)}
+        waiting[:] = [o for o in waiting if o.order_id not in done]
+        entered = 0
+        while entered < len(waiting):
+            order = waiting[entered]
+            opposite_quoted = (book.best_ask if order.side is Side.BUY else book.best_bid) is not None
+            trades = book.submit(order, self.steps)
+            if not trades:
+                entered += 1
+                continue
+            for trade in trades:
+                self._book(trade, by_id)
+            book.clear()
+            self._observe(traders, order, trades, opposite_quoted)
+            done = {o for t in trades for o in (t.buy_order, t.sell_order)}
+            waiting[:] = [o for o in waiting if o.order_id not in done]
+            entered = 0
+
+    def _call(self, traders: list[Trader], by_id: dict[int, Trader], people: list[Order]) -> None:
+        orders = [self.new_order(t, limit) for t in traders if not t.human for limit in t.limits] + people
         bids = [o for o in orders if o.side is Side.BUY]
         asks = [o for o in orders if o.side is Side.SELL]
         result = clear_double_auction(bids, asks, rule=self.mechanism, step=self.steps)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from agents.auction import AuctionModel, Trader, max_surplus
+from agents.auction import AuctionModel, QuoteRejected, Trader, max_surplus
 from market.orders import OrderId, SettlementOutcome, Side
 
 SMITH = {
@@ -99,3 +101,140 @@ def test_sides() -> None:
     model = AuctionModel(seed=1, n_buyers=2, n_sellers=3)
     sides = [t.side for t in model.agents_by_type[Trader]]
     assert sides.count(Side.BUY) == 2 and sides.count(Side.SELL) == 3
+
+
+# -- people trading against the agents (classroom mode) ------------------------------------------
+
+
+def test_add_human_joins_with_sorted_limits_funds_and_new_benchmarks() -> None:
+    model = AuctionModel(seed=1, strategy="truthful", **SMITH)
+    before = model.max_period_surplus_micro
+    buyer = model.add_human(Side.BUY, [150, 390], name="Ada")
+    seller = model.add_human(Side.SELL, [10], name="Bo")
+    assert model.humans == [buyer, seller]
+    assert buyer.limits == [390, 150] and buyer.name == "Ada" and buyer.human
+    assert buyer.initial_funds_micro == model.buyer_funds_micro > 0 and seller.initial_funds_micro == 0
+    # Ada's 390 against Bo's 10 adds 380 to the best possible surplus; 150 displaces no trade
+    assert model.max_period_surplus_micro == before + 380
+
+
+def test_a_persons_bid_stands_all_period_and_trades_at_its_price() -> None:
+    model = AuctionModel(seed=3, strategy="zi-c", **SMITH)
+    me = model.add_human(Side.BUY, [390], name="Ada")
+    model.submit_quote(me, 380)
+    model.step()
+    mine = [t for t in model.trades if t.buyer == me.agent_id]
+    assert len(mine) == 1
+    assert mine[0].price == 380  # an agent's ask accepted the standing bid
+    assert me.surplus_micro == me.period_surplus_micro == 390 - 380
+    assert me.wallet_micro == me.initial_funds_micro - 380
+    assert me.quotes == []  # a quote lasts one period
+    model.step()
+    assert not [t for t in model.trades if t.buyer == me.agent_id]
+
+
+def test_a_bid_below_every_cost_never_trades() -> None:
+    model = AuctionModel(seed=2, strategy="zi-c", **SMITH)
+    me = model.add_human(Side.BUY, [300])
+    model.submit_quote(me, 50)  # every seller's cost is at least 75
+    model.step()
+    assert me.traded == 0 and me.surplus_micro == 0
+    assert any(o.owner == me.agent_id and o.limit_price == 50 for o in model.orders)
+
+
+def test_two_people_who_cross_trade_with_each_other_at_the_standing_quote() -> None:
+    # agents that cannot trade: every value is below every cost
+    model = AuctionModel(seed=1, strategy="zi-c", buyer_values=[10, 20], seller_costs=[300, 310], price_ceiling=400)
+    ada = model.add_human(Side.BUY, [250], name="Ada")
+    bo = model.add_human(Side.SELL, [100], name="Bo")
+    model.submit_quote(ada, 220)
+    model.submit_quote(bo, 140)
+    model.step()
+    assert [(t.buyer, t.seller, t.price) for t in model.trades] == [(ada.agent_id, bo.agent_id, 220)]
+    assert (ada.surplus_micro, bo.surplus_micro) == (30, 120)
+    assert model.efficiency() == pytest.approx(1.0)
+
+
+def test_a_persons_seller_quote_under_a_call_rule() -> None:
+    model = AuctionModel(seed=1, strategy="truthful", mechanism="uniform", **SMITH)
+    me = model.add_human(Side.SELL, [60, 70], name="Cy")
+    model.submit_quote(me, 80)
+    model.submit_quote(me, 60)
+    model.step()
+    sold = [t for t in model.trades if t.seller == me.agent_id]
+    assert len(sold) == 2
+    price = sold[0].price
+    assert me.surplus_micro == (price - 60) + (price - 70)  # the lower ask carries the cheaper unit
+
+
+def test_efficiency_counts_the_periods_with_people_at_their_own_maximum() -> None:
+    model = AuctionModel(seed=1, strategy="truthful", mechanism="uniform", **SMITH)
+    model.step()
+    first = model.max_period_surplus_micro
+    me = model.add_human(Side.BUY, [390])
+    model.submit_quote(me, 390)
+    model.step()
+    assert model.possible_surplus_micro == first + model.max_period_surplus_micro
+    assert model.summary_metrics()["max_surplus_micro"] == model.possible_surplus_micro
+    assert model.efficiency() == pytest.approx(1.0)
+
+
+def test_same_quotes_same_trades() -> None:
+    def play() -> list:  # type: ignore[type-arg]
+        model = AuctionModel(seed=5, strategy="zip", **SMITH)
+        me = model.add_human(Side.SELL, [120])
+        for price in (260, 210, 180):
+            model.submit_quote(me, price)
+            model.step()
+        return model.trades
+
+    assert play() == play()
+
+
+def test_quote_errors() -> None:
+    model = AuctionModel(seed=1, **SMITH)
+    agent = next(t for t in model.agents_by_type[Trader] if not t.human)
+    with pytest.raises(QuoteRejected, match="only a person's trader takes quotes"):
+        model.submit_quote(agent, 100)
+    me = model.add_human(Side.BUY, [200], name="Ada")
+    with pytest.raises(QuoteRejected, match=r"Ada: price 401 is outside \[1, 400\]"):
+        model.submit_quote(me, 401)
+    with pytest.raises(QuoteRejected, match=r"price 0 is outside"):
+        model.submit_quote(me, 0)
+    model.submit_quote(me, 150)
+    with pytest.raises(QuoteRejected, match="every one of your 1 units already has a quote"):
+        model.submit_quote(me, 160)
+    poor = model.add_human(Side.BUY, [200, 200], name="Poor")
+    poor.wallet_micro = 250
+    model.submit_quote(poor, 200)
+    with pytest.raises(QuoteRejected, match="cannot pay 400 with 250 in the wallet"):
+        model.submit_quote(poor, 200)
+    with pytest.raises(QuoteRejected, match="needs at least one unit"):
+        model.add_human(Side.SELL, [])
+    with pytest.raises(QuoteRejected, match="must not be negative"):
+        model.add_human(Side.SELL, [-1], name="Neg")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    mechanism=st.sampled_from(["cda", "uniform", "pay-as-bid", "mcafee"]),
+    people=st.lists(
+        st.tuples(st.sampled_from([Side.BUY, Side.SELL]), st.integers(1, 400), st.integers(1, 400)), min_size=1, max_size=4
+    ),
+    seed=st.integers(0, 50),
+)
+def test_people_keep_money_units_and_their_limits(mechanism: str, people: list[tuple[Side, int, int]], seed: int) -> None:
+    model = AuctionModel(seed=seed, strategy="zi-c", mechanism=mechanism, shouts_per_period=60, **SMITH)
+    humans = [(model.add_human(side, [limit]), quote) for side, limit, quote in people]
+    for _ in range(2):
+        for trader, quote in humans:
+            model.submit_quote(trader, quote)
+        model.step()
+        for trader, quote in humans:
+            mine = [t for t in model.trades if trader.agent_id in (t.buyer, t.seller)]
+            assert len(mine) <= 1
+            for t in mine:  # nobody trades beyond their own quote
+                assert t.price <= quote if trader.side is Side.BUY else t.price >= quote
+    traders = list(model.agents_by_type[Trader])
+    assert sum(t.wallet_micro for t in traders) == sum(t.initial_funds_micro for t in traders)
+    assert model.realised_surplus_micro == sum(t.surplus_micro for t in traders)
