@@ -22,7 +22,7 @@ from ledger.session import LedgerSession
 from ledger.tradelog import TradeLogWriter
 from market.errors import CceiError
 
-__all__ = ["RunError", "RunResult", "run", "prepare_out_dir", "code_version"]
+__all__ = ["RunError", "RunResult", "run", "run_header", "open_accounts", "prepare_out_dir", "code_version"]
 
 RUN_FILES = ("trades.jsonl", "metrics.csv", "summary.json")
 
@@ -80,6 +80,23 @@ def default_out_dir(scenario: str, seed: int, root: Path = Path("runs")) -> Path
     return candidate
 
 
+def run_header(scenario: Scenario, seed: int, steps: int) -> dict[str, Any]:
+    """The facts a run's trade log starts with (its line 0)."""
+    return {
+        "scenario": scenario.name,
+        "model": scenario.model,
+        "seed": seed,
+        "steps": steps,
+        "params": scenario.params,
+        "code_version": code_version(),
+    }
+
+
+def open_accounts(backend: SettlementBackend, model: Any) -> None:
+    """Opens an escrow account on ``backend`` for each of ``model``'s participants with its initial funds."""
+    backend.open_accounts({p.agent_id: p.initial_funds_micro for p in model.participants})
+
+
 def _write_metrics(path: Path, model: Any) -> None:
     frame = model.datacollector.get_model_vars_dataframe()
     columns = list(frame.columns)
@@ -125,20 +142,11 @@ def run(
     out = prepare_out_dir(Path(out), overwrite)
     started = time.perf_counter()
     backend = open_backend(chain, seed)
-    header = {
-        "scenario": scenario.name,
-        "model": scenario.model,
-        "seed": seed,
-        "steps": steps,
-        "params": scenario.params,
-        "code_version": code_version(),
-    }
     try:
-        with TradeLogWriter(out / "trades.jsonl", header) as log:
+        with TradeLogWriter(out / "trades.jsonl", run_header(scenario, seed, steps)) as log:
             session = LedgerSession(backend, log)
             model = scenario.model_class(**scenario.params, seed=seed, settler=session)
-            deposits = {p.agent_id: p.initial_funds_micro for p in model.participants}
-            backend.open_accounts(deposits)
+            open_accounts(backend, model)
             for step in range(steps):
                 model.step()
                 if on_step:
