@@ -214,12 +214,13 @@ _RESOURCES = ("compute_mcore_h", "gpu_mgpu_h", "data_mb")
 class LearnedMeter:
     """Demand predicted by a regression fitted to recorded tasks, one per task type.
 
-    For each task type and resource, ``log(1 + y)`` is regressed by least squares on
-    ``log(size)`` and an indicator per QoS class (the first class seen is the baseline), so
-    demand may grow as a power of size and scale by class. Build it with :meth:`fit`.
+    For each task type and resource, ``log(y)`` is regressed by least squares on ``log(size)`` and
+    an indicator per QoS class (the first class seen is the baseline), so demand may grow as a
+    power of size and scale by class; a resource some records show as zero is regressed as
+    ``log(1 + y)`` instead. Build it with :meth:`fit`.
     """
 
-    def __init__(self, coefficients: Mapping[TaskType, tuple[tuple[QosClass, ...], np.ndarray]]) -> None:
+    def __init__(self, coefficients: Mapping[TaskType, tuple[tuple[QosClass, ...], np.ndarray, np.ndarray]]) -> None:
         self._coef = dict(coefficients)
 
     @staticmethod
@@ -258,9 +259,10 @@ class LearnedMeter:
                 raise MechanismError(
                     f"LearnedMeter.fit: task type {kind} needs more than {x.shape[1]} records of different sizes, got {len(rs)}"
                 )
-            y = np.log1p(np.array([[getattr(r.demand, k) for k in _RESOURCES] for r in rs], dtype=float))
-            beta, *_ = np.linalg.lstsq(x, y, rcond=None)
-            coefficients[kind] = (classes, beta)
+            y = np.array([[getattr(r.demand, k) for k in _RESOURCES] for r in rs], dtype=float)
+            shift = np.where(np.all(y > 0, axis=0), 0.0, 1.0)
+            beta, *_ = np.linalg.lstsq(x, np.log(y + shift), rcond=None)
+            coefficients[kind] = (classes, beta, shift)
         return cls(coefficients)
 
     def demand(self, task: TaskSpec) -> Demand:
@@ -272,11 +274,11 @@ class LearnedMeter:
         _check_size(task)
         if task.task_type not in self._coef:
             raise MechanismError(f"LearnedMeter was not fitted on task type {task.task_type!r}")
-        classes, beta = self._coef[task.task_type]
+        classes, beta, shift = self._coef[task.task_type]
         if task.qos not in classes:
             raise MechanismError(f"LearnedMeter saw no {task.qos} tasks of type {task.task_type}")
         x = self._features(np.array([task.size]), [task.qos], classes)
-        y = np.maximum(np.expm1(x @ beta)[0], 0.0)
+        y = np.maximum(np.exp(x @ beta)[0] - shift, 0.0)
         return Demand(*(math.ceil(v - 1e-6) for v in y))
 
 
