@@ -257,6 +257,7 @@ def _schedule(data: _Data, members: Sequence[int], links: Mapping[tuple[int, int
     upper = np.full(n_vars, np.inf)
     entries: list[tuple[int, int, float]] = []  # (row, column, coefficient) of the equality constraints
     rhs: list[float] = []
+    balance_row: dict[tuple[int, int], int] = {}  # (member, period) -> its energy-balance row
     for k, g in enumerate(members):
         for t in range(periods):
             cost[var(k, 0, t)] = data.buy[g, t]
@@ -264,10 +265,9 @@ def _schedule(data: _Data, members: Sequence[int], links: Mapping[tuple[int, int
             upper[var(k, 2, t)] = upper[var(k, 3, t)] = data.power[g]
             upper[var(k, 4, t)] = data.cap[g]
             # balance: import + discharge + inflow - export - charge - outflow = load - generation
-            row = len(rhs)
+            row = balance_row[(g, t)] = len(rhs)
             entries += [(row, var(k, 0, t), 1.0), (row, var(k, 1, t), -1.0)]
             entries += [(row, var(k, 2, t), -1.0), (row, var(k, 3, t), 1.0)]
-            entries += [(row, arc(a, t), 1.0 if dst == g else -1.0) for a, (src, dst) in enumerate(arcs) if g in (src, dst)]
             rhs.append(data.load[g, t] - data.gen[g, t])
             # storage: soc_t - soc_{t-1} - eff * charge + discharge = 0 (soc_{-1} is the initial level)
             row = len(rhs)
@@ -277,9 +277,10 @@ def _schedule(data: _Data, members: Sequence[int], links: Mapping[tuple[int, int
             rhs.append(data.init[g] if t == 0 else 0.0)
     # A negligible wheeling charge breaks ties towards sending no energy that changes nobody's cost.
     tie_break = 1e-6 * max(1.0, float(data.buy.max()))
-    for a, key in enumerate(arcs):
+    for a, (src, dst) in enumerate(arcs):
         for t in range(periods):
-            upper[arc(a, t)] = links[key]
+            entries += [(balance_row[(dst, t)], arc(a, t), 1.0), (balance_row[(src, t)], arc(a, t), -1.0)]
+            upper[arc(a, t)] = links[(src, dst)]
             cost[arc(a, t)] = tie_break
     lower_soc = np.zeros(n_vars)
     for k, g in enumerate(members):
@@ -376,12 +377,13 @@ def microgrid_trading(
     alone = np.array([_schedule(data, [i], {})[0][0] for i in range(n)])
     together, sent = _schedule(data, list(range(n)), links)
     arcs = list(links)
+    arc_index = {key: a for a, key in enumerate(arcs)}
     transfers: list[Transfer] = []
     bought_from: set[tuple[int, int]] = set()
     for a, (src, dst) in enumerate(arcs):
         if src > dst:
             continue
-        back = arcs.index((dst, src))
+        back = arc_index[(dst, src)]
         for t, wh in enumerate(sent[a] - sent[back]):
             if abs(wh) > 1e-6:
                 seller, buyer = (src, dst) if wh > 0 else (dst, src)
