@@ -30,7 +30,16 @@ from market.errors import CceiError
 if TYPE_CHECKING:
     from experiments.sweep import RunRecord, RunSpec
 
-__all__ = ["ResultsError", "RUNS_TABLE", "STEPS_TABLE", "flatten_params", "build_tables", "write_tables", "load_runs", "load_steps"]
+__all__ = [
+    "ResultsError",
+    "RUNS_TABLE",
+    "STEPS_TABLE",
+    "flatten_params",
+    "build_tables",
+    "write_tables",
+    "load_runs",
+    "load_steps",
+]
 
 RUNS_TABLE = "runs.parquet"
 STEPS_TABLE = "steps.parquet"
@@ -90,7 +99,9 @@ def _keep_integers(frame: pd.DataFrame, rows: Sequence[Mapping[str, Any]]) -> pd
     return frame
 
 
-def build_tables(runs_dir: Path, specs: Sequence[RunSpec], records: Sequence[RunRecord]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def build_tables(
+    runs_dir: Path, specs: Sequence[RunSpec], records: Sequence[RunRecord]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Builds the runs and steps tables from each run's files.
 
     Args:
@@ -106,11 +117,21 @@ def build_tables(runs_dir: Path, specs: Sequence[RunSpec], records: Sequence[Run
     key_columns: list[str] = []
     for spec, record in zip(specs, records, strict=True):
         params = flatten_params(spec.treatment.params)
-        keys = {"run_id": spec.run_id, "treatment_id": spec.treatment.treatment_id, "treatment": spec.treatment.label}
+        keys: dict[str, Any] = {
+            "run_id": spec.run_id,
+            "treatment_id": spec.treatment.treatment_id,
+            "treatment": spec.treatment.label,
+        }
         keys.update(params)
         keys["seed"] = spec.seed
         key_columns = list(keys)
-        row = {**keys, "status": str(record.status), "error": record.error, "error_type": record.error_type, "elapsed_s": record.elapsed_s}
+        row = {
+            **keys,
+            "status": str(record.status),
+            "error": record.error,
+            "error_type": record.error_type,
+            "elapsed_s": record.elapsed_s,
+        }
         if record.status == "ok":
             run_dir = runs_dir / spec.run_id
             summary = json.loads((run_dir / "summary.json").read_text())

@@ -56,7 +56,7 @@ import multiprocessing
 import os
 import time
 import tomllib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -226,7 +226,9 @@ class Sweep:
     def runs(self) -> list[RunSpec]:
         """Every run, treatment-major then by seed."""
         return [
-            RunSpec(f"{t.treatment_id}-s{seed}", t, seed, self.steps, self.chain) for t in self.treatments for seed in self.seeds
+            RunSpec(f"{t.treatment_id}-s{seed}", t, seed, self.steps, self.chain)
+            for t in self.treatments
+            for seed in self.seeds
         ]
 
     def plan(self) -> dict[str, Any]:
@@ -377,7 +379,9 @@ def parse_sweep(data: dict[str, Any], where: str) -> dict[str, Any]:
         if sample["n"] < 1:
             raise SweepError(f"{where}: key 'sample.n': must be at least 1, got {sample['n']}")
         if sample.get("method", "random") not in SAMPLE_METHODS:
-            raise SweepError(f"{where}: key 'sample.method': expected one of {', '.join(SAMPLE_METHODS)}, got {sample['method']!r}")
+            raise SweepError(
+                f"{where}: key 'sample.method': expected one of {', '.join(SAMPLE_METHODS)}, got {sample['method']!r}"
+            )
         if not sample["params"]:
             raise SweepError(f"{where}: key 'sample.params': expected at least one parameter")
         for key, spec in sample["params"].items():
@@ -426,7 +430,7 @@ def sample_points(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
 def _model_defaults(model_class: type) -> dict[str, Any]:
     return {
         name: p.default
-        for name, p in inspect.signature(model_class.__init__).parameters.items()
+        for name, p in inspect.signature(model_class).parameters.items()
         if name not in _RESERVED_PARAMS and p.default is not inspect.Parameter.empty
     }
 
@@ -737,7 +741,14 @@ def run_sweep(
                     try:
                         record = future.result()
                     except Exception as exc:  # the worker itself died (e.g. out of memory): still one failed run
-                        record = RunRecord(spec.run_id, spec.treatment.treatment_id, spec.seed, RunStatus.FAILED, _first_line(exc), type(exc).__name__)
+                        record = RunRecord(
+                            spec.run_id,
+                            spec.treatment.treatment_id,
+                            spec.seed,
+                            RunStatus.FAILED,
+                            _first_line(exc),
+                            type(exc).__name__,
+                        )
                     records[spec.run_id] = record
                     if on_progress:
                         on_progress(len(records), len(specs), record)

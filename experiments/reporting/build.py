@@ -90,7 +90,8 @@ def default_metrics(runs: pd.DataFrame, plan: dict[str, Any]) -> tuple[list[str]
         and not (c.endswith("_mean") and c[:-5] in runs.columns)
     ]
     several = runs["treatment"].nunique() > 1
-    metrics, left_out = [], []
+    metrics: list[str] = []
+    left_out: list[str] = []
     for column in candidates:
         values = runs[column].astype("float64")
         fixed = values.nunique() <= 1 or (several and values.groupby(runs["seed"]).nunique().max() <= 1)
@@ -112,7 +113,9 @@ def _p(value: float) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def _means_tables(stats: pd.DataFrame, order: Sequence[str], metrics: Sequence[str], planned: dict[str, int]) -> list[_Table]:
+def _means_tables(
+    stats: pd.DataFrame, order: Sequence[str], metrics: Sequence[str], planned: dict[str, int]
+) -> list[_Table]:
     cell = {(r.treatment, r.metric): r for r in stats.itertuples(index=False)}
     tables = []
     for start in range(0, len(metrics), _METRICS_PER_TABLE):
@@ -144,17 +147,37 @@ def _tests_blocks(comparisons: Sequence[Comparison], factors: Sequence[str]) -> 
                 what = f"{len(c.levels)} levels: {', '.join(c.levels)}"
             paired = f"{_p(c.paired_p)} ({c.paired_test})" if c.paired_test else "–"
             rows.append((c.metric, c.context or "–", str(c.test), _fmt(c.statistic), _p(c.p_value), what, paired, c.note))
-        headers = ("metric", "held fixed", "test", "statistic", "p", "difference [95 % CI] / levels", "seed-paired p", "note")
+        headers = (
+            "metric",
+            "held fixed",
+            "test",
+            "statistic",
+            "p",
+            "difference [95 % CI] / levels",
+            "seed-paired p",
+            "note",
+        )
         blocks.append(("table", _Table(headers, tuple(rows))))
         pairs = [(c, pw) for c in mine for pw in c.pairwise]
         if pairs:
-            blocks.append(("p", f"Pairwise Welch t-tests between the levels of {factor}, Holm-adjusted within each comparison:"))
+            blocks.append(
+                ("p", f"Pairwise Welch t-tests between the levels of {factor}, Holm-adjusted within each comparison:")
+            )
             blocks.append(
                 (
                     "table",
                     _Table(
                         ("metric", "held fixed", "difference", "p", "p (Holm)"),
-                        tuple((c.metric, c.context or "–", f"{pw.b} − {pw.a} = {_fmt(pw.difference)}", _p(pw.p_value), _p(pw.p_holm)) for c, pw in pairs),
+                        tuple(
+                            (
+                                c.metric,
+                                c.context or "–",
+                                f"{pw.b} − {pw.a} = {_fmt(pw.difference)}",
+                                _p(pw.p_value),
+                                _p(pw.p_holm),
+                            )
+                            for c, pw in pairs
+                        ),
                     ),
                 )
             )
@@ -175,13 +198,65 @@ def _tests_frame(comparisons: Sequence[Comparison]) -> pd.DataFrame:
             "paired_p": c.paired_p,
         }
         if c.test is StatTest.WELCH:
-            rows.append({**base, "a": c.levels[0], "b": c.levels[1], "difference": c.difference, "diff_low": c.diff_low, "diff_high": c.diff_high, "p_holm": math.nan})
+            rows.append(
+                {
+                    **base,
+                    "a": c.levels[0],
+                    "b": c.levels[1],
+                    "difference": c.difference,
+                    "diff_low": c.diff_low,
+                    "diff_high": c.diff_high,
+                    "p_holm": math.nan,
+                }
+            )
         else:
-            rows.append({**base, "a": "", "b": "", "difference": math.nan, "diff_low": math.nan, "diff_high": math.nan, "p_holm": math.nan})
+            rows.append(
+                {
+                    **base,
+                    "a": "",
+                    "b": "",
+                    "difference": math.nan,
+                    "diff_low": math.nan,
+                    "diff_high": math.nan,
+                    "p_holm": math.nan,
+                }
+            )
             for pw in c.pairwise:
-                pair = {"a": pw.a, "b": pw.b, "difference": pw.difference, "diff_low": math.nan, "diff_high": math.nan, "p_value": pw.p_value, "p_holm": pw.p_holm}
-                rows.append({**base, "test": str(StatTest.WELCH), "statistic": math.nan, "paired_test": "", "paired_p": math.nan, **pair})
-    columns = ["metric", "factor", "context", "test", "a", "b", "statistic", "p_value", "p_holm", "difference", "diff_low", "diff_high", "paired_test", "paired_p"]
+                pair = {
+                    "a": pw.a,
+                    "b": pw.b,
+                    "difference": pw.difference,
+                    "diff_low": math.nan,
+                    "diff_high": math.nan,
+                    "p_value": pw.p_value,
+                    "p_holm": pw.p_holm,
+                }
+                rows.append(
+                    {
+                        **base,
+                        "test": str(StatTest.WELCH),
+                        "statistic": math.nan,
+                        "paired_test": "",
+                        "paired_p": math.nan,
+                        **pair,
+                    }
+                )
+    columns = [
+        "metric",
+        "factor",
+        "context",
+        "test",
+        "a",
+        "b",
+        "statistic",
+        "p_value",
+        "p_holm",
+        "difference",
+        "diff_low",
+        "diff_high",
+        "paired_test",
+        "paired_p",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -216,7 +291,9 @@ _CSS = (
 
 
 def _html(blocks: Sequence[_Block], title: str) -> str:
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+    ]
     for kind, payload in blocks:
         if kind in ("h1", "h2", "h3", "p"):
             parts.append(f"<{kind}>{html.escape(payload)}</{kind}>")
@@ -225,7 +302,9 @@ def _html(blocks: Sequence[_Block], title: str) -> str:
             parts.append(f"<p><img src='{html.escape(file)}' alt='{html.escape(alt)}'></p>")
         else:
             head = "".join(f"<th>{html.escape(h)}</th>" for h in payload.headers)
-            body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>" for row in payload.rows)
+            body = "".join(
+                "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>" for row in payload.rows
+            )
             parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
@@ -333,7 +412,9 @@ def build_report(sweep_dir: Path, out: Path | None = None, metrics: Sequence[str
         notes.append("no test: fewer than two treatments with two successful seeds each")
     if not failed.empty:
         blocks.append(("h2", "Failed runs"))
-        rows = tuple((r.run_id, r.treatment, str(r.seed), str(r.error_type), str(r.error)) for r in failed.itertuples(index=False))
+        rows = tuple(
+            (r.run_id, r.treatment, str(r.seed), str(r.error_type), str(r.error)) for r in failed.itertuples(index=False)
+        )
         blocks.append(("table", _Table(("run", "treatment", "seed", "error type", "error"), rows)))
     if notes:
         blocks.append(("h2", "Notes"))

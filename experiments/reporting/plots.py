@@ -130,7 +130,9 @@ def _round_orders(plan: Mapping[str, Any], params: Mapping[str, Any], seed: int)
         model = MODELS[plan["model"]](**params, seed=seed)
         model.step()
     except Exception as exc:  # an optional figure must not sink the report: say why it is missing
-        raise PlotSkipped(f"cannot rebuild model {plan['model']!r} to draw its order book: {type(exc).__name__}: {exc}") from None
+        raise PlotSkipped(
+            f"cannot rebuild model {plan['model']!r} to draw its order book: {type(exc).__name__}: {exc}"
+        ) from None
     orders = getattr(model, "orders", None)
     if orders is None:
         raise PlotSkipped(f"model {plan['model']!r} keeps no order book (model.orders) to draw curves from")
@@ -149,10 +151,21 @@ def supply_and_demand(data: PlotData) -> Figure:
             raise PlotSkipped("round 1 has no orders")
         resource = pd.Series([o.resource for o in orders]).mode()[0]
         for side, colour, descending in ((Side.BUY, "tab:blue", True), (Side.SELL, "tab:orange", False)):
-            book = sorted((o for o in orders if o.side is side and o.resource == resource), key=lambda o: o.limit_price, reverse=descending)
+            book = sorted(
+                (o for o in orders if o.side is side and o.resource == resource),
+                key=lambda o: o.limit_price,
+                reverse=descending,
+            )
             if book:
                 edges = np.concatenate([[0], np.cumsum([o.quantity for o in book])])
-                ax.stairs([o.limit_price for o in book], edges, color=colour, label="demand" if side is Side.BUY else "supply", linewidth=1.5, baseline=None)
+                ax.stairs(
+                    [o.limit_price for o in book],
+                    edges,
+                    color=colour,
+                    label="demand" if side is Side.BUY else "supply",
+                    linewidth=1.5,
+                    baseline=None,
+                )
         ax.set_title(f"{label}\nseed {seed}, round 1", fontsize=8)
         ax.set_xlabel(f"{resource} ({UNIT[resource]})", fontsize=8)
         ax.set_ylabel("limit price (micro-tokens per unit)", fontsize=8)
@@ -163,12 +176,18 @@ def supply_and_demand(data: PlotData) -> Figure:
 
 def welfare_and_efficiency(data: PlotData) -> Figure:
     """Mean welfare and allocative efficiency per treatment with 95 % CIs (whichever are recorded)."""
-    panels = [(c, ylabel) for c, ylabel in (
-        (run_metric(data.runs, WELFARE, "sum"), "welfare (micro-tokens per run)"),
-        (run_metric(data.runs, EFFICIENCY, "mean"), "allocative efficiency"),
-    ) if c is not None]
+    panels = [
+        (c, ylabel)
+        for c, ylabel in (
+            (run_metric(data.runs, WELFARE, "sum"), "welfare (micro-tokens per run)"),
+            (run_metric(data.runs, EFFICIENCY, "mean"), "allocative efficiency"),
+        )
+        if c is not None
+    ]
     if not panels:
-        raise PlotSkipped(f"no welfare or efficiency metric in the results (looked for {', '.join((*WELFARE, *EFFICIENCY))})")
+        raise PlotSkipped(
+            f"no welfare or efficiency metric in the results (looked for {', '.join((*WELFARE, *EFFICIENCY))})"
+        )
     fig, axes = _figure(width=5.0 * len(panels), ncols=len(panels))
     for ax, (column, ylabel) in zip(axes, panels, strict=True):
         _bars(ax, data, column, ylabel)
@@ -205,7 +224,9 @@ def gas_per_trade(data: PlotData) -> Figure:
         raise PlotSkipped("no gas_used and trades in the results")
     gas = data.runs["gas_used"].astype("float64")
     if not (gas > 0).any():
-        raise PlotSkipped('gas_used is 0 in every run (the memory back end uses no gas); set chain = "eth-tester" in the sweep')
+        raise PlotSkipped(
+            'gas_used is 0 in every run (the memory back end uses no gas); set chain = "eth-tester" in the sweep'
+        )
     trades = data.runs["trades"].astype("float64")
     runs = data.runs.assign(gas_per_trade=(gas / trades.where(trades > 0)).to_numpy())
     fig, (ax,) = _figure()
@@ -222,4 +243,3 @@ FIGURES: tuple[tuple[str, str, Callable[[PlotData], Figure]], ...] = (
     ("qos_violations", "QoS violations", qos_violations),
     ("gas_per_trade", "Gas per trade", gas_per_trade),
 )
-

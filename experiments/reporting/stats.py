@@ -243,7 +243,18 @@ def compare_levels(
     adjusted = holm([r[1] for r in raw])
     pairwise = tuple(Pairwise(a, b, r[2], r[1], q) for (a, b), r, q in zip(pairs, raw, adjusted, strict=True))
     if np.ptp(pooled) == 0:
-        return Comparison(metric, factor, context, levels, StatTest.KRUSKAL, math.nan, math.nan, pairwise=pairwise, note="all values are equal", **paired)
+        return Comparison(
+            metric,
+            factor,
+            context,
+            levels,
+            StatTest.KRUSKAL,
+            math.nan,
+            math.nan,
+            pairwise=pairwise,
+            note="all values are equal",
+            **paired,
+        )
     h, p = stats.kruskal(*groups.values())
     return Comparison(metric, factor, context, levels, StatTest.KRUSKAL, float(h), float(p), pairwise=pairwise, **paired)
 
@@ -289,7 +300,9 @@ def simple_effects(runs: pd.DataFrame, metric: str, factors: Sequence[str], conf
     return found
 
 
-def treatment_table(runs: pd.DataFrame, metrics: Sequence[str], by: str = "treatment", confidence: float = 0.95) -> pd.DataFrame:
+def treatment_table(
+    runs: pd.DataFrame, metrics: Sequence[str], by: str = "treatment", confidence: float = 0.95
+) -> pd.DataFrame:
     """Per group and metric: n, mean, standard deviation and confidence bounds, in a long table.
 
     Args:
@@ -305,5 +318,7 @@ def treatment_table(runs: pd.DataFrame, metrics: Sequence[str], by: str = "treat
     for group, frame in runs.groupby(by, sort=False):
         for metric in metrics:
             e = mean_ci(frame[metric].astype("float64").to_numpy(), confidence)
-            rows.append({by: group, "metric": metric, "n": e.n, "mean": e.mean, "std": e.std, "ci_low": e.low, "ci_high": e.high})
+            rows.append(
+                {by: group, "metric": metric, "n": e.n, "mean": e.mean, "std": e.std, "ci_low": e.low, "ci_high": e.high}
+            )
     return pd.DataFrame(rows, columns=[by, "metric", "n", "mean", "std", "ci_low", "ci_high"])

@@ -41,6 +41,14 @@ def test_batch_run_is_deterministic_per_seed() -> None:
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_every_model_runs_under_batch_run_with_its_defaults(name: str) -> None:
-    rows = mesa.batch_run(MODELS[name], parameters={"seed": [3]}, iterations=1, max_steps=1, number_processes=1, data_collection_period=1, display_progress=False)
+    rows = mesa.batch_run(
+        MODELS[name],
+        parameters={"seed": [3]},
+        iterations=1,
+        max_steps=1,
+        number_processes=1,
+        data_collection_period=1,
+        display_progress=False,
+    )
     assert [row["Step"] for row in rows] == [0, 1]
     assert all(row["seed"] == 3 for row in rows)

@@ -46,8 +46,14 @@ def data() -> PlotData:
                     "trades": 3 * (seed + 1),
                 }
             )
-            steps += [{"run_id": run_id, "treatment": label, "step": s, "mean_price_micro": 100 + shift + rng.normal()} for s in range(0, 6)]
-    plan = {"model": "posted-price", "treatments": [{"label": "A", "params": PARAMS}, {"label": "B", "params": {**PARAMS, "n_users": 6}}]}
+            steps += [
+                {"run_id": run_id, "treatment": label, "step": s, "mean_price_micro": 100 + shift + rng.normal()}
+                for s in range(0, 6)
+            ]
+    plan = {
+        "model": "posted-price",
+        "treatments": [{"label": "A", "params": PARAMS}, {"label": "B", "params": {**PARAMS, "n_users": 6}}],
+    }
     return PlotData(pd.DataFrame(runs), pd.DataFrame(steps), ("A", "B"), plan)
 
 
@@ -59,7 +65,9 @@ def test_price_convergence_draws_the_mean_per_round_for_each_treatment(data: Plo
     fig = price_convergence(data)
     lines = fig.axes[0].get_lines()
     assert [line.get_label() for line in lines] == ["A", "B"]
-    expected = data.steps[(data.steps["treatment"] == "A") & (data.steps["step"] >= 1)].groupby("step")["mean_price_micro"].mean()
+    expected = (
+        data.steps[(data.steps["treatment"] == "A") & (data.steps["step"] >= 1)].groupby("step")["mean_price_micro"].mean()
+    )
     assert list(lines[0].get_xdata()) == list(expected.index)
     assert lines[0].get_ydata() == pytest.approx(expected.to_numpy())
 
@@ -67,8 +75,12 @@ def test_price_convergence_draws_the_mean_per_round_for_each_treatment(data: Plo
 def test_welfare_and_efficiency_bars_are_treatment_means(data: PlotData) -> None:
     fig = welfare_and_efficiency(data)
     assert len(fig.axes) == 2
-    assert heights(fig, 0) == pytest.approx(data.runs.groupby("treatment")["welfare_micro_sum"].mean().loc[["A", "B"]].to_numpy())
-    assert heights(fig, 1) == pytest.approx(data.runs.groupby("treatment")["efficiency_mean"].mean().loc[["A", "B"]].to_numpy())
+    assert heights(fig, 0) == pytest.approx(
+        data.runs.groupby("treatment")["welfare_micro_sum"].mean().loc[["A", "B"]].to_numpy()
+    )
+    assert heights(fig, 1) == pytest.approx(
+        data.runs.groupby("treatment")["efficiency_mean"].mean().loc[["A", "B"]].to_numpy()
+    )
     only = PlotData(data.runs.drop(columns=["welfare_micro_sum"]), data.steps, data.order, data.plan)
     assert len(welfare_and_efficiency(only).axes) == 1
 
@@ -153,7 +165,9 @@ def test_supply_and_demand_needs_a_rebuildable_model_with_orders(
 
 
 def test_run_metric_prefers_the_models_own_run_figure() -> None:
-    runs = pd.DataFrame({"efficiency": [0.9, 0.8], "efficiency_mean": [0.5, 0.4], "kg_co2_sum": [np.nan, np.nan], "co2_kg": [1.0, 2.0]})
+    runs = pd.DataFrame(
+        {"efficiency": [0.9, 0.8], "efficiency_mean": [0.5, 0.4], "kg_co2_sum": [np.nan, np.nan], "co2_kg": [1.0, 2.0]}
+    )
     assert run_metric(runs, ("efficiency",), "mean") == "efficiency"
     assert run_metric(runs.drop(columns=["efficiency"]), ("efficiency",), "mean") == "efficiency_mean"
     assert run_metric(runs, ("kg_co2", "co2_kg"), "sum") == "co2_kg"  # an all-empty column does not count

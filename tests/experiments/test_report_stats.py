@@ -11,7 +11,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from experiments.reporting.stats import StatTest, compare_levels, holm, mean_ci, paired_test, simple_effects, treatment_table, welch
+from experiments.reporting.stats import (
+    StatTest,
+    compare_levels,
+    holm,
+    mean_ci,
+    paired_test,
+    simple_effects,
+    treatment_table,
+    welch,
+)
 
 
 def test_mean_ci_uses_the_t_distribution() -> None:
@@ -108,7 +117,15 @@ def design() -> pd.DataFrame:
     for a in (False, True):
         for b in (0, 1, 2):
             for seed, noise in enumerate((-0.5, 0.0, 0.7)):
-                rows.append({"a": a, "b": b, "seed": seed, "y": b + noise + (10.0 if a and b == 2 else 0.0), "treatment": f"a={a}, b={b}"})
+                rows.append(
+                    {
+                        "a": a,
+                        "b": b,
+                        "seed": seed,
+                        "y": b + noise + (10.0 if a and b == 2 else 0.0),
+                        "treatment": f"a={a}, b={b}",
+                    }
+                )
     return pd.DataFrame(rows)
 
 

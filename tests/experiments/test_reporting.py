@@ -29,7 +29,14 @@ def grid(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_report_files(grid: Path) -> None:
     names = {p.name for p in (grid / "report").iterdir()}
-    assert {"report.html", "report.md", "treatment_stats.csv", "tests.csv", "price_convergence.png", "supply_demand.png"} <= names
+    assert {
+        "report.html",
+        "report.md",
+        "treatment_stats.csv",
+        "tests.csv",
+        "price_convergence.png",
+        "supply_demand.png",
+    } <= names
     assert not {"welfare_efficiency.png", "gas_per_trade.png"} & names
     md = (grid / "report" / "report.md").read_text()
     assert md.startswith("# Sweep sweep\n\nsurge by crowd\n")
@@ -69,7 +76,9 @@ def test_each_factor_is_tested_at_every_level_of_the_other(grid: Path) -> None:
     assert set(surge["test"]) == {"Welch t-test"} and set(surge["a"]) == {"0"} and set(surge["b"]) == {"1"}
     at16 = runs[runs["n_users"] == 16]
     reference = stats.ttest_ind(
-        at16.loc[at16["surge"] == 1.0, "mean_price_micro_mean"], at16.loc[at16["surge"] == 0.0, "mean_price_micro_mean"], equal_var=False
+        at16.loc[at16["surge"] == 1.0, "mean_price_micro_mean"],
+        at16.loc[at16["surge"] == 0.0, "mean_price_micro_mean"],
+        equal_var=False,
     )
     assert surge.iloc[2]["p_value"] == pytest.approx(reference.pvalue)
     crowd = price[price["factor"] == "n_users"]
@@ -123,4 +132,3 @@ def test_unwritable_report_directory(grid: Path, tmp_path: Path) -> None:
 def test_unknown_metric_lists_the_available_ones(grid: Path) -> None:
     with pytest.raises(ReportError, match=r"--metric wings: not a numeric column of runs\.parquet \(e\.g\. .*volume_micro"):
         build_report(grid, metrics=["wings"])
-

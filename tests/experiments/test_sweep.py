@@ -93,7 +93,7 @@ def test_scenario_file_is_found_next_to_the_sweep_file(tmp_path: Path, monkeypat
 def test_sampled_treatments_are_crossed_with_the_grid(tmp_path: Path) -> None:
     text = BASE + (
         "[grid]\nn_users = [2, 4]\n"
-        "[sample]\nn = 3\nseed = 11\nmethod = \"lhs\"\n"
+        '[sample]\nn = 3\nseed = 11\nmethod = "lhs"\n'
         "[sample.params]\nsurge = { uniform = [0.1, 0.9] }\nn_suppliers = { integers = [1, 4] }\n"
     )
     sweep = load_sweep(write(tmp_path, text))
@@ -101,7 +101,9 @@ def test_sampled_treatments_are_crossed_with_the_grid(tmp_path: Path) -> None:
     assert [t.factors["n_users"] for t in sweep.treatments] == [2, 2, 2, 4, 4, 4]
     assert [t.factors["surge"] for t in sweep.treatments[:3]] == [t.factors["surge"] for t in sweep.treatments[3:]]
     assert all(0.1 <= t.params["surge"] < 0.9 and 1 <= t.params["n_suppliers"] <= 4 for t in sweep.treatments)
-    assert [t.treatment_id for t in sweep.treatments] == [t.treatment_id for t in load_sweep(write(tmp_path, text)).treatments]
+    assert [t.treatment_id for t in sweep.treatments] == [
+        t.treatment_id for t in load_sweep(write(tmp_path, text)).treatments
+    ]
 
 
 def test_coinciding_sampled_points_are_one_treatment(tmp_path: Path) -> None:
@@ -137,17 +139,32 @@ def test_labels_stay_unique_when_rounding_makes_them_equal(tmp_path: Path) -> No
         (BASE + "[sample.params]\nsurge = { uniform = [0, 1] }\n", r"missing key 'sample\.n'"),
         (BASE + "[sample]\nn = 0\n[sample.params]\nsurge = { uniform = [0, 1] }\n", r"key 'sample\.n': must be at least 1"),
         (BASE + "[sample]\nn = 2\nsize = 3\n", r"unknown key 'sample\.size'"),
-        (BASE + "[sample]\nn = 2\nmethod = \"sobol\"\n[sample.params]\nsurge = { uniform = [0, 1] }\n", r"key 'sample\.method': expected one of random, lhs"),
+        (
+            BASE + '[sample]\nn = 2\nmethod = "sobol"\n[sample.params]\nsurge = { uniform = [0, 1] }\n',
+            r"key 'sample\.method': expected one of random, lhs",
+        ),
         (BASE + "[sample]\nn = 2\n[sample.params]\n", r"key 'sample\.params': expected at least one parameter"),
         (BASE + "[sample]\nn = 2\n[sample.params]\nsurge = 0.5\n", r"key 'sample\.params\.surge': expected one of"),
-        (BASE + "[sample]\nn = 2\n[sample.params]\nsurge = { normal = [0, 1] }\n", r"key 'sample\.params\.surge': expected one of"),
+        (
+            BASE + "[sample]\nn = 2\n[sample.params]\nsurge = { normal = [0, 1] }\n",
+            r"key 'sample\.params\.surge': expected one of",
+        ),
         (BASE + "[sample]\nn = 2\n[sample.params]\nsurge = { uniform = [0, 1], choice = [1] }\n", r"expected one of"),
-        (BASE + "[sample]\nn = 2\n[sample.params]\nsurge = { uniform = [1] }\n", r"key 'sample\.params\.surge\.uniform': expected \[low, high\]"),
-        (BASE + "[sample]\nn = 2\n[sample.params]\nsurge = { uniform = [] }\n", r"key 'sample\.params\.surge\.uniform': expected a non-empty array"),
+        (
+            BASE + "[sample]\nn = 2\n[sample.params]\nsurge = { uniform = [1] }\n",
+            r"key 'sample\.params\.surge\.uniform': expected \[low, high\]",
+        ),
+        (
+            BASE + "[sample]\nn = 2\n[sample.params]\nsurge = { uniform = [] }\n",
+            r"key 'sample\.params\.surge\.uniform': expected a non-empty array",
+        ),
         (BASE + "[sample]\nn = 2\n[sample.params]\nsurge = { uniform = [2, 1] }\n", r"low must be below high"),
         (BASE + "[sample]\nn = 2\n[sample.params]\nn_users = { integers = [1.5, 3] }\n", r"bounds must be integers"),
         (BASE + "[sample]\nn = 2\n[sample.params]\nsurge = { loguniform = [0, 1] }\n", r"bounds must be positive"),
-        (BASE + "[grid]\nsurge = [0.1]\n[sample]\nn = 2\n[sample.params]\nsurge = { uniform = [0, 1] }\n", r"key 'sample\.params\.surge': also set"),
+        (
+            BASE + "[grid]\nsurge = [0.1]\n[sample]\nn = 2\n[sample.params]\nsurge = { uniform = [0, 1] }\n",
+            r"key 'sample\.params\.surge': also set",
+        ),
         ("scenario = \n", r"sw\.toml: not valid TOML"),
     ],
 )
@@ -162,7 +179,10 @@ def test_bad_sweep_files_get_one_line_naming_file_and_key(tmp_path: Path, text: 
     ("text", "message"),
     [
         (BASE + "[grid]\nwings = [1, 2]\n", r"sw\.toml: treatment wings=1: unknown key 'params\.wings'"),
-        (BASE + '[grid]\nn_users = [2, "many"]\n', r"treatment n_users=many: key 'params\.n_users': expected integer, got string"),
+        (
+            BASE + '[grid]\nn_users = [2, "many"]\n',
+            r"treatment n_users=many: key 'params\.n_users': expected integer, got string",
+        ),
         (BASE + "[grid]\nsurge = [0.5, -1.0]\n", r"treatment surge=-1: key 'params\.surge': must not be negative"),
         (BASE.replace("posted-price", "nope"), r"unknown scenario 'nope'"),
     ],

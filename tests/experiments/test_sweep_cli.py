@@ -49,14 +49,15 @@ def test_default_out_is_runs_slash_the_sweep_name(tmp_path: Path, monkeypatch: p
     assert list(runs["seed"]) == [1, 1] and (runs["steps"] == 2).all()
 
 
-def test_failed_runs_are_listed_and_only_a_sweep_with_no_success_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    text = SWEEP + "[params]\ntask_probability = 1.0\ncapacity_mcore_h = 10000000\n"
-    mixed = text.replace("n_users = [3, 6]", "n_users = [3, 300]")
+def test_failed_runs_are_listed_and_only_a_sweep_with_no_success_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], exploding: str
+) -> None:
+    mixed = f'scenario = "{exploding}"\nseeds = 2\n[grid]\nexplode = [false, true]\n'
     assert main(["sweep", write(tmp_path, mixed), "--out", str(tmp_path / "mixed"), "--workers", "0", "-q"]) == 0
     captured = capsys.readouterr()
     assert "4 runs: 2 ok, 2 failed" in captured.out
-    assert captured.err.count("failed: ") == 2 and "SettlementRejected: settlement rejected: BatchTooLarge(300, 256)" in captured.err
-    broken = text.replace("n_users = [3, 6]", "n_users = [300]")
+    assert captured.err.count("failed: ") == 2 and "ValueError: cannot run with 3 exploding users" in captured.err
+    broken = mixed.replace("explode = [false, true]", "explode = [true]")
     assert main(["sweep", write(tmp_path, broken), "--out", str(tmp_path / "broken"), "--workers", "0", "-q"]) == 1
     assert "2 runs: 0 ok, 2 failed" in capsys.readouterr().out
     assert main(["report", str(tmp_path / "broken")]) == 2
@@ -77,7 +78,9 @@ def test_failed_runs_are_listed_and_only_a_sweep_with_no_success_fails(tmp_path:
         (["report", "{tmp}/planned"], r"no runs\.parquet; run `ccei sweep"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+def test_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
     files = {
         "good": write(tmp_path),
         "bad": str(tmp_path / "bad.toml"),
@@ -103,3 +106,21 @@ def test_report_with_chosen_metrics(tmp_path: Path, capsys: pytest.CaptureFixtur
     capsys.readouterr()
     assert main(["report", str(out), "--metric", "treatment"]) == 2
     assert "--metric treatment: not a numeric column of runs.parquet" in capsys.readouterr().err
+
+
+def test_ctrl_c_says_how_to_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import experiments.sweep
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(experiments.sweep, "run_sweep", interrupted)
+    assert main(["sweep", write(tmp_path), "--out", str(tmp_path / "out"), "-q"]) == 130
+    err = capsys.readouterr().err
+    assert (
+        err.count("\n") == 1
+        and "interrupted; finished runs are kept in" in err
+        and "run the same command again to resume" in err
+    )

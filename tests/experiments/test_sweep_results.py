@@ -14,16 +14,15 @@ from experiments.results import ResultsError, build_tables, flatten_params, load
 from experiments.scenarios import load_scenario
 from experiments.sweep import RunRecord, RunSpec, RunStatus, Treatment, load_sweep, run_sweep
 
-SWEEP = (
-    'scenario = "posted-price"\nsteps = 5\nseeds = 2\n'
-    "[params]\ntask_probability = 1.0\ncapacity_mcore_h = 10000000\n[grid]\nn_users = [3, 300]\n"
-)
+
+def failing_sweep(scenario: str) -> str:
+    return f'scenario = "{scenario}"\nsteps = 5\nseeds = 2\n[grid]\nexplode = [false, true]\n'
 
 
 @pytest.fixture(scope="module")
-def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sweep_dir(tmp_path_factory: pytest.TempPathFactory, exploding: str) -> Path:
     root = tmp_path_factory.mktemp("results")
-    (root / "sweep.toml").write_text(SWEEP)
+    (root / "sweep.toml").write_text(failing_sweep(exploding))
     run_sweep(load_sweep(str(root / "sweep.toml")), root / "out", workers=0, csv=True)
     return root / "out"
 
@@ -32,8 +31,10 @@ def test_runs_table_has_keys_then_parameters_then_results(sweep_dir: Path) -> No
     runs = load_runs(sweep_dir)
     assert list(runs.columns[:3]) == ["run_id", "treatment_id", "treatment"]
     params = list(runs.columns[3 : list(runs.columns).index("seed")])
-    assert params[:2] == ["n_suppliers", "n_users"] and "surge" in params
-    assert {"status", "error", "error_type", "elapsed_s", "trades", "volume_micro", "gas_used", "log_head"} <= set(runs.columns)
+    assert params == ["n_users", "explode"]
+    assert {"status", "error", "error_type", "elapsed_s", "trades", "volume_micro", "gas_used", "log_head"} <= set(
+        runs.columns
+    )
     assert list(runs["seed"]) == [1, 2, 1, 2]
     assert list(runs["status"]) == ["ok", "ok", "failed", "failed"]
     assert "balances_micro" not in runs.columns
@@ -58,13 +59,13 @@ def test_steps_table_is_every_metrics_row_of_every_successful_run(sweep_dir: Pat
         mine = steps[steps["run_id"] == run_id].reset_index(drop=True)
         metrics = pd.read_csv(sweep_dir / "runs" / run_id / "metrics.csv")
         pd.testing.assert_frame_equal(mine[metrics.columns], metrics, check_dtype=False)
-        assert (mine["n_users"] == 3).all() and mine["seed"].nunique() == 1
+        assert (mine["n_users"] == 3).all() and not mine["explode"].any() and mine["seed"].nunique() == 1
 
 
 def test_integer_results_stay_integers_next_to_failed_runs(sweep_dir: Path) -> None:
     runs = load_runs(sweep_dir)
     assert str(runs["trades"].dtype) == "Int64" and runs["trades"].isna().sum() == 2
-    assert str(runs["n_users"].dtype) == "int64"
+    assert str(runs["n_users"].dtype) == "int64" and str(runs["explode"].dtype) == "bool"
     assert str(runs["trades_mean"].dtype) == "float64"
 
 
@@ -90,7 +91,9 @@ def test_a_result_named_like_a_parameter_gets_a_prefix(tmp_path: Path) -> None:
     spec = RunSpec("t1-s1", treatment, 1, 2, "memory")
     run_dir = tmp_path / "t1-s1"
     run_dir.mkdir()
-    (run_dir / "summary.json").write_text(json.dumps({"trades": 3, "nested": {"a": 1, "b": [1]}, "balances_micro": {"1": 5}}))
+    (run_dir / "summary.json").write_text(
+        json.dumps({"trades": 3, "nested": {"a": 1, "b": [1]}, "balances_micro": {"1": 5}})
+    )
     (run_dir / "metrics.csv").write_text("step,trades,label\n0,0,x\n1,2,y\n2,1,z\n")
     runs, steps = build_tables(tmp_path, [spec], [RunRecord("t1-s1", "t1", 1, RunStatus.OK)])
     row = runs.iloc[0]
@@ -105,13 +108,23 @@ def test_a_result_named_like_a_parameter_gets_a_prefix(tmp_path: Path) -> None:
 def test_no_successful_run_gives_an_empty_steps_table_with_its_columns(tmp_path: Path) -> None:
     scenario = load_scenario("posted-price")
     treatment = Treatment("t1", "baseline", {}, {"n_users": 2}, scenario)
-    runs, steps = build_tables(tmp_path, [RunSpec("t1-s1", treatment, 1, 2, "memory")], [RunRecord("t1-s1", "t1", 1, RunStatus.FAILED, "boom", "RuntimeError")])
+    runs, steps = build_tables(
+        tmp_path,
+        [RunSpec("t1-s1", treatment, 1, 2, "memory")],
+        [RunRecord("t1-s1", "t1", 1, RunStatus.FAILED, "boom", "RuntimeError")],
+    )
     assert list(runs["status"]) == ["failed"] and list(runs["error"]) == ["boom"]
     assert steps.empty and list(steps.columns) == ["run_id", "treatment_id", "treatment", "n_users", "seed", "step"]
 
 
 params = st.recursive(
-    st.one_of(st.integers(), st.booleans(), st.text("pqr", max_size=5), st.floats(allow_nan=False), st.lists(st.integers(), max_size=3)),
+    st.one_of(
+        st.integers(),
+        st.booleans(),
+        st.text("pqr", max_size=5),
+        st.floats(allow_nan=False),
+        st.lists(st.integers(), max_size=3),
+    ),
     lambda inner: st.dictionaries(st.text("abc", min_size=1, max_size=3), inner, min_size=1, max_size=3),
     max_leaves=8,
 )

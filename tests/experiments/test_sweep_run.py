@@ -24,11 +24,11 @@ from experiments.sweep import (
 )
 
 SMALL = 'scenario = "posted-price"\nsteps = 4\nseeds = 2\n[grid]\nn_users = [3, 6]\n'
-# 300 users who all want a task every round overflow the settlement's 256-trade batch cap at run time
-FAILING = (
-    'scenario = "posted-price"\nsteps = 3\nseeds = 2\n'
-    "[params]\ntask_probability = 1.0\ncapacity_mcore_h = 10000000\n[grid]\nn_users = [3, 300]\n"
-)
+
+
+def failing(scenario: str) -> str:
+    """A sweep whose ``explode=true`` treatment passes every check but fails when it runs."""
+    return f'scenario = "{scenario}"\nseeds = 2\n[grid]\nexplode = [false, true]\n'
 
 
 def make(tmp_path: Path, text: str = SMALL, **overrides: Any) -> Sweep:
@@ -45,7 +45,9 @@ def heads(out: Path) -> dict[str, str]:
 def test_a_sweep_writes_every_run_its_record_and_the_tables(tmp_path: Path) -> None:
     sweep = make(tmp_path)
     progress: list[tuple[int, int, str | None]] = []
-    result = run_sweep(sweep, tmp_path / "out", workers=0, on_progress=lambda d, t, r: progress.append((d, t, r and r.run_id)))
+    result = run_sweep(
+        sweep, tmp_path / "out", workers=0, on_progress=lambda d, t, r: progress.append((d, t, r and r.run_id))
+    )
     assert result.ok == 4 and result.failed == () and result.skipped == 0
     assert [p[:2] for p in progress] == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)] and progress[0][2] is None
     assert {p[2] for p in progress[1:]} == {r.run_id for r in sweep.runs()}
@@ -83,16 +85,16 @@ def test_a_dask_cluster_runs_the_same_sweep(tmp_path: Path) -> None:
     assert heads(tmp_path / "dask") == heads(tmp_path / "inline")
 
 
-def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
-    sweep = make(tmp_path, FAILING)
+def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path: Path, exploding: str) -> None:
+    sweep = make(tmp_path, failing(exploding))
     result = run_sweep(sweep, tmp_path / "out", workers=0)
     assert result.ok == 2 and len(result.failed) == 2
-    assert {r.error_type for r in result.failed} == {"SettlementRejected"}
-    assert all(r.error == "settlement rejected: BatchTooLarge(300, 256)" for r in result.failed)
+    assert {r.error_type for r in result.failed} == {"ValueError"}
+    assert all(r.error == "cannot run with 3 exploding users" for r in result.failed)
     runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
     failed = runs[runs["status"] == "failed"]
-    assert list(failed["n_users"]) == [300, 300]
-    assert list(failed["error_type"]) == ["SettlementRejected"] * 2
+    assert list(failed["explode"]) == [True, True]
+    assert list(failed["error_type"]) == ["ValueError"] * 2
     assert runs.loc[runs["status"] == "ok", "error"].isna().all()
     steps = pd.read_parquet(tmp_path / "out" / "steps.parquet")
     assert set(steps["run_id"]) == set(runs.loc[runs["status"] == "ok", "run_id"])
@@ -152,10 +154,10 @@ def test_an_interrupted_sweep_resumes_where_it_stopped(tmp_path: Path, monkeypat
     assert heads(tmp_path / "out") == heads(tmp_path / "reference")
 
 
-def test_failed_runs_are_tried_again_on_resume(tmp_path: Path) -> None:
+def test_failed_runs_are_tried_again_on_resume(tmp_path: Path, exploding: str) -> None:
     out = tmp_path / "out"
-    run_sweep(make(tmp_path, FAILING), out, workers=0)
-    again = run_sweep(make(tmp_path, FAILING), out, workers=0)
+    run_sweep(make(tmp_path, failing(exploding)), out, workers=0)
+    again = run_sweep(make(tmp_path, failing(exploding)), out, workers=0)
     assert again.skipped == 2 and len(again.failed) == 2
 
 
