@@ -41,9 +41,12 @@ References:
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 import math
-from collections.abc import Sequence
+import os
+import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -663,6 +666,27 @@ def allocate_greedy(
     return _result(cp, "greedy", chosen, optimal=False)
 
 
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silences file descriptor 1 for a while.
+
+    HiGHS 1.12 prints a stray debug line ("HighsMipSolverData::transformNewIntegerFeasibleSolution
+    tmpSolver.run();") from C++ straight to standard output whatever its logging options
+    (ERGO-Code/HiGHS#2783), which would corrupt ``ccei bench --json``.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 1)
+    finally:
+        os.close(saved)
+
+
 def allocate_milp(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip_rel_gap: float = 1e-4) -> Allocation:
     """Solves the allocation exactly as a 0/1 programme with HiGHS (for small instances).
 
@@ -712,13 +736,14 @@ def allocate_milp(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip
     a = sparse.csr_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, offset))
     upper = np.concatenate([np.ones(n_tasks), np.repeat(cp.dc_capacity, slots), np.repeat(cp.link_bandwidth, slots)])
     keep = np.isfinite(upper)
-    res = milp(
-        np.concatenate(costs),
-        integrality=np.ones(offset),
-        bounds=Bounds(0, 1),
-        constraints=LinearConstraint(a[np.flatnonzero(keep)], -np.inf, upper[keep]),
-        options={"time_limit": time_limit_s, "mip_rel_gap": mip_rel_gap},
-    )
+    with _quiet_stdout():
+        res = milp(
+            np.concatenate(costs),
+            integrality=np.ones(offset),
+            bounds=Bounds(0, 1),
+            constraints=LinearConstraint(a[np.flatnonzero(keep)], -np.inf, upper[keep]),
+            options={"time_limit": time_limit_s, "mip_rel_gap": mip_rel_gap},
+        )
     if res.x is None:
         raise MechanismError(f"allocation MILP found no solution: {res.message}")
     gs, rs, bs = np.concatenate(var_group), np.concatenate(var_row), np.concatenate(var_bundle)
