@@ -226,7 +226,6 @@ class _Compiled:
     path_kwh: np.ndarray  # kWh per MB
     path_kg: np.ndarray  # kg per MB
     dc_capacity: np.ndarray
-    dc_price: np.ndarray
     dc_kwh: np.ndarray  # facility kWh per mcore-h
     dc_kg: np.ndarray  # (dc, slot) kg per mcore-h
     dc_green: np.ndarray  # (dc, slot) green share
@@ -347,7 +346,7 @@ def _compile(p: AllocationProblem) -> _Compiled:
         )
         g.cost = np.where(fits, cost, np.inf)
     return _Compiled(
-        p, paths, path_links, path_latency, path_price, path_kwh, path_kg, dc_capacity, dc_price, dc_kwh, dc_kg,
+        p, paths, path_links, path_latency, path_price, path_kwh, path_kg, dc_capacity, dc_kwh, dc_kg,
         dc_green, link_bandwidth, compute, data, value, groups,
     )
 
