@@ -41,6 +41,7 @@ import enum
 import heapq
 import itertools
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -142,12 +143,12 @@ def _normalise(entries: Sequence[Entry], side: Side, name: str) -> tuple[list[_L
                 price, qty = e
             except (TypeError, ValueError):
                 raise MechanismError(f"{name}[{i}]: expected a (price, quantity) pair, got {e!r}") from None
-        if isinstance(price, bool) or not isinstance(price, int | float) or not math.isfinite(price) or price < 0:
+        if isinstance(price, bool) or not isinstance(price, numbers.Real) or not math.isfinite(price) or price < 0:
             raise MechanismError(f"{name}[{i}]: price {price!r} must be a finite non-negative number")
-        if isinstance(qty, bool) or not isinstance(qty, int) or qty < 0:
+        if isinstance(qty, bool) or not isinstance(qty, numbers.Integral) or qty < 0:
             raise MechanismError(f"{name}[{i}]: quantity {qty!r} must be a non-negative integer")
         if qty:
-            lines.append(_Line(i, price, qty))
+            lines.append(_Line(i, int(price) if isinstance(price, numbers.Integral) else float(price), int(qty)))
     return lines, (orders if orders else None)
 
 

@@ -259,3 +259,10 @@ def test_book_never_crosses_and_conserves_quantity(flow: list[tuple[bool, int, i
 def test_fill_amounts() -> None:
     f = Fill(0, 0, 3, 12, 10)
     assert (f.buyer_amount, f.seller_amount) == (36, 30)
+
+
+def test_numpy_numbers_are_accepted() -> None:
+    import numpy as np
+
+    r = clear_double_auction([(np.int64(10), np.int64(2))], [(np.int64(4), np.int64(2))])
+    assert (r.clearing_price, r.volume) == (7, 2) and isinstance(r.clearing_price, int)
