@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -262,7 +263,5 @@ def test_fill_amounts() -> None:
 
 
 def test_numpy_numbers_are_accepted() -> None:
-    import numpy as np
-
     r = clear_double_auction([(np.int64(10), np.int64(2))], [(np.int64(4), np.int64(2))])
     assert (r.clearing_price, r.volume) == (7, 2) and isinstance(r.clearing_price, int)
