@@ -86,6 +86,12 @@ class Chain:
         """The latest block's timestamp (seconds)."""
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
+    def next_timestamp(self) -> int:
+        """The earliest timestamp the next block can get (eth-tester's pending block; latest + 1 on a node)."""
+        if self.kind == EMBEDDED:
+            return int(self.tester.get_block_by_number("pending")["timestamp"])
+        return self.timestamp() + 1
+
     def time_travel(self, timestamp: int) -> None:
         """Makes the next block's timestamp exactly ``timestamp`` (later than the latest block's).
 

@@ -245,7 +245,7 @@ def assert_reverts(
     reverted: ContractReverted | None = None
     if isinstance(target, ContractFunction):
         try:
-            target.call({"from": sender} if sender else {})
+            target.call({"from": sender or target.w3.eth.accounts[0]})
         except REVERT_TYPES as exc:
             reverted = decode_revert(target.contract_abi, revert_data(exc))
     elif callable(target):
