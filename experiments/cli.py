@@ -163,6 +163,13 @@ def _cmd_log_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from experiments.demo.server import DemoConfig, launch
+
+    config = DemoConfig(scenario=args.scenario, overrides=tuple(args.set), chain=args.chain, seed=args.seed, out=args.out)
+    return launch(config, host=args.host, port=args.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ccei", description="CCEI Market Lab: computing-network-energy markets settled on a chain.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
@@ -228,6 +235,16 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             q.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write")
         q.set_defaults(func=func)
+
+    p = sub.add_parser("demo", help="serve the teaching demo in the browser (map, charts, ticker, classroom mode)")
+    p.add_argument("--scenario", default="east-west", help="built-in scenario name or a .toml file (default east-west)")
+    p.add_argument("--port", type=int, default=8521, help="port on the host (default 8521)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 lets a class join)")
+    p.add_argument("--chain", default="memory", help="memory (default) | eth-tester (shows gas and transactions) | http(s):// node URL")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a scenario value")
+    p.add_argument("--out", default="runs/demo", help="directory for the trade logs (default runs/demo)")
+    p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("scenarios", help="list the built-in scenarios")
     p.add_argument("--json", action="store_true", help="print JSON")
