@@ -25,10 +25,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from experiments.report import summary_table
-    from experiments.run import default_out_dir, run
+    from experiments.run import RunError, default_out_dir, resume, run
     from experiments.scenarios import load_scenario
 
-    scenario = load_scenario(args.scenario, args.set)
+    if args.resume:
+        if not args.out:
+            raise RunError("--resume needs --out DIR, the directory of the run to continue")
+        scenario_name, total = f"resuming {args.out}", None
+    else:
+        scenario = load_scenario(args.scenario, args.set)
+        scenario_name, total = scenario.name, args.steps or scenario.steps
     out = Path(args.out) if args.out else default_out_dir(scenario.name, args.seed)
     console = Console(stderr=True)
     with Progress(
@@ -40,16 +46,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
         transient=True,
         disable=args.quiet or not console.is_terminal,
     ) as progress:
-        task = progress.add_task(f"{scenario.name} on {args.chain}", total=args.steps or scenario.steps)
-        result = run(
-            scenario,
-            out=out,
-            seed=args.seed,
-            steps=args.steps,
-            chain=args.chain,
-            overwrite=args.overwrite,
-            on_step=lambda done, total: progress.update(task, completed=done, total=total),
-        )
+        task = progress.add_task(scenario_name if args.resume else f"{scenario_name} on {args.chain}", total=total)
+
+        def on_step(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        if args.resume:
+            result = resume(out, on_step=on_step)
+        else:
+            result = run(
+                scenario,
+                out=out,
+                seed=args.seed,
+                steps=args.steps,
+                chain=args.chain,
+                overwrite=args.overwrite,
+                sign=not args.no_sign,
+                on_step=on_step,
+            )
     Console().print(summary_table(result.summary))
     print(f"wrote {result.out}/trades.jsonl, metrics.csv, summary.json")
     return 0
@@ -167,7 +181,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from experiments.demo.server import DemoConfig, launch
 
     config = DemoConfig(scenario=args.scenario, overrides=tuple(args.set), chain=args.chain, seed=args.seed, out=args.out)
-    return launch(config, host=args.host, port=args.port)
+    launch(config, host=args.host, port=args.port)
+    return 0  # not reached: the server replaced this process
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output directory (default: runs/<scenario>-seed<S>)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a scenario value")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
+    p.add_argument("--no-sign", action="store_true", help="settle unsigned orders (memory back end only, for large sweeps)")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_run)
 

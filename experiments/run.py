@@ -1,7 +1,14 @@
 """One market run: build the model from a scenario, settle every round on a back end, write the results.
 
-``DIR/trades.jsonl`` is the hash-chained trade log, ``DIR/metrics.csv`` one row per step from the
-model's DataCollector, ``DIR/summary.json`` the totals, final balances and digests.
+``DIR/trades.jsonl`` is the hash-chained trade log, ``DIR/settlements.jsonl`` where each batch
+landed (transaction, block, gas), ``DIR/metrics.csv`` one row per step from the model's
+DataCollector, ``DIR/summary.json`` the totals, final balances and digests, and ``DIR/run.json``
+what a resume needs beyond the log's header (the back end).
+
+A run killed at any moment continues with :func:`resume`: the model is rebuilt from the log's
+header and re-run from the start (it is deterministic), the entries already in the log are checked
+instead of written again, and every batch settles on a fresh back end, so the finished log and
+balances are those of an uninterrupted run and no batch settles twice on one contract.
 """
 
 from __future__ import annotations
@@ -17,14 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from experiments.scenarios import Scenario
-from ledger.backends import SettlementBackend, balances_digest, open_backend
+from ledger.backends import SettlementBackend, open_backend
 from ledger.session import LedgerSession
 from ledger.tradelog import TradeLogWriter
 from market.errors import CceiError
 
-__all__ = ["RunError", "RunResult", "run", "run_header", "open_accounts", "prepare_out_dir", "code_version"]
+__all__ = ["RunError", "RunResult", "run", "resume", "run_header", "open_accounts", "prepare_out_dir", "code_version"]
 
 RUN_FILES = ("trades.jsonl", "metrics.csv", "summary.json")
+RUN_META = "run.json"
 
 
 class RunError(CceiError):
@@ -80,7 +88,7 @@ def default_out_dir(scenario: str, seed: int, root: Path = Path("runs")) -> Path
     return candidate
 
 
-def run_header(scenario: Scenario, seed: int, steps: int) -> dict[str, Any]:
+def run_header(scenario: Scenario, seed: int, steps: int, signed: bool = True) -> dict[str, Any]:
     """The facts a run's trade log starts with (its line 0)."""
     return {
         "scenario": scenario.name,
@@ -88,13 +96,15 @@ def run_header(scenario: Scenario, seed: int, steps: int) -> dict[str, Any]:
         "seed": seed,
         "steps": steps,
         "params": scenario.params,
+        "signed": signed,
         "code_version": code_version(),
     }
 
 
-def open_accounts(backend: SettlementBackend, model: Any) -> None:
-    """Opens an escrow account on ``backend`` for each of ``model``'s participants with its initial funds."""
-    backend.open_accounts({p.agent_id: p.initial_funds_micro for p in model.participants})
+def open_accounts(settler: SettlementBackend | LedgerSession, model: Any) -> None:
+    """Opens an escrow account for each of ``model``'s participants with its initial funds (a
+    session also logs the deposits)."""
+    settler.open_accounts({p.agent_id: p.initial_funds_micro for p in model.participants})
 
 
 def _write_metrics(path: Path, model: Any) -> None:
@@ -115,6 +125,7 @@ def run(
     steps: int | None = None,
     chain: str = "eth-tester",
     overwrite: bool = False,
+    sign: bool = True,
     on_step: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """Runs ``scenario`` for ``steps`` rounds with ``seed``, settling on ``chain``.
@@ -126,6 +137,7 @@ def run(
         steps: Rounds to run (default: the scenario's).
         chain: ``memory``, ``eth-tester`` or a JSON-RPC node URL.
         overwrite: Replace an earlier run in ``out``.
+        sign: Sign every paying order (default); ``False`` only on the memory back end, for speed.
         on_step: Called after each round with (rounds done, rounds total), e.g. for a progress bar.
 
     Returns:
@@ -139,18 +151,62 @@ def run(
     steps = scenario.steps if steps is None else steps
     if steps < 1:
         raise RunError(f"--steps {steps}: must be at least 1")
+    if not sign and chain != "memory":
+        raise RunError(f"--no-sign: only the memory back end settles unsigned orders, not --chain {chain}")
     out = prepare_out_dir(Path(out), overwrite)
+    (out / "settlements.jsonl").unlink(missing_ok=True)
+    (out / RUN_META).write_text(json.dumps({"chain": chain, "scenario_source": scenario.source}, indent=2) + "\n")
+    return _execute(scenario, out, seed, steps, chain, sign, resume=False, on_step=on_step)
+
+
+def resume(out: Path, *, on_step: Callable[[int, int], None] | None = None) -> RunResult:
+    """Continues the run in ``out`` after a crash, to the same log and balances as an uninterrupted run.
+
+    Raises:
+        RunError: ``out`` holds no resumable run.
+        LogTampered, LogDiverged: the log does not check out or the code no longer reproduces it.
+    """
+    from experiments.scenarios import validate
+    from ledger.tradelog import read_log
+
+    out = Path(out)
+    log = out / "trades.jsonl"
+    if not log.is_file() or not (out / RUN_META).is_file():
+        raise RunError(f"--resume --out {out}: no run to resume there (trades.jsonl and {RUN_META} are needed)")
+    header = next(read_log(log, limit=1))
+    meta = json.loads((out / RUN_META).read_text())
+    data = {"name": header["scenario"], "model": header["model"], "steps": header["steps"], "params": header["params"]}
+    scenario = validate(data, f"{log} header", header["scenario"])
+    for name in ("metrics.csv", "summary.json", "settlements.jsonl"):
+        (out / name).unlink(missing_ok=True)  # rewritten: a fresh back end settles every batch again
+    return _execute(
+        scenario, out, header["seed"], header["steps"], meta["chain"], header.get("signed", True), resume=True, on_step=on_step
+    )
+
+
+def _execute(
+    scenario: Scenario,
+    out: Path,
+    seed: int,
+    steps: int,
+    chain: str,
+    sign: bool,
+    *,
+    resume: bool,
+    on_step: Callable[[int, int], None] | None,
+) -> RunResult:
     started = time.perf_counter()
-    backend = open_backend(chain, seed)
+    backend = open_backend(chain, seed, verify_signatures=sign)
     try:
-        with TradeLogWriter(out / "trades.jsonl", run_header(scenario, seed, steps)) as log:
-            session = LedgerSession(backend, log)
+        with TradeLogWriter(out / "trades.jsonl", run_header(scenario, seed, steps, sign), resume=resume) as log:
+            session = LedgerSession(backend, log, sign=sign, settlements=out / "settlements.jsonl")
             model = scenario.model_class(**scenario.params, seed=seed, settler=session)
-            open_accounts(backend, model)
+            open_accounts(session, model)
             for step in range(steps):
                 model.step()
                 if on_step:
                     on_step(step + 1, steps)
+            closing = session.close(steps)
             log_head, entries = log.head, log.entries
         _write_metrics(out / "metrics.csv", model)
         balances = backend.balances()
@@ -160,6 +216,7 @@ def run(
             "steps": steps,
             "chain": chain,
             "backend": backend.name,
+            "signed": sign,
             "log_entries": entries,
             "trades": session.trades,
             "volume_micro": session.volume_micro,
@@ -168,7 +225,7 @@ def run(
             "total_supply_micro": backend.total_supply(),
             "balances_micro": {str(k): v for k, v in balances.items()},
             "log_head": log_head,
-            "balances_digest": balances_digest(backend.balances_by_address()),
+            "balances_digest": closing["balances_digest"],
             "elapsed_s": round(time.perf_counter() - started, 3),
         }
         if hasattr(model, "summary_metrics"):

@@ -365,7 +365,12 @@ class ChainBackend(SettlementBackend):
         except ContractReverted as exc:
             raise SettlementRejected(exc.error, *exc.error_args) from exc
         return SettlementOutcome(
-            batch_id=batch.batch_id, trades=len(batch.trades), transactions=1, gas_used=int(receipt["gasUsed"])
+            batch_id=batch.batch_id,
+            trades=len(batch.trades),
+            transactions=1,
+            gas_used=int(receipt["gasUsed"]),
+            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+            block=int(receipt["blockNumber"]),
         )
 
     def _agent(self, agent_id: AgentId) -> ChecksumAddress:
@@ -397,12 +402,17 @@ class ChainBackend(SettlementBackend):
         return self.token.total_supply()
 
 
-def open_backend(spec: str, seed: int) -> SettlementBackend:
+def open_backend(spec: str, seed: int, *, verify_signatures: bool = True) -> SettlementBackend:
     """Opens the back end ``spec`` names: ``memory``, ``eth-tester`` or a node URL.
+
+    Args:
+        spec: ``memory``, ``eth-tester`` or a node URL.
+        seed: The run's seed (agents' keys derive from it).
+        verify_signatures: Whether the memory back end checks order signatures (chains always do).
 
     Raises:
         ChainUnavailable: the chain cannot be reached.
     """
     if spec == "memory":
-        return MemoryBackend(seed)
+        return MemoryBackend(seed, verify_signatures=verify_signatures)
     return ChainBackend(seed, connect(spec))

@@ -1,23 +1,61 @@
-"""A ledger session: the settler a model is given. Each round it signs the buy orders the round's
-trades fill with their owners' keys, writes the trades to the trade log ahead of settling them
-(flushed to disk first), then settles the round as one batch on the back end.
+"""A ledger session: the settler a model is given. It writes every round to the trade log ahead of
+settling it (flushed to disk first), then settles the round's batches on the back end.
+
+What the log records, in order:
+
+- ``deposit``: each agent's escrow deposit when accounts open (agent id, address, amount);
+- ``order``: every order placed in a round (the market's facts: owner, side, resource, quantity,
+  limit price), so the round can be re-cleared under another mechanism;
+- ``authorization``: the first time a buy order pays for a trade, its EIP-712 expiry and the owner's
+  signature (``null`` in a log written with signing off);
+- ``trade`` and ``batch``: what settles, batch by batch;
+- ``close``: the totals and the final balances digest, so a log can be verified on its own.
 
 Signatures and expiries are deterministic (RFC 6979 signing; expiry from the round, see
-:mod:`ledger.signing`), and nothing chain-specific (transaction hashes, gas) goes into the log, so
-the same run writes the same ``trades.jsonl`` on every back end.
+:mod:`ledger.signing`), and nothing chain-specific goes into the log: transaction hashes, blocks
+and gas go to ``settlements.jsonl``, one line per batch. So the same run writes the same
+``trades.jsonl`` on the memory back end and on eth-tester.
 """
 
 from __future__ import annotations
 
-from ledger.backends import MemoryBackend, SettlementBackend
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from ledger.backends import MemoryBackend, SettlementBackend, balances_digest
 from ledger.batch import MAX_BATCH_TRADES, SettlementBatch, batch_id, build_batch, sign_orders
 from ledger.errors import LedgerError
 from ledger.keys import agent_signing_key
 from ledger.signing import DEFAULT_TTL_ROUNDS, SignedOrder
 from ledger.tradelog import TradeLogWriter, trade_fields
-from market.orders import Order, OrderId, SettlementOutcome, Trade
+from market.orders import AgentId, Order, OrderId, SettlementOutcome, Trade
 
-__all__ = ["LedgerSession"]
+__all__ = ["LedgerSession", "order_fields", "authorization_fields"]
+
+
+def order_fields(order: Order) -> dict[str, Any]:
+    """An order's facts as they go into the log."""
+    return {
+        "order_id": int(order.order_id),
+        "owner": int(order.owner),
+        "side": order.side.value,
+        "resource": order.resource.value,
+        "quantity": order.quantity,
+        "limit_price": order.limit_price,
+        "placed": order.step,
+    }
+
+
+def authorization_fields(order_id: OrderId, signed: SignedOrder, sign: bool) -> dict[str, Any]:
+    """A signed buy order's authorization as it goes into the log."""
+    return {
+        "order_id": int(order_id),
+        "address": signed.order.owner,
+        "expiry": signed.order.expiry,
+        "signature": "0x" + signed.signature.to_bytes().hex() if sign else None,
+    }
 
 
 class LedgerSession:
@@ -29,6 +67,8 @@ class LedgerSession:
         sign: Sign each buy order with its owner's key (default). ``False`` settles unsigned
             orders, which only a memory back end that skips signature checks accepts.
         ttl_rounds: Rounds a signed order stays valid after the round it was placed in.
+        settlements: Where to append one JSON line per settled batch (transaction, block, gas);
+            ``None`` keeps no such record.
 
     Raises:
         LedgerError: ``sign=False`` with a back end that checks signatures.
@@ -41,6 +81,7 @@ class LedgerSession:
         *,
         sign: bool = True,
         ttl_rounds: int = DEFAULT_TTL_ROUNDS,
+        settlements: Path | None = None,
     ) -> None:
         if not sign and not (isinstance(backend, MemoryBackend) and not backend.verify_signatures):
             raise LedgerError(f"unsigned settlement needs the memory back end without signature checks, not {backend.name}")
@@ -54,11 +95,21 @@ class LedgerSession:
         self.transactions = 0
         self.last_batch: SettlementBatch | None = None
         self._orders: dict[OrderId, Order] = {}
+        self._authorized: set[OrderId] = set()
+        self._settlements: IO[str] | None = open(settlements, "a", encoding="utf-8") if settlements else None  # noqa: SIM115
+
+    def open_accounts(self, deposits: Mapping[AgentId, int], **kwargs: Any) -> None:
+        """Logs each agent's deposit, then opens the accounts on the back end."""
+        for agent, amount in deposits.items():
+            self.log.append("deposit", 0, agent=int(agent), address=self.backend.address(agent), amount=amount)
+        self.log.sync()
+        self.backend.open_accounts(deposits, **kwargs)
 
     def _remember(self, step: int, orders: list[Order]) -> None:
         """Keeps orders until they expire, so a trade may fill an order placed in an earlier round."""
         horizon = step - self.ttl_rounds
         self._orders = {k: o for k, o in self._orders.items() if o.step >= horizon}
+        self._authorized &= self._orders.keys()
         self._orders.update((o.order_id, o) for o in orders)
 
     def signed_orders(self, step: int, orders: list[Order], trades: list[Trade]) -> dict[OrderId, SignedOrder]:
@@ -73,7 +124,7 @@ class LedgerSession:
         return sign_orders(trades, self._orders, self.backend.domain, self.backend.address, key_of, self.ttl_rounds)
 
     def settle(self, step: int, orders: list[Order], trades: list[Trade]) -> SettlementOutcome:
-        """Signs the round's buy orders, writes the trades and batch entries, syncs the log, then settles.
+        """Signs the round's buy orders, logs the round and syncs the log, then settles its batches.
 
         A round with more trades than one batch may carry (``MAX_BATCH_TRADES``) settles as several
         batches, ``batch_id(step, 0)``, ``batch_id(step, 1)``, ... in trade order; all of them are in
@@ -84,6 +135,8 @@ class LedgerSession:
             LedgerError: a trade fills an unknown buy order.
         """
         signed = self.signed_orders(step, orders, trades)
+        for order in orders:
+            self.log.append("order", step, **order_fields(order))
         if not trades:
             return SettlementOutcome(batch_id=batch_id(step), trades=0)
         batches = [
@@ -91,19 +144,56 @@ class LedgerSession:
             for k, start in enumerate(range(0, len(trades), MAX_BATCH_TRADES))
         ]
         for k, batch in enumerate(batches):
-            for trade in trades[k * MAX_BATCH_TRADES : (k + 1) * MAX_BATCH_TRADES]:
+            chunk = trades[k * MAX_BATCH_TRADES : (k + 1) * MAX_BATCH_TRADES]
+            for trade in chunk:
+                if trade.buy_order not in self._authorized:
+                    self._authorized.add(trade.buy_order)
+                    self.log.append("authorization", step, **authorization_fields(trade.buy_order, signed[trade.buy_order], self.sign))
+            for trade in chunk:
                 self.log.append("trade", step, **trade_fields(trade))
             self.log.append("batch", step, batch_id=batch.batch_id, trades=len(batch.trades), volume=batch.volume)
         self.log.sync()
         gas = transactions = 0
         for batch in batches:
             outcome = self.backend.settle_batch(batch)
+            self._record(step, outcome)
             self.last_batch = batch
             gas += outcome.gas_used
             transactions += outcome.transactions
-        volume = sum(b.volume for b in batches)
         self.trades += len(trades)
-        self.volume_micro += volume
+        self.volume_micro += sum(b.volume for b in batches)
         self.gas_used += gas
         self.transactions += transactions
         return SettlementOutcome(batch_id=batches[0].batch_id, trades=len(trades), transactions=transactions, gas_used=gas)
+
+    def _record(self, step: int, outcome: SettlementOutcome) -> None:
+        if self._settlements is None:
+            return
+        record = {
+            "batch_id": outcome.batch_id,
+            "step": step,
+            "backend": self.backend.name,
+            "trades": outcome.trades,
+            "tx_hash": outcome.tx_hash or None,
+            "block": outcome.block or None,
+            "gas_used": outcome.gas_used,
+        }
+        self._settlements.write(json.dumps(record, sort_keys=True) + "\n")
+        self._settlements.flush()
+
+    def close(self, steps: int) -> dict[str, Any]:
+        """Writes the closing entry (totals and the balances digest) and returns it."""
+        digest = balances_digest(self.backend.balances_by_address())
+        entry = self.log.append(
+            "close",
+            steps,
+            trades=self.trades,
+            volume=self.volume_micro,
+            total_supply=self.backend.total_supply(),
+            balances_digest=digest,
+        )
+        self.log.sync()
+        if self._settlements is not None:
+            self._settlements.close()
+            self._settlements = None
+        return entry

@@ -28,6 +28,7 @@ __all__ = [
     "trade_fields",
     "LogTampered",
     "LogUnreadable",
+    "LogDiverged",
     "read_log",
 ]
 
@@ -59,26 +60,61 @@ def trade_fields(trade: Trade) -> dict[str, Any]:
     }
 
 
+class LogDiverged(LedgerError):
+    """A resumed run regenerated an entry that differs from the one already in its log."""
+
+    exit_code = 4
+
+
 class TradeLogWriter:
     """Appends hash-chained entries to a JSON Lines file.
 
+    With ``resume=True`` the file is kept: a torn last line (a crash mid-write) is cut off, and the
+    entries the run regenerates are checked, byte for byte, against the lines already there instead
+    of being written again; writing starts after the last of them. So a resumed run ends with
+    exactly the log an uninterrupted run writes.
+
     Args:
-        path: The log file; created (truncated) with ``header`` as line 0.
+        path: The log file; created (or truncated) with ``header`` as line 0 unless resuming.
         header: The run's header facts (scenario, seed, parameters ...).
+        resume: Continue the log at ``path`` instead of starting it afresh.
+
+    Raises:
+        LogUnreadable, LogTampered: resuming a log that cannot be read or does not check out.
+        LogDiverged: resuming with a header that differs from the log's.
     """
 
-    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+    def __init__(self, path: Path, header: dict[str, Any], *, resume: bool = False) -> None:
         self.path = Path(path)
-        self._file: IO[bytes] = open(self.path, "wb")  # noqa: SIM115 - closed in close()
         self.seq = 0
         self.head = GENESIS
         self.entries = 0
+        self._existing: list[bytes] = _complete_lines(self.path) if resume else []
+        self.resumed_entries = len(self._existing)
+        mode = "r+b" if resume else "wb"
+        self._file: IO[bytes] = open(self.path, mode)  # noqa: SIM115 - closed in close()
+        if resume:
+            self._file.truncate(sum(len(line) for line in self._existing))
+            self._file.seek(0, os.SEEK_END)
         self._write({"kind": "header", "format": FORMAT_VERSION, **header})
+
+    @property
+    def catching_up(self) -> bool:
+        """Whether entries are still being checked against an existing log rather than written."""
+        return self.seq < len(self._existing)
 
     def _write(self, fields: dict[str, Any]) -> dict[str, Any]:
         entry = {**fields, "seq": self.seq, "prev": self.head}
         entry["hash"] = entry_hash(entry)
-        self._file.write(canonical(entry) + b"\n")
+        line = canonical(entry) + b"\n"
+        if self.catching_up:
+            if line != self._existing[self.seq]:
+                raise LogDiverged(
+                    f"{self.path}:{self.seq + 1}: the resumed run produced a different entry than the log holds "
+                    "(another code version, scenario or seed?)"
+                )
+        else:
+            self._file.write(line)
         self.head = entry["hash"]
         self.seq += 1
         self.entries += 1
@@ -103,6 +139,26 @@ class TradeLogWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _complete_lines(path: Path) -> list[bytes]:
+    """The log's complete lines (a torn last line is left out), after checking their chain.
+
+    Raises:
+        LogUnreadable, LogTampered: as :func:`read_log`.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise LogUnreadable(f"{path}: cannot read the trade log to resume it ({exc.strerror or exc})") from None
+    lines = data.splitlines(keepends=True)
+    if lines and not lines[-1].endswith(b"\n"):
+        lines.pop()
+    if not lines:
+        raise LogUnreadable(f"{path}: the trade log is empty; nothing to resume")
+    for _ in read_log(path, limit=len(lines)):
+        pass
+    return lines
 
 
 class LogUnreadable(LedgerError):
@@ -147,10 +203,14 @@ def _line_hash_ok(raw: bytes, entry: dict[str, Any]) -> bool:
     return entry_hash(entry) == claimed
 
 
-def read_log(path: Path) -> Iterator[dict[str, Any]]:
+def read_log(path: Path, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
     """Yields every entry of the log at ``path``, header first, checking the chain as it goes.
 
     Memory stays flat whatever the log's length: one line is held at a time.
+
+    Args:
+        path: The log.
+        limit: Read only this many lines.
 
     Raises:
         LogUnreadable: the file cannot be read or is empty.
@@ -166,6 +226,8 @@ def read_log(path: Path) -> Iterator[dict[str, Any]]:
     number = 0
     try:
         for number, raw in enumerate(handle, start=1):
+            if limit is not None and number > limit:
+                break
             raw = raw.rstrip(b"\n")
             try:
                 entry = json.loads(raw)

@@ -86,12 +86,15 @@ class Trade:
 
 @dataclass(frozen=True, slots=True)
 class SettlementOutcome:
-    """What settling one round's batch cost: the batch id, its trades, transactions and gas."""
+    """What settling one round's batch cost: the batch id, its trades, transactions and gas, and
+    where it landed (transaction hash and block; empty on the memory back end)."""
 
     batch_id: int
     trades: int
     transactions: int = 0
     gas_used: int = 0
+    tx_hash: str = ""
+    block: int = 0
 
 
 def exact_price_split(quantity: int, amount: int) -> list[tuple[int, int]]:

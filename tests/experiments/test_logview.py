@@ -42,13 +42,14 @@ def test_export_writes_one_row_per_event(log: Path, tmp_path: Path, capsys: pyte
 def test_tampered_log_is_one_line_and_leaves_no_csv(log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.jsonl"
     lines = log.read_text().splitlines(keepends=True)
-    lines[2] = lines[2].replace('"quantity":', '"quantity":1')
+    first_trade = next(i for i, line in enumerate(lines) if '"kind":"trade"' in line)
+    lines[first_trade] = lines[first_trade].replace('"quantity":', '"quantity":1')
     bad.write_text("".join(lines))
     out = tmp_path / "events.csv"
     out.write_text("an earlier export\n")
     assert main(["log", "export", str(bad), "--csv", str(out)]) == 4
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "bad.jsonl:3: field 'hash'" in err
+    assert err.count("\n") == 1 and f"bad.jsonl:{first_trade + 1}: field 'hash'" in err
     assert out.read_text() == "an earlier export\n"
     assert not list(tmp_path.glob("*.partial"))
 
