@@ -1,0 +1,310 @@
+"""The memory back end enforces Settlement.sol's rules with the same names, arguments and order, and
+gives the same outcomes and balances as the contract on chain."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger.backends import ChainBackend, MemoryBackend, balances_digest, open_backend
+from ledger.batch import (
+    MAX_BATCH_PARTICIPANTS,
+    MAX_BATCH_TRADES,
+    BatchOrder,
+    BatchTrade,
+    Fill,
+    SettlementBatch,
+    assemble_batch,
+    batch_id,
+)
+from ledger.chain import Chain
+from ledger.contracts import ContractReverted
+from ledger.errors import LedgerError, SettlementRejected
+from ledger.keys import agent_address, agent_signing_key
+from ledger.signing import (
+    ZERO_ADDRESS,
+    SettlementOrder,
+    Signature,
+    SignedOrder,
+    malleable_twin,
+    order_expiry,
+    round_time,
+    sign_order,
+)
+from ledger.suite import EMBEDDED_DOMAIN, Suite
+from market.orders import AgentId
+
+SEED = 77
+AGENTS = [AgentId(a) for a in range(4)]
+FUNDS = 50_000
+
+
+def addr(agent: int) -> str:
+    return agent_address(SEED, agent)
+
+
+def order(owner: int, order_id: int, *, quantity: int = 10, limit: int = 100, expiry: int | None = None) -> SignedOrder:
+    message = SettlementOrder(addr(owner), order_id, 0, limit, quantity, order_expiry(0) if expiry is None else expiry)
+    return sign_order(agent_signing_key(SEED, owner), EMBEDDED_DOMAIN, message)
+
+
+def fill(so: SignedOrder, seller: int, price: int = 50, quantity: int = 2) -> Fill:
+    return Fill(so, addr(seller), price, quantity)
+
+
+def memory(**kwargs: Any) -> MemoryBackend:
+    backend = MemoryBackend(SEED, **kwargs)
+    backend.open_accounts({a: FUNDS for a in AGENTS})
+    return backend
+
+
+def rejected(action: Callable[[], object]) -> tuple[Any, ...]:
+    try:
+        action()
+    except SettlementRejected as exc:
+        return (exc.reason, *exc.args_)
+    return ("ok",)
+
+
+def test_a_good_batch_moves_net_amounts_and_records_fills() -> None:
+    m = memory()
+    a = order(0, 1)
+    outcome = m.settle_batch(assemble_batch(3, [fill(a, 1, 50, 4), fill(a, 2, 60, 6), fill(order(1, 1), 0, 10, 1)]))
+    assert (outcome.batch_id, outcome.trades, outcome.transactions, outcome.gas_used) == (3, 3, 0, 0)
+    assert m.balances() == {0: FUNDS - 560 + 10, 1: FUNDS + 200 - 10, 2: FUNDS + 360, 3: FUNDS}
+    assert m.filled(addr(0), 1) == 10 and m.filled(addr(1), 1) == 1 and m.filled(addr(2), 1) == 0
+    assert m.total_supply() == 4 * FUNDS and m.transactions == 0
+
+
+BASE = assemble_batch(1, [fill(order(0, 1), 1)])
+
+
+def _rule_cases() -> list[tuple[str, Callable[[MemoryBackend], SettlementBatch], tuple[Any, ...]]]:
+    b = BASE
+    (bo,) = b.orders
+    other = 1 - bo.party
+    stranger = agent_address(SEED, 99)
+    return [
+        ("empty", lambda m: dataclasses.replace(b, trades=()), ("EmptyBatch",)),
+        ("trades cap", lambda m: dataclasses.replace(b, trades=b.trades * (MAX_BATCH_TRADES + 1)), ("BatchTooLarge", 257, 256)),
+        ("orders cap", lambda m: dataclasses.replace(b, orders=b.orders * (MAX_BATCH_TRADES + 1)), ("BatchTooLarge", 257, 256)),
+        (
+            "participants cap",
+            lambda m: dataclasses.replace(b, participants=tuple(f"0x{n:040x}" for n in range(1, 514))),
+            ("BatchTooLarge", 513, MAX_BATCH_PARTICIPANTS),
+        ),
+        ("unsorted", lambda m: dataclasses.replace(b, participants=b.participants[::-1]), ("ParticipantsNotSorted", 1)),
+        ("stranger", lambda m: assemble_batch(1, [Fill(order(0, 1), stranger, 1, 1)]), ("NotRegistered", stranger)),
+        ("party range", lambda m: dataclasses.replace(b, orders=(BatchOrder(bo.signed, 5),)), ("PartyOutOfRange", 0, 5)),
+        (
+            "party mismatch",
+            lambda m: dataclasses.replace(b, orders=(BatchOrder(bo.signed, other),)),
+            ("PartyMismatch", 0, b.participants[other], addr(0)),
+        ),
+        (
+            "expired",
+            lambda m: assemble_batch(1, [fill(order(0, 1, expiry=round_time(0) - 1), 1)]),
+            ("OrderExpired", addr(0), 1, round_time(0) - 1),
+        ),
+        (
+            "malleable",
+            lambda m: assemble_batch(1, [Fill(SignedOrder(bo.signed.order, malleable_twin(bo.signed.signature)), addr(1), 50, 2)]),
+            ("SignatureMalleable", 0),
+        ),
+        (
+            "forged",
+            lambda m: assemble_batch(1, [Fill(SignedOrder(bo.signed.order, order(2, 1).signature), addr(1), 50, 2)]),
+            ("InvalidSigner", 0),
+        ),
+        (
+            "no signature",
+            lambda m: assemble_batch(1, [Fill(SignedOrder(bo.signed.order, Signature(0, 0, 0)), addr(1), 50, 2)]),
+            ("InvalidSigner", 0, ZERO_ADDRESS, addr(0)),
+        ),
+        ("order range", lambda m: dataclasses.replace(b, trades=(BatchTrade(1, 0, 1, 1),)), ("OrderOutOfRange", 0, 1)),
+        ("seller range", lambda m: dataclasses.replace(b, trades=(BatchTrade(0, 2, 1, 1),)), ("SellerOutOfRange", 0, 2)),
+        ("over limit", lambda m: assemble_batch(1, [fill(order(0, 1, limit=49), 1, 50, 1)]), ("PriceAboveLimit", 0, 50, 49)),
+        ("over fill", lambda m: assemble_batch(1, [fill(order(0, 1), 1, 1, 6)] * 2), ("OrderOverfilled", addr(0), 1, 12, 10)),
+        (
+            "escrow",
+            lambda m: assemble_batch(1, [fill(order(0, 1, limit=10**6), 1, 10**6, 1)]),
+            ("InsufficientEscrow", addr(0), FUNDS, 10**6),
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("case", "make", "expected"), _rule_cases(), ids=[c for c, _, _ in _rule_cases()])
+def test_each_rule_rejects_with_the_contract_error_and_changes_nothing(
+    case: str, make: Callable[[MemoryBackend], SettlementBatch], expected: tuple[Any, ...]
+) -> None:
+    m = memory()
+    before = (m.balances(), m.filled(addr(0), 1))
+    result = rejected(lambda: m.settle_batch(make(m)))
+    assert result[: len(expected)] == expected
+    if case == "forged":
+        assert result[3] == addr(0) and result[2] != addr(0)
+    assert (m.balances(), m.filled(addr(0), 1)) == before
+    assert rejected(lambda: m.settle_batch(BASE)) == ("ok",)  # the batch id is still free
+
+
+def test_batch_ids_settle_once_and_fills_accumulate_across_batches() -> None:
+    m = memory()
+    a = order(0, 1, quantity=10)
+    m.settle_batch(assemble_batch(1, [fill(a, 1, 1, 10)]))
+    assert rejected(lambda: m.settle_batch(assemble_batch(1, [fill(order(0, 2), 1)]))) == ("BatchAlreadySettled", 1)
+    assert rejected(lambda: m.settle_batch(assemble_batch(2, [fill(a, 1, 1, 1)]))) == ("OrderOverfilled", addr(0), 1, 11, 10)
+    b = order(0, 3, quantity=10)
+    m.settle_batch(assemble_batch(3, [fill(b, 1, 1, 9)]))
+    m.settle_batch(assemble_batch(4, [fill(b, 1, 1, 1)]))  # exactly the signed quantity
+    assert m.filled(addr(0), 3) == 10
+
+
+def test_cancelled_orders_no_longer_fill() -> None:
+    m = memory()
+    m.cancel_order(AgentId(0), 1)
+    assert rejected(lambda: m.settle_batch(BASE)) == ("OrderOverfilled", addr(0), 1, 2**64 - 1 + 2, 10)
+
+
+def test_expiry_uses_the_clock_at_minus_one_zero_and_plus_one() -> None:
+    deadline = round_time(5)
+    for now, outcome in ((deadline - 1, "ok"), (deadline, "ok"), (deadline + 1, "OrderExpired")):
+        m = memory(clock=lambda _batch, now=now: now)
+        assert rejected(lambda m=m: m.settle_batch(assemble_batch(1, [fill(order(0, 1, expiry=deadline), 1)])))[0] == outcome
+
+
+def test_the_default_clock_is_the_start_of_the_batch_round() -> None:
+    m = memory()
+    expiring = order(0, 1, expiry=round_time(7))
+    assert rejected(lambda: m.settle_batch(assemble_batch(batch_id(8), [fill(expiring, 1)])))[0] == "OrderExpired"
+    assert rejected(lambda: m.settle_batch(assemble_batch(batch_id(7, 3), [fill(expiring, 1)]))) == ("ok",)
+
+
+def test_unverified_mode_skips_only_signatures() -> None:
+    m = memory(verify_signatures=False)
+    bare = SignedOrder(order(0, 1).order, Signature(0, 0, 0))
+    m.settle_batch(assemble_batch(1, [Fill(bare, addr(1), 50, 2)]))
+    assert m.escrow_balance(AgentId(1)) == FUNDS + 100
+    assert rejected(lambda: m.settle_batch(assemble_batch(2, [Fill(bare, addr(1), 101, 1)])))[0] == "PriceAboveLimit"
+
+
+def test_deposits_withdrawals_and_registry() -> None:
+    m = memory()
+    m.deposit(AgentId(0), 5)
+    assert m.escrow_balance(AgentId(0)) == FUNDS + 5 and m.total_supply() == 4 * FUNDS + 5
+    assert rejected(lambda: m.deposit(AgentId(0), 0)) == ("ZeroAmount",)
+    m.withdraw(AgentId(0), 5)
+    assert rejected(lambda: m.withdraw(AgentId(0), 0)) == ("ZeroAmount",)
+    assert rejected(lambda: m.withdraw(AgentId(0), FUNDS + 1)) == ("InsufficientEscrow", addr(0), FUNDS, FUNDS + 1)
+    m.deregister(addr(1))
+    assert rejected(lambda: m.settle_batch(BASE)) == ("NotRegistered", addr(1))
+    assert rejected(lambda: m.deregister(addr(1))) == ("NotRegistered", addr(1))
+    with pytest.raises(LedgerError, match="negative deposit for agent 9"):
+        m.open_accounts({AgentId(9): -1})
+
+
+def test_balances_digest_and_open_backend() -> None:
+    assert balances_digest({"0xAB": 1, "0xaa": 2}) == balances_digest({"0xaa": 2, "0xab": 1})
+    assert balances_digest({"0xab": 1}) != balances_digest({"0xab": 2})
+    backend = open_backend("memory", 3)
+    assert isinstance(backend, MemoryBackend) and backend.domain == EMBEDDED_DOMAIN and backend.seed == 3
+
+
+# -- the same batches on chain ---------------------------------------------------------------
+
+
+@pytest.fixture()
+def pair(ccei_chain: Chain, ccei_suite: Suite) -> tuple[ChainBackend, Callable[[], MemoryBackend]]:
+    chain_backend = ChainBackend(SEED, ccei_chain, ccei_suite)
+    chain_backend.open_accounts({a: FUNDS for a in AGENTS})
+
+    def fresh_memory() -> MemoryBackend:
+        return memory(domain=ccei_suite.domain, clock=lambda _: ccei_chain.next_timestamp())
+
+    return chain_backend, fresh_memory
+
+
+@pytest.mark.parametrize(("case", "make", "expected"), _rule_cases(), ids=[c for c, _, _ in _rule_cases()])
+def test_chain_rejects_exactly_like_memory(
+    pair: tuple[ChainBackend, Callable[[], MemoryBackend]],
+    ccei_suite: Suite,
+    case: str,
+    make: Callable[[MemoryBackend], SettlementBatch],
+    expected: tuple[Any, ...],
+) -> None:
+    if case == "expired":
+        pytest.skip("the simulated round clock does not apply on chain; see the contract deadline tests")
+    if ccei_suite.domain != EMBEDDED_DOMAIN:
+        pytest.skip("the crafted orders are signed for a fresh eth-tester suite")
+    chain_backend, fresh_memory = pair
+    m = fresh_memory()
+    batch = make(m)
+    chain_result = rejected(lambda: chain_backend.settle_batch(batch))
+    assert chain_result == rejected(lambda: m.settle_batch(batch))
+    assert chain_result[: len(expected)] == expected
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rounds=st.lists(
+        st.tuples(
+            st.integers(1, 4),  # batch id (repeats are replays)
+            st.lists(
+                st.tuples(st.integers(0, 3), st.integers(1, 3), st.integers(0, 3), st.integers(1, 400), st.integers(1, 8)),
+                min_size=1,
+                max_size=4,
+            ),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_random_rounds_give_identical_outcomes_and_balances(
+    pair: tuple[ChainBackend, Callable[[], MemoryBackend]], ccei_chain: Chain, ccei_suite: Suite, rounds: list[Any]
+) -> None:
+    chain_backend, fresh_memory = pair
+    snapshot = ccei_chain.snapshot()
+    try:
+        m = fresh_memory()
+        for batch_id, fills in rounds:
+            batch = assemble_batch(
+                batch_id,
+                [
+                    Fill(
+                        sign_order(
+                            agent_signing_key(SEED, buyer),
+                            ccei_suite.domain,
+                            SettlementOrder(addr(buyer), oid, 0, 300, 12, order_expiry(0)),
+                        ),
+                        addr(seller),
+                        price,
+                        qty,
+                    )
+                    for buyer, oid, seller, price, qty in fills
+                ],
+            )
+            assert rejected(lambda b=batch: chain_backend.settle_batch(b)) == rejected(lambda b=batch: m.settle_batch(b))
+        assert chain_backend.balances() == m.balances()
+        assert balances_digest(chain_backend.balances_by_address()) == balances_digest(m.balances_by_address())
+    finally:
+        ccei_chain.revert(snapshot)
+
+
+def test_chain_backend_withdraw_and_cancel_from_the_agents_own_keys(pair: tuple[ChainBackend, Any]) -> None:
+    chain_backend, _ = pair
+    sent = chain_backend.transactions
+    chain_backend.withdraw(AgentId(0), 1_000)
+    assert chain_backend.escrow_balance(AgentId(0)) == FUNDS - 1_000
+    assert chain_backend.token.balance_of(addr(0)) == 1_000
+    chain_backend.cancel_order(AgentId(0), 4)
+    assert chain_backend.filled(addr(0), 4) == 2**64 - 1
+    assert chain_backend.transactions > sent
+    with pytest.raises(SettlementRejected, match=r"InsufficientEscrow"):
+        chain_backend.withdraw(AgentId(1), FUNDS + 1)
+    assert chain_backend.total_supply() >= 4 * FUNDS
+    with pytest.raises(ContractReverted):
+        chain_backend.settlement.withdraw(0, sender=addr(0))
