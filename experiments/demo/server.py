@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import sys
 import threading
 from collections.abc import Mapping
@@ -166,8 +165,8 @@ def server_env(config: DemoConfig, base: Mapping[str, str] | None = None) -> dic
     return env
 
 
-def launch(config: DemoConfig, *, host: str = "127.0.0.1", port: int = 8521, check_chain: bool = True) -> int:
-    """Checks the settings, then serves the demo until interrupted; returns the server's exit code.
+def launch(config: DemoConfig, *, host: str = "127.0.0.1", port: int = 8521, check_chain: bool = True) -> None:
+    """Checks the settings, then becomes the Solara server (this process is replaced; Ctrl-C stops it).
 
     Raises:
         ScenarioError, DemoError, ChainUnavailable, AssetsMissing: as the message says.
@@ -185,4 +184,5 @@ def launch(config: DemoConfig, *, host: str = "127.0.0.1", port: int = 8521, che
 
         open_backend(config.chain, config.seed).close()
     print(f"CCEI demo: {config.scenario} on {config.chain}, http://{host}:{port}/  (Ctrl-C stops it)", flush=True)
-    return subprocess.run(solara_command(host, port), env=server_env(config), check=False).returncode
+    command = solara_command(host, port)
+    os.execve(command[0], command, server_env(config))

@@ -1,0 +1,202 @@
+"""End to end: ``ccei demo`` serves the dashboard and a person uses it in a real (headless) Chromium.
+
+Each test starts ``ccei demo`` on a free loopback port in a subprocess, drives Debian's
+``chromium`` through Playwright (never a browser Playwright downloads), steps the market, and
+checks that the charts and the trade ticker update; the classroom test takes a seat and submits a
+bid as a person would. Screenshots go to ``test-artifacts/``.
+
+Skipped, with the command that fixes it, when Chromium, Playwright or the browser assets are missing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from experiments.demo.assets import missing_assets
+from experiments.demo.server import free_port
+
+CHROMIUM = Path(os.environ.get("CCEI_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STARTUP_S = 120  # importing Mesa, Solara and web3 on a busy two-core machine is slow
+UI_MS = 60_000
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"Debian's chromium is not installed at {CHROMIUM}: install it with `sudo apt-get install -y chromium` "
+        "(CI does this through `make test`) or point CCEI_CHROMIUM at a Chromium binary",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is missing: `.venv/bin/pip install -e '.[dev]'`")
+if missing_assets():
+    pytest.skip("the demo's browser assets are missing: run `.venv/bin/python -m experiments.demo.assets`", allow_module_level=True)
+
+
+class Server:
+    """``ccei demo`` (which becomes the Solara server) in its own process group on a free loopback port."""
+
+    def __init__(self, out: Path, *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = out / "server.log"
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "experiments.cli", "demo", "--port", str(self.port), "--out", str(out / "logs"), *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def wait_until_up(self) -> None:
+        deadline = time.monotonic() + STARTUP_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"ccei demo exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.5)
+        pytest.fail(f"ccei demo did not answer on {self.url} within {STARTUP_S} s:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
+    """Both servers start at once, so their slow start-ups overlap."""
+    started = {
+        "smith": Server(tmp_path_factory.mktemp("smith"), "--scenario", "smith-1962"),
+        "east-west": Server(tmp_path_factory.mktemp("east-west"), "--scenario", "east-west", "--chain", "eth-tester", "--set", "n_users=60"),
+    }
+    try:
+        for server in started.values():
+            server.wait_until_up()
+        yield started
+    finally:
+        for server in started.values():
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=ARGS,
+            viewport={"width": 1500, "height": 1050},
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def _open(browser: object, server: Server) -> object:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    failed: list[str] = []
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.goto(server.url, timeout=UI_MS)
+    page.get_by_role("button", name="Step").wait_for(timeout=UI_MS)
+    page.locator(".ccei-ticker").wait_for(timeout=UI_MS)
+    page.failed_requests = failed
+    return page
+
+
+def _chart_src(page: object) -> str:
+    img = page.locator(".ccei-charts img").first  # type: ignore[attr-defined]
+    img.wait_for(timeout=UI_MS)
+    return str(img.get_attribute("src"))
+
+
+def _step(page: object) -> None:
+    page.get_by_role("button", name="Step").click()  # type: ignore[attr-defined]
+
+
+def test_a_person_bids_against_the_agents_in_the_browser(servers: dict[str, Server], browser: object) -> None:
+    page = _open(browser, servers["smith"])
+    page.locator(".ccei-classroom").wait_for(timeout=UI_MS)
+    assert page.locator(".ccei-trade").count() == 0
+    before = _chart_src(page)
+
+    page.locator(".ccei-name input").fill("Ada")
+    page.get_by_role("button", name="buy", exact=True).click()
+    page.get_by_role("button", name="Take a seat").click()
+    page.locator(".ccei-price input").wait_for(timeout=UI_MS)
+    assert "tokens" in page.locator(".ccei-limit").inner_text()
+    page.locator(".ccei-price input").fill("3.90")  # above every seller's cost: some ask will meet it
+    page.get_by_role("button", name="Submit bid").click()
+    page.locator(".ccei-note").get_by_text("stands in period 1").wait_for(timeout=UI_MS)
+
+    _step(page)
+    page.locator(".ccei-trade", has_text="Ada").first.wait_for(timeout=UI_MS)
+    page.wait_for_function(
+        "before => { const img = document.querySelector('.ccei-charts img'); return img && img.src !== before; }",
+        arg=before,
+        timeout=UI_MS,
+    )
+    assert page.locator(".ccei-trade").count() >= 2
+    row = page.locator(".ccei-trade", has_text="Ada").first.inner_text()
+    assert "3.90" in row  # the standing bid trades at its own price
+    page.locator(".ccei-you", has_text="you traded at 3.90").wait_for(timeout=UI_MS)
+    assert page.locator(".ccei-people").get_by_text("Ada").count() == 1
+    assert "%" in page.locator(".ccei-efficiency").inner_text()
+
+    _step(page)
+    page.get_by_text("Step: 2").wait_for(timeout=UI_MS)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "demo-classroom.png"), full_page=True)
+    assert not [u for u in page.failed_requests if "/_solara/cdn/" in u], "browser assets failed to load"
+
+
+def test_the_east_west_dashboard_on_the_embedded_chain(servers: dict[str, Server], browser: object) -> None:
+    page = _open(browser, servers["east-west"])
+    page.locator(".ccei-map img").wait_for(timeout=UI_MS)
+    map_before, charts_before = page.locator(".ccei-map img").get_attribute("src"), _chart_src(page)
+
+    _step(page)
+    page.locator(".ccei-trade").first.wait_for(timeout=UI_MS)
+    _step(page)
+    page.get_by_text("Step: 2").wait_for(timeout=UI_MS)
+    page.wait_for_function(
+        "([m, c]) => document.querySelector('.ccei-map img').src !== m && document.querySelector('.ccei-charts img').src !== c",
+        arg=[map_before, charts_before],
+        timeout=UI_MS,
+    )
+    assert page.locator(".ccei-trade").count() >= 5
+    gas = int(page.locator(".ccei-gas").inner_text().replace(",", ""))
+    transactions = int(page.locator(".ccei-transactions").inner_text().replace(",", ""))
+    assert gas > 0 and transactions > 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "demo-dashboard.png"), full_page=True)
+    assert not [u for u in page.failed_requests if "/_solara/cdn/" in u], "browser assets failed to load"
