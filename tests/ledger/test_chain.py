@@ -1,0 +1,143 @@
+"""Chain access: connecting, snapshot/revert, time travel, auto-mining, unlocking keys; on eth-tester
+and on a real JSON-RPC node (anvil from npm, when installed)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ledger.backends import ChainBackend
+from ledger.batch import Fill, assemble_batch
+from ledger.chain import EMBEDDED_CHAIN_ID, EMBEDDED_DEPLOYER, Chain, connect, create_address
+from ledger.errors import ChainUnavailable
+from ledger.keys import agent_private_key, agent_signing_key
+from ledger.signing import SettlementOrder, order_expiry, sign_order
+from ledger.suite import EMBEDDED_DOMAIN, deploy_suite
+from market.orders import AgentId
+
+ANVIL = Path(__file__).resolve().parents[2] / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+
+
+def test_connect_refuses_what_is_not_a_chain() -> None:
+    with pytest.raises(ChainUnavailable, match=r"--chain 'ftp://x': expected 'memory', 'eth-tester' or an http\(s\):// node URL"):
+        connect("ftp://x")
+    with pytest.raises(ChainUnavailable, match=r"--chain http://127.0.0.1:9: node not reachable"):
+        connect("http://127.0.0.1:9", timeout_s=1)
+
+
+def test_a_fresh_embedded_suite_lands_on_the_predicted_domain() -> None:
+    chain = connect()
+    assert chain.kind == "eth-tester" and chain.chain_id == EMBEDDED_CHAIN_ID and chain.accounts[0] == EMBEDDED_DEPLOYER
+    suite = deploy_suite(chain, extras=False)
+    assert suite.domain == EMBEDDED_DOMAIN
+    assert suite.token.address == create_address(EMBEDDED_DEPLOYER, 0)
+
+
+def _transfer(chain: Chain, wei: int = 1) -> int:
+    tx = chain.w3.eth.send_transaction({"from": chain.accounts[0], "to": chain.accounts[1], "value": wei, "gas": 21_000})
+    return tx
+
+
+def test_snapshot_and_revert(ccei_chain: Chain) -> None:
+    before = ccei_chain.w3.eth.get_balance(ccei_chain.accounts[1])
+    snapshot = ccei_chain.snapshot()
+    _transfer(ccei_chain, 5)
+    assert ccei_chain.w3.eth.get_balance(ccei_chain.accounts[1]) == before + 5
+    ccei_chain.revert(snapshot)
+    assert ccei_chain.w3.eth.get_balance(ccei_chain.accounts[1]) == before
+
+
+def test_time_travel_sets_the_next_block_time(ccei_chain: Chain) -> None:
+    target = ccei_chain.next_timestamp() + 10_000
+    ccei_chain.time_travel(target)
+    assert ccei_chain.next_timestamp() == target
+    _transfer(ccei_chain)
+    assert ccei_chain.timestamp() == target
+
+
+def test_automine_off_puts_many_transactions_in_one_block(ccei_chain: Chain) -> None:
+    start = ccei_chain.w3.eth.block_number
+    ccei_chain.set_automine(False)
+    hashes = [_transfer(ccei_chain) for _ in range(3)]
+    assert ccei_chain.w3.eth.block_number == start
+    ccei_chain.mine()
+    ccei_chain.set_automine(True)
+    blocks = {ccei_chain.w3.eth.get_transaction_receipt(h)["blockNumber"] for h in hashes}
+    assert blocks == {start + 1}
+
+
+def test_unlock_and_fund_let_a_new_key_send(ccei_chain: Chain) -> None:
+    key = agent_private_key(31, 7).to_bytes()
+    address = ccei_chain.unlock(key)
+    assert ccei_chain.unlock(key) == address  # idempotent
+    ccei_chain.fund(address, 10**17)
+    tx = ccei_chain.w3.eth.send_transaction({"from": address, "to": ccei_chain.accounts[0], "value": 1, "gas": 21_000})
+    assert ccei_chain.w3.eth.get_transaction_receipt(tx)["status"] == 1
+
+
+def test_the_tester_handle_is_for_the_embedded_chain_only() -> None:
+    chain = Chain(w3=connect().w3, kind="rpc", url="http://example")
+    with pytest.raises(ChainUnavailable, match="http://example is not the embedded chain"):
+        chain.tester  # noqa: B018
+
+
+# -- a real node -------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def anvil_url() -> Iterator[str]:
+    if not ANVIL.is_file() or shutil.which("node") is None:
+        pytest.skip("anvil is not installed (npm ci installs @foundry-rs/anvil)")
+    port = _free_port()
+    process = subprocess.Popen([str(ANVIL), "--port", str(port), "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                connect(url, timeout_s=1)
+                break
+            except ChainUnavailable:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_settlement_and_test_controls_on_a_json_rpc_node(anvil_url: str) -> None:
+    chain = connect(anvil_url)
+    assert chain.kind == "rpc" and chain.chain_id == 31337
+    backend = ChainBackend(11, chain)
+    backend.open_accounts({AgentId(0): 10_000, AgentId(1): 0})
+    snapshot = chain.snapshot()
+    order = SettlementOrder(backend.address(AgentId(0)), 1, 0, 50, 100, order_expiry(0))
+    signed = sign_order(agent_signing_key(11, 0), backend.domain, order)
+    backend.settle_batch(assemble_batch(1, [Fill(signed, backend.address(AgentId(1)), 40, 10)]))
+    assert backend.balances() == {0: 9_600, 1: 400}
+    backend.withdraw(AgentId(1), 100)  # sent from the agent's own key through the signing middleware
+    assert backend.token.balance_of(backend.address(AgentId(1))) == 100
+    chain.revert(snapshot)
+    assert backend.balances() == {0: 10_000, 1: 0}
+    with pytest.raises(ChainUnavailable, match="no longer exists"):
+        chain.revert(snapshot)
+    target = chain.timestamp() + 5_000
+    chain.time_travel(target)
+    chain.set_automine(False)
+    tx = _transfer(chain)
+    chain.mine()
+    chain.set_automine(True)
+    receipt = chain.w3.eth.get_transaction_receipt(tx)
+    assert chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"] == target
+    assert chain.next_timestamp() == target + 1
