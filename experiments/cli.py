@@ -157,6 +157,31 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from ledger.replay import reclear, replay
+
+    if args.mechanism:
+        outcome = reclear(Path(args.log), args.mechanism).as_dict()
+        if args.json:
+            print(json.dumps(outcome, indent=2, sort_keys=True))
+        else:
+            o, c = outcome["original"], outcome["counterfactual"]
+            print(f"{outcome['rounds']} rounds re-cleared under {args.mechanism}")
+            print(f"{'':<16}{'original':>20}{args.mechanism:>20}")
+            for key in ("volume", "welfare", "mean_price"):
+                fmt = (lambda v: "-" if v is None else f"{v:,.2f}")
+                print(f"{key:<16}{fmt(o[key]):>20}{fmt(c[key]):>20}")
+        return 0
+    result = replay(Path(args.log), args.chain, until=args.until)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2, sort_keys=True))
+    else:
+        state = "verified" if result.verified else ("stopped at --until" if args.until is not None else "NOT verified")
+        print(f"{args.log}: {result.entries} entries, {result.batches} batches, {result.trades} trades replayed on {result.backend}: {state}")
+        print(f"log head {result.log_head}\nbalances digest {result.balances_digest}")
+    return 0 if result.verified or args.until is not None else 4
+
+
 def _cmd_log_show(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -235,6 +260,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="report directory (default: DIR/report)")
     p.add_argument("--metric", action="append", default=[], help="run-level metric to cover (repeatable; default: all that vary)")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("replay", help="re-execute and verify a trade log, or re-clear it under another mechanism")
+    p.add_argument("log", metavar="LOG", help="a trades.jsonl")
+    p.add_argument("--chain", default="memory", help="memory (default) | eth-tester | http(s):// node URL")
+    p.add_argument("--until", type=int, default=None, metavar="SEQ", help="stop after the line with this seq")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--mechanism", default=None, help="re-clear the recorded orders: uniform | pay-as-bid | mcafee")
+    p.set_defaults(func=_cmd_replay)
 
     p = sub.add_parser("log", help="look into a trade log: show or export its events")
     logs = p.add_subparsers(dest="log_command", required=True, metavar="ACTION", parser_class=_Parser)

@@ -1,0 +1,321 @@
+"""Replaying a trade log: re-executing every settlement on a fresh back end and checking it all.
+
+:func:`replay` streams the log (:func:`ledger.tradelog.read_log` checks the hash chain line by
+line), opens the logged deposits on a fresh back end, rebuilds each batch from the logged orders,
+authorizations and trades, checks every signature against the agent's address, settles the batch,
+and at the closing entry compares the resulting balances with the logged digest. It stops at the
+first line that does not check out and names it. Memory stays flat: only the orders that can still
+be filled (within their time to live) and the balances are held.
+
+:func:`reclear` is the economist's what-if: it re-clears each round's recorded orders under another
+double-auction rule and compares welfare, volume and prices with what the market actually did.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ledger.backends import SettlementBackend, balances_digest, open_backend
+from ledger.batch import UNSIGNED, Fill, assemble_batch
+from ledger.errors import LedgerError, SettlementRejected
+from ledger.signing import DEFAULT_TTL_ROUNDS, RESOURCE_CODES, SettlementOrder, Signature, SignedOrder, recover_signer
+from ledger.tradelog import LogTampered, read_log
+from market.auctions import clear_double_auction
+from market.orders import Resource
+
+__all__ = ["ReplayRefused", "ReplayResult", "replay", "Counterfactual", "reclear"]
+
+
+class ReplayRefused(LedgerError):
+    """The log cannot be replayed on the back end asked for (e.g. an unsigned log on a chain)."""
+
+    exit_code = 2
+
+
+@dataclass
+class ReplayResult:
+    """What a replay found.
+
+    Attributes:
+        entries: Log lines read (header included).
+        trades: Trades settled.
+        batches: Batches settled.
+        log_head: Hash of the last line read.
+        balances_digest: SHA-256 over the replayed final balances (see :func:`ledger.backends.balances_digest`).
+        expected_digest: The digest the log's closing entry holds (``None`` when the replay stopped before it).
+        verified: True when the chain, every signature, every batch and the final balances all checked out.
+        backend: The back end used.
+    """
+
+    entries: int = 0
+    trades: int = 0
+    batches: int = 0
+    log_head: str = ""
+    balances_digest: str = ""
+    expected_digest: str | None = None
+    verified: bool = False
+    backend: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "entries": self.entries,
+            "trades": self.trades,
+            "batches": self.batches,
+            "log_head": self.log_head,
+            "balances_digest": self.balances_digest,
+            "expected_digest": self.expected_digest,
+            "verified": self.verified,
+            "backend": self.backend,
+        }
+
+
+@dataclass
+class _Round:
+    """Orders that may still be filled, their authorizations, and the fills of the batch being read."""
+
+    orders: dict[int, dict[str, Any]] = field(default_factory=dict)
+    signed: dict[int, SignedOrder] = field(default_factory=dict)
+    fills: list[Fill] = field(default_factory=list)
+
+    def forget_before(self, step: int) -> None:
+        expired = [oid for oid, o in self.orders.items() if o["placed"] < step]
+        for oid in expired:
+            del self.orders[oid]
+            self.signed.pop(oid, None)
+
+
+def replay(
+    log: Path,
+    chain: str = "memory",
+    *,
+    until: int | None = None,
+    on_entry: Callable[[int], None] | None = None,
+) -> ReplayResult:
+    """Re-executes every settlement of ``log`` on a fresh back end and checks everything.
+
+    Args:
+        log: The trade log.
+        chain: ``memory``, ``eth-tester`` or a node URL.
+        until: Stop after the line whose ``seq`` is this (batches complete by then are settled).
+        on_entry: Called with each line's ``seq`` (for a progress display).
+
+    Returns:
+        The result; ``verified`` only when the closing entry was reached and matched.
+
+    Raises:
+        LogTampered: at the first line that does not check out (hash chain, address, signature,
+            batch totals, a settlement the back end refuses, or the final balances).
+        ReplayRefused: an unsigned log on a chain back end.
+        LogUnreadable, ChainUnavailable: as the message says.
+    """
+    entries = read_log(log)
+    header = next(entries)
+    signed = bool(header.get("signed", True))
+    if not signed and chain != "memory":
+        raise ReplayRefused(f"{log} was written with signing off (--no-sign); only --chain memory can replay it")
+    # signatures are checked here, line by line, so the memory back end need not check them again
+    backend = open_backend(chain, int(header["seed"]), verify_signatures=False) if chain == "memory" else open_backend(chain, int(header["seed"]))
+    result = ReplayResult(entries=1, log_head=header["hash"], backend=backend.name)
+    try:
+        _replay_entries(log, entries, backend, signed, until, on_entry, result)
+    finally:
+        backend.close()
+    return result
+
+
+def _replay_entries(
+    log: Path,
+    entries: Iterator[dict[str, Any]],
+    backend: SettlementBackend,
+    signed: bool,
+    until: int | None,
+    on_entry: Callable[[int], None] | None,
+    result: ReplayResult,
+) -> None:
+    deposits: dict[int, int] | None = {}
+    state = _Round()
+    ttl = DEFAULT_TTL_ROUNDS
+    current_step = -1
+    for entry in entries:
+        seq, kind, line = entry["seq"], entry["kind"], entry["seq"] + 1
+        result.entries += 1
+        result.log_head = entry["hash"]
+        if on_entry:
+            on_entry(seq)
+        if kind == "deposit":
+            if deposits is None:
+                raise LogTampered(log, line, "kind", "a deposit after trading began")
+            if entry["address"] != backend.address(entry["agent"]):
+                raise LogTampered(log, line, "address", f"is not agent {entry['agent']}'s address")
+            deposits[entry["agent"]] = entry["amount"]
+        else:
+            if deposits is not None:
+                backend.open_accounts(deposits)
+                deposits = None
+            if entry["step"] != current_step:
+                current_step = entry["step"]
+                state.forget_before(current_step - ttl)
+            if kind == "order":
+                state.orders[entry["order_id"]] = entry
+            elif kind == "authorization":
+                state.signed[entry["order_id"]] = _authorization(log, line, entry, state, backend, signed)
+            elif kind == "trade":
+                so = state.signed.get(entry["buy_order"])
+                if so is None:
+                    raise LogTampered(log, line, "buy_order", f"order {entry['buy_order']} has no authorization before it")
+                if so.order.owner != backend.address(entry["buyer"]):
+                    raise LogTampered(log, line, "buyer", "is not the owner of the buy order")
+                state.fills.append(Fill(so, backend.address(entry["seller"]), entry["price"], entry["quantity"]))
+            elif kind == "batch":
+                _settle(log, line, entry, state, backend, result)
+            elif kind == "close":
+                result.balances_digest = balances_digest(backend.balances_by_address())
+                result.expected_digest = entry["balances_digest"]
+                if result.balances_digest != result.expected_digest:
+                    raise LogTampered(log, line, "balances_digest", "the replayed balances differ from the logged ones")
+                if entry["trades"] != result.trades:
+                    raise LogTampered(log, line, "trades", f"the log settled {result.trades} trades, not {entry['trades']}")
+                result.verified = True
+        if until is not None and seq >= until:
+            break
+    if deposits is not None and deposits:
+        backend.open_accounts(deposits)
+    if not result.balances_digest:
+        result.balances_digest = balances_digest(backend.balances_by_address())
+
+
+def _authorization(
+    log: Path, line: int, entry: dict[str, Any], state: _Round, backend: SettlementBackend, signed: bool
+) -> SignedOrder:
+    order = state.orders.get(entry["order_id"])
+    if order is None or order["side"] != "buy":
+        raise LogTampered(log, line, "order_id", f"authorizes order {entry['order_id']}, which is no buy order of the log")
+    if entry["address"] != backend.address(order["owner"]):
+        raise LogTampered(log, line, "address", f"is not agent {order['owner']}'s address")
+    message = SettlementOrder(
+        owner=entry["address"],
+        order_id=order["order_id"],
+        resource=RESOURCE_CODES[Resource(order["resource"])],
+        limit_price=order["limit_price"],
+        quantity=order["quantity"],
+        expiry=entry["expiry"],
+    )
+    if not signed:
+        return SignedOrder(message, UNSIGNED)
+    try:
+        signature = Signature.from_bytes(bytes.fromhex(str(entry["signature"]).removeprefix("0x")))
+    except ValueError:
+        raise LogTampered(log, line, "signature", "is not a 65-byte hex signature") from None
+    if not signature.is_low_s or recover_signer(backend.domain, message, signature) != entry["address"]:
+        raise LogTampered(log, line, "signature", f"was not made by {entry['address']} over this order")
+    return SignedOrder(message, signature)
+
+
+def _settle(log: Path, line: int, entry: dict[str, Any], state: _Round, backend: SettlementBackend, result: ReplayResult) -> None:
+    batch = assemble_batch(entry["batch_id"], state.fills)
+    state.fills = []
+    if len(batch.trades) != entry["trades"] or batch.volume != entry["volume"]:
+        raise LogTampered(log, line, "volume", f"the batch's trades add up to {len(batch.trades)} trades and {batch.volume}")
+    try:
+        backend.settle_batch(batch)
+    except SettlementRejected as exc:
+        raise LogTampered(log, line, "batch_id", f"the back end refused the batch: {exc.reason}") from None
+    result.batches += 1
+    result.trades += len(batch.trades)
+
+
+@dataclass(frozen=True)
+class Counterfactual:
+    """The market as it happened against the same orders re-cleared under ``mechanism``.
+
+    Welfare is the gain from trade at the orders' own limit prices (what buyers said they would pay
+    minus what sellers said they would take), so it compares allocations, not transfers.
+    """
+
+    mechanism: str
+    rounds: int
+    original_volume: int
+    original_welfare: float
+    original_mean_price: float | None
+    counterfactual_volume: int
+    counterfactual_welfare: float
+    counterfactual_mean_price: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "mechanism": self.mechanism,
+            "rounds": self.rounds,
+            "original": {"volume": self.original_volume, "welfare": self.original_welfare, "mean_price": self.original_mean_price},
+            "counterfactual": {
+                "volume": self.counterfactual_volume,
+                "welfare": self.counterfactual_welfare,
+                "mean_price": self.counterfactual_mean_price,
+            },
+            "welfare_change": self.counterfactual_welfare - self.original_welfare,
+        }
+
+
+def reclear(log: Path, mechanism: str) -> Counterfactual:
+    """Re-clears every round's recorded orders under ``mechanism`` and compares with the original.
+
+    Each round's buy and sell orders of each resource are cleared as one call double auction
+    (:func:`market.auctions.clear_double_auction`) with the orders' limit prices as bids and asks.
+
+    Raises:
+        MechanismError: an unknown mechanism.
+        LogTampered, LogUnreadable: the log does not check out.
+    """
+    clear_double_auction([], [], rule=mechanism)  # an unknown rule fails before the log is read
+    orig_volume = cf_volume = 0
+    orig_welfare = cf_welfare = 0.0
+    orig_turnover = cf_turnover = 0.0
+    rounds = 0
+    book: dict[int, dict[str, Any]] = {}
+    round_orders: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    step = None
+
+    def flush() -> None:
+        nonlocal cf_volume, cf_welfare, cf_turnover, rounds
+        for resource in {k.split(":")[0] for k in round_orders}:
+            bids, asks = round_orders.get(f"{resource}:buy", []), round_orders.get(f"{resource}:sell", [])
+            result = clear_double_auction(bids, asks, rule=mechanism)
+            cf_volume += result.volume
+            cf_welfare += result.surplus
+            cf_turnover += sum(f.buyer_amount for f in result.fills)
+        rounds += 1
+        round_orders.clear()
+
+    for entry in read_log(log):
+        kind = entry["kind"]
+        if kind in ("header", "deposit", "authorization", "batch"):
+            continue
+        if entry["step"] != step:
+            if step is not None and round_orders:
+                flush()
+            step = entry["step"]
+            book = {k: o for k, o in book.items() if o["placed"] >= step - DEFAULT_TTL_ROUNDS}
+        if kind == "order":
+            book[entry["order_id"]] = entry
+            round_orders[f"{entry['resource']}:{entry['side']}"].append((entry["limit_price"], entry["quantity"]))
+        elif kind == "trade":
+            buy, sell = book.get(entry["buy_order"]), book.get(entry["sell_order"])
+            orig_volume += entry["quantity"]
+            orig_turnover += entry["price"] * entry["quantity"]
+            if buy is not None and sell is not None:
+                orig_welfare += (buy["limit_price"] - sell["limit_price"]) * entry["quantity"]
+    if round_orders:
+        flush()
+    return Counterfactual(
+        mechanism=mechanism,
+        rounds=rounds,
+        original_volume=orig_volume,
+        original_welfare=orig_welfare,
+        original_mean_price=orig_turnover / orig_volume if orig_volume else None,
+        counterfactual_volume=cf_volume,
+        counterfactual_welfare=cf_welfare,
+        counterfactual_mean_price=cf_turnover / cf_volume if cf_volume else None,
+    )

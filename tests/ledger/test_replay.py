@@ -1,0 +1,153 @@
+"""ccei replay: re-execution, verification, tampering, counterfactual re-clearing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from experiments.cli import main
+from experiments.run import run
+from experiments.scenarios import load_scenario
+from ledger.replay import ReplayRefused, reclear, replay
+from ledger.tradelog import LogTampered, canonical, entry_hash
+
+
+@pytest.fixture(scope="module")
+def signed_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("signed")
+    run(load_scenario("posted-price"), out=out, seed=3, steps=8, chain="memory")
+    return out
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text().splitlines(keepends=True)
+
+
+def write(path: Path, rows: list[str]) -> Path:
+    path.write_text("".join(rows))
+    return path
+
+
+def rechain(rows: list[str], start: int) -> list[str]:
+    """What a forger does after editing line ``start``: recompute every hash from there on."""
+    out = rows[:start]
+    prev = json.loads(rows[start - 1])["hash"]
+    for raw in rows[start:]:
+        entry = json.loads(raw)
+        entry["prev"] = prev
+        entry["hash"] = entry_hash(entry)
+        prev = entry["hash"]
+        out.append(canonical(entry).decode() + "\n")
+    return out
+
+
+def first(rows: list[str], kind: str) -> int:
+    return next(i for i, r in enumerate(rows) if f'"kind":"{kind}"' in r)
+
+
+def test_replay_verifies_and_matches_the_run(signed_run: Path) -> None:
+    result = replay(signed_run / "trades.jsonl")
+    summary = json.loads((signed_run / "summary.json").read_text())
+    assert result.verified
+    assert result.balances_digest == summary["balances_digest"] == result.expected_digest
+    assert result.log_head == summary["log_head"]
+    assert result.trades == summary["trades"]
+    assert result.entries == summary["log_entries"]
+
+
+def test_replay_on_the_embedded_chain(signed_run: Path) -> None:
+    result = replay(signed_run / "trades.jsonl", "eth-tester")
+    assert result.verified and result.backend == "chain"
+
+
+def test_until_stops_early(signed_run: Path) -> None:
+    result = replay(signed_run / "trades.jsonl", until=40)
+    assert result.entries == 41 and not result.verified
+
+
+def test_edited_price_is_caught_by_the_hash(signed_run: Path, tmp_path: Path) -> None:
+    rows = lines(signed_run / "trades.jsonl")
+    i = first(rows, "trade")
+    rows[i] = rows[i].replace('"price":', '"price":1', 1)
+    with pytest.raises(LogTampered) as info:
+        replay(write(tmp_path / "t.jsonl", rows))
+    assert (info.value.line, info.value.field) == (i + 1, "hash")
+
+
+def test_rehashed_edited_price_is_caught_by_the_balances(signed_run: Path, tmp_path: Path) -> None:
+    rows = lines(signed_run / "trades.jsonl")
+    i = first(rows, "trade")
+    entry = json.loads(rows[i])
+    entry["price"] -= 1
+    rows[i] = json.dumps(entry)
+    with pytest.raises(LogTampered) as info:
+        replay(write(tmp_path / "t.jsonl", rechain(rows, i)))
+    assert info.value.field in {"volume", "balances_digest"}
+
+
+def test_deleted_line_is_caught(signed_run: Path, tmp_path: Path) -> None:
+    rows = lines(signed_run / "trades.jsonl")
+    i = first(rows, "trade")
+    del rows[i]
+    with pytest.raises(LogTampered) as info:
+        replay(write(tmp_path / "t.jsonl", rows))
+    assert (info.value.line, info.value.field) == (i + 1, "seq")
+
+
+def test_reordered_pair_is_caught(signed_run: Path, tmp_path: Path) -> None:
+    rows = lines(signed_run / "trades.jsonl")
+    i = first(rows, "trade")
+    rows[i], rows[i + 1] = rows[i + 1], rows[i]
+    with pytest.raises(LogTampered) as info:
+        replay(write(tmp_path / "t.jsonl", rows))
+    assert (info.value.line, info.value.field) == (i + 1, "seq")
+
+
+def test_forged_signature_is_caught_even_with_a_valid_chain(signed_run: Path, tmp_path: Path) -> None:
+    rows = lines(signed_run / "trades.jsonl")
+    i = first(rows, "authorization")
+    entry = json.loads(rows[i])
+    sig = bytearray(bytes.fromhex(entry["signature"][2:]))
+    sig[10] ^= 0x01
+    entry["signature"] = "0x" + sig.hex()
+    rows[i] = json.dumps(entry)
+    with pytest.raises(LogTampered) as info:
+        replay(write(tmp_path / "t.jsonl", rechain(rows, i)))
+    assert (info.value.line, info.value.field) == (i + 1, "signature")
+
+
+def test_unsigned_log_replays_on_memory_only(tmp_path: Path) -> None:
+    run(load_scenario("posted-price"), out=tmp_path, seed=3, steps=4, chain="memory", sign=False)
+    header = json.loads(lines(tmp_path / "trades.jsonl")[0])
+    assert header["signed"] is False
+    assert replay(tmp_path / "trades.jsonl").verified
+    with pytest.raises(ReplayRefused, match="signing off"):
+        replay(tmp_path / "trades.jsonl", "eth-tester")
+
+
+def test_cli_replay_json_and_exit_codes(signed_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", str(signed_run / "trades.jsonl"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"entries", "trades", "log_head", "balances_digest", "verified"} <= out.keys() and out["verified"]
+    rows = lines(signed_run / "trades.jsonl")
+    del rows[first(rows, "batch")]
+    assert main(["replay", str(write(tmp_path / "t.jsonl", rows))]) == 4
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "field 'seq'" in err
+
+
+@pytest.mark.parametrize("mechanism", ["uniform", "pay-as-bid", "mcafee"])
+def test_counterfactual_reclearing(tmp_path: Path, mechanism: str) -> None:
+    run(load_scenario("gode-sunder"), out=tmp_path, seed=2, steps=4, chain="memory")
+    outcome = reclear(tmp_path / "trades.jsonl", mechanism)
+    assert outcome.rounds == 4
+    assert outcome.original_volume > 0 and outcome.counterfactual_volume > 0
+    # a call auction on the same bids and asks never trades more than the units the traders hold
+    assert outcome.counterfactual_volume <= 4 * 6 * 4
+
+
+def test_counterfactual_unknown_mechanism(signed_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", str(signed_run / "trades.jsonl"), "--mechanism", "barter"]) == 2
+    assert "unknown auction rule 'barter'" in capsys.readouterr().err
