@@ -19,15 +19,18 @@ eth-tester runs sign byte-identical orders.
 from __future__ import annotations
 
 import abc
+import contextlib
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
+import requests
 from eth_typing import ChecksumAddress
+from web3.exceptions import ProviderConnectionError
 
 from ledger.batch import MAX_BATCH_PARTICIPANTS, MAX_BATCH_TRADES, SettlementBatch, batch_round, build_batch, sign_orders
 from ledger.chain import Chain, connect
 from ledger.contracts import Capacity, ContractReverted
-from ledger.errors import LedgerError, SettlementRejected
+from ledger.errors import ChainUnavailable, LedgerError, SettlementRejected
 from ledger.keys import agent_address, agent_private_key, agent_signing_key
 from ledger.signing import SECP256K1_N, ZERO_ADDRESS, OrderDomain, recover_signer, round_time
 from ledger.suite import EMBEDDED_DOMAIN, Suite, deploy_suite
@@ -43,6 +46,18 @@ __all__ = [
 
 _HALF_N = SECP256K1_N // 2
 _REGISTER_CHUNK = 256
+
+
+@contextlib.contextmanager
+def node_guard(url: str) -> Iterator[None]:
+    """Turns a node that stops answering mid-run into one :class:`ChainUnavailable` line."""
+    try:
+        yield
+    except (requests.exceptions.RequestException, ProviderConnectionError, ConnectionError) as exc:
+        raise ChainUnavailable(
+            f"--chain {url}: the node stopped answering ({type(exc).__name__}); the log is safe: "
+            "restart the node and continue with `ccei run --resume --out DIR`"
+        ) from None
 
 
 def batch_time(batch_id: int) -> int:
@@ -340,6 +355,10 @@ class ChainBackend(SettlementBackend):
         return self._domain
 
     def open_accounts(self, deposits: Mapping[AgentId, int], roles: Mapping[AgentId, Capacity] | None = None) -> None:
+        with node_guard(self.chain.url):
+            self._open_accounts(deposits, roles)
+
+    def _open_accounts(self, deposits: Mapping[AgentId, int], roles: Mapping[AgentId, Capacity] | None) -> None:
         op = self.operator
         total = sum(deposits.values())
         if any(a < 0 for a in deposits.values()):
@@ -361,7 +380,8 @@ class ChainBackend(SettlementBackend):
 
     def settle_batch(self, batch: SettlementBatch) -> SettlementOutcome:
         try:
-            receipt = self.settlement.settle_batch(batch, sender=self.operator)
+            with node_guard(self.chain.url):
+                receipt = self.settlement.settle_batch(batch, sender=self.operator)
         except ContractReverted as exc:
             raise SettlementRejected(exc.error, *exc.error_args) from exc
         return SettlementOutcome(
