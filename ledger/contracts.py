@@ -357,7 +357,7 @@ class Deployed:
         With ``wait=False`` (auto-mining off) it returns ``{"transactionHash": ...}`` at once;
         fetch the receipt after mining. A transaction mined as failed is replayed as a call on
         the block it was mined in (same timestamp; the failure changed no contract state) to
-        recover the error. The gas used is reported to active gas recorders under
+        recover the error; one that used all its gas raises ``OutOfGas``. The gas used is reported to active gas recorders under
         ``fn``.
 
         Raises:
@@ -373,10 +373,11 @@ class Deployed:
             return TxReceipt({"transactionHash": tx_hash})  # type: ignore[typeddict-item]
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
         if receipt["status"] != 1:
-            try:
-                w3.eth.call(tx, block_identifier=receipt["blockNumber"])  # type: ignore[arg-type]
-            except REVERT_TYPES as exc:
-                raise decode_revert(self.abi, revert_data(exc)) from exc
+            if receipt["gasUsed"] < gas:
+                try:
+                    w3.eth.call(tx, block_identifier=receipt["blockNumber"])  # type: ignore[arg-type]
+                except REVERT_TYPES as exc:
+                    raise decode_revert(self.abi, revert_data(exc)) from exc
             raise revert_class("OutOfGas")("OutOfGas", (gas,), b"", ["gas"])
         gas_recording.record(self.name, fn, receipt["gasUsed"])
         return receipt
@@ -427,7 +428,7 @@ def deploy(
     """Deploys ``artifact`` (a name in ``contracts/build`` or an artifact dict) and returns its address.
 
     Raises:
-        ContractReverted: the constructor reverted.
+        ContractReverted: the constructor reverted (named after its custom error when it had one).
     """
     data = artifact if isinstance(artifact, dict) else load_artifact(artifact)
     factory = chain.w3.eth.contract(abi=data["abi"], bytecode=data["bytecode"])
@@ -437,6 +438,11 @@ def deploy(
         raise decode_revert(data["abi"], revert_data(exc)) from exc
     receipt = chain.w3.eth.wait_for_transaction_receipt(tx_hash)
     if receipt["status"] != 1:
+        creation = {"from": sender, "data": factory.constructor(*args).data_in_transaction, "gas": gas}
+        try:
+            chain.w3.eth.call(creation, block_identifier=receipt["blockNumber"])  # type: ignore[arg-type]
+        except REVERT_TYPES as exc:
+            raise decode_revert(data["abi"], revert_data(exc)) from exc
         raise revert_class("DeploymentFailed")("DeploymentFailed", (data["contractName"],), b"", ["contract"])
     gas_recording.record(data["contractName"], "constructor", receipt["gasUsed"])
     return receipt["contractAddress"]

@@ -1,0 +1,112 @@
+"""The committed gas snapshot (tests/gas-snapshot.json): a fixed scenario calls every state-changing
+function of every contract once or more; the test fails when any function's gas grows more than 5 %
+over the committed figure, or a function is missing from it.
+
+After an intended change: ``CCEI_UPDATE_GAS_SNAPSHOT=1 .venv/bin/pytest tests/ledger/test_gas_snapshot.py``
+rewrites the file; commit it with the change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import coincurve
+
+from ledger.batch import Fill, assemble_batch
+from ledger.chain import Chain
+from ledger.contracts import (
+    MINTER_ROLE,
+    AgreementTerms,
+    Capacity,
+    EnergySource,
+    Service,
+    ServiceAgreements,
+)
+from ledger.gas import check_snapshot, recording
+from ledger.pytest_plugin import CceiAccounts
+from ledger.signing import ZERO_ADDRESS, SettlementOrder, order_expiry, sign_order
+from ledger.suite import deploy_suite
+
+SNAPSHOT = Path(__file__).resolve().parents[1] / "gas-snapshot.json"
+
+
+def test_gas_stays_within_the_snapshot(ccei_chain: Chain, ccei_accounts: CceiAccounts) -> None:
+    acc = ccei_accounts
+    u0, u1, u2 = acc.users
+    with recording() as recorder:
+        suite = deploy_suite(ccei_chain)  # a fresh suite, so the constructors are measured too
+        admin, token, registry, settlement = suite.admin, suite.token, suite.registry, suite.settlement
+        agreements, certs = suite.agreements, suite.certificates
+        assert agreements is not None and certs is not None
+
+        registry.register_many([u0, u1, u2], Capacity.USER, sender=admin)
+        registry.register(acc.compute_supplier, Capacity.COMPUTE_SUPPLIER, sender=admin)
+        registry.register(acc.energy_supplier, Capacity.ENERGY_SUPPLIER, sender=admin)
+        registry.register(acc.outsider, Capacity.USER, sender=admin)
+        registry.deregister(acc.outsider, sender=admin)
+        for user in (u0, u1, u2, acc.compute_supplier):
+            token.mint(user, 10**9, sender=admin)
+        token.transfer(u1, 5, sender=u0)
+        token.approve(u2, 10, sender=u0)
+        token.transfer_from(u0, u2, 10, sender=u2)
+        token.grant_role(MINTER_ROLE, u0, sender=admin)
+        token.revoke_role(MINTER_ROLE, u0, sender=admin)
+        token.grant_role(MINTER_ROLE, u1, sender=admin)
+        token.renounce_role(MINTER_ROLE, sender=u1)
+
+        for user in (u0, u1, u2):
+            token.approve(settlement.address, 10**8, sender=user)
+            settlement.deposit_for(user, 10**8, sender=user)
+        settlement.withdraw(10, sender=u0)
+        settlement.cancel_order(99, sender=u0)
+        orders = [
+            sign_order(coincurve.PrivateKey(acc.key(u)), suite.domain, SettlementOrder(u, n, 0, 500, 100, order_expiry(0)))
+            for n, u in enumerate((u0, u1, u2, u0, u1), start=1)
+        ]
+        batch = assemble_batch(
+            1, [Fill(o, seller, 400, 20) for o in orders for seller in (acc.compute_supplier, u2)]
+        )  # 10 trades, 5 orders, 4 participants
+        settlement.settle_batch(batch, sender=admin)
+        settlement.pause(sender=admin)
+        settlement.unpause(sender=admin)
+
+        agreements.set_oracle(acc.oracle, True, sender=admin)
+        token.approve(agreements.address, 10**8, sender=acc.compute_supplier)
+        token.approve(agreements.address, 10**8, sender=u0)
+        start = ccei_chain.next_timestamp() + 100
+
+        def terms(**change: object) -> AgreementTerms:
+            base = dict(
+                buyer=u0, oracle=ZERO_ADDRESS, service=Service.COMPUTE, terms_hash=ServiceAgreements.commit(b"t", b"\x01" * 32),
+                start=start, periods=2, period_seconds=600, units_per_period=100, payment_per_period=1_000,
+                penalty_per_unit=20, collateral=5_000, dispute_window=60,
+            )  # fmt: skip
+            return AgreementTerms(**{**base, **change})  # type: ignore[arg-type]
+
+        first = agreements.offer(terms(), sender=acc.compute_supplier)
+        second = agreements.offer(terms(), sender=acc.compute_supplier)
+        third = agreements.offer(terms(), sender=acc.compute_supplier)
+        agreements.cancel_offer(third, sender=acc.compute_supplier)
+        agreements.accept(first, sender=u0)
+        agreements.accept(second, sender=u0)
+        ccei_chain.time_travel(start + 600)
+        agreements.attest(first, 0, 60, sender=u0)
+        agreements.claim_compensation(first, 0, sender=u0)
+        agreements.open_dispute(second, sender=u0)
+        agreements.reveal_terms(second, b"t", b"\x01" * 32, sender=u0)
+        agreements.resolve_dispute(second, 500, 500, sender=admin)
+        ccei_chain.time_travel(start + 1_260)
+        agreements.release(first, sender=u0)
+        agreements.withdraw(sender=u0)
+        agreements.pause(sender=admin)
+        agreements.unpause(sender=admin)
+
+        certs.register_generator(acc.energy_supplier, EnergySource.WIND, sender=admin)
+        cid = certs.issue(100, 2030, sender=acc.energy_supplier)
+        certs.set_approval_for_all(u1, True, sender=acc.energy_supplier)
+        certs.safe_transfer_from(acc.energy_supplier, u0, cid, 40, sender=u1)
+        certs.retire(cid, 15, sender=u0)
+        certs.revoke_generator(acc.energy_supplier, sender=admin)
+    measured = {f"{r.contract}.{r.function}": r.max for r in recorder.rows()}
+    assert len(measured) >= 40
+    check_snapshot(measured, SNAPSHOT)
