@@ -1,0 +1,142 @@
+"""Crash safety: a run killed with SIGKILL, or whose node dies, resumes to the uninterrupted result."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from experiments.cli import main
+from ledger.compiler import REPO_ROOT
+
+ANVIL = REPO_ROOT / "node_modules" / ".bin" / "anvil"
+
+
+def ccei(*args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "experiments.cli", *args], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def wait_for_lines(path: Path, lines: int, proc: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_bytes().count(b"\n") >= lines:
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before writing {lines} lines: {proc.stderr.read().decode()[-500:]}")  # type: ignore[union-attr]
+        time.sleep(0.05)
+    pytest.fail(f"no {lines} lines in {path} after {timeout_s} s")
+
+
+def summary(out: Path) -> dict:  # type: ignore[type-arg]
+    return json.loads((out / "summary.json").read_text())
+
+
+def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
+    argv = ["run", "--scenario", "posted-price", "--steps", "60", "--seed", "4", "--chain", "eth-tester", "-q"]
+    victim = tmp_path / "killed"
+    proc = ccei(*argv, "--out", str(victim))
+    wait_for_lines(victim / "trades.jsonl", 300, proc)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (victim / "summary.json").exists()
+    assert main(["run", "--resume", "--out", str(victim), "-q"]) == 0
+    whole = tmp_path / "whole"
+    assert main([*argv, "--out", str(whole)]) == 0
+    assert (victim / "trades.jsonl").read_bytes() == (whole / "trades.jsonl").read_bytes()
+    assert summary(victim)["balances_digest"] == summary(whole)["balances_digest"]
+    settled = [json.loads(line)["batch_id"] for line in (victim / "settlements.jsonl").read_text().splitlines()]
+    assert len(settled) == len(set(settled))  # nothing settled twice
+
+
+def test_resume_of_a_finished_run_reproduces_it(tmp_path: Path) -> None:
+    assert main(["run", "--scenario", "posted-price", "--steps", "5", "--chain", "memory", "--out", str(tmp_path), "-q"]) == 0
+    before = (tmp_path / "trades.jsonl").read_bytes()
+    assert main(["run", "--resume", "--out", str(tmp_path), "-q"]) == 0
+    assert (tmp_path / "trades.jsonl").read_bytes() == before
+
+
+def test_resume_refuses_a_log_edited_before_the_crash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--scenario", "posted-price", "--steps", "5", "--chain", "memory", "--out", str(tmp_path), "-q"]) == 0
+    log = tmp_path / "trades.jsonl"
+    rows = log.read_text().splitlines(keepends=True)
+    i = next(i for i, r in enumerate(rows) if '"kind":"trade"' in r)
+    rows[i] = rows[i].replace('"price":', '"price":7', 1)
+    log.write_text("".join(rows[: i + 3]))
+    capsys.readouterr()
+    assert main(["run", "--resume", "--out", str(tmp_path), "-q"]) == 4
+    assert f"trades.jsonl:{i + 1}: field 'hash'" in capsys.readouterr().err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_anvil(port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([str(ANVIL), "--port", str(port), "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    pytest.fail("anvil did not start")
+
+
+@pytest.fixture()
+def anvil() -> Iterator[tuple[str, int]]:
+    if not ANVIL.exists() or shutil.which("node") is None:
+        pytest.skip("anvil is not installed: run `npm install` (package.json pins @foundry-rs/anvil)")
+    port = _free_port()
+    proc = _start_anvil(port)
+    state = {"proc": proc}
+    yield f"http://127.0.0.1:{port}", port
+    state["proc"].kill()
+
+
+def test_run_and_replay_on_anvil(anvil: tuple[str, int], tmp_path: Path) -> None:
+    url, _ = anvil
+    assert main(["run", "--scenario", "posted-price", "--steps", "6", "--chain", url, "--out", str(tmp_path / "a"), "-q"]) == 0
+    mem = tmp_path / "m"
+    assert main(["run", "--scenario", "posted-price", "--steps", "6", "--chain", "memory", "--out", str(mem), "-q"]) == 0
+    assert summary(tmp_path / "a")["balances_digest"] == summary(mem)["balances_digest"]
+    assert summary(tmp_path / "a")["gas_used"] > 0
+    settlement = json.loads((tmp_path / "a" / "settlements.jsonl").read_text().splitlines()[0])
+    assert settlement["tx_hash"].startswith("0x") and settlement["block"] > 0
+
+
+def test_killed_anvil_stops_the_run_with_one_line_and_resume_finishes(
+    anvil: tuple[str, int], tmp_path: Path
+) -> None:
+    url, port = anvil
+    out = tmp_path / "run"
+    proc = ccei("run", "--scenario", "posted-price", "--steps", "120", "--chain", url, "--out", str(out), "-q")
+    wait_for_lines(out / "trades.jsonl", 200, proc)
+    subprocess.run(["pkill", "-9", "-f", f"anvil --port {port}"], check=False)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3
+    message = err.decode().strip().splitlines()
+    assert len(message) == 1 and "the node stopped answering" in message[0] and "--resume" in message[0]
+    restarted = _start_anvil(port)
+    try:
+        assert main(["run", "--resume", "--out", str(out), "-q"]) == 0
+    finally:
+        restarted.kill()
+    assert summary(out)["steps"] == 120
+    mem = tmp_path / "mem"
+    assert main(["run", "--scenario", "posted-price", "--steps", "120", "--chain", "memory", "--out", str(mem), "-q"]) == 0
+    assert summary(out)["balances_digest"] == summary(mem)["balances_digest"]
