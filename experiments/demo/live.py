@@ -103,10 +103,9 @@ class PriceUnit:
             raise DemoError(f"price {text.strip()!r} is not a number of {self.label}") from None
         if not value.is_finite() or value < 0:
             raise DemoError(f"price {text.strip()!r} must be a positive number of {self.label}")
-        micro = value * self.scale
-        if micro != micro.to_integral_value():
+        if int(value.normalize().as_tuple().exponent) < -self.decimals:
             raise DemoError(f"price {text.strip()!r} has more than {self.decimals} decimals")
-        return int(micro)
+        return int(value * self.scale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,14 +236,14 @@ class DemoMarket(mesa.Model):
         self.chain = chain
         self.demo_params = dict(kwargs)
         self.demo_seed = seed
-        self.backend: SettlementBackend = open_backend(chain, seed)
         self.log_path = _free_log_path(Path(log_dir), f"{Path(scenario).stem}-seed{seed}")
+        self.backend: SettlementBackend = open_backend(chain, seed)
         header = run_header(Scenario(scenario, "ccei demo", _model_key(type(self)), 1, kwargs), seed, 0)
         self.log = TradeLogWriter(self.log_path, header)
         self.session = LedgerSession(self.backend, self.log)
         try:
             super().__init__(**kwargs, seed=seed, settler=self.session)
-            open_accounts(self.backend, self)
+            open_accounts(self.session, self)
         except BaseException:
             self.log.close()
             self.backend.close()
@@ -353,7 +352,8 @@ class DemoMarket(mesa.Model):
                 )
                 limits = [int(v) for v in rng.integers(low, high + 1, size=int(self._param("units_per_trader")))]
             trader = self.add_human(side, limits, name)
-            self.backend.open_accounts({trader.agent_id: trader.initial_funds_micro})
+            self.session.open_accounts({trader.agent_id: trader.initial_funds_micro})
+            self.tail.poll()
             self.version += 1
             return trader
 
@@ -380,9 +380,12 @@ class DemoMarket(mesa.Model):
         return next((h for h in self.humans if h.unique_id == agent_id), None)
 
     def close(self) -> None:
-        """Stops the market: later steps do nothing; the trade log and back end are released."""
+        """Stops the market: later steps do nothing; the trade log gets its closing entry; all is released."""
         with self.lock:
+            if self.retired:
+                return
             self.retired = True
+            self.session.close(self.steps)
             self.log.close()
             self.backend.close()
 

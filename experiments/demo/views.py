@@ -36,6 +36,7 @@ __all__ = ["Dashboard", "MapView", "ChartsView", "TickerView", "LedgerView", "Cl
 FOLLOW_S = 0.5
 _FILL = {"height": "100%", "overflow": "auto", "padding": "4px 8px"}
 _TABLE = "width:100%;border-collapse:collapse;font-size:13px;font-variant-numeric:tabular-nums"
+_CELLS = "<style>.ccei-table td, .ccei-table th {padding: 1px 6px; white-space: nowrap}</style>"
 
 
 def model_params(scenario: Scenario, config: DemoConfig, room: Room) -> dict[str, Any]:
@@ -149,8 +150,8 @@ def TickerView(model: DemoMarket) -> None:
     )
     if not body:
         body = '<tr><td colspan="5"><i>no trades yet: press Step</i></td></tr>'
-    table = (
-        f'<table style="{_TABLE}"><thead><tr style="text-align:left"><th>step</th><th>buyer</th><th>seller</th>'
+    table = _CELLS + (
+        f'<table class="ccei-table" style="{_TABLE}"><thead><tr style="text-align:left"><th>step</th><th>buyer</th><th>seller</th>'
         f"<th>what</th><th style='text-align:right'>price, {unit.label}</th></tr></thead><tbody>{body}</tbody></table>"
     )
     with solara.Column(classes=["ccei-ticker"], style=_FILL):
@@ -187,7 +188,7 @@ def ClassroomView(model: DemoMarket) -> None:
     name = solara.use_reactive("")
     side = solara.use_reactive("buy")
     price = solara.use_reactive("")
-    note = solara.use_reactive(("", ""))
+    note = solara.use_reactive(("", "", -1))  # (kind, text, the step it belongs to)
     me = model.seat(seat_id.value or None)
     unit = model.price_unit
 
@@ -195,11 +196,11 @@ def ClassroomView(model: DemoMarket) -> None:
         try:
             trader = model.join(name.value, side.value)
         except CceiError as exc:
-            note.set(("error", str(exc)))
+            note.set(("error", str(exc), model.steps))
             return
         seat_id.set(trader.unique_id)
         word = "value" if trader.side is Side.BUY else "cost"
-        note.set(("ok", f"Welcome, {trader.name}: your {word} is private; trade from the next period on"))
+        note.set(("ok", f"Welcome, {trader.name}: your {word} is private; trade from the next period on", model.steps))
 
     def submit() -> None:
         if me is None:
@@ -207,10 +208,10 @@ def ClassroomView(model: DemoMarket) -> None:
         try:
             micro = model.quote(me, price.value)
         except CceiError as exc:
-            note.set(("error", str(exc)))
+            note.set(("error", str(exc), model.steps))
             return
         price.set("")
-        note.set(("ok", f"Your {'bid' if me.side is Side.BUY else 'ask'} of {unit.show(micro)} {unit.label} stands in period {model.steps + 1}"))
+        note.set(("ok", f"Your {'bid' if me.side is Side.BUY else 'ask'} of {unit.show(micro)} {unit.label} stands in period {model.steps + 1}", model.steps))
 
     with solara.Column(classes=["ccei-classroom"], style=_FILL):
         solara.Text("Classroom: trade against the agents", style={"font-weight": "bold", "font-size": "16px"})
@@ -242,8 +243,8 @@ def ClassroomView(model: DemoMarket) -> None:
                 f"total <b class='ccei-surplus'>{unit.show(me.surplus_micro)}</b> {unit.label}.",
                 classes=["ccei-you"],
             )
-        kind, text = note.value
-        if text:
+        kind, text, step = note.value
+        if text and step == model.steps:
             (solara.Success if kind == "ok" else solara.Error)(text, dense=True, classes=["ccei-note"])
         _market_line(model)
         _people_table(model, me.unique_id if me else None)
@@ -273,7 +274,7 @@ def _people_table(model: Any, mine: int | None) -> None:
     if rows:
         solara.HTML(
             tag="div",
-            unsafe_innerHTML=f'<table style="{_TABLE}"><thead><tr style="text-align:left"><th>person</th><th>side</th>'
+            unsafe_innerHTML=f'{_CELLS}<table class="ccei-table" style="{_TABLE}"><thead><tr style="text-align:left"><th>person</th><th>side</th>'
             f"<th>traded last period</th><th style='text-align:right'>surplus, {unit.label}</th></tr></thead><tbody>{rows}</tbody></table>",
             classes=["ccei-people"],
         )

@@ -172,8 +172,15 @@ def test_a_person_bids_against_the_agents_in_the_browser(servers: dict[str, Serv
     assert page.locator(".ccei-people").get_by_text("Ada").count() == 1
     assert "%" in page.locator(".ccei-efficiency").inner_text()
 
-    _step(page)
+    # a classmate's browser shows the same market, and each sees what the other does
+    other = _open(browser, servers["smith"])
+    other.locator(".ccei-people").get_by_text("Ada").wait_for(timeout=UI_MS)
+    other.get_by_text("Step: 1").wait_for(timeout=UI_MS)
+    _step(other)
     page.get_by_text("Step: 2").wait_for(timeout=UI_MS)
+    page.locator(".ccei-trade", has_text="Ada").first.wait_for(timeout=UI_MS)  # older trades stay in the ticker
+    other.close()
+
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "demo-classroom.png"), full_page=True)
     assert not [u for u in page.failed_requests if "/_solara/cdn/" in u], "browser assets failed to load"
@@ -184,10 +191,10 @@ def test_the_east_west_dashboard_on_the_embedded_chain(servers: dict[str, Server
     page.locator(".ccei-map img").wait_for(timeout=UI_MS)
     map_before, charts_before = page.locator(".ccei-map img").get_attribute("src"), _chart_src(page)
 
-    _step(page)
+    for step in (1, 2, 3):
+        _step(page)
+        page.get_by_text(f"Step: {step}").wait_for(timeout=UI_MS)
     page.locator(".ccei-trade").first.wait_for(timeout=UI_MS)
-    _step(page)
-    page.get_by_text("Step: 2").wait_for(timeout=UI_MS)
     page.wait_for_function(
         "([m, c]) => document.querySelector('.ccei-map img').src !== m && document.querySelector('.ccei-charts img').src !== c",
         arg=[map_before, charts_before],
