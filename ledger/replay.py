@@ -13,7 +13,7 @@ double-auction rule and compares welfare, volume and prices with what the market
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,16 +75,26 @@ class ReplayResult:
 
 @dataclass
 class _Round:
-    """Orders that may still be filled, their authorizations, and the fills of the batch being read."""
+    """Orders that may still be filled, their authorizations, and the fills of the batch being read.
+
+    Orders are forgotten once they can no longer be filled (placed more than their time to live
+    ago), oldest first, so memory does not grow with the log.
+    """
 
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     signed: dict[int, SignedOrder] = field(default_factory=dict)
     fills: list[Fill] = field(default_factory=list)
+    _placed: deque[tuple[int, int]] = field(default_factory=deque)
+
+    def add(self, order: dict[str, Any]) -> None:
+        self.orders[order["order_id"]] = order
+        self._placed.append((order["placed"], order["order_id"]))
 
     def forget_before(self, step: int) -> None:
-        expired = [oid for oid, o in self.orders.items() if o["placed"] < step]
-        for oid in expired:
-            del self.orders[oid]
+        placed = self._placed
+        while placed and placed[0][0] < step:
+            _, oid = placed.popleft()
+            self.orders.pop(oid, None)
             self.signed.pop(oid, None)
 
 
@@ -160,7 +170,7 @@ def _replay_entries(
                 current_step = entry["step"]
                 state.forget_before(current_step - ttl)
             if kind == "order":
-                state.orders[entry["order_id"]] = entry
+                state.add(entry)
             elif kind == "authorization":
                 state.signed[entry["order_id"]] = _authorization(log, line, entry, state, backend, signed)
             elif kind == "trade":
