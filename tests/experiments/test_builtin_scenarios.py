@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -11,6 +12,17 @@ from experiments.run import run
 from experiments.scenarios import builtin_scenarios, load_scenario
 
 SMOKE_STEPS = 3
+
+#: SHA-256 of each built-in scenario's trades.jsonl for seed 7 and 3 steps on the memory back end.
+#: A change here means a change in what the market does or how it is logged: if it is intended,
+#: update the hash in the same commit and say why.
+GOLDEN = {
+    "east-west": "544f61c314d7c83149e2f189b473374eb4a4c0f05726882eba09694f408d1305",
+    "gode-sunder": "5257e7af0eaee0034aa790828fb21019fe6a5f0ce7ff3b5462ce9dada0a83446",
+    "microgrids": "8cbb8b8a776be58096a0b4132eef34c6ae81769340216a15b8db307ef2775b01",
+    "posted-price": "d0efe9f998690cdeaf0751f97ced50c500c9e636d7d38bbd38ab43ef17e54a62",
+    "smith-1962": "4005ec82818d41492ea1a972f7a9f3598f9a26b253d7ca7c138fa4996766b139",
+}
 
 
 @pytest.mark.parametrize("name", sorted(builtin_scenarios()))
@@ -25,3 +37,13 @@ def test_smoke_every_builtin_scenario(name: str, tmp_path: Path) -> None:
     model = result.model
     assert sum(p.wallet_micro for p in model.participants) == sum(p.initial_funds_micro for p in model.participants)
     assert summary["balances_micro"] == {str(p.agent_id): p.wallet_micro for p in model.participants}
+
+
+def test_every_builtin_scenario_has_a_golden_hash() -> None:
+    assert set(GOLDEN) == set(builtin_scenarios())
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_golden_trade_log(name: str, tmp_path: Path) -> None:
+    run(load_scenario(name), out=tmp_path, seed=7, steps=SMOKE_STEPS, chain="memory")
+    assert hashlib.sha256((tmp_path / "trades.jsonl").read_bytes()).hexdigest() == GOLDEN[name]
