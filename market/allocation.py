@@ -630,7 +630,13 @@ class _Placement:
 
 
 def allocate_greedy(
-    problem: AllocationProblem, *, candidates: int = 8, passes: int = 2, residents_tried: int = 6, budget: int = 40
+    problem: AllocationProblem,
+    *,
+    starts: int = 1,
+    candidates: int = 8,
+    passes: int = 2,
+    residents_tried: int = 6,
+    budget: int = 40,
 ) -> Allocation:
     """Regret-ordered greedy placement followed by a bounded local search (see the module docstring).
 
@@ -642,27 +648,43 @@ def allocate_greedy(
     each unserved task by clearing up to three residents out of one of its three cheapest bundles.
     Improving moves are kept; each pass costs time linear in the number of tasks.
 
+    With ``starts`` of 2 or 3 the construction and search are repeated from other orders (by
+    profit per mcore-h, then by size, largest first) and the best result is kept: a few tenths of
+    a percent better on lumpy instances, at that many times the time.
+
     Args:
         problem: The instance.
+        starts: Construction orders to try, 1 to 3.
         candidates: Bundles per task the local search considers (its cheapest feasible ones).
         passes: Local-search passes at most (0 keeps the greedy construction).
         residents_tried: Residents examined per blocked bundle.
+        budget: Resident moves examined per task and pass.
 
     Returns:
         A feasible allocation (``optimal`` is ``False``).
 
     Raises:
         MechanismError: an invalid instance (unknown regions, bad windows, negative data ...),
-            or non-positive ``candidates``.
+            or search parameters out of range.
     """
-    if candidates < 1 or passes < 0 or residents_tried < 0:
-        raise MechanismError("allocate_greedy: candidates must be positive, passes and residents_tried non-negative")
+    if not 1 <= starts <= 3 or candidates < 1 or passes < 0 or residents_tried < 0 or budget < 0:
+        raise MechanismError("allocate_greedy: starts must be 1-3, candidates positive, the other limits non-negative")
     cp = _compile(problem)
-    placement = _Placement(cp, candidates)
-    placement.construct(-placement.regret)
-    placement.improve(passes, residents_tried, budget)
-    chosen = {i: (placement.group[i], b) for i, b in enumerate(placement.where) if b >= 0}
-    return _result(cp, "greedy", chosen, optimal=False)
+    found = []
+    for start in range(starts):
+        placement = _Placement(cp, candidates)
+        if start == 0:
+            key = -placement.regret
+        elif start == 1:
+            cheapest = np.array([c[0] if c else np.inf for c in placement.cand_cost])
+            key = -np.where(np.isfinite(cheapest), cp.value - cheapest, -1.0) / np.maximum(cp.compute, 1.0)
+        else:
+            key = -cp.compute
+        placement.construct(key)
+        placement.improve(passes, residents_tried, budget)
+        chosen = {i: (placement.group[i], b) for i, b in enumerate(placement.where) if b >= 0}
+        found.append(_result(cp, "greedy", chosen, optimal=False))
+    return min(found, key=lambda a: a.objective_micro)  # the first of equals: the regret order's
 
 
 @contextlib.contextmanager

@@ -9,7 +9,8 @@ machines are shared and CPU time is what other processes disturb least. Growth i
 
 Gap: on small instances (30–60 tasks over 6 slots at full load, so a data-centre slot holds
 about one task: a lumpy packing), the heuristic against :func:`market.allocation.allocate_milp`;
-only instances HiGHS proves optimal within the time limit count.
+only instances HiGHS proves optimal within the time limit count. The gap is reported for the
+default heuristic (one start, the one timed) and for three starts.
 
 Carbon: at the small size, the same instance allocated with and without its carbon price, to
 show what pricing carbon buys (kg CO2, green share) and costs (payments).
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 raise SystemExit(f"ccei bench market: the heuristic returned an infeasible allocation at {key} size")
     log_ratio = math.log(args.large / args.small)
 
-    gaps, milp_s, heur_s, unsolved = [], [], [], 0
+    gaps, gaps3, milp_s, heur_s, unsolved = [], [], [], [], 0
     for k in range(args.gap_instances):
         rng = np.random.default_rng([args.seed, k])
         problem = random_problem(rng, int(rng.integers(30, 61)), slots=6, clusters=clusters, load=1.0, bandwidth_share=1.0)
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         heuristic = allocate_greedy(problem)
         heur_s.append(time.process_time() - start)
         gaps.append(optimality_gap(heuristic, exact))
+        gaps3.append(optimality_gap(allocate_greedy(problem, starts=3), exact))
 
     base = problems["small"]
     priced = allocate_greedy(base)
@@ -108,6 +110,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "gap_mean_pct": round(100 * float(np.mean(gaps)), 3) if gaps else None,
         "gap_max_pct": round(100 * float(np.max(gaps)), 3) if gaps else None,
         "gap_target_pct": 2.0,
+        "gap_mean_pct_3_starts": round(100 * float(np.mean(gaps3)), 3) if gaps3 else None,
+        "gap_max_pct_3_starts": round(100 * float(np.max(gaps3)), 3) if gaps3 else None,
         "milp_cpu_s_mean": round(float(np.mean(milp_s)), 3) if milp_s else None,
         "heuristic_cpu_s_mean_on_gap_instances": round(float(np.mean(heur_s)), 4) if heur_s else None,
         "carbon_price_micro_per_kg": base.carbon_price_micro_per_kg,

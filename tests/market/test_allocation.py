@@ -145,12 +145,13 @@ def test_heuristic_is_feasible_and_close_to_the_milp(seed: int, n: int, slots: i
         assert -1e-4 <= gap <= 0.1  # never better than the optimum (up to HiGHS's gap tolerance); sanity bound
 
 
-def test_local_search_improves_on_the_greedy_construction() -> None:
+def test_local_search_and_more_starts_improve_the_greedy_construction() -> None:
     p = random_problem(np.random.default_rng(7), 400, slots=6, load=1.0)
     plain = allocate_greedy(p, passes=0)
     searched = allocate_greedy(p)
-    assert searched.objective_micro < plain.objective_micro
-    assert not violations(p, plain) and not violations(p, searched)
+    three = allocate_greedy(p, starts=3)
+    assert three.objective_micro <= searched.objective_micro < plain.objective_micro
+    assert not violations(p, plain) and not violations(p, searched) and not violations(p, three)
 
 
 def test_same_seed_same_allocation() -> None:
@@ -225,7 +226,8 @@ def test_rejects_bad_links_and_parameters() -> None:
     g.add_edge("east", "west")  # no latency
     with pytest.raises(MechanismError, match="latency_ms"):
         allocate_greedy(AllocationProblem((GOOD_TASK,), (GOOD_DC,), g))
-    with pytest.raises(MechanismError, match="candidates must be positive"):
-        allocate_greedy(AllocationProblem((GOOD_TASK,), (GOOD_DC,), two_regions()), candidates=0)
+    for bad in ({"candidates": 0}, {"starts": 4}, {"passes": -1}):
+        with pytest.raises(MechanismError, match="starts must be 1-3"):
+            allocate_greedy(AllocationProblem((GOOD_TASK,), (GOOD_DC,), two_regions()), **bad)
     with pytest.raises(MechanismError, match="must be positive"):
         random_problem(np.random.default_rng(0), 0)
