@@ -67,7 +67,10 @@ def map_figure(model: Any) -> Figure:
     for supplier in model.suppliers:
         colour, (dx, dy) = _KIND_STYLE.get(str(supplier.kind), ("#999", (0.0, 0.0)))
         share = supplier.available_wh / supplier.capacity_w if supplier.capacity_w else 0.0
-        ax.scatter(supplier.site.lon + dx, supplier.site.lat + dy, s=12 + 90 * min(share, 1.0), color=colour, edgecolor="white", lw=0.4, zorder=3)
+        ax.scatter(
+            supplier.site.lon + dx, supplier.site.lat + dy, s=12 + 90 * min(share, 1.0), color=colour, edgecolor="white", lw=0.4, zorder=3,
+            gid=f"supplier:{supplier.kind}:{supplier.site.name}",
+        )  # fmt: skip
     for kind, (colour, _) in _KIND_STYLE.items():
         ax.scatter([], [], s=30, color=colour, label=kind)
 
@@ -75,9 +78,9 @@ def map_figure(model: Any) -> Figure:
     for dc in model.centres:
         size = 80 + 260 * dc.capacity_mcore_h / capacity
         colour = _utilisation_colour(dc.utilization)
-        ax.scatter(dc.site.lon, dc.site.lat, s=size, marker="s", color=colour, edgecolor="black", lw=0.8, zorder=4)
+        ax.scatter(dc.site.lon, dc.site.lat, s=size, marker="s", color=colour, edgecolor="black", lw=0.8, zorder=4, gid=f"dc:{dc.site.name}")
         if not dc.online:
-            ax.scatter(dc.site.lon, dc.site.lat, s=size, marker="x", color="#d00", lw=2.5, zorder=5)
+            ax.scatter(dc.site.lon, dc.site.lat, s=size, marker="x", color="#d00", lw=2.5, zorder=5, gid=f"outage:{dc.site.name}")
         side = "E" if is_east(dc.site) else "W"
         ax.annotate(f"{dc.site.name} ({side}) {dc.utilization:.0%}", (dc.site.lon, dc.site.lat), xytext=(6, 7), textcoords="offset points", fontsize=7, zorder=6)
     ax.set_xlim(99.5, 125.0)
