@@ -88,8 +88,8 @@ def test_map_panel_draws_a_picture(tmp_path: Path) -> None:
     model = demo_class(scenario.model_class)(**{**scenario.params, "n_users": 10}, log_dir=str(tmp_path), scenario="east-west")
     box, rc = solara.render(MapView(model), handle_error=False)
     image = rc.find(ipywidgets.Image).widget
-    assert image.format == "png" and image.value.startswith(b"\x89PNG")
-    first = image.value
+    assert image.format == "png" and bytes(image.value).startswith(b"\x89PNG")
+    first = bytes(image.value)
     model.step()
     box, rc = solara.render(MapView(model), handle_error=False)
-    assert rc.find(ipywidgets.Image).widget.value != first  # a new hour, a new picture
+    assert bytes(rc.find(ipywidgets.Image).widget.value) != first  # a new hour, a new picture
