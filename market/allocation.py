@@ -431,7 +431,7 @@ class _Placement:
             dc_slot, link_slot = _usage_index(cp, g)
             per_bundle = [dc_slot.tolist(), *([x + n_dc_slots if x >= 0 else -1 for x in ls.tolist()] for ls in link_slot)]
             self.resources.append([tuple(r for r in col if r >= 0) for col in zip(*per_bundle, strict=True)])
-            order = np.argsort(g.cost, axis=1, kind="stable")
+            order = np.argsort(g.cost, axis=1, kind="stable").astype(np.int32)
             ranked = np.take_along_axis(g.cost, order, axis=1)
             count = np.isfinite(ranked).sum(axis=1)
             self.ranking.append(order)
@@ -499,8 +499,11 @@ class _Placement:
         """Places tasks by increasing ``key``, each on its cheapest bundle that still has room."""
         for i in np.argsort(key, kind="stable").tolist():
             gi, row = self.group[i], self.row[i]
-            for b in self.ranking[gi][row, : self.feasible[gi][row]].tolist():
-                if self.fits(((i, -1, b),)):
+            ranked, n = self.ranking[gi][row], self.feasible[gi][row]
+            # read the ranking in short chunks: most tasks fit one of their first few bundles
+            for start in range(0, n, 16):
+                b = next((b for b in ranked[start : min(start + 16, n)].tolist() if self.fits(((i, -1, b),))), -1)
+                if b >= 0:
                     self.apply(((i, -1, b),))
                     break
 
