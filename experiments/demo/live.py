@@ -44,7 +44,7 @@ from ledger.backends import SettlementBackend, open_backend
 from ledger.session import LedgerSession
 from ledger.tradelog import GENESIS, TradeLogWriter, entry_hash
 from market.errors import CceiError
-from market.orders import UNIT, AgentId, Resource, Side
+from market.orders import UNIT, Resource, Side
 
 __all__ = [
     "DemoError",
@@ -281,6 +281,7 @@ class DemoMarket(mesa.Model):
     # -- what the dashboard reads -------------------------------------------------------------------
 
     def label(self, agent_id: int) -> str:
+        """How the ticker names the agent ``agent_id`` (see :func:`agent_label`)."""
         if agent_id not in self._labels:
             agent = next((a for a in self.agents if a.unique_id == agent_id), None)
             self._labels[agent_id] = agent_label(agent) if agent is not None else f"#{agent_id}"
@@ -304,6 +305,7 @@ class DemoMarket(mesa.Model):
         ]
 
     def ledger_stats(self) -> LedgerStats:
+        """What the ledger has settled so far, read under the market's lock."""
         with self.lock:
             s = self.session
             return LedgerStats(
