@@ -350,12 +350,20 @@ class Deployed:
         return selector + abi_encode(types, list(args))
 
     def send(
-        self, fn: str, data: bytes | str, *, sender: ChecksumAddress, gas: int = DEFAULT_GAS, wait: bool = True
+        self,
+        fn: str,
+        data: bytes | str,
+        *,
+        sender: ChecksumAddress,
+        gas: int = DEFAULT_GAS,
+        wait: bool = True,
+        nonce: int | None = None,
     ) -> TxReceipt:
         """Sends prepared calldata ``data`` for function ``fn`` and returns the receipt.
 
         With ``wait=False`` (auto-mining off) it returns ``{"transactionHash": ...}`` at once;
-        fetch the receipt after mining. A transaction mined as failed is replayed as a call on
+        fetch the receipt after mining. Several transactions from one sender waiting for the same
+        block need explicit, consecutive ``nonce`` values (the node counts mined ones only). A transaction mined as failed is replayed as a call on
         the block it was mined in (same timestamp; the failure changed no contract state) to
         recover the error; one that used all its gas raises ``OutOfGas``. The gas used is reported to active gas recorders under
         ``fn``.
@@ -365,6 +373,8 @@ class Deployed:
         """
         w3 = self.chain.w3
         tx: dict[str, Any] = {"from": sender, "to": self.address, "data": data, "gas": gas}
+        if nonce is not None:
+            tx["nonce"] = nonce
         try:
             tx_hash = w3.eth.send_transaction(tx)  # type: ignore[arg-type]
         except REVERT_TYPES as exc:
@@ -533,11 +543,17 @@ class Settlement(_Pausable):
         return self.transact("cancelOrder", order_id, sender=sender, gas=80_000)
 
     def settle_batch(
-        self, batch: SettlementBatch, *, sender: ChecksumAddress, gas: int | None = None, wait: bool = True
+        self,
+        batch: SettlementBatch,
+        *,
+        sender: ChecksumAddress,
+        gas: int | None = None,
+        wait: bool = True,
+        nonce: int | None = None,
     ) -> TxReceipt:
         """Sends ``settleBatch`` for ``batch`` with a gas limit sized to it (see :func:`ledger.batch.batch_gas`)."""
         data = self.encode_fast("settleBatch", *batch.call_args())
-        return self.send("settleBatch", data, sender=sender, gas=gas or batch_gas(batch), wait=wait)
+        return self.send("settleBatch", data, sender=sender, gas=gas or batch_gas(batch), wait=wait, nonce=nonce)
 
 
 @dataclass(frozen=True, slots=True)
