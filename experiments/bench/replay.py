@@ -5,7 +5,7 @@ rounds (random buyers and sellers among a fixed population, one buy and one sell
 authorization per trade), so they have the shape of a market run's log but can be made a million
 entries long in seconds. Timing: replay on the memory back end and a loop of ``json.loads`` over the
 same file, alternately, best of ``--repeats``. Memory: each log is replayed in its own process and
-that process's peak RSS is read with ``os.wait4``.
+that process reports its own peak RSS (``VmHWM``).
 
 Targets (issue 6): replay time <= 3 x json.loads; peak RSS on the large log <= 1.5 x on the small one.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -85,14 +84,27 @@ def _replay_s(path: Path) -> float:
     return time.perf_counter() - start
 
 
+_CHILD = """
+import sys
+from ledger.replay import replay
+if not replay(sys.argv[1]).verified:
+    sys.exit(1)
+for line in open("/proc/self/status"):
+    if line.startswith("VmHWM:"):
+        print(line.split()[1])
+"""
+
+
 def _peak_rss_kib(path: Path) -> int:
-    code = "import sys; from ledger.replay import replay; sys.exit(0 if replay(sys.argv[1]).verified else 1)"
-    proc = subprocess.Popen([sys.executable, "-c", code, str(path)])
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"ccei bench replay: replaying {path} in a child process failed")
-    return int(usage.ru_maxrss)
+    """Peak resident memory of a fresh process replaying ``path``, in KiB.
+
+    The child reads its own high-water mark (``VmHWM``): ``ru_maxrss`` from ``wait4`` would carry
+    the parent's high-water mark over the fork.
+    """
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise SystemExit(f"ccei bench replay: replaying {path} in a child process failed: {proc.stderr.strip()[-300:]}")
+    return int(proc.stdout.split()[-1])
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
