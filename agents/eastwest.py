@@ -254,6 +254,7 @@ class NetworkLink(Participant):
         self.bandwidth_mb = int(bandwidth_mb)
         self.price_micro_per_mb = int(price_micro_per_mb)
         self.energy_wh_per_gb = energy_wh_per_gb
+        self.grid_factor_kg_per_kwh = cluster(a).grid_factor_kg_per_kwh  # the link is powered at its a end
         self.carried_mb = 0
 
 
@@ -866,8 +867,9 @@ class EastWestModel(mesa.Model):
             for link in path:
                 book.add(task.user, link.agent_id, Resource.NETWORK, task.data_mb, task.data_mb * link.price_micro_per_mb)
                 link.carried_mb += task.data_mb
-                stats["kwh"] += task.data_mb / 1024 * link.energy_wh_per_gb / _WH_PER_KWH
-                stats["kg_co2"] += task.data_mb / 1024 * link.energy_wh_per_gb / _WH_PER_KWH * cluster(link.a).grid_factor_kg_per_kwh
+                kwh = task.data_mb / 1024 * link.energy_wh_per_gb / _WH_PER_KWH
+                stats["kwh"] += kwh
+                stats["kg_co2"] += kwh * link.grid_factor_kg_per_kwh
             stats["network_mb"] += task.data_mb * len(path)
             if dc.online:
                 book.add(task.user, dc.agent_id, Resource.COMPUTE, task.compute_mcore_h, task.compute_mcore_h * price)

@@ -226,15 +226,20 @@ def assemble_batch(batch_id: int, fills: Sequence[Fill]) -> SettlementBatch:
     )
     index = {a: i for i, a in enumerate(participants)}
     order_index: dict[SignedOrder, int] = {}
+    seen: dict[int, int] = {}  # id() of an order object already placed: trades of one order share it
     batch_orders: list[BatchOrder] = []
     batch_trades: list[BatchTrade] = []
     for n, f in enumerate(fills):
         if not (0 <= f.price < 2**64 and 0 <= f.quantity < 2**64):
             raise LedgerError(f"trade {n} of batch {batch_id}: price {f.price} or quantity {f.quantity} is outside 0..2**64-1")
-        if f.order not in order_index:
-            order_index[f.order] = len(batch_orders)
-            batch_orders.append(BatchOrder(f.order, index[f.order.order.owner]))
-        batch_trades.append(BatchTrade(order_index[f.order], index[f.seller], f.price, f.quantity))
+        slot = seen.get(id(f.order))
+        if slot is None:
+            slot = order_index.get(f.order)
+            if slot is None:
+                slot = order_index[f.order] = len(batch_orders)
+                batch_orders.append(BatchOrder(f.order, index[f.order.order.owner]))
+            seen[id(f.order)] = slot
+        batch_trades.append(BatchTrade(slot, index[f.seller], f.price, f.quantity))
     return SettlementBatch(batch_id, participants, tuple(batch_orders), tuple(batch_trades))
 
 

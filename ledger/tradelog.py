@@ -60,6 +60,26 @@ def trade_fields(trade: Trade) -> dict[str, Any]:
     }
 
 
+_PLACEHOLDER = "0" * 64
+
+
+def _hashed_line(entry: dict[str, Any]) -> bytes:
+    """The entry's log line, with its ``hash`` filled in (``entry['hash']`` is updated too).
+
+    Serialises once: the line is written with a placeholder hash, the hashed body is that line with
+    the ``"hash":"...",`` span cut out (exactly what :func:`entry_hash` hashes, as sorted keys put
+    ``hash`` before ``kind``, ``prev`` and ``seq``), and the digest replaces the placeholder.
+    """
+    line = canonical(entry)
+    at = line.find(_HASH_KEY)
+    if at < 0 or line[at + 8 : at + 72] != _PLACEHOLDER.encode() or line[at + 72 : at + 74] != b'",':
+        entry["hash"] = entry_hash(entry)  # a nested "hash" key came first: serialise twice
+        return canonical(entry) + b"\n"
+    digest = hashlib.sha256(line[:at] + line[at + _HASH_SPAN :]).hexdigest()
+    entry["hash"] = digest
+    return line[: at + 8] + digest.encode() + line[at + 72 :] + b"\n"
+
+
 class LogDiverged(LedgerError):
     """A resumed run regenerated an entry that differs from the one already in its log."""
 
@@ -104,9 +124,8 @@ class TradeLogWriter:
         return self.seq < len(self._existing)
 
     def _write(self, fields: dict[str, Any]) -> dict[str, Any]:
-        entry = {**fields, "seq": self.seq, "prev": self.head}
-        entry["hash"] = entry_hash(entry)
-        line = canonical(entry) + b"\n"
+        entry = {**fields, "seq": self.seq, "prev": self.head, "hash": _PLACEHOLDER}
+        line = _hashed_line(entry)
         if self.catching_up:
             if line != self._existing[self.seq]:
                 raise LogDiverged(
