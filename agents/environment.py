@@ -19,6 +19,7 @@ References:
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -42,7 +43,11 @@ def clear_sky_ghi(lat: float, lon: float, year: int = 2030) -> np.ndarray:
 
     times = pd.date_range(dt.datetime(year, 1, 1), periods=HOURS_PER_YEAR, freq="h", tz="UTC")
     location = pvlib.location.Location(lat, lon, tz="UTC")
-    ghi = location.get_clearsky(times, model="ineichen")["ghi"].to_numpy(dtype=float)
+    with warnings.catch_warnings():
+        # pvlib 0.16 still calls DatetimeIndex.dayofyear, which pandas 3 deprecates; not ours to fix
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        ghi = location.get_clearsky(times, model="ineichen")["ghi"].to_numpy(dtype=float)
     ghi = np.clip(np.nan_to_num(ghi), 0.0, None)
     ghi.setflags(write=False)
     return ghi

@@ -210,7 +210,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0  # not reached: the server replaced this process
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="ccei", description="CCEI Market Lab: computing-network-energy markets settled on a chain.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
@@ -237,11 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="run a benchmark (prints JSON with --json)")
     benches = p.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK", parser_class=_Parser)
+    chosen = argv[1] if argv and len(argv) > 1 and argv[0] == "bench" else None
     for name in bench.available():
-        module = bench.load(name)
-        b = benches.add_parser(name, help=module.DESCRIPTION)
+        b = benches.add_parser(name, help=bench.describe(name))
         b.add_argument("--json", action="store_true", help="print the result as JSON")
-        module.add_arguments(b)
+        if name == chosen:  # only the benchmark being run is imported
+            bench.load(name).add_arguments(b)
         b.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("sweep", help="run a parameter sweep (treatments × seeds); resumes an interrupted one")
@@ -304,7 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the CLI; returns the exit code (0 on success)."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

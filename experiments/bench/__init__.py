@@ -8,11 +8,13 @@ report ratios, because the machines are shared and noisy; targets are asserted n
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
+from pathlib import Path
 from types import ModuleType
 
-__all__ = ["available", "load"]
+__all__ = ["available", "describe", "load"]
 
 
 def available() -> list[str]:
@@ -23,3 +25,13 @@ def available() -> list[str]:
 def load(name: str) -> ModuleType:
     """Imports benchmark ``name``."""
     return importlib.import_module(f"{__name__}.{name}")
+
+
+def describe(name: str) -> str:
+    """Benchmark ``name``'s one-line ``DESCRIPTION``, read from its source without importing it
+    (benchmarks import heavy packages; ``ccei --help`` should not wait for them)."""
+    tree = ast.parse((Path(__file__).parent / f"{name}.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "DESCRIPTION" for t in node.targets):
+            return str(ast.literal_eval(node.value))
+    return ""
