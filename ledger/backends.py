@@ -21,6 +21,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import hashlib
+import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import requests
@@ -163,6 +164,8 @@ class MemoryBackend(SettlementBackend):
         domain: The EIP-712 domain signatures are checked under (default: a fresh eth-tester suite's).
         clock: Maps a batch id to the time the batch settles at (default: the simulated clock,
             :func:`batch_time`); expiry is checked against it.
+        forget_expired: Forget the fill counts of expired orders (for long replays: no outcome
+            changes, but :meth:`filled` of an expired order then reads 0).
         verify_signatures: False skips only the signature checks (for unsigned runs); every other
             rule still holds.
     """
@@ -176,11 +179,14 @@ class MemoryBackend(SettlementBackend):
         domain: OrderDomain = EMBEDDED_DOMAIN,
         clock: Callable[[int], int] = batch_time,
         verify_signatures: bool = True,
+        forget_expired: bool = False,
     ) -> None:
         super().__init__(seed)
         self._domain = domain
         self.clock = clock
         self.verify_signatures = verify_signatures
+        self.forget_expired = forget_expired
+        self._expiries: list[tuple[int, tuple[str, int]]] = []  # (expiry, fill key), a heap
         self._escrow: dict[str, int] = {}
         self._registered: set[str] = set()
         self._settled: set[int] = set()
@@ -239,7 +245,21 @@ class MemoryBackend(SettlementBackend):
         self._filled.update(staged)
         self._escrow.update(updated)
         self._settled.add(batch.batch_id)
+        if self.forget_expired:
+            self._forget_expired(batch, staged)
         return SettlementOutcome(batch_id=batch.batch_id, trades=len(batch.trades))
+
+    def _forget_expired(self, batch: SettlementBatch, staged: dict[tuple[str, int], int]) -> None:
+        """Drops the fill counts of orders that have expired: the expiry check refuses them before
+        their fills are read, so no outcome changes and memory stays flat over a long replay."""
+        expiry_of = {(bo.signed.order.owner.lower(), bo.signed.order.order_id): bo.signed.order.expiry for bo in batch.orders}
+        for key in staged:
+            if key in expiry_of:
+                heapq.heappush(self._expiries, (expiry_of[key], key))
+        now = self.clock(batch.batch_id)
+        while self._expiries and self._expiries[0][0] < now:
+            _, key = heapq.heappop(self._expiries)
+            self._filled.pop(key, None)
 
     def _check_orders(self, batch: SettlementBatch, now: int) -> None:
         n = len(batch.participants)

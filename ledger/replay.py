@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.backends import SettlementBackend, balances_digest, open_backend
+from ledger.backends import MemoryBackend, SettlementBackend, balances_digest, open_backend
 from ledger.batch import UNSIGNED, Fill, assemble_batch
 from ledger.errors import LedgerError, SettlementRejected
 from ledger.signing import DEFAULT_TTL_ROUNDS, RESOURCE_CODES, SettlementOrder, Signature, SignedOrder, recover_signer
@@ -128,7 +128,8 @@ def replay(
     if not signed and chain != "memory":
         raise ReplayRefused(f"{log} was written with signing off (--no-sign); only --chain memory can replay it")
     # signatures are checked here, line by line, so the memory back end need not check them again
-    backend = open_backend(chain, int(header["seed"]), verify_signatures=False) if chain == "memory" else open_backend(chain, int(header["seed"]))
+    seed = int(header["seed"])
+    backend = MemoryBackend(seed, verify_signatures=False, forget_expired=True) if chain == "memory" else open_backend(chain, seed)
     result = ReplayResult(entries=1, log_head=header["hash"], backend=backend.name)
     try:
         _replay_entries(log, entries, backend, signed, until, on_entry, result)
