@@ -25,6 +25,7 @@ __all__ = [
     "GasRecorder",
     "GasRow",
     "recording",
+    "suspended",
     "record",
     "format_report",
     "SnapshotDrift",
@@ -82,6 +83,17 @@ def recording(recorder: GasRecorder | None = None) -> Iterator[GasRecorder]:
         yield recorder
     finally:
         _active.remove(recorder)
+
+
+@contextmanager
+def suspended() -> Iterator[None]:
+    """Records nothing during the ``with`` block (e.g. while fixtures set a chain up)."""
+    saved = list(_active)
+    _active.clear()
+    try:
+        yield
+    finally:
+        _active[:] = saved + [r for r in _active if r not in saved]
 
 
 def record(contract: str, function: str, gas_used: int) -> None:

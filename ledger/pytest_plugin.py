@@ -20,7 +20,8 @@ Helpers:
 
 Options:
     ``--gas-report`` prints gas per contract function (calls, min, median, max) after the run, for
-    every transaction sent through the :mod:`ledger.contracts` wrappers.
+    every transaction the tests send through the :mod:`ledger.contracts` wrappers (the fixtures'
+    own setup is left out).
     ``--ccei-chain URL`` runs the fixtures against a JSON-RPC node instead of eth-tester.
 """
 
@@ -164,7 +165,10 @@ def _build_world(spec: str) -> _World:
 
 @pytest.fixture(scope="session")
 def _ccei_world(request: pytest.FixtureRequest) -> _World:
-    return _build_world(request.config.getoption("ccei_chain"))
+    from ledger.gas import suspended
+
+    with suspended():  # the gas report covers the tests, not the fixtures' setup
+        return _build_world(request.config.getoption("ccei_chain"))
 
 
 @pytest.fixture()

@@ -53,3 +53,15 @@ def test_check_snapshot_raises_or_rewrites(tmp_path: Path, monkeypatch: pytest.M
     check_snapshot({"B.g": 3, "A.f": 200}, path)
     assert json.loads(path.read_text()) == {"A.f": 200, "B.g": 3}
     assert list(json.loads(path.read_text())) == ["A.f", "B.g"]
+
+
+def test_suspended_records_nothing_and_restores_the_recorders() -> None:
+    with recording() as recorder:
+        with gas.suspended():
+            gas.record("Token", "mint", 5)
+            with recording() as nested:
+                gas.record("Token", "mint", 6)
+        gas.record("Token", "mint", 7)
+    assert recorder.last() == {"Token.mint": 7}
+    assert nested.last() == {"Token.mint": 6}
+    assert gas._active == []
