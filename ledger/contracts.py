@@ -288,6 +288,10 @@ class EnergySource(enum.IntEnum):
 class Deployed:
     """A deployed contract: its web3 handle, transactions that raise named reverts, typed events.
 
+    The typed subclasses below add one method per contract function, named in snake_case after
+    the Solidity function (``deposit_for`` sends ``depositFor``), with explicit gas; each
+    function's NatSpec in ``contracts/`` documents what it does and how it reverts.
+
     Args:
         chain: The chain it lives on.
         address: Its address.

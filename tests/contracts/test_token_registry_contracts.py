@@ -96,3 +96,27 @@ def test_registry_errors(market: Market) -> None:
     too_many = [to_checksum_address(f"0x{n:040x}") for n in range(1, 258)]
     assert_reverts(registry.function("registerMany", too_many, 16), "BatchTooLarge", 257, 256, sender=admin)
     assert_reverts(registry.function("register", outsider, 16), "MissingRole", REGISTRAR_ROLE, outsider, sender=outsider)
+
+
+def test_public_constants_match_the_python_side(market: Market) -> None:
+    from ledger.batch import MAX_BATCH_PARTICIPANTS, MAX_BATCH_TRADES
+    from ledger.contracts import PAUSER_ROLE
+    from ledger.signing import ORDER_TYPE
+
+    suite = market.suite
+    assert suite.token.call("MINTER_ROLE") == MINTER_ROLE and suite.token.call("ADMIN_ROLE") == ADMIN_ROLE
+    assert suite.settlement.call("PAUSER_ROLE") == PAUSER_ROLE
+    assert suite.registry.call("REGISTRAR_ROLE") == REGISTRAR_ROLE
+    assert [suite.registry.call(c.name) for c in Capacity] == [int(c) for c in Capacity]
+    assert suite.registry.call("MAX_REGISTER_BATCH") == 256
+    fields = ",".join(f"{f['type']} {f['name']}" for f in ORDER_TYPE)
+    from eth_utils import keccak
+
+    assert suite.settlement.call("ORDER_TYPEHASH") == keccak(text=f"Order({fields})")
+    assert (suite.settlement.call("MAX_BATCH_TRADES"), suite.settlement.call("MAX_BATCH_PARTICIPANTS")) == (
+        MAX_BATCH_TRADES,
+        MAX_BATCH_PARTICIPANTS,
+    )
+    assert suite.agreements is not None and suite.agreements.call("MAX_PERIODS") == 8_784
+    assert suite.agreements.call("token") == suite.token.address
+    assert suite.certificates is not None and suite.certificates.call("registry") == suite.registry.address
