@@ -28,14 +28,14 @@ import requests
 from eth_typing import ChecksumAddress
 from web3.exceptions import ProviderConnectionError
 
-from ledger.batch import MAX_BATCH_PARTICIPANTS, MAX_BATCH_TRADES, SettlementBatch, batch_round, build_batch, sign_orders
+from ledger.batch import MAX_BATCH_PARTICIPANTS, MAX_BATCH_TRADES, SettlementBatch, batch_round
 from ledger.chain import Chain, connect
 from ledger.contracts import Capacity, ContractReverted
 from ledger.errors import ChainUnavailable, LedgerError, SettlementRejected
-from ledger.keys import agent_address, agent_private_key, agent_signing_key
+from ledger.keys import agent_address, agent_private_key
 from ledger.signing import SECP256K1_N, ZERO_ADDRESS, OrderDomain, recover_signer, round_time
 from ledger.suite import EMBEDDED_DOMAIN, Suite, deploy_suite
-from market.orders import AgentId, Order, SettlementOutcome, Trade
+from market.orders import AgentId, SettlementOutcome
 
 __all__ = [
     "SettlementBackend",
@@ -134,16 +134,6 @@ class SettlementBackend(abc.ABC):
     def escrow_balance(self, agent_id: AgentId) -> int:
         """The agent's escrow balance in micro-tokens."""
         return self.escrow_of(self.address(agent_id))
-
-    def settle(self, step: int, orders: list[Order], trades: list[Trade]) -> SettlementOutcome:
-        """A settler without a trade log: signs the round's buy orders with their owners' keys and
-        settles round ``step`` as batch ``step`` (see :class:`ledger.session.LedgerSession`)."""
-        if not trades:
-            return SettlementOutcome(batch_id=step, trades=0)
-        signed = sign_orders(
-            trades, {o.order_id: o for o in orders}, self.domain, self.address, lambda a: agent_signing_key(self.seed, int(a))
-        )
-        return self.settle_batch(build_batch(step, trades, signed, self.address))
 
     def balances(self, agents: Iterable[AgentId] | None = None) -> dict[AgentId, int]:
         """Escrow balances of ``agents`` (default: every opened account)."""
