@@ -17,6 +17,7 @@ interface ITokenReceiver {
 contract HookToken {
     mapping(address account => uint256) public balanceOf;
     mapping(address account => bool) public hooked;
+    bool public failing;
     mapping(address owner => mapping(address spender => uint256)) public allowance;
 
     error Insufficient();
@@ -34,6 +35,12 @@ contract HookToken {
         hooked[receiver] = true;
     }
 
+    /// @notice Makes transfers return false without moving anything (a token that fails politely).
+    /// @param fail True to fail.
+    function setFailing(bool fail) external {
+        failing = fail;
+    }
+
     /// @notice Lets `spender` move `value` of the caller's tokens.
     /// @param spender The spender.
     /// @param value The allowance.
@@ -46,8 +53,9 @@ contract HookToken {
     /// @notice Moves `value` to `to`, then calls `to.tokensReceived` if `to` opted in.
     /// @param to Receiver.
     /// @param value Amount.
-    /// @return Always true.
+    /// @return False while failing, else true.
     function transfer(address to, uint256 value) external returns (bool) {
+        if (failing) return false;
         _move(msg.sender, to, value);
         return true;
     }
@@ -56,8 +64,9 @@ contract HookToken {
     /// @param from Owner.
     /// @param to Receiver.
     /// @param value Amount.
-    /// @return Always true.
+    /// @return False while failing, else true.
     function transferFrom(address from, address to, uint256 value) external returns (bool) {
+        if (failing) return false;
         if (allowance[from][msg.sender] < value) revert Insufficient();
         allowance[from][msg.sender] -= value;
         _move(from, to, value);

@@ -180,7 +180,7 @@ def test_offer_checks(sla: Sla) -> None:
     assert offer(units_per_period=0).error == "InvalidSchedule"
     now = sla.chain.timestamp()
     assert offer(start=now).error == "StartInPast"
-    assert offer(oracle=outsider).error_args == (outsider,)
+    assert (offer(oracle=outsider).error, offer(oracle=outsider).error_args) == ("OracleNotDesignated", (outsider,))
     assert offer(sender=network, service=Service.NETWORK).error == "InsufficientAllowance"
     sla.token.approve(c.address, 0, sender=network)
     agreement_id = c.offer(sla.terms(service=Service.NETWORK, collateral=0), sender=network)

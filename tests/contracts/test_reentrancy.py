@@ -91,3 +91,19 @@ def test_certificate_receiver_cannot_reenter_and_must_accept(market: Market, att
         attacker.address,
     )
     assert certs.balance_of(cid, generator) == 7 and certs.retired_of(cid, attacker.address) == 0
+
+
+def test_a_token_that_returns_false_fails_the_move(
+    market: Market, ccei_chain: Chain, attacker: Deployed, hook_token: Deployed
+) -> None:
+    admin = market.admin
+    settlement = Settlement(
+        ccei_chain, deploy(ccei_chain, "Settlement", hook_token.address, market.suite.registry.address, admin, sender=admin)
+    )
+    hook_token.transact("mint", attacker.address, 1_000, sender=admin)
+    _as(attacker, hook_token, "approve", settlement.address, 1_000, sender=admin)
+    _as(attacker, settlement, "depositFor", attacker.address, 500, sender=admin)
+    hook_token.transact("setFailing", True, sender=admin)
+    assert_reverts(lambda: _as(attacker, settlement, "depositFor", attacker.address, 1, sender=admin), "TransferFailed")
+    assert_reverts(lambda: _as(attacker, settlement, "withdraw", 1, sender=admin), "TransferFailed")
+    assert settlement.balance_of(attacker.address) == 500
