@@ -19,7 +19,7 @@ from typing import Any
 from agents import MODELS
 from market.errors import CceiError
 
-__all__ = ["ScenarioError", "Scenario", "builtin_scenarios", "load_scenario", "apply_overrides"]
+__all__ = ["ScenarioError", "Scenario", "builtin_scenarios", "load_scenario", "apply_overrides", "read_toml", "validate"]
 
 TOP_LEVEL = {"name": str, "description": str, "model": str, "steps": int, "params": dict}
 _RESERVED_PARAMS = {"seed", "settler"}
@@ -182,27 +182,48 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], where: str = "--
     return data
 
 
+def read_toml(
+    name_or_path: str, shipped: dict[str, Path], what: str, shipped_label: str, error: type[CceiError]
+) -> tuple[dict[str, Any], str, Path]:
+    """Reads a shipped file by name, or a TOML file by path.
+
+    Args:
+        name_or_path: A name in ``shipped`` or a path.
+        shipped: Names of the shipped files and their paths.
+        what: What the file is, for messages ("scenario", "sweep").
+        shipped_label: How messages list the shipped names ("built in", "shipped").
+        error: The error class to raise.
+
+    Returns:
+        The parsed table, how messages name its source, and its path.
+
+    Raises:
+        error: unknown name, unreadable file or invalid TOML, as one line.
+    """
+    if name_or_path in shipped:
+        path, where = shipped[name_or_path], f"{what} {name_or_path}"
+    else:
+        path, where = Path(name_or_path), name_or_path
+        if path.suffix != ".toml" and not path.exists():
+            listed = ", ".join(shipped) or "none"
+            raise error(f"unknown {what} {name_or_path!r} ({shipped_label}: {listed}; or a .toml file)")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8")), where, path
+    except FileNotFoundError:
+        raise error(f"{where}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{where}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{where}: not valid TOML: {exc}") from None
+
+
 def load_scenario(name_or_path: str, overrides: list[str] | None = None) -> Scenario:
     """Loads a built-in scenario by name, or a scenario file by path, and applies overrides.
 
     Raises:
         ScenarioError: unknown name, unreadable or malformed file, or invalid content.
     """
-    builtins = builtin_scenarios()
-    if name_or_path in builtins:
-        path, where = builtins[name_or_path], f"scenario {name_or_path}"
-    else:
-        path, where = Path(name_or_path), name_or_path
-        if path.suffix != ".toml" and not path.exists():
-            raise ScenarioError(f"unknown scenario {name_or_path!r} (built in: {', '.join(builtins)}; or a .toml file)")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{where}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{where}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{where}: not valid TOML: {exc}") from None
+    data, where, path = read_toml(name_or_path, builtin_scenarios(), "scenario", "built in", ScenarioError)
     if overrides:
         data = apply_overrides(data, overrides)
     return validate(data, where, path.stem)

@@ -55,7 +55,6 @@ import math
 import multiprocessing
 import os
 import time
-import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -68,7 +67,7 @@ from scipy.stats import qmc
 
 from experiments.results import write_tables
 from experiments.run import code_version, run
-from experiments.scenarios import Scenario, load_scenario, validate
+from experiments.scenarios import Scenario, load_scenario, read_toml, validate
 from market.errors import CceiError
 
 __all__ = [
@@ -521,21 +520,7 @@ def load_sweep(name_or_path: str, *, steps: int | None = None, seeds: int | None
     Raises:
         SweepError, ScenarioError: one line naming the file, the key and the problem.
     """
-    shipped = builtin_sweeps()
-    if name_or_path in shipped:
-        path, where = shipped[name_or_path], f"sweep {name_or_path}"
-    else:
-        path, where = Path(name_or_path), name_or_path
-        if path.suffix != ".toml" and not path.exists():
-            raise SweepError(f"unknown sweep {name_or_path!r} (shipped: {', '.join(shipped) or 'none'}; or a .toml file)")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SweepError(f"{where}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SweepError(f"{where}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SweepError(f"{where}: not valid TOML: {exc}") from None
+    data, where, path = read_toml(name_or_path, builtin_sweeps(), "sweep", "shipped", SweepError)
     for option, value in (("--steps", steps), ("--seeds", seeds)):
         if value is not None and value < 1:
             raise SweepError(f"{option} {value}: must be at least 1")
