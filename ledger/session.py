@@ -87,6 +87,9 @@ class LedgerSession:
             raise LedgerError(f"unsigned settlement needs the memory back end without signature checks, not {backend.name}")
         self.backend = backend
         self.log = log
+        # Write-ahead protects settlements that outlive the process. The memory back end's do not:
+        # a resumed run rebuilds them, and the log, from the model, so flushing to the OS suffices.
+        log.durable = not isinstance(backend, MemoryBackend)
         self.sign = sign
         self.ttl_rounds = ttl_rounds
         self.trades = 0
