@@ -31,10 +31,11 @@ import mesa
 import numpy as np
 
 from agents.agents import Participant
+from agents.model import MarketModel
 from agents.strategies import Strategy, StrategyName, make_strategy
 from market.auctions import OrderBook, clear_double_auction
 from market.errors import CceiError
-from market.orders import Order, OrderId, Resource, SettlementOutcome, Side, Trade
+from market.orders import Order, OrderId, Resource, Side, Trade
 
 __all__ = ["Trader", "AuctionModel", "QuoteRejected", "max_surplus"]
 
@@ -113,7 +114,7 @@ class Trader(Participant):
         self.traded += 1
 
 
-class AuctionModel(mesa.Model):
+class AuctionModel(MarketModel):
     """Buyers and sellers with induced values trade in a double auction, one period per step.
 
     Values and costs are either given (``buyer_values`` / ``seller_costs``: one list entry per trader,
@@ -157,10 +158,9 @@ class AuctionModel(mesa.Model):
         seed: int | None = None,
         settler: Any = None,
     ) -> None:
-        super().__init__(seed=seed)
+        super().__init__(seed=seed, settler=settler)
         if mechanism not in MECHANISMS:
             raise ValueError(f"unknown mechanism {mechanism!r} (one of: {', '.join(MECHANISMS)})")
-        self.settler = settler
         self.mechanism = mechanism
         self.shouts_per_period = shouts_per_period
         self.price_floor = price_floor
@@ -168,10 +168,6 @@ class AuctionModel(mesa.Model):
         self.resource = Resource(resource)
         self.strategy_name = StrategyName(strategy)
         self._next_order = 1
-        self.orders: list[Order] = []
-        self.trades: list[Trade] = []
-        self.last_outcome = SettlementOutcome(batch_id=0, trades=0)
-        self.gas_used_total = 0
         self.realised_surplus_micro = 0
         self.possible_surplus_micro = 0
         self.period_surplus_micro = 0
@@ -347,9 +343,7 @@ class AuctionModel(mesa.Model):
             self._continuous(traders, by_id, people)
         else:
             self._call(traders, by_id, people)
-        if self.settler is not None:
-            self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades)
-            self.gas_used_total += self.last_outcome.gas_used
+        self.settle_round()
         self.period_surplus_micro = sum(t.period_surplus_micro for t in traders)
         self.realised_surplus_micro += self.period_surplus_micro
         self.possible_surplus_micro += self.max_period_surplus_micro

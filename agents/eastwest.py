@@ -41,14 +41,15 @@ from agents.agents import Participant
 from agents.booking import RoundBook
 from agents.environment import SolarSite, WindSite
 from agents.geography import CLUSTERS, Cluster, cluster, is_east, pue_target
+from agents.model import MarketModel
 from agents.strategies import Strategy, StrategyName, make_strategy
+from market import allocation as alloc
 from market.auctions import clear_double_auction
 from market.bargaining import nash_bargaining_solution
 from market.carbon import SOURCE_FACTORS, EnergySource
-from market import allocation as alloc
 from market.metering import WATTS_PER_CORE, WATTS_PER_GPU, AnalyticalMeter, QosClass, TaskSpec, TaskType
 from market.network import Link, backbone_graph, fibre_latency_ms, region_graph
-from market.orders import AgentId, Order, Resource, SettlementOutcome, Side, Trade
+from market.orders import AgentId, Resource, Side
 from market.pricing import posted_price_micro
 
 __all__ = [
@@ -533,7 +534,7 @@ def _parse_link_latencies(table: dict[str, float]) -> dict[frozenset[str], float
     return {frozenset(_link_pair(key)): float(ms) for key, ms in table.items()}
 
 
-class EastWestModel(mesa.Model):
+class EastWestModel(MarketModel):
     """The East-Data-West-Compute market: eastern demand, western resources, carbon-aware scheduling.
 
     Every argument has a keyword default, so ``mesa.batch_run`` and SolaraViz can rebuild the model.
@@ -626,10 +627,9 @@ class EastWestModel(mesa.Model):
         seed: int | None = None,
         settler: Any = None,
     ) -> None:
-        super().__init__(seed=seed)
+        super().__init__(seed=seed, settler=settler)
         if mechanism not in ENERGY_MECHANISMS:
             raise ValueError(f"unknown energy mechanism {mechanism!r} (one of: {', '.join(ENERGY_MECHANISMS)})")
-        self.settler = settler
         self.task_rate = task_rate
         self.deadline_flex_h = deadline_flex_h
         self.inference_latency_ms = inference_latency_ms
@@ -649,10 +649,6 @@ class EastWestModel(mesa.Model):
         self.start_hour = start_hour
         self._order_ids = itertools.count(1)
         self._task_ids = itertools.count(1)
-        self.orders: list[Order] = []
-        self.trades: list[Trade] = []
-        self.last_outcome = SettlementOutcome(batch_id=0, trades=0)
-        self.gas_used_total = 0
         self.round_stats: dict[str, float] = {}
 
         rng = self.rng
@@ -816,12 +812,8 @@ class EastWestModel(mesa.Model):
         self._deliver(scheduled, book)
         self._balance_energy(book)
         self.orders, self.trades = book.close()
-        if self.settler is not None:
-            self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades)
-            self.gas_used_total += self.last_outcome.gas_used
-        for trade in self.trades:
-            self.by_id[trade.buyer].wallet_micro -= trade.amount
-            self.by_id[trade.seller].wallet_micro += trade.amount
+        self.settle_round()
+        self.pay_trades(self.by_id)
         self.agents_by_type[DataCentre].do("close_hour")
         self._finish_stats()
         self.datacollector.collect(self)

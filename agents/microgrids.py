@@ -36,8 +36,9 @@ from agents.agents import Participant
 from agents.booking import RoundBook
 from agents.environment import SolarSite, WindSite
 from agents.geography import cluster
+from agents.model import MarketModel
 from market.bargaining import Microgrid, microgrid_trading
-from market.orders import AgentId, Order, Resource, SettlementOutcome, Trade
+from market.orders import AgentId, Resource
 from market.pricing import sdr_settlement
 from market.rounding import round_preserving_sum
 
@@ -132,7 +133,7 @@ class MicrogridAgent(Participant):
         self.net_wh = net
 
 
-class MicrogridModel(mesa.Model):
+class MicrogridModel(MarketModel):
     """N microgrids near one site trade their hourly surpluses and deficits.
 
     Args:
@@ -169,20 +170,15 @@ class MicrogridModel(mesa.Model):
         seed: int | None = None,
         settler: Any = None,
     ) -> None:
-        super().__init__(seed=seed)
+        super().__init__(seed=seed, settler=settler)
         if mechanism not in MECHANISMS:
             raise ValueError(f"unknown mechanism {mechanism!r} (one of: {', '.join(MECHANISMS)})")
         self.mechanism = mechanism
-        self.settler = settler
         self.retail = int(grid_buy_price_micro)
         self.feed_in = int(grid_sell_price_micro)
         self.start_hour = start_hour
         self.grid_factor = cluster(site).grid_factor_kg_per_kwh
         self._order_ids = itertools.count(1)
-        self.orders: list[Order] = []
-        self.trades: list[Trade] = []
-        self.last_outcome = SettlementOutcome(batch_id=0, trades=0)
-        self.gas_used_total = 0
         self.hour_stats: dict[str, float] = {}
 
         self.grid = Grid(self, initial_funds_micro * max(1, n_microgrids))
@@ -272,13 +268,8 @@ class MicrogridModel(mesa.Model):
             for g, q in zip(grids, net, strict=True):
                 self._with_grid(book, g.agent_id, q)
         self.orders, self.trades = book.close()
-        if self.settler is not None:
-            self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades)
-            self.gas_used_total += self.last_outcome.gas_used
-        by_id = {a.unique_id: a for a in self.agents}
-        for trade in self.trades:
-            by_id[trade.buyer].wallet_micro -= trade.amount
-            by_id[trade.seller].wallet_micro += trade.amount
+        self.settle_round()
+        self.pay_trades({a.unique_id: a for a in self.agents})
         grid_import = sum(-q for q in position if q < 0)
         grid_export = sum(q for q in position if q > 0)
         load = sum(g.load_wh for g in grids)

@@ -10,16 +10,16 @@ collector records the round.
 from __future__ import annotations
 
 import itertools
-from typing import Protocol
+from typing import Any, Protocol
 
 import mesa
 import numpy as np
 
 from agents.agents import ComputeSupplier, Participant, User
-from market.orders import AgentId, Order, OrderId, SettlementOutcome, Side, Trade
+from market.orders import Order, OrderId, SettlementOutcome, Side, Trade
 from market.posted import match_posted
 
-__all__ = ["Settler", "PostedPriceModel"]
+__all__ = ["Settler", "MarketModel", "PostedPriceModel"]
 
 
 class Settler(Protocol):
@@ -28,7 +28,40 @@ class Settler(Protocol):
     def settle(self, step: int, orders: list[Order], trades: list[Trade]) -> SettlementOutcome: ...
 
 
-class PostedPriceModel(mesa.Model):
+class MarketModel(mesa.Model):
+    """A Mesa model whose rounds settle through a settler.
+
+    It holds what every market model shares: the round's ``orders`` and ``trades``, the settler
+    (the ledger, or ``None`` to keep the trades in the model), the last settlement's outcome and
+    the gas used so far.
+
+    Args:
+        seed: Seed of the model's random generators.
+        settler: Where each round's trades settle.
+    """
+
+    def __init__(self, seed: int | None = None, settler: Settler | None = None) -> None:
+        super().__init__(seed=seed)
+        self.settler = settler
+        self.orders: list[Order] = []
+        self.trades: list[Trade] = []
+        self.last_outcome = SettlementOutcome(batch_id=0, trades=0)
+        self.gas_used_total = 0
+
+    def settle_round(self) -> None:
+        """Hands this round's orders and trades to the settler and books the gas it reports."""
+        if self.settler is not None:
+            self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades)
+            self.gas_used_total += self.last_outcome.gas_used
+
+    def pay_trades(self, by_id: dict[int, Any]) -> None:
+        """Moves each trade's amount from the buyer's wallet to the seller's."""
+        for trade in self.trades:
+            by_id[trade.buyer].wallet_micro -= trade.amount
+            by_id[trade.seller].wallet_micro += trade.amount
+
+
+class PostedPriceModel(MarketModel):
     """Compute suppliers post load-dependent prices; users' tasks are matched at those prices.
 
     Every argument has a keyword default so ``mesa.batch_run`` and SolaraViz can rebuild the model.
@@ -61,13 +94,8 @@ class PostedPriceModel(mesa.Model):
         seed: int | None = None,
         settler: Settler | None = None,
     ) -> None:
-        super().__init__(seed=seed)
-        self.settler = settler
+        super().__init__(seed=seed, settler=settler)
         self._order_ids = itertools.count(1)
-        self.orders: list[Order] = []
-        self.trades: list[Trade] = []
-        self.last_outcome = SettlementOutcome(batch_id=0, trades=0)
-        self.gas_used_total = 0
         ComputeSupplier.create_agents(
             self,
             n_suppliers,
@@ -101,9 +129,6 @@ class PostedPriceModel(mesa.Model):
         """Every agent with a wallet, in creation order (the ledger opens accounts in this order)."""
         return [a for a in self.agents if isinstance(a, Participant)]
 
-    def agent(self, agent_id: AgentId) -> Participant:
-        return self._by_id[agent_id]
-
     def next_order_id(self) -> OrderId:
         """A fresh order id, unique within this model."""
         return OrderId(next(self._order_ids))
@@ -120,9 +145,7 @@ class PostedPriceModel(mesa.Model):
         buys = [o for o in self.orders if o.side is Side.BUY]
         sells = [o for o in self.orders if o.side is Side.SELL]
         self.trades = match_posted(self.steps, buys, sells)
-        if self.settler is not None:
-            self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades)
-            self.gas_used_total += self.last_outcome.gas_used
+        self.settle_round()
         for trade in self.trades:
             self._by_id[trade.buyer].record_purchase(trade)
             self._by_id[trade.seller].record_sale(trade)
