@@ -20,6 +20,7 @@ and gas go to ``settlements.jsonl``, one line per batch. So the same run writes 
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -99,6 +100,7 @@ class LedgerSession:
         self.last_batch: SettlementBatch | None = None
         self._orders: dict[OrderId, Order] = {}
         self._authorized: set[OrderId] = set()
+        self._placed: deque[tuple[int, OrderId]] = deque()  # (round placed, order id), oldest first
         self._settlements: IO[str] | None = open(settlements, "a", encoding="utf-8") if settlements else None  # noqa: SIM115
 
     def open_accounts(self, deposits: Mapping[AgentId, int], **kwargs: Any) -> None:
@@ -111,9 +113,14 @@ class LedgerSession:
     def _remember(self, step: int, orders: list[Order]) -> None:
         """Keeps orders until they expire, so a trade may fill an order placed in an earlier round."""
         horizon = step - self.ttl_rounds
-        self._orders = {k: o for k, o in self._orders.items() if o.step >= horizon}
-        self._authorized &= self._orders.keys()
-        self._orders.update((o.order_id, o) for o in orders)
+        placed = self._placed
+        while placed and placed[0][0] < horizon:  # oldest first: no pass over every live order
+            _, order_id = placed.popleft()
+            self._orders.pop(order_id, None)
+            self._authorized.discard(order_id)
+        for o in orders:
+            self._orders[o.order_id] = o
+            placed.append((o.step, o.order_id))
 
     def signed_orders(self, step: int, orders: list[Order], trades: list[Trade]) -> dict[OrderId, SignedOrder]:
         """The round's signed buy orders (unsigned placeholders when ``sign`` is off).
