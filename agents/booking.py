@@ -10,16 +10,14 @@ resource and round covering its trades, so the ledger can check each trade again
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from market.orders import AgentId, Order, OrderId, Resource, Side, Trade, exact_price_split
+from market.orders import AgentId, Order, OrderId, Resource, Side, Trade
 
 __all__ = ["Leg", "RoundBook"]
 
 
-@dataclass(frozen=True, slots=True)
-class Leg:
+class Leg(NamedTuple):
     """``buyer`` receives ``quantity`` units of ``resource`` from ``seller`` for ``amount`` micro-tokens."""
 
     buyer: AgentId
@@ -48,38 +46,57 @@ class RoundBook:
         Raises:
             ValueError: negative quantity or amount, or money without units.
         """
-        if quantity < 0 or amount < 0:
-            raise ValueError(f"negative leg {buyer}->{seller}: {quantity} units for {amount}")
-        if quantity == 0 and amount == 0:
-            return
-        if quantity == 0:
+        if quantity <= 0 or amount < 0:
+            if quantity < 0 or amount < 0:
+                raise ValueError(f"negative leg {buyer}->{seller}: {quantity} units for {amount}")
+            if amount == 0:
+                return
             raise ValueError(f"leg {buyer}->{seller} moves {amount} micro-tokens for no units")
         self.legs.append(Leg(buyer, seller, resource, quantity, amount))
 
     def close(self) -> tuple[list[Order], list[Trade]]:
-        """The round's orders (one per agent, side and resource) and trades, in leg order."""
-        pieces = [(leg, price, units) for leg in self.legs for price, units in exact_price_split(leg.quantity, leg.amount)]
-        quantity: dict[tuple[AgentId, Side, Resource], int] = defaultdict(int)
-        limit: dict[tuple[AgentId, Side, Resource], int] = {}
-        for leg, price, units in pieces:
-            for key in ((leg.buyer, Side.BUY, leg.resource), (leg.seller, Side.SELL, leg.resource)):
-                quantity[key] += units
-                # the buyer's limit is the most it pays per unit, the seller's the least it takes
-                limit[key] = price if key not in limit else (max if key[1] is Side.BUY else min)(limit[key], price)
-        orders = {
-            key: Order(OrderId(next(self._ids)), key[0], key[1], key[2], qty, limit[key], self.step)
-            for key, qty in quantity.items()
-        }
+        """The round's orders (one per agent, side and resource) and trades, in leg order.
+
+        Each leg's payment is split exactly into at most two integer prices
+        (:func:`market.orders.exact_price_split`, inlined here: a round has thousands of legs).
+        """
+        buy, sell = Side.BUY, Side.SELL
+        pieces: list[tuple[Leg, int, int]] = []
+        # per (agent, side, resource): [units, limit]; the buyer's limit is the most it pays per
+        # unit, the seller's the least it takes. Keys in order of first appearance fix the order ids.
+        books: dict[tuple[AgentId, Side, Resource], list[int]] = {}
+        for leg in self.legs:
+            price, extra = divmod(leg.amount, leg.quantity)
+            for p, units in ((price, leg.quantity - extra), (price + 1, extra)):
+                if units <= 0:
+                    continue
+                pieces.append((leg, p, units))
+                entry = books.get(bkey := (leg.buyer, buy, leg.resource))
+                if entry is None:
+                    books[bkey] = [units, p]
+                else:
+                    entry[0] += units
+                    if p > entry[1]:
+                        entry[1] = p
+                entry = books.get(skey := (leg.seller, sell, leg.resource))
+                if entry is None:
+                    books[skey] = [units, p]
+                else:
+                    entry[0] += units
+                    if p < entry[1]:
+                        entry[1] = p
+        step, ids = self.step, self._ids
+        orders = {key: Order(OrderId(next(ids)), key[0], key[1], key[2], qty, limit, step) for key, (qty, limit) in books.items()}
         trades = [
             Trade(
-                self.step,
+                step,
                 leg.buyer,
                 leg.seller,
                 leg.resource,
                 price,
                 units,
-                orders[(leg.buyer, Side.BUY, leg.resource)].order_id,
-                orders[(leg.seller, Side.SELL, leg.resource)].order_id,
+                orders[(leg.buyer, buy, leg.resource)].order_id,
+                orders[(leg.seller, sell, leg.resource)].order_id,
             )
             for leg, price, units in pieces
         ]

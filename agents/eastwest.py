@@ -463,21 +463,24 @@ class SchedulingPlatform(mesa.Agent):
         m = self.model
         now = m.steps
         horizon = m.deadline_flex_h + 1 if m.carbon_aware else 1
-        pending = [t for u in m.users for t in u.pending]
+        waiting = [u for u in m.users if u.pending]
+        pending = [t for u in waiting for t in u.pending]
         if not pending:
             return []
         forecast = m.green_forecast(horizon)
+        last = horizon - 1
+        inf = math.inf
         problem = alloc.AllocationProblem(
             tasks=tuple(
                 alloc.Task(
-                    task_id=t.task_id,
-                    origin=t.origin,
-                    compute_mcore_h=t.compute_mcore_h,
-                    data_mb=t.data_mb,
-                    value_micro=t.value_micro * t.compute_mcore_h,
-                    max_latency_ms=math.inf if t.latency_ms is None else t.latency_ms,
-                    release=0,
-                    deadline=min(t.deadline - now, horizon - 1),
+                    t.task_id,
+                    t.origin,
+                    t.compute_mcore_h,
+                    t.data_mb,
+                    t.value_micro * t.compute_mcore_h,
+                    inf if t.latency_ms is None else t.latency_ms,
+                    0,
+                    min(t.deadline - now, last),
                 )
                 for t in pending
             ),
@@ -500,19 +503,26 @@ class SchedulingPlatform(mesa.Agent):
         )
         result = alloc.allocate_greedy(problem, passes=m.search_passes)
         by_task = {t.task_id: t for t in pending}
+        centres = {str(dc.unique_id): dc for dc in m.centres}
         running = []
         for a in result.assignments:
             if a.slot == 0:
-                task = by_task[a.task_id]
                 path = [m.link_between(x, y) for x, y in zip(a.path, a.path[1:])]
-                running.append((task, m.by_id[int(a.datacentre)], path))
+                running.append((by_task[a.task_id], centres[a.datacentre], path))
         started = {t.task_id for t, _, _ in running}
-        for user in m.users:
-            if user.pending:
-                kept = deque(t for t in user.pending if t.task_id not in started and t.deadline > now)
-                user.dropped += sum(1 for t in user.pending if t.task_id not in started and t.deadline <= now)
-                m.round_stats["qos_violations"] += sum(1 for t in user.pending if t.task_id not in started and t.deadline <= now)
-                user.pending = kept
+        expired = 0
+        for user in waiting:
+            kept: deque[Task] = deque()
+            for t in user.pending:
+                if t.task_id in started:
+                    continue
+                if t.deadline > now:
+                    kept.append(t)
+                else:  # its deadline passed unserved
+                    user.dropped += 1
+                    expired += 1
+            user.pending = kept
+        m.round_stats["qos_violations"] += expired
         return running
 
 

@@ -268,6 +268,18 @@ def _validate(p: AllocationProblem) -> None:
             raise MechanismError(f"task {t.task_id}: window {t.release}..{t.last_slot} is not within slots 0..{p.slots - 1}")
 
 
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """A path from an origin to a data centre's region and what a MB costs along it."""
+
+    nodes: tuple[str, ...]
+    links: tuple[int, ...]  # edge indices, in ``graph.edges`` order
+    latency_ms: float
+    price_micro_per_mb: float
+    kwh_per_mb: float
+    kg_per_mb: float
+
+
 def _paths(p: AllocationProblem, origin: str, target: str) -> list[list[str]]:
     """Up to ``paths_per_pair`` shortest paths by latency from ``origin`` to ``target``."""
     if origin == target:
@@ -277,13 +289,75 @@ def _paths(p: AllocationProblem, origin: str, target: str) -> list[list[str]]:
     return list(itertools.islice(nx.shortest_simple_paths(p.graph, origin, target, weight="latency_ms"), p.paths_per_pair))
 
 
+class _RouteTable:
+    """The routes of one region graph, computed once per (origin, target) and kept.
+
+    Routes depend only on the graph's edges and nodes with their data, ``paths_per_pair`` and the
+    network energy per hop; a model that re-plans every hour over the same backbone finds them
+    here instead of searching the graph again (see :func:`_routes_for`).
+    """
+
+    def __init__(self, p: AllocationProblem) -> None:
+        graph = p.graph
+        self.edge_id = {frozenset(e): i for i, e in enumerate(graph.edges)}
+        self.factor = {n: graph.nodes[n].get("grid_factor_kg_per_kwh", emission_factor()) for n in graph.nodes}
+        self._pairs: dict[tuple[str, str], tuple[_Route, ...]] = {}
+
+    def routes(self, p: AllocationProblem, origin: str, target: str) -> tuple[_Route, ...]:
+        found = self._pairs.get((origin, target))
+        if found is None:
+            found = self._pairs[(origin, target)] = tuple(self._route(p, nodes) for nodes in _paths(p, origin, target))
+        return found
+
+    def _route(self, p: AllocationProblem, nodes: list[str]) -> _Route:
+        graph, factor = p.graph, self.factor
+        hops = list(zip(nodes, nodes[1:], strict=False))
+        per_mb_kwh = network_energy_wh(1.0, 1, wh_per_gb_hop=p.network_wh_per_gb_hop) / 1000
+        return _Route(
+            nodes=tuple(nodes),
+            links=tuple(self.edge_id[frozenset(h)] for h in hops),
+            latency_ms=sum(graph.edges[h]["latency_ms"] for h in hops),
+            price_micro_per_mb=sum(graph.edges[h].get("price_micro_per_mb", 0) for h in hops),
+            kwh_per_mb=per_mb_kwh * len(hops),
+            kg_per_mb=per_mb_kwh * sum((factor[a] + factor[b]) / 2 for a, b in hops),
+        )
+
+
+_ROUTE_TABLES: dict[object, _RouteTable] = {}
+_ROUTE_TABLES_KEPT = 16
+
+
+def _routes_for(p: AllocationProblem) -> _RouteTable:
+    """The route table of ``p``'s graph, shared by every problem over an equal graph.
+
+    The key is the graph's content (nodes and edges in order, with their data) plus the path
+    parameters, so an edited graph gets a fresh table; a graph whose data cannot be hashed is
+    routed afresh each time. At most ``_ROUTE_TABLES_KEPT`` tables are kept, oldest dropped first.
+    """
+    try:
+        key = (
+            tuple((n, tuple(sorted(d.items()))) for n, d in p.graph.nodes(data=True)),
+            tuple((a, b, tuple(sorted(d.items()))) for a, b, d in p.graph.edges(data=True)),
+            p.paths_per_pair,
+            p.network_wh_per_gb_hop,
+        )
+        table = _ROUTE_TABLES.get(key)
+    except TypeError:  # unhashable node or edge data
+        return _RouteTable(p)
+    if table is None:
+        if len(_ROUTE_TABLES) >= _ROUTE_TABLES_KEPT:
+            del _ROUTE_TABLES[next(iter(_ROUTE_TABLES))]
+        table = _ROUTE_TABLES[key] = _RouteTable(p)
+    return table
+
+
 def _compile(p: AllocationProblem) -> _Compiled:
-    """Validates and turns an instance into arrays (paths computed once per origin and data centre)."""
+    """Validates and turns an instance into arrays (routes come from the graph's route table)."""
     _validate(p)
     graph, slots, carbon = p.graph, p.slots, p.carbon_price_micro_per_kg
-    edge_id = {frozenset(e): i for i, e in enumerate(graph.edges)}
+    table = _routes_for(p)
     link_bandwidth = np.array([graph.edges[e].get("bandwidth_mb", math.inf) for e in graph.edges], dtype=float)
-    factor = {n: graph.nodes[n].get("grid_factor_kg_per_kwh", emission_factor()) for n in graph.nodes}
+    factor = table.factor
 
     n_dc = len(p.datacentres)
     dc_capacity = np.array([d.capacity_mcore_h for d in p.datacentres], dtype=float)
@@ -293,9 +367,7 @@ def _compile(p: AllocationProblem) -> _Compiled:
     dc_grid = np.array([factor[d.region] for d in p.datacentres])
     dc_kg = dc_kwh[:, None] * (1.0 - dc_green) * dc_grid[:, None]
 
-    paths: list[tuple[str, ...]] = []
-    path_links: list[tuple[int, ...]] = []
-    latency, price, kwh, kg = [], [], [], []
+    routes: list[_Route] = []
     compute = np.array([t.compute_mcore_h for t in p.tasks], dtype=float)
     data = np.array([t.data_mb for t in p.tasks], dtype=float)
     value = np.array([t.value_micro for t in p.tasks], dtype=float)
@@ -304,27 +376,22 @@ def _compile(p: AllocationProblem) -> _Compiled:
     for origin in dict.fromkeys(t.origin for t in p.tasks):
         b_dc, b_path = [], []
         for k, d in enumerate(p.datacentres):
-            for nodes in _paths(p, origin, d.region):
-                hops = list(zip(nodes, nodes[1:], strict=False))
-                paths.append(tuple(nodes))
-                path_links.append(tuple(edge_id[frozenset(h)] for h in hops))
-                latency.append(sum(graph.edges[h]["latency_ms"] for h in hops))
-                price.append(sum(graph.edges[h].get("price_micro_per_mb", 0) for h in hops))
-                per_mb_kwh = network_energy_wh(1.0, 1, wh_per_gb_hop=p.network_wh_per_gb_hop) / 1000
-                kwh.append(per_mb_kwh * len(hops))
-                kg.append(per_mb_kwh * sum((factor[a] + factor[b]) / 2 for a, b in hops))
+            for route in table.routes(p, origin, d.region):
+                routes.append(route)
                 b_dc.append(k)
-                b_path.append(len(paths) - 1)
+                b_path.append(len(routes) - 1)
         members = np.flatnonzero(origin_of == origin)
         # every (data centre, path) pair in every slot
         bundle_dc = np.repeat(np.array(b_dc, dtype=np.int64), slots)
         bundle_path = np.repeat(np.array(b_path, dtype=np.int64), slots)
         bundle_slot = np.tile(np.arange(slots, dtype=np.int64), len(b_dc))
         groups.append(_Group(members, bundle_dc, bundle_path, bundle_slot, np.empty((len(members), 0))))
-    path_latency = np.array(latency, dtype=float)
-    path_price = np.array(price, dtype=float)
-    path_kwh = np.array(kwh, dtype=float)
-    path_kg = np.array(kg, dtype=float)
+    paths = [r.nodes for r in routes]
+    path_links = [r.links for r in routes]
+    path_latency = np.array([r.latency_ms for r in routes], dtype=float)
+    path_price = np.array([r.price_micro_per_mb for r in routes], dtype=float)
+    path_kwh = np.array([r.kwh_per_mb for r in routes], dtype=float)
+    path_kg = np.array([r.kg_per_mb for r in routes], dtype=float)
     path_min_bw = np.array([min((link_bandwidth[i] for i in links), default=math.inf) for links in path_links])
 
     for g in groups:
@@ -354,6 +421,13 @@ def _compile(p: AllocationProblem) -> _Compiled:
 def _result(cp: _Compiled, method: str, chosen: dict[int, tuple[int, int]], optimal: bool) -> Allocation:
     """Builds the allocation from ``chosen``: task index -> (group index, bundle index)."""
     p = cp.problem
+    row_of: dict[int, int] = {}
+    for g in cp.groups:
+        row_of.update(zip(g.tasks.tolist(), range(len(g.tasks)), strict=True))
+    dc_kwh, path_kwh, path_kg, path_latency = cp.dc_kwh.tolist(), cp.path_kwh.tolist(), cp.path_kg.tolist(), cp.path_latency.tolist()
+    path_price = [int(x) for x in cp.path_price.tolist()]
+    dc_kg, dc_green = cp.dc_kg.tolist(), cp.dc_green.tolist()
+    bundles = [list(zip(g.bundle_dc.tolist(), g.bundle_path.tolist(), g.bundle_slot.tolist(), strict=True)) for g in cp.groups]
     assignments = []
     objective = 0.0
     reports = []
@@ -362,23 +436,20 @@ def _result(cp: _Compiled, method: str, chosen: dict[int, tuple[int, int]], opti
             objective += t.value_micro
             continue
         gi, b = chosen[i]
-        g = cp.groups[gi]
-        row = int(np.searchsorted(g.tasks, i))
-        dc, path, slot = int(g.bundle_dc[b]), int(g.bundle_path[b]), int(g.bundle_slot[b])
-        cost = float(g.cost[row, b])
+        dc, path, slot = bundles[gi][b]
+        cost = float(cp.groups[gi].cost[row_of[i], b])
         objective += cost
-        it_kwh = t.compute_mcore_h * cp.dc_kwh[dc]
-        net_kwh = t.data_mb * cp.path_kwh[path]
+        it_kwh = t.compute_mcore_h * dc_kwh[dc]
+        net_kwh = t.data_mb * path_kwh[path]
         report = CarbonReport(
-            energy_kwh=float(it_kwh + net_kwh),
-            co2_kg=float(t.compute_mcore_h * cp.dc_kg[dc, slot] + t.data_mb * cp.path_kg[path]),
-            green_kwh=float(it_kwh * cp.dc_green[dc, slot]),
+            energy_kwh=it_kwh + net_kwh,
+            co2_kg=t.compute_mcore_h * dc_kg[dc][slot] + t.data_mb * path_kg[path],
+            green_kwh=it_kwh * dc_green[dc][slot],
         )
         reports.append(report)
-        payment = t.compute_mcore_h * p.datacentres[dc].price_micro_per_mcore_h + t.data_mb * int(cp.path_price[path])
-        assignments.append(
-            Assignment(t.task_id, p.datacentres[dc].name, cp.paths[path], slot, float(cp.path_latency[path]), payment, cost, report)
-        )
+        centre = p.datacentres[dc]
+        payment = t.compute_mcore_h * centre.price_micro_per_mcore_h + t.data_mb * path_price[path]
+        assignments.append(Assignment(t.task_id, centre.name, cp.paths[path], slot, path_latency[path], payment, cost, report))
     unserved = tuple(t.task_id for i, t in enumerate(p.tasks) if i not in chosen)
     return Allocation(method, tuple(assignments), unserved, objective, optimal, CarbonReport.total(reports))
 
@@ -407,8 +478,9 @@ class _Placement:
     cheapest (for the local search).
     """
 
-    def __init__(self, cp: _Compiled, k: int) -> None:
+    def __init__(self, cp: _Compiled, k: int, *, track_residents: bool = True) -> None:
         self.cp = cp
+        self.track_residents = track_residents
         n = len(cp.problem.tasks)
         n_dc_slots = len(cp.problem.datacentres) * cp.problem.slots
         self.n_dc_slots = n_dc_slots
@@ -425,7 +497,8 @@ class _Placement:
         self.cand_cost: list[list[float]] = [[] for _ in range(n)]
         self.where: list[int] = [-1] * n
         self.cost_now: list[float] = [0.0] * n
-        self.residents: dict[int, list[tuple[float, int]]] = {}  # per resource: (amount, task), sorted
+        # per resource: (amount, task), sorted; only the local search reads it
+        self.residents: dict[int, list[tuple[float, int]]] = {}
         self.regret = np.zeros(n)
         for gi, g in enumerate(cp.groups):
             dc_slot, link_slot = _usage_index(cp, g)
@@ -443,11 +516,12 @@ class _Placement:
             regret = np.minimum(second, cp.value[g.tasks]) - best
             regret[~np.isfinite(best)] = 0.0
             self.regret[g.tasks] = regret
+            top_order, top_cost = order[:, :top].tolist(), ranked[:, :top].tolist()
             for row, (i, c) in enumerate(zip(g.tasks.tolist(), count.tolist(), strict=True)):
                 self.group[i], self.row[i] = gi, row
                 m = min(c, top)
-                self.cand[i] = order[row, :m].tolist()
-                self.cand_cost[i] = ranked[row, :m].tolist()
+                self.cand[i] = top_order[row][:m]
+                self.cand_cost[i] = top_cost[row][:m]
 
     def _amount(self, i: int, r: int) -> float:
         return self.compute[i] if r < self.n_dc_slots else self.data[i]
@@ -481,28 +555,37 @@ class _Placement:
 
     def apply(self, moves: Sequence[_Move]) -> None:
         """Carries out ``moves`` (which must fit)."""
+        nd, rem, track = self.n_dc_slots, self.rem, self.track_residents
         for i, old, new in moves:
             res = self.resources[self.group[i]]
+            c, d = self.compute[i], self.data[i]
             if old >= 0:
                 for r in res[old]:
-                    self.rem[r] += self._amount(i, r)
-                    lst = self.residents[r]
-                    del lst[bisect.bisect_left(lst, (self._amount(i, r), i))]
+                    amount = c if r < nd else d
+                    rem[r] += amount
+                    if track:
+                        lst = self.residents[r]
+                        del lst[bisect.bisect_left(lst, (amount, i))]
             if new >= 0:
                 for r in res[new]:
-                    self.rem[r] -= self._amount(i, r)
-                    bisect.insort(self.residents.setdefault(r, []), (self._amount(i, r), i))
+                    amount = c if r < nd else d
+                    rem[r] -= amount
+                    if track:
+                        bisect.insort(self.residents.setdefault(r, []), (amount, i))
                 self.cost_now[i] = float(self.cp.groups[self.group[i]].cost[self.row[i], new])
             self.where[i] = new
 
     def construct(self, key: np.ndarray) -> None:
         """Places tasks by increasing ``key``, each on its cheapest bundle that still has room."""
+        nd, rem = self.n_dc_slots, self.rem
         for i in np.argsort(key, kind="stable").tolist():
             gi, row = self.group[i], self.row[i]
             ranked, n = self.ranking[gi][row], self.feasible[gi][row]
+            res, c, d = self.resources[gi], self.compute[i], self.data[i]
             # read the ranking in short chunks: most tasks fit one of their first few bundles
             for start in range(0, n, 16):
-                b = next((b for b in ranked[start : min(start + 16, n)].tolist() if self.fits(((i, -1, b),))), -1)
+                chunk = ranked[start : min(start + 16, n)].tolist()
+                b = next((b for b in chunk if all(rem[r] >= (c if r < nd else d) for r in res[b])), -1)
                 if b >= 0:
                     self.apply(((i, -1, b),))
                     break
@@ -675,7 +758,7 @@ def allocate_greedy(
     cp = _compile(problem)
     found = []
     for start in range(starts):
-        placement = _Placement(cp, candidates)
+        placement = _Placement(cp, candidates, track_residents=passes > 0)
         if start == 0:
             key = -placement.regret
         elif start == 1:
