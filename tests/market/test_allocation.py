@@ -132,6 +132,30 @@ def test_more_paths_per_pair_can_route_around_a_full_link() -> None:
         assert a.unserved == () and {x.path for x in a.assignments} == {("a", "b"), ("a", "c", "b")}
 
 
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_routes_follow_an_edited_graph(solve) -> None:
+    """Routes are kept between calls over an equal graph; editing the graph in place re-routes."""
+    links = [Link("a", "b", 1.0, price_micro_per_mb=1), Link("a", "c", 1.0), Link("c", "b", 1.0)]
+    g = region_graph(links)
+    p = AllocationProblem((Task(1, "a", 10, 50, 10**6),), (dc("b-dc", "b"),), g)
+    assert solve(p).assignments[0].path == ("a", "b")
+    assert solve(p).assignments[0].path == ("a", "b")  # the kept routes
+    g.edges["a", "b"]["latency_ms"] = 5.0
+    moved = solve(p).assignments[0]
+    assert moved.path == ("a", "c", "b") and moved.latency_ms == 2.0
+    g.edges["c", "b"]["price_micro_per_mb"] = 7
+    assert solve(p).assignments[0].payment_micro == 10 * 300 + 50 * 7
+    g.remove_edge("a", "c")
+    assert solve(p).assignments[0].path == ("a", "b")
+
+
+def test_unhashable_graph_data_is_routed_afresh() -> None:
+    g = region_graph([Link("a", "b", 1.0)])
+    g.edges["a", "b"]["notes"] = ["measured 2026"]
+    p = AllocationProblem((Task(1, "a", 10, 50, 10**6),), (dc("b-dc", "b"),), g)
+    assert allocate_greedy(p).assignments[0].path == ("a", "b")
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(6, 24), st.integers(1, 3))
 def test_heuristic_is_feasible_and_close_to_the_milp(seed: int, n: int, slots: int) -> None:
