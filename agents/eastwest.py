@@ -47,7 +47,7 @@ from market import allocation as alloc
 from market.auctions import clear_double_auction
 from market.bargaining import nash_bargaining_solution
 from market.carbon import SOURCE_FACTORS, EnergySource
-from market.metering import WATTS_PER_CORE, WATTS_PER_GPU, AnalyticalMeter, QosClass, TaskSpec, TaskType
+from market.metering import WATTS_PER_CORE, WATTS_PER_GPU, AnalyticalMeter, QosClass, TaskType
 from market.network import Link, backbone_graph, fibre_latency_ms, region_graph
 from market.orders import AgentId, Resource, Side
 from market.pricing import posted_price_micro
@@ -374,21 +374,23 @@ class User(Participant):
         self.served = 0
         self.dropped = 0
 
-    def new_task(self, kind: TaskType, size_factor: float) -> Task:
-        """Queues a task of ``kind`` whose size is the kind's median times ``size_factor``, metered
-        into compute and data (:mod:`market.metering`). The model draws kinds and sizes for all
-        users at once (one vectorised draw per hour) and hands each user its own."""
+    def new_task(self, kind: TaskType, compute_mcore_h: int, data_mb: int) -> Task:
+        """Queues a task of ``kind`` needing ``compute_mcore_h`` and moving ``data_mb``.
+
+        The model draws and meters every user's new tasks at once each hour (see
+        :meth:`EastWestModel._perceive`) and hands each user its own; the user adds its QoS bound,
+        deadline and budget.
+        """
         m = self.model
         profile = PROFILES[kind]
-        demand = m.meter.demand(TaskSpec(kind, profile.median_size * size_factor, profile.qos))
         latency = m.inference_latency_ms if kind is TaskType.INFERENCE else profile.qos.max_latency_ms
         task = Task(
             task_id=m.next_task_id(),
             user=self.agent_id,
             kind=kind,
             origin=self.home.name,
-            compute_mcore_h=max(1, demand.compute_mcore_h + round(demand.gpu_mgpu_h * CORES_PER_GPU)),
-            data_mb=max(1, demand.data_mb),
+            compute_mcore_h=compute_mcore_h,
+            data_mb=data_mb,
             latency_ms=None if math.isinf(latency) else latency,
             arrival=m.steps,
             deadline=m.steps + (self.deadline_flex_h if profile.flexible else 0),
@@ -836,8 +838,18 @@ class EastWestModel(MarketModel):
         kinds = rng.choice(3, size=total, p=self.task_mix)
         sizes = rng.lognormal(0.0, 0.5, size=total)
         owners = np.repeat(np.arange(len(self.users)), arrivals)
-        for owner, kind, size in zip(owners.tolist(), kinds.tolist(), sizes.tolist(), strict=True):
-            self.users[owner].new_task(_KINDS[kind], size)
+        # meter all of the hour's tasks kind by kind (market.metering), GPU work in core-equivalents
+        compute = np.empty(total, dtype=np.int64)
+        data = np.empty(total, dtype=np.int64)
+        for k, kind in enumerate(_KINDS):
+            mask = kinds == k
+            profile = PROFILES[kind]
+            cores, gpus, mb = self.meter.demand_many(kind, profile.median_size * sizes[mask], profile.qos)
+            compute[mask] = np.maximum(1, cores + np.rint(gpus * CORES_PER_GPU).astype(np.int64))
+            data[mask] = np.maximum(1, mb)
+        users = self.users
+        for owner, kind, c, mb in zip(owners.tolist(), kinds.tolist(), compute.tolist(), data.tolist(), strict=True):
+            users[owner].new_task(_KINDS[kind], c, mb)
         self.round_stats["tasks_new"] = float(total)
 
     def link_between(self, a: str, b: str) -> NetworkLink:

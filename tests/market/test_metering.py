@@ -105,3 +105,28 @@ def test_learned_meter_needs_enough_data_and_known_types() -> None:
 def test_rejects_bad_input(call, message: str) -> None:
     with pytest.raises(MechanismError, match=message):
         call()
+
+
+@given(
+    st.sampled_from(list(TaskType)),
+    st.sampled_from(list(QosClass)),
+    st.lists(st.floats(min_value=1e-6, max_value=1e7, allow_nan=False), min_size=0, max_size=30),
+)
+def test_demand_many_equals_demand_task_by_task(kind: TaskType, qos: QosClass, sizes: list[float]) -> None:
+    m = AnalyticalMeter()
+    compute, gpu, data = m.demand_many(kind, np.array(sizes), qos)
+    assert [Demand(int(c), int(g), int(d)) for c, g, d in zip(compute, gpu, data, strict=True)] == [
+        m.demand(TaskSpec(kind, s, qos)) for s in sizes
+    ]
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf")])
+def test_demand_many_refuses_a_bad_size(bad: float) -> None:
+    with pytest.raises(MechanismError, match="must be finite and positive"):
+        AnalyticalMeter().demand_many(TaskType.INFERENCE, np.array([1.0, bad]), QosClass.BATCH)
+
+
+def test_demand_many_refuses_a_type_without_a_profile() -> None:
+    meter_ = AnalyticalMeter({TaskType.INFERENCE: TypeProfile("req", 0.1, 0.0, 1.0)})
+    with pytest.raises(MechanismError, match="no metering profile"):
+        meter_.demand_many(TaskType.TRAINING, np.array([1.0]), QosClass.BATCH)
