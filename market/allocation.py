@@ -259,7 +259,25 @@ def _validate(p: AllocationProblem) -> None:
     ids = [t.task_id for t in p.tasks]
     if len(set(ids)) != len(ids):
         raise MechanismError("allocation: task ids must be unique")
-    for t in p.tasks:
+    nodes, slots = set(p.graph.nodes), p.slots
+    first_bad = next(
+        (
+            k
+            for k, t in enumerate(p.tasks)
+            if not (
+                t.origin in nodes
+                and t.compute_mcore_h >= 0
+                and t.data_mb >= 0
+                and t.value_micro >= 0
+                and t.max_latency_ms >= 0
+                and 0 <= t.release <= (t.release if t.deadline is None else t.deadline) < slots
+            )
+        ),
+        None,
+    )
+    if first_bad is None:  # one cheap pass for the usual case; the checks below name the problem
+        return
+    for t in p.tasks[first_bad:]:
         if t.origin not in p.graph:
             raise MechanismError(f"task {t.task_id}: origin {t.origin!r} is not in the region graph")
         if t.compute_mcore_h < 0 or t.data_mb < 0 or t.value_micro < 0 or not t.max_latency_ms >= 0:
@@ -454,15 +472,21 @@ def _result(cp: _Compiled, method: str, chosen: dict[int, tuple[int, int]], opti
     return Allocation(method, tuple(assignments), unserved, objective, optimal, CarbonReport.total(reports))
 
 
-def _usage_index(cp: _Compiled, g: _Group) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Per bundle of ``g``: its data-centre slot resource, and its link-slot resources (one array per hop position)."""
-    slots = cp.problem.slots
-    dc_slot = g.bundle_dc * slots + g.bundle_slot
-    hops = max((len(cp.path_links[q]) for q in np.unique(g.bundle_path)), default=0)
+def _padded_links(cp: _Compiled) -> np.ndarray:
+    """Each path's link indices in a row, padded with -1 (one column more than the longest path)."""
     padded = np.full((len(cp.path_links), max((len(x) for x in cp.path_links), default=0) + 1), -1, dtype=np.int64)
     for q, links in enumerate(cp.path_links):
         padded[q, : len(links)] = links
-    link_slot = [np.where(padded[g.bundle_path, h] >= 0, padded[g.bundle_path, h] * slots + g.bundle_slot, -1) for h in range(hops)]
+    return padded
+
+
+def _usage_index(cp: _Compiled, g: _Group, padded: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Per bundle of ``g``: its data-centre slot resource, and its link-slot resources (one array per hop position)."""
+    slots = cp.problem.slots
+    dc_slot = g.bundle_dc * slots + g.bundle_slot
+    links = padded[g.bundle_path]
+    hops = int((links >= 0).sum(axis=1).max(initial=0))
+    link_slot = [np.where(links[:, h] >= 0, links[:, h] * slots + g.bundle_slot, -1) for h in range(hops)]
     return dc_slot, link_slot
 
 
@@ -500,8 +524,9 @@ class _Placement:
         # per resource: (amount, task), sorted; only the local search reads it
         self.residents: dict[int, list[tuple[float, int]]] = {}
         self.regret = np.zeros(n)
+        padded = _padded_links(cp)
         for gi, g in enumerate(cp.groups):
-            dc_slot, link_slot = _usage_index(cp, g)
+            dc_slot, link_slot = _usage_index(cp, g, padded)
             per_bundle = [dc_slot.tolist(), *([x + n_dc_slots if x >= 0 else -1 for x in ls.tolist()] for ls in link_slot)]
             self.resources.append([tuple(r for r in col if r >= 0) for col in zip(*per_bundle, strict=True)])
             order = np.argsort(g.cost, axis=1, kind="stable").astype(np.int32)
@@ -587,7 +612,13 @@ class _Placement:
                 chunk = ranked[start : min(start + 16, n)].tolist()
                 b = next((b for b in chunk if all(rem[r] >= (c if r < nd else d) for r in res[b])), -1)
                 if b >= 0:
-                    self.apply(((i, -1, b),))
+                    if self.track_residents:
+                        self.apply(((i, -1, b),))
+                    else:  # apply() without the resident lists, inlined: this runs once per task
+                        for r in res[b]:
+                            rem[r] -= c if r < nd else d
+                        self.cost_now[i] = float(self.cp.groups[gi].cost[row, b])
+                        self.where[i] = b
                     break
 
     def _blocking(self, i: int, b: int) -> tuple[int, float]:
@@ -817,13 +848,14 @@ def allocate_milp(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip
     n_dc_slots = len(problem.datacentres) * slots
     var_group, var_row, var_bundle, costs, rows, cols, vals = [], [], [], [], [], [], []
     offset = 0
+    padded = _padded_links(cp)
     for gi, g in enumerate(cp.groups):
         r, b = np.nonzero(np.isfinite(g.cost))
         if not len(r):
             continue
         idx = offset + np.arange(len(r))
         tasks = g.tasks[r]
-        dc_slot, link_slot = _usage_index(cp, g)
+        dc_slot, link_slot = _usage_index(cp, g, padded)
         rows += [tasks, n_tasks + dc_slot[b]]
         cols += [idx, idx]
         vals += [np.ones(len(r)), cp.compute[tasks]]

@@ -2,7 +2,8 @@
 
 Both models are timed in the same process, alternately, so the machine's noise hits both; the
 result is their ratio. The east-west model settles on the memory back end with order signing off
-and its trade log written to a temporary directory, i.e. as a large sweep would run it. Growth is
+and its trade log written to a temporary directory, i.e. as a large sweep would run it; both
+models step inside :func:`experiments.run.frozen_heap`, as ``ccei run`` steps every model. Growth is
 the exponent ``log(t10k / t1k) / log(agents10k / agents1k)`` of the time per step; memory per
 agent is what tracemalloc sees allocated while building and stepping the model, over its agents.
 
@@ -23,6 +24,7 @@ from typing import Any
 import mesa
 
 from agents.eastwest import DataCentre, EastWestModel, EnergySupplier, NetworkLink, User
+from experiments.run import frozen_heap
 from ledger.backends import MemoryBackend
 from ledger.session import LedgerSession
 from ledger.tradelog import TradeLogWriter
@@ -79,11 +81,13 @@ def _east_west(agents: int, seed: int, log_dir: Path) -> EastWestModel:
 
 
 def _time_steps(model: mesa.Model, steps: int) -> float:
-    model.step()  # warm-up: caches, first allocation
-    start = time.perf_counter()
-    for _ in range(steps):
-        model.step()
-    return (time.perf_counter() - start) / steps
+    """Seconds per step, stepped as ``ccei run`` steps a model (in :func:`experiments.run.frozen_heap`)."""
+    with frozen_heap():
+        model.step()  # warm-up: caches, first allocation
+        start = time.perf_counter()
+        for _ in range(steps):
+            model.step()
+        return (time.perf_counter() - start) / steps
 
 
 def _memory_per_agent(agents: int, seed: int, log_dir: Path) -> float:
@@ -131,4 +135,5 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "memory_bytes_per_agent": round(memory),
         "fixed_agents": {k: len(probe.agents_by_type[v]) for k, v in ew_agent_types.items() if k != "users"},
         "settlement": "memory back end, signing off, trade log on disk",
+        "gc": "start-up heap frozen (experiments.run.frozen_heap), both models",
     }
