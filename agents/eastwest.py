@@ -876,28 +876,30 @@ class EastWestModel(MarketModel):
         stats = self.round_stats
         for dc in self.centres:
             dc.online = bool(self.rng.random() >= self.outage_rate)
+        add, by_id, network, compute = book.add, self.by_id, Resource.NETWORK, Resource.COMPUTE
         for task, dc, path in scheduled:
-            price = dc.price_micro
+            price, user, mb = dc.price_micro, task.user, task.data_mb
             for link in path:
-                book.add(task.user, link.agent_id, Resource.NETWORK, task.data_mb, task.data_mb * link.price_micro_per_mb)
-                link.carried_mb += task.data_mb
-                kwh = task.data_mb / 1024 * link.energy_wh_per_gb / _WH_PER_KWH
+                add(user, link.unique_id, network, mb, mb * link.price_micro_per_mb)
+                link.carried_mb += mb
+                kwh = mb / 1024 * link.energy_wh_per_gb / _WH_PER_KWH
                 stats["kwh"] += kwh
                 stats["kg_co2"] += kwh * link.grid_factor_kg_per_kwh
-            stats["network_mb"] += task.data_mb * len(path)
+            stats["network_mb"] += mb * len(path)
+            units = task.compute_mcore_h
             if dc.online:
-                book.add(task.user, dc.agent_id, Resource.COMPUTE, task.compute_mcore_h, task.compute_mcore_h * price)
-                dc.used_mcore_h += task.compute_mcore_h
-                dc.revenue_micro += task.compute_mcore_h * price
-                stats["compute_mcore_h"] += task.compute_mcore_h
-                stats["welfare_micro"] += (task.value_micro - dc.cost_micro) * task.compute_mcore_h
+                add(user, dc.unique_id, compute, units, units * price)
+                dc.used_mcore_h += units
+                dc.revenue_micro += units * price
+                stats["compute_mcore_h"] += units
+                stats["welfare_micro"] += (task.value_micro - dc.cost_micro) * units
                 stats["tasks_served"] += 1
-                self.by_id[task.user].served += 1
+                by_id[user].served += 1
             else:
                 # the guarantee contract: nothing is paid for the missed delivery and the supplier's
                 # collateral compensates the user (booked as the centre buying back the undelivered units)
-                penalty = math.floor(self.penalty_rate * price * task.compute_mcore_h)
-                book.add(dc.agent_id, task.user, Resource.COMPUTE, task.compute_mcore_h, penalty)
+                penalty = math.floor(self.penalty_rate * price * units)
+                add(dc.unique_id, user, compute, units, penalty)
                 stats["sla_breaches"] += 1
                 stats["qos_violations"] += 1
 
@@ -928,8 +930,9 @@ class EastWestModel(MarketModel):
     def _finish_stats(self) -> None:
         s = self.round_stats
         s["green_share"] = s.pop("green_kwh") / s["kwh"] if s["kwh"] else np.nan
+        centres = {dc.unique_id for dc in self.centres}
         s["compute_price_micro"] = (
-            sum(t.amount for t in self.trades if t.resource is Resource.COMPUTE and self.by_id[t.seller] in self.centres)
+            sum(t.amount for t in self.trades if t.resource is Resource.COMPUTE and t.seller in centres)
             / s["compute_mcore_h"]
             if s["compute_mcore_h"]
             else np.nan
