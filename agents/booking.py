@@ -61,43 +61,36 @@ class RoundBook:
         (:func:`market.orders.exact_price_split`, inlined here: a round has thousands of legs).
         """
         buy, sell = Side.BUY, Side.SELL
-        pieces: list[tuple[Leg, int, int]] = []
         # per (agent, side, resource): [units, limit]; the buyer's limit is the most it pays per
         # unit, the seller's the least it takes. Keys in order of first appearance fix the order ids.
         books: dict[tuple[AgentId, Side, Resource], list[int]] = {}
+        pieces: list[tuple[Leg, int, int, list[int], list[int]]] = []  # leg, price, units, both books
         for leg in self.legs:
             price, extra = divmod(leg.amount, leg.quantity)
+            bbook = books.get(bkey := (leg.buyer, buy, leg.resource))
+            if bbook is None:
+                bbook = books[bkey] = [0, price]
+            sbook = books.get(skey := (leg.seller, sell, leg.resource))
+            if sbook is None:
+                sbook = books[skey] = [0, price]  # extra < quantity: a leg always has units at price
             for p, units in ((price, leg.quantity - extra), (price + 1, extra)):
                 if units <= 0:
                     continue
-                pieces.append((leg, p, units))
-                entry = books.get(bkey := (leg.buyer, buy, leg.resource))
-                if entry is None:
-                    books[bkey] = [units, p]
-                else:
-                    entry[0] += units
-                    if p > entry[1]:
-                        entry[1] = p
-                entry = books.get(skey := (leg.seller, sell, leg.resource))
-                if entry is None:
-                    books[skey] = [units, p]
-                else:
-                    entry[0] += units
-                    if p < entry[1]:
-                        entry[1] = p
+                pieces.append((leg, p, units, bbook, sbook))
+                bbook[0] += units
+                if p > bbook[1]:
+                    bbook[1] = p
+                sbook[0] += units
+                if p < sbook[1]:
+                    sbook[1] = p
         step, ids = self.step, self._ids
-        orders = {key: Order(OrderId(next(ids)), key[0], key[1], key[2], qty, limit, step) for key, (qty, limit) in books.items()}
+        orders = []
+        for (agent, side, resource), book in books.items():
+            order = Order(OrderId(next(ids)), agent, side, resource, book[0], book[1], step)
+            orders.append(order)
+            book.append(order.order_id)
         trades = [
-            Trade(
-                step,
-                leg.buyer,
-                leg.seller,
-                leg.resource,
-                price,
-                units,
-                orders[(leg.buyer, buy, leg.resource)].order_id,
-                orders[(leg.seller, sell, leg.resource)].order_id,
-            )
-            for leg, price, units in pieces
+            Trade(step, leg.buyer, leg.seller, leg.resource, price, units, bbook[2], sbook[2])
+            for leg, price, units, bbook, sbook in pieces
         ]
-        return list(orders.values()), trades
+        return orders, trades
