@@ -490,6 +490,9 @@ def _usage_index(cp: _Compiled, g: _Group, padded: np.ndarray) -> tuple[np.ndarr
     return dc_slot, link_slot
 
 
+#: Bundles of a task's ranking the construction reads at a time.
+_CHUNK = 16
+
 #: A move: (task index, bundle it leaves or -1, bundle it takes or -1), bundles indexed within the task's group.
 _Move = tuple[int, int, int]
 
@@ -516,6 +519,7 @@ class _Placement:
         self.row: list[int] = [0] * n
         self.resources: list[list[tuple[int, ...]]] = []  # per group, per bundle: resources used (DC slot first)
         self.ranking: list[np.ndarray] = []  # per group: bundles by cost, feasible first
+        self.ranking_head: list[list[list[int]]] = []  # per group and row: the first _CHUNK of the ranking
         self.feasible: list[list[int]] = []  # per group: number of feasible bundles per row
         self.cand: list[list[int]] = [[] for _ in range(n)]  # k cheapest feasible bundles
         self.cand_cost: list[list[float]] = [[] for _ in range(n)]
@@ -533,6 +537,7 @@ class _Placement:
             ranked = np.take_along_axis(g.cost, order, axis=1)
             count = np.isfinite(ranked).sum(axis=1)
             self.ranking.append(order)
+            self.ranking_head.append(order[:, :_CHUNK].tolist())
             self.feasible.append(count.tolist())
             top = min(k, ranked.shape[1])
             best = ranked[:, 0] if ranked.shape[1] else np.full(len(g.tasks), np.inf)
@@ -605,12 +610,12 @@ class _Placement:
         nd, rem = self.n_dc_slots, self.rem
         for i in np.argsort(key, kind="stable").tolist():
             gi, row = self.group[i], self.row[i]
-            ranked, n = self.ranking[gi][row], self.feasible[gi][row]
+            n = self.feasible[gi][row]
             res, c, d = self.resources[gi], self.compute[i], self.data[i]
             # read the ranking in short chunks: most tasks fit one of their first few bundles
-            for start in range(0, n, 16):
-                chunk = ranked[start : min(start + 16, n)].tolist()
-                b = next((b for b in chunk if all(rem[r] >= (c if r < nd else d) for r in res[b])), -1)
+            for start in range(0, n, _CHUNK):
+                chunk = self.ranking_head[gi][row] if start == 0 else self.ranking[gi][row][start : start + _CHUNK].tolist()
+                b = next((b for b in chunk[: n - start] if all(rem[r] >= (c if r < nd else d) for r in res[b])), -1)
                 if b >= 0:
                     if self.track_residents:
                         self.apply(((i, -1, b),))
