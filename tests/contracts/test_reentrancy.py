@@ -107,3 +107,40 @@ def test_a_token_that_returns_false_fails_the_move(
     assert_reverts(lambda: _as(attacker, settlement, "depositFor", attacker.address, 1, sender=admin), "TransferFailed")
     assert_reverts(lambda: _as(attacker, settlement, "withdraw", 1, sender=admin), "TransferFailed")
     assert settlement.balance_of(attacker.address) == 500
+
+
+def test_agreements_fail_cleanly_when_the_token_returns_false(
+    market: Market, ccei_chain: Chain, attacker: Deployed, hook_token: Deployed
+) -> None:
+    """Offer (collateral in), accept (payment in) and withdraw (credit out) each revert with
+    TransferFailed when the token reports failure, and nothing they would have changed changes."""
+    admin, buyer = market.admin, market.accounts.users[0]
+    agreements = ServiceAgreements(
+        ccei_chain,
+        deploy(ccei_chain, "ServiceAgreements", hook_token.address, market.suite.registry.address, admin, sender=admin),
+    )
+    hook_token.transact("mint", attacker.address, 1_000, sender=admin)
+    hook_token.transact("mint", buyer, 1_000, sender=admin)
+    _as(attacker, hook_token, "approve", agreements.address, 1_000, sender=admin)
+    hook_token.transact("approve", agreements.address, 1_000, sender=buyer)
+    terms = AgreementTerms(
+        buyer, ZERO_ADDRESS, Service.COMPUTE, ServiceAgreements.commit(SECRET, SALT),
+        ccei_chain.timestamp() + 100, 1, 60, 10, 5, 1, 500, 0,
+    )  # fmt: skip
+    _as(attacker, agreements, "offer", terms.as_tuple(), sender=admin)  # agreement 1, 500 collateral in
+    _as(attacker, agreements, "offer", terms.as_tuple(), sender=admin)  # agreement 2
+    _as(attacker, agreements, "cancelOffer", 2, sender=admin)  # its 500 credited back
+    hook_token.transact("setFailing", True, sender=admin)
+
+    assert_reverts(lambda: _as(attacker, agreements, "offer", terms.as_tuple(), sender=admin), "TransferFailed")
+    assert agreements.agreement_count() == 2
+    assert_reverts(lambda: agreements.accept(1, sender=buyer), "TransferFailed")
+    assert agreements.agreement(1).payment_held == 0
+    assert_reverts(lambda: _as(attacker, agreements, "withdraw", sender=admin), "TransferFailed")
+    assert agreements.credit(attacker.address) == 500
+
+    hook_token.transact("setFailing", False, sender=admin)  # the same calls go through once it works
+    agreements.accept(1, sender=buyer)
+    assert agreements.agreement(1).payment_held == 5
+    _as(attacker, agreements, "withdraw", sender=admin)
+    assert agreements.credit(attacker.address) == 0
