@@ -32,7 +32,7 @@ from ledger.batch import MAX_BATCH_PARTICIPANTS, MAX_BATCH_TRADES, SettlementBat
 from ledger.chain import Chain, connect
 from ledger.contracts import Capacity, ContractReverted
 from ledger.errors import ChainUnavailable, LedgerError, SettlementRejected
-from ledger.keys import agent_address, agent_private_key
+from ledger.keys import address_number, agent_address, agent_private_key
 from ledger.signing import SECP256K1_N, ZERO_ADDRESS, OrderDomain, recover_signer, round_time
 from ledger.suite import EMBEDDED_DOMAIN, Suite, deploy_suite
 from market.orders import AgentId, SettlementOutcome
@@ -216,22 +216,19 @@ class MemoryBackend(SettlementBackend):
             if size > cap:
                 raise SettlementRejected("BatchTooLarge", size, cap)
         participants = batch.participants
-        for p, account in enumerate(participants):
-            if p > 0 and int(account, 16) <= int(participants[p - 1], 16):
-                raise SettlementRejected("ParticipantsNotSorted", p)
-            if account.lower() not in self._registered:
-                raise SettlementRejected("NotRegistered", account)
-        self._check_orders(batch, self.clock(batch.batch_id))
+        accounts = self._check_participants(participants)
+        self._check_orders(batch, self.clock(batch.batch_id), accounts)
         fills, delta = self._apply_trades(batch)
-        staged = self._stage_fills(batch, fills)
+        staged = self._stage_fills(batch, fills, accounts)
         updated: dict[str, int] = {}
-        for account, d in zip(participants, delta, strict=True):
+        escrow = self._escrow
+        for account, key, d in zip(participants, accounts, delta, strict=True):
             if d == 0:
                 continue
-            balance = self._escrow.get(account.lower(), 0)
+            balance = escrow.get(key, 0)
             if balance + d < 0:
                 raise SettlementRejected("InsufficientEscrow", account, balance, -d)
-            updated[account.lower()] = balance + d
+            updated[key] = balance + d
         self._filled.update(staged)
         self._escrow.update(updated)
         self._settled.add(batch.batch_id)
@@ -251,13 +248,33 @@ class MemoryBackend(SettlementBackend):
             _, key = heapq.heappop(self._expiries)
             self._filled.pop(key, None)
 
-    def _check_orders(self, batch: SettlementBatch, now: int) -> None:
+    def _check_participants(self, participants: Sequence[str]) -> list[str]:
+        """Checks that participants are strictly ascending and registered, and returns them in
+        lower case (the key of every book), each address converted once."""
+        registered = self._registered
+        accounts: list[str] = []
+        previous = 0
+        for p, account in enumerate(participants):
+            if p > 0:
+                number = address_number(account)
+                if number <= (previous if p > 1 else address_number(participants[0])):
+                    raise SettlementRejected("ParticipantsNotSorted", p)
+                previous = number
+            key = account.lower()
+            if key not in registered:
+                raise SettlementRejected("NotRegistered", account)
+            accounts.append(key)
+        return accounts
+
+    def _check_orders(self, batch: SettlementBatch, now: int, accounts: list[str]) -> None:
+        """Checks each order's party, expiry and (unless switched off) signature; ``accounts`` are
+        the participants in lower case."""
         n = len(batch.participants)
         for i, bo in enumerate(batch.orders):
             o, sig = bo.signed.order, bo.signed.signature
             if bo.party >= n:
                 raise SettlementRejected("PartyOutOfRange", i, bo.party)
-            if batch.participants[bo.party].lower() != o.owner.lower():
+            if accounts[bo.party] != o.owner.lower():
                 raise SettlementRejected("PartyMismatch", i, batch.participants[bo.party], o.owner)
             if now > o.expiry:
                 raise SettlementRejected("OrderExpired", o.owner, o.order_id, o.expiry)
@@ -272,14 +289,15 @@ class MemoryBackend(SettlementBackend):
     @staticmethod
     def _apply_trades(batch: SettlementBatch) -> tuple[list[int], list[int]]:
         n = len(batch.participants)
-        fills = [0] * len(batch.orders)
+        orders = batch.orders
+        fills = [0] * len(orders)
         delta = [0] * n
         for i, t in enumerate(batch.trades):
-            if t.order >= len(batch.orders):
+            if t.order >= len(orders):
                 raise SettlementRejected("OrderOutOfRange", i, t.order)
             if t.seller >= n:
                 raise SettlementRejected("SellerOutOfRange", i, t.seller)
-            bo = batch.orders[t.order]
+            bo = orders[t.order]
             if t.price > bo.signed.order.limit_price:
                 raise SettlementRejected("PriceAboveLimit", i, t.price, bo.signed.order.limit_price)
             amount = t.price * t.quantity
@@ -288,13 +306,15 @@ class MemoryBackend(SettlementBackend):
             delta[t.seller] += amount
         return fills, delta
 
-    def _stage_fills(self, batch: SettlementBatch, fills: list[int]) -> dict[tuple[str, int], int]:
+    def _stage_fills(self, batch: SettlementBatch, fills: list[int], accounts: list[str]) -> dict[tuple[str, int], int]:
+        """Each filled order's new fill count, refusing overfills. An order's owner is its party
+        (:meth:`_check_orders`), so its key's address is the party's entry in ``accounts``."""
         staged: dict[tuple[str, int], int] = {}
         for bo, fill in zip(batch.orders, fills, strict=True):
             if fill == 0:
                 continue
             o = bo.signed.order
-            key = (o.owner.lower(), o.order_id)
+            key = (accounts[bo.party], o.order_id)
             total = staged.get(key, self._filled.get(key, 0)) + fill
             if total > o.quantity:
                 raise SettlementRejected("OrderOverfilled", o.owner, o.order_id, total, o.quantity)

@@ -18,6 +18,7 @@ import coincurve
 from eth_typing import ChecksumAddress
 
 from ledger.errors import LedgerError
+from ledger.keys import address_number
 from ledger.signing import (
     DEFAULT_TTL_ROUNDS,
     RESOURCE_CODES,
@@ -152,13 +153,15 @@ def batch_gas(batch: SettlementBatch) -> int:
 
 def settlement_order(order: Order, owner: ChecksumAddress, ttl_rounds: int = DEFAULT_TTL_ROUNDS) -> SettlementOrder:
     """The EIP-712 order for market buy order ``order`` owned by address ``owner``."""
+    # Positional, in field order (owner, order id, resource, limit price, quantity, expiry):
+    # keywords would cost a dict per order.
     return SettlementOrder(
-        owner=owner,
-        order_id=int(order.order_id),
-        resource=RESOURCE_CODES[order.resource],
-        limit_price=order.limit_price,
-        quantity=order.quantity,
-        expiry=order_expiry(order.step, ttl_rounds),
+        owner,
+        int(order.order_id),
+        RESOURCE_CODES[order.resource],
+        order.limit_price,
+        order.quantity,
+        order_expiry(order.step, ttl_rounds),
     )
 
 
@@ -221,25 +224,39 @@ def assemble_batch(batch_id: int, fills: Sequence[Fill]) -> SettlementBatch:
     Raises:
         LedgerError: a price or quantity does not fit the contract's 64 bits.
     """
+    return _lay_out(batch_id, [(f.order, f.seller, f.price, f.quantity) for f in fills])
+
+
+def _lay_out(batch_id: int, fills: Sequence[tuple[SignedOrder, ChecksumAddress, int, int]]) -> SettlementBatch:
+    """:func:`assemble_batch` on fills as ``(signed order, seller, price, quantity)`` tuples, which
+    :func:`build_batch` makes straight from trades (a tuple costs a fraction of a :class:`Fill`)."""
     participants = tuple(
-        sorted({f.order.order.owner for f in fills} | {f.seller for f in fills}, key=lambda a: int(a, 16))
+        sorted({order.order.owner for order, _, _, _ in fills} | {seller for _, seller, _, _ in fills}, key=address_number)
     )
     index = {a: i for i, a in enumerate(participants)}
-    order_index: dict[SignedOrder, int] = {}
     seen: dict[int, int] = {}  # id() of an order object already placed: trades of one order share it
+    # Equal orders (distinct objects) share one place too. Found by owner and order id, which equal
+    # orders share, rather than by hashing the whole signed order (three dataclass hashes).
+    placed: dict[tuple[str, int], list[int]] = {}
     batch_orders: list[BatchOrder] = []
     batch_trades: list[BatchTrade] = []
-    for n, f in enumerate(fills):
-        if not (0 <= f.price < 2**64 and 0 <= f.quantity < 2**64):
-            raise LedgerError(f"trade {n} of batch {batch_id}: price {f.price} or quantity {f.quantity} is outside 0..2**64-1")
-        slot = seen.get(id(f.order))
+    for n, (order, seller, price, quantity) in enumerate(fills):
+        if not (0 <= price < 2**64 and 0 <= quantity < 2**64):
+            raise LedgerError(f"trade {n} of batch {batch_id}: price {price} or quantity {quantity} is outside 0..2**64-1")
+        slot = seen.get(id(order))
         if slot is None:
-            slot = order_index.get(f.order)
-            if slot is None:
-                slot = order_index[f.order] = len(batch_orders)
-                batch_orders.append(BatchOrder(f.order, index[f.order.order.owner]))
-            seen[id(f.order)] = slot
-        batch_trades.append(BatchTrade(slot, index[f.seller], f.price, f.quantity))
+            owner = order.order.owner
+            twins = placed.setdefault((owner, order.order.order_id), [])
+            for twin in twins:
+                if batch_orders[twin].signed == order:
+                    slot = twin
+                    break
+            else:
+                slot = len(batch_orders)
+                twins.append(slot)
+                batch_orders.append(BatchOrder(order, index[owner]))
+            seen[id(order)] = slot
+        batch_trades.append(BatchTrade(slot, index[seller], price, quantity))
     return SettlementBatch(batch_id, participants, tuple(batch_orders), tuple(batch_trades))
 
 
@@ -269,5 +286,5 @@ def build_batch(
         buyer = address_of(t.buyer)
         if so.order.owner != buyer:
             raise LedgerError(f"buy order {t.buy_order} is signed for {so.order.owner}, not the buyer {buyer}")
-        fills.append(Fill(so, address_of(t.seller), t.price, t.quantity))
-    return assemble_batch(batch_id, fills)
+        fills.append((so, address_of(t.seller), t.price, t.quantity))
+    return _lay_out(batch_id, fills)

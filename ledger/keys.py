@@ -2,7 +2,8 @@
 
 A simulated agent's private key is ``keccak256("ccei-agent-key" || seed || agent_id)`` (both as
 32-byte big-endian integers), so a trade log signed in one run can be re-verified and re-signed
-byte for byte in another.
+byte for byte in another. :func:`address_number` gives the number an address stands for, the
+order a batch lists its participants in.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from eth_keys import keys
 from eth_typing import ChecksumAddress
 from eth_utils import keccak
 
-__all__ = ["agent_private_key", "agent_address", "agent_signing_key"]
+__all__ = ["agent_private_key", "agent_address", "agent_signing_key", "address_number"]
 
 _SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _DOMAIN = b"ccei-agent-key"
@@ -42,3 +43,13 @@ def agent_address(seed: int, agent_id: int) -> ChecksumAddress:
 def agent_signing_key(seed: int, agent_id: int) -> coincurve.PrivateKey:
     """The same key as :func:`agent_private_key`, as a libsecp256k1 key for fast order signing."""
     return coincurve.PrivateKey(agent_private_key(seed, agent_id).to_bytes())
+
+
+@lru_cache(maxsize=65_536)
+def address_number(address: str) -> int:
+    """The number a hex address stands for: participants are listed, and checked, in its order.
+
+    Cached, as a round sorts and checks its participants by number thousands of times and the same
+    agents come back round after round.
+    """
+    return int(address, 16)

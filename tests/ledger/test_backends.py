@@ -84,6 +84,17 @@ def test_a_good_batch_moves_net_amounts_and_records_fills() -> None:
 BASE = assemble_batch(1, [fill(order(0, 1), 1)])
 
 
+@given(st.permutations(AGENTS), st.integers(0, 3))
+def test_participants_out_of_order_are_refused_at_the_first_that_is_not_above_the_one_before(
+    agents: list[AgentId], repeat: int
+) -> None:
+    listed = [addr(a) for a in agents]
+    listed.insert(repeat + 1, listed[repeat])  # a duplicate is out of order too
+    first_bad = next(p for p in range(1, len(listed)) if int(listed[p], 16) <= int(listed[p - 1], 16))
+    batch = dataclasses.replace(BASE, participants=tuple(listed))
+    assert rejected(lambda: memory().settle_batch(batch)) == ("ParticipantsNotSorted", first_bad)
+
+
 def _rule_cases() -> list[tuple[str, Callable[[MemoryBackend], SettlementBatch], tuple[Any, ...]]]:
     b = BASE
     (bo,) = b.orders

@@ -16,8 +16,8 @@ from ledger.batch import (
     sign_orders,
 )
 from ledger.errors import LedgerError
-from ledger.keys import agent_address, agent_signing_key
-from ledger.signing import RESOURCE_CODES, OrderDomain, order_expiry, recover_signer
+from ledger.keys import address_number, agent_address, agent_signing_key
+from ledger.signing import RESOURCE_CODES, OrderDomain, SignedOrder, order_expiry, recover_signer
 from market.orders import AgentId, Order, OrderId, Resource, Side, Trade
 
 SEED = 4
@@ -112,3 +112,22 @@ def test_batch_gas_grows_with_the_batch_and_stays_below_the_block_limit() -> Non
     assert batch_gas(one) < batch_gas(many) <= 29_000_000
     huge = assemble_batch(1, [Fill(signed[OrderId(1)], address(AgentId(20)), 1, 1)] * 5_000)
     assert batch_gas(huge) == 29_000_000
+
+
+def test_equal_signed_orders_share_one_place_and_different_ones_do_not() -> None:
+    a = buy(1, 10)
+    signed = sign_orders([trade(a, 20)], {a.order_id: a}, DOMAIN, address, key)[OrderId(1)]
+    twin = SignedOrder(signed.order, signed.signature)  # equal, another object (as a replay makes)
+    other = sign_orders([trade(buy(1, 10, limit=60), 20)], {a.order_id: buy(1, 10, limit=60)}, DOMAIN, address, key)[OrderId(1)]
+    seller = address(AgentId(20))
+    batch = assemble_batch(1, [Fill(signed, seller, 1, 1), Fill(twin, seller, 1, 1), Fill(other, seller, 1, 1), Fill(twin, seller, 1, 1)])
+    assert [bo.signed for bo in batch.orders] == [signed, other]
+    assert [t.order for t in batch.trades] == [0, 0, 1, 0]
+
+
+def test_address_number_is_the_address_as_a_hex_number() -> None:
+    for agent in range(20):
+        assert address_number(address(AgentId(agent))) == int(address(AgentId(agent)), 16)
+    assert address_number("0x" + "ff" * 20) == 2**160 - 1
+    with pytest.raises(ValueError):
+        address_number("not an address")

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import enum
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger import tradelog
 from ledger.tradelog import GENESIS, TradeLogWriter, canonical, entry_hash
 
 
@@ -119,3 +127,78 @@ def test_missing_and_empty_files(tmp_path: Path) -> None:
     (tmp_path / "empty.jsonl").write_text("")
     with pytest.raises(LogUnreadable, match="empty"):
         list(read_log(tmp_path / "empty.jsonl"))
+
+
+def reference_json(obj: Any) -> bytes:
+    """What defines the canonical bytes: the standard library's encoder."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def json_calls(obj: Any) -> tuple[bytes, int]:
+    """``canonical(obj)`` and how often it fell back to the standard library's encoder."""
+    with mock.patch.object(tradelog, "_json_encode", wraps=tradelog._json_encode) as encode:
+        return canonical(obj), encode.call_count
+
+
+#: What a log line holds and orjson takes: integers within 64 bits (signed or not), any text.
+FLAT_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1), st.text())
+
+
+@given(st.dictionaries(st.text(), FLAT_VALUES))
+def test_flat_entries_take_orjson_and_give_the_json_bytes(entry: dict[str, Any]) -> None:
+    assert json_calls(entry) == (reference_json(entry), 0)
+
+
+class Colour(enum.IntEnum):
+    RED = 1
+
+
+@given(
+    st.dictionaries(
+        st.text(),
+        st.one_of(
+            st.floats(),
+            st.integers().filter(lambda i: not -(2**63) <= i < 2**64),
+            st.lists(FLAT_VALUES),
+            st.dictionaries(st.text(), FLAT_VALUES),
+            st.just(Colour.RED),
+        ),
+        min_size=1,
+    )
+)
+def test_floats_nested_values_huge_ints_and_subclasses_take_json(entry: dict[str, Any]) -> None:
+    assert json_calls(entry) == (reference_json(entry), 1)
+
+
+def test_what_orjson_refuses_falls_back_to_json() -> None:
+    assert json_calls({1: "a"}) == (b'{"1":"a"}', 1)  # not a str key
+    assert json_calls([1, "a"]) == (b'[1,"a"]', 1)  # not a dict
+    assert json_calls({"f": 1e-05, "g": 1.5e-07}) == (b'{"f":1e-05,"g":1.5e-07}', 1)  # orjson: 1e-5, 1.5e-7
+    with pytest.raises(UnicodeEncodeError):
+        canonical({"a": "\ud800"})  # a lone surrogate fails as it always did
+
+
+def test_extend_writes_what_one_append_per_row_writes(tmp_path: Path) -> None:
+    rows = [{"price": i, "who": "ü", "note": None} for i in range(5)]
+    with TradeLogWriter(tmp_path / "a.jsonl", {"seed": 1, "p": 0.5}) as log:
+        for row in rows:
+            log.append("trade", 2, **row)
+    with TradeLogWriter(tmp_path / "b.jsonl", {"seed": 1, "p": 0.5}) as log:
+        log.extend("trade", 2, (dict(row) for row in rows))
+        assert (log.seq, log.entries) == (6, 6)
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+
+
+def test_an_error_mid_extend_keeps_the_entries_before_it(tmp_path: Path) -> None:
+    def rows() -> Iterator[dict[str, int]]:
+        yield {"price": 1}
+        yield {"price": 2}
+        raise RuntimeError("the third row cannot be made")
+
+    path = tmp_path / "t.jsonl"
+    with TradeLogWriter(path, {}) as log:
+        with pytest.raises(RuntimeError, match="third row"):
+            log.extend("trade", 0, rows())
+        assert log.seq == 3
+        log.append("batch", 0, trades=2)
+    assert [(e["kind"], e.get("price")) for e in read_log(path)] == [("header", None), ("trade", 1), ("trade", 2), ("batch", None)]
