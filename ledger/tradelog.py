@@ -169,6 +169,7 @@ class TradeLogWriter:
             LogDiverged: catching up, an entry differs from the log's line.
         """
         seq, head, existing = self.seq, self.head, self._existing
+        catch_up = len(existing)
         lines: list[bytes] = []
         try:
             for entry in entries:
@@ -176,7 +177,7 @@ class TradeLogWriter:
                 entry["prev"] = head
                 entry["hash"] = _PLACEHOLDER
                 line = _hashed_line(entry)
-                if seq < len(existing):  # catching up
+                if seq < catch_up:
                     if line != existing[seq]:
                         raise LogDiverged(
                             f"{self.path}:{seq + 1}: the resumed run produced a different entry than the log holds "
