@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--large", type=int, default=10_000, help="tasks in the large instance (default 10000)")
     parser.add_argument("--regions", type=int, default=10, help="regions, one data centre each (2-10, default 10)")
     parser.add_argument("--slots", type=int, default=24, help="time slots of the timed instances (default 24)")
-    parser.add_argument("--repeats", type=int, default=3, help="alternating repeats; the best is kept (default 3)")
+    parser.add_argument("--repeats", type=int, default=5, help="alternating repeats; the best is kept (default 5)")
     parser.add_argument("--gap-instances", type=int, default=12, help="small instances for the gap (default 12)")
     parser.add_argument("--gap-time-limit", type=float, default=20.0, help="MILP time limit per instance, s (default 20)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the instances (default 1)")
