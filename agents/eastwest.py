@@ -68,9 +68,6 @@ __all__ = [
 
 ENERGY_MECHANISMS = ("uniform", "pay-as-bid", "mcafee", "nash")
 _WH_PER_KWH = 1000.0
-#: Mean capacity factor of a turbine under Weibull(k=2, c=8 m/s) winds through the default power
-#: curve (measured by simulation in tests/agents/test_environment.py).
-_MEAN_WIND_CAPACITY_FACTOR = 0.28
 
 
 _KINDS = (TaskType.INFERENCE, TaskType.ANALYTICS, TaskType.TRAINING)
@@ -319,7 +316,7 @@ class EnergySupplier(Participant):
         """Energy it is expected to offer in ``hour_of_year``: the forecast the scheduling platform uses."""
         if self.kind is SupplyKind.THERMAL:
             return self.capacity_w
-        wind = self.wind.capacity_w * _MEAN_WIND_CAPACITY_FACTOR
+        wind = self.wind.expected_wh()
         if self.kind is SupplyKind.WIND:
             return wind
         solar = self.solar.expected_wh(hour_of_year)
@@ -662,6 +659,7 @@ class EastWestModel(MarketModel):
         self._order_ids = itertools.count(1)
         self._task_ids = itertools.count(1)
         self.round_stats: dict[str, float] = {}
+        self._green_supply: dict[tuple[str, int], float] = {}
 
         rng = self.rng
         self.grid = Grid(self, initial_funds_micro)
@@ -864,12 +862,23 @@ class EastWestModel(MarketModel):
         """
         out: dict[int, list[float]] = {}
         for region, centres in self.centres_by_region.items():
-            suppliers = [s for s in self.suppliers_by_region.get(region, []) if s.green]
-            supply = [sum(s.expected_wh(self.hour_of_year + k) for s in suppliers) for k in range(hours)]
+            supply = [self._green_supply_wh(region, self.hour_of_year + k) for k in range(hours)]
             demand = sum(dc.expected_energy_wh() for dc in centres)
             for dc in centres:
                 out[dc.unique_id] = [min(1.0, x / demand) if demand else 0.0 for x in supply]
         return out
+
+    def _green_supply_wh(self, region: str, hour_of_year: int) -> float:
+        """A region's expected renewable supply in an hour: a forecast without draws, so each
+        (region, hour) is worked out once, though the rolling horizon asks for it several hours running."""
+        key = (region, hour_of_year)
+        supply = self._green_supply.get(key)
+        if supply is None:
+            if len(self._green_supply) > 4096:  # hours long past: keep the memo small on long runs
+                self._green_supply.clear()
+            suppliers = self.suppliers_by_region.get(region, [])
+            supply = self._green_supply[key] = sum(s.expected_wh(hour_of_year) for s in suppliers if s.green)
+        return supply
 
     def _deliver(self, scheduled: list[tuple[Task, DataCentre, list[NetworkLink]]], book: RoundBook) -> None:
         """Runs the scheduled tasks under their guarantee contracts; a centre hit by an outage breaches."""
