@@ -73,7 +73,7 @@ def _fixed_agents() -> int:
 
 def _east_west(agents: int, seed: int, log_dir: Path) -> EastWestModel:
     n_users = max(1, agents - _fixed_agents())
-    backend = MemoryBackend(seed, verify_signatures=False)
+    backend = MemoryBackend(seed, verify_signatures=False, forget_expired=True)  # as open_backend("memory")
     log = TradeLogWriter(log_dir / f"bench-{agents}.jsonl", {"scenario": "east-west", "seed": seed})
     model = EastWestModel(n_users=n_users, seed=seed, settler=LedgerSession(backend, log, sign=False))
     backend.open_accounts({p.agent_id: p.initial_funds_micro for p in model.participants})

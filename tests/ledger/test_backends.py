@@ -223,6 +223,7 @@ def test_balances_digest_and_open_backend() -> None:
     assert balances_digest({"0xab": 1}) != balances_digest({"0xab": 2})
     backend = open_backend("memory", 3)
     assert isinstance(backend, MemoryBackend) and backend.domain == EMBEDDED_DOMAIN and backend.seed == 3
+    assert backend.forget_expired and backend.verify_signatures  # runs keep memory flat; checks stay on
 
 
 # -- the same batches on chain ---------------------------------------------------------------
