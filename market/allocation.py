@@ -212,6 +212,7 @@ class _Group:
     bundle_path: np.ndarray  # per bundle: path index
     bundle_slot: np.ndarray
     cost: np.ndarray  # (tasks, bundles); inf where the task does not fit the bundle
+    resources: list[tuple[int, ...]]  # per bundle: its data-centre slot, then its link slots (see _Placement)
 
 
 @dataclass(slots=True)
@@ -307,6 +308,22 @@ def _paths(p: AllocationProblem, origin: str, target: str) -> list[list[str]]:
     return list(itertools.islice(nx.shortest_simple_paths(p.graph, origin, target, weight="latency_ms"), p.paths_per_pair))
 
 
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """An origin's bundles over a list of data-centre regions and a number of slots.
+
+    Bundles run over (data centre, route) pairs, each in every slot; ``bundle_route`` indexes
+    ``routes``. ``resources`` numbers what each bundle uses as :class:`_Placement` does: data-centre
+    slots first (``dc * slots + slot``), then link slots (``n_dc * slots + link * slots + slot``).
+    """
+
+    routes: tuple[_Route, ...]
+    bundle_dc: np.ndarray
+    bundle_route: np.ndarray
+    bundle_slot: np.ndarray
+    resources: list[tuple[int, ...]]
+
+
 class _RouteTable:
     """The routes of one region graph, computed once per (origin, target) and kept.
 
@@ -320,6 +337,35 @@ class _RouteTable:
         self.edge_id = {frozenset(e): i for i, e in enumerate(graph.edges)}
         self.factor = {n: graph.nodes[n].get("grid_factor_kg_per_kwh", emission_factor()) for n in graph.nodes}
         self._pairs: dict[tuple[str, str], tuple[_Route, ...]] = {}
+        self._layouts: dict[tuple[str, tuple[str, ...], int], _Layout] = {}
+
+    def layout(self, p: AllocationProblem, origin: str, regions: tuple[str, ...], slots: int) -> _Layout:
+        """The bundles of ``origin`` over data centres in ``regions`` (in order) and ``slots`` slots.
+
+        The same for every problem over this graph with those centres' regions and slots, as a
+        model planning every hour poses, so it is worked out once and kept.
+        """
+        key = (origin, regions, slots)
+        found = self._layouts.get(key)
+        if found is None:
+            routes, b_dc = [], []
+            for k, region in enumerate(regions):
+                for route in self.routes(p, origin, region):
+                    routes.append(route)
+                    b_dc.append(k)
+            # every (data centre, route) pair in every slot
+            bundle_dc = np.repeat(np.array(b_dc, dtype=np.int64), slots)
+            bundle_route = np.repeat(np.arange(len(routes), dtype=np.int64), slots)
+            bundle_slot = np.tile(np.arange(slots, dtype=np.int64), len(routes))
+            links_from = len(regions) * slots
+            resources = [
+                (dc * slots + slot, *(links_from + link * slots + slot for link in routes[r].links))
+                for dc, r, slot in zip(bundle_dc.tolist(), bundle_route.tolist(), bundle_slot.tolist(), strict=True)
+            ]
+            for array in (bundle_dc, bundle_route, bundle_slot):
+                array.setflags(write=False)
+            found = self._layouts[key] = _Layout(tuple(routes), bundle_dc, bundle_route, bundle_slot, resources)
+        return found
 
     def routes(self, p: AllocationProblem, origin: str, target: str) -> tuple[_Route, ...]:
         found = self._pairs.get((origin, target))
@@ -391,19 +437,13 @@ def _compile(p: AllocationProblem) -> _Compiled:
     value = np.array([t.value_micro for t in p.tasks], dtype=float)
     origin_of = np.array([t.origin for t in p.tasks], dtype=object)
     groups: list[_Group] = []
+    regions = tuple(d.region for d in p.datacentres)
     for origin in dict.fromkeys(t.origin for t in p.tasks):
-        b_dc, b_path = [], []
-        for k, d in enumerate(p.datacentres):
-            for route in table.routes(p, origin, d.region):
-                routes.append(route)
-                b_dc.append(k)
-                b_path.append(len(routes) - 1)
+        layout = table.layout(p, origin, regions, slots)
         members = np.flatnonzero(origin_of == origin)
-        # every (data centre, path) pair in every slot
-        bundle_dc = np.repeat(np.array(b_dc, dtype=np.int64), slots)
-        bundle_path = np.repeat(np.array(b_path, dtype=np.int64), slots)
-        bundle_slot = np.tile(np.arange(slots, dtype=np.int64), len(b_dc))
-        groups.append(_Group(members, bundle_dc, bundle_path, bundle_slot, np.empty((len(members), 0))))
+        bundle_path = layout.bundle_route + len(routes)
+        routes.extend(layout.routes)
+        groups.append(_Group(members, layout.bundle_dc, bundle_path, layout.bundle_slot, np.empty((len(members), 0)), layout.resources))
     paths = [r.nodes for r in routes]
     path_links = [r.links for r in routes]
     path_latency = np.array([r.latency_ms for r in routes], dtype=float)
@@ -528,11 +568,8 @@ class _Placement:
         # per resource: (amount, task), sorted; only the local search reads it
         self.residents: dict[int, list[tuple[float, int]]] = {}
         self.regret = np.zeros(n)
-        padded = _padded_links(cp)
         for gi, g in enumerate(cp.groups):
-            dc_slot, link_slot = _usage_index(cp, g, padded)
-            per_bundle = [dc_slot.tolist(), *([x + n_dc_slots if x >= 0 else -1 for x in ls.tolist()] for ls in link_slot)]
-            self.resources.append([tuple(r for r in col if r >= 0) for col in zip(*per_bundle, strict=True)])
+            self.resources.append(g.resources)
             order = np.argsort(g.cost, axis=1, kind="stable").astype(np.int32)
             ranked = np.take_along_axis(g.cost, order, axis=1)
             count = np.isfinite(ranked).sum(axis=1)
