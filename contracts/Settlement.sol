@@ -106,6 +106,7 @@ contract Settlement is Pausable, ReentrancyGuard {
     error BatchTooLarge(uint256 size, uint256 max);
     error ParticipantsNotSorted(uint256 index);
     error NotRegistered(address account);
+    error OrderFieldOutOfRange(uint256 orderIndex);
     error PartyOutOfRange(uint256 orderIndex, uint256 party);
     error PartyMismatch(uint256 orderIndex, address party, address owner);
     error OrderExpired(address owner, uint64 orderId, uint64 expiry);
@@ -140,6 +141,7 @@ contract Settlement is Pausable, ReentrancyGuard {
         assembly ("memory-safe") {
             at := order
         }
+        if (!_orderFieldsInRange(at)) revert OrderFieldOutOfRange(0);
         return _orderDigest(domainSeparator(), at);
     }
 
@@ -257,6 +259,18 @@ contract Settlement is Pausable, ReentrancyGuard {
     uint256 private constant LIMIT_PRICE = 0x60;
     uint256 private constant PARTY = 0xc0;
 
+    /// @dev Whether the `Order` words at calldata offset `at` fit their declared types, as
+    ///      Solidity's decoder would insist: orderId, limitPrice, quantity and expiry in 64 bits,
+    ///      resource in 8 (the owner word is checked against the participants). The words are read
+    ///      raw, so without this an owner signature over a wider word would be accepted and the
+    ///      uint64 fill record could wrap.
+    function _orderFieldsInRange(uint256 at) private pure returns (bool ok) {
+        assembly ("memory-safe") {
+            let wide := or(or(calldataload(add(at, 0x20)), calldataload(add(at, 0x60))), or(calldataload(add(at, 0x80)), calldataload(add(at, 0xa0))))
+            ok := and(iszero(shr(64, wide)), iszero(shr(8, calldataload(add(at, 0x40)))))
+        }
+    }
+
     /// @dev The EIP-712 digest of the order whose `Order` words start at calldata offset `at`.
     function _orderDigest(bytes32 separator, uint256 at) private pure returns (bytes32 digest) {
         bytes32 typeHash = ORDER_TYPEHASH;
@@ -290,6 +304,7 @@ contract Settlement is Pausable, ReentrancyGuard {
                 party := calldataload(add(at, 0xc0))
                 s := calldataload(add(at, 0x120))
             }
+            if (!_orderFieldsInRange(at)) revert OrderFieldOutOfRange(i);
             if (party >= n) revert PartyOutOfRange(i, party);
             if (uint160(participants[party]) != owner) {
                 revert PartyMismatch(i, participants[party], address(uint160(owner)));

@@ -146,6 +146,9 @@ class SettlementBackend(abc.ABC):
         """Releases what the back end holds (connections, processes)."""
 
 
+_U64 = 2**64
+
+
 class MemoryBackend(SettlementBackend):
     """Integer accounting in Python that mirrors ``Settlement.sol`` rule for rule.
 
@@ -272,6 +275,10 @@ class MemoryBackend(SettlementBackend):
         n = len(batch.participants)
         for i, bo in enumerate(batch.orders):
             o, sig = bo.signed.order, bo.signed.signature
+            if not (
+                0 <= o.order_id < _U64 and 0 <= o.limit_price < _U64 and 0 <= o.quantity < _U64 and 0 <= o.expiry < _U64 and 0 <= o.resource < 256
+            ):
+                raise SettlementRejected("OrderFieldOutOfRange", i)
             if bo.party >= n:
                 raise SettlementRejected("PartyOutOfRange", i, bo.party)
             if accounts[bo.party] != o.owner.lower():

@@ -111,6 +111,13 @@ def _rule_cases() -> list[tuple[str, Callable[[MemoryBackend], SettlementBatch],
         ),
         ("unsorted", lambda m: dataclasses.replace(b, participants=b.participants[::-1]), ("ParticipantsNotSorted", 1)),
         ("stranger", lambda m: assemble_batch(1, [Fill(order(0, 1), stranger, 1, 1)]), ("NotRegistered", stranger)),
+        (
+            "wide order field",  # what the contract reads as a raw word wider than uint64
+            lambda m: dataclasses.replace(
+                b, orders=(BatchOrder(SignedOrder(dataclasses.replace(bo.signed.order, quantity=2**64), bo.signed.signature), bo.party),)
+            ),
+            ("OrderFieldOutOfRange", 0),
+        ),
         ("party range", lambda m: dataclasses.replace(b, orders=(BatchOrder(bo.signed, 5),)), ("PartyOutOfRange", 0, 5)),
         (
             "party mismatch",
@@ -241,7 +248,9 @@ def pair(ccei_chain: Chain, ccei_suite: Suite) -> tuple[ChainBackend, Callable[[
 
 
 # The simulated round clock has no meaning on chain: expiry there is covered by the deadline tests.
-_CHAIN_CASES = [c for c in _rule_cases() if c[0] != "expired"]
+# an expired order needs the chain's clock; a field wider than its type cannot pass web3's ABI
+# encoder (tests/contracts/test_settlement_calldata.py sends such words as raw calldata)
+_CHAIN_CASES = [c for c in _rule_cases() if c[0] not in ("expired", "wide order field")]
 
 
 @pytest.mark.parametrize(("case", "make", "expected"), _CHAIN_CASES, ids=[c for c, _, _ in _CHAIN_CASES])
