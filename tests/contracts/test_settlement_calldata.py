@@ -5,8 +5,9 @@ skipping the per-element validation Solidity's decoder does on each access. Thes
 calldata web3 would never encode and check that the contract still refuses it, or treats it as
 the ABI decoder would:
 
-* dirty high bits in every narrow field (address, uint8, uint32, uint64): each one is either
-  range-checked, bound by the EIP-712 signature, or rejected by the registry's decoder;
+* dirty high bits in every narrow field (address, uint8, uint32, uint64): each one is refused by a
+  range check (signed order fields: ``OrderFieldOutOfRange``; trade amounts), the EIP-712
+  signature, or the registry's decoder (participants);
 * array offsets and lengths that point past the end of the calldata;
 * a non-canonical but in-bounds layout (tails reordered, junk between them), which must settle
   exactly as the canonical encoding does.
