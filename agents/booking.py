@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from typing import NamedTuple
 
-from market.orders import AgentId, Order, OrderId, Resource, Side, Trade
+from market.orders import AgentId, Order, OrderId, Resource, Side, Trade, exact_price_split
 
 __all__ = ["Leg", "RoundBook"]
 
@@ -46,43 +46,32 @@ class RoundBook:
         Raises:
             ValueError: negative quantity or amount, or money without units.
         """
-        if quantity <= 0 or amount < 0:
-            if quantity < 0 or amount < 0:
-                raise ValueError(f"negative leg {buyer}->{seller}: {quantity} units for {amount}")
-            if amount == 0:
-                return
+        if quantity < 0 or amount < 0:
+            raise ValueError(f"negative leg {buyer}->{seller}: {quantity} units for {amount}")
+        if quantity == 0 and amount == 0:
+            return
+        if quantity == 0:
             raise ValueError(f"leg {buyer}->{seller} moves {amount} micro-tokens for no units")
         self.legs.append(Leg(buyer, seller, resource, quantity, amount))
 
     def close(self) -> tuple[list[Order], list[Trade]]:
-        """The round's orders (one per agent, side and resource) and trades, in leg order.
-
-        Each leg's payment is split exactly into at most two integer prices
-        (:func:`market.orders.exact_price_split`, inlined here: a round has thousands of legs).
-        """
+        """The round's orders (one per agent, side and resource) and trades, in leg order."""
         buy, sell = Side.BUY, Side.SELL
         # per (agent, side, resource): [units, limit]; the buyer's limit is the most it pays per
         # unit, the seller's the least it takes. Keys in order of first appearance fix the order ids.
         books: dict[tuple[AgentId, Side, Resource], list[int]] = {}
         pieces: list[tuple[Leg, int, int, list[int], list[int]]] = []  # leg, price, units, both books
         for leg in self.legs:
-            price, extra = divmod(leg.amount, leg.quantity)
-            bbook = books.get(bkey := (leg.buyer, buy, leg.resource))
-            if bbook is None:
-                bbook = books[bkey] = [0, price]
-            sbook = books.get(skey := (leg.seller, sell, leg.resource))
-            if sbook is None:
-                sbook = books[skey] = [0, price]  # extra < quantity: a leg always has units at price
-            for p, units in ((price, leg.quantity - extra), (price + 1, extra)):
-                if units <= 0:
-                    continue
-                pieces.append((leg, p, units, bbook, sbook))
+            split = exact_price_split(leg.quantity, leg.amount)
+            first = split[0][0]
+            bbook = books.setdefault((leg.buyer, buy, leg.resource), [0, first])
+            sbook = books.setdefault((leg.seller, sell, leg.resource), [0, first])
+            for price, units in split:
+                pieces.append((leg, price, units, bbook, sbook))
                 bbook[0] += units
-                if p > bbook[1]:
-                    bbook[1] = p
+                bbook[1] = max(bbook[1], price)
                 sbook[0] += units
-                if p < sbook[1]:
-                    sbook[1] = p
+                sbook[1] = min(sbook[1], price)
         step, ids = self.step, self._ids
         orders = []
         for (agent, side, resource), book in books.items():

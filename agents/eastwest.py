@@ -467,19 +467,17 @@ class SchedulingPlatform(mesa.Agent):
         if not pending:
             return []
         forecast = m.green_forecast(horizon)
-        last = horizon - 1
-        inf = math.inf
         problem = alloc.AllocationProblem(
             tasks=tuple(
                 alloc.Task(
-                    t.task_id,
-                    t.origin,
-                    t.compute_mcore_h,
-                    t.data_mb,
-                    t.value_micro * t.compute_mcore_h,
-                    inf if t.latency_ms is None else t.latency_ms,
-                    0,
-                    min(t.deadline - now, last),
+                    task_id=t.task_id,
+                    origin=t.origin,
+                    compute_mcore_h=t.compute_mcore_h,
+                    data_mb=t.data_mb,
+                    value_micro=t.value_micro * t.compute_mcore_h,
+                    max_latency_ms=math.inf if t.latency_ms is None else t.latency_ms,
+                    release=0,
+                    deadline=min(t.deadline - now, horizon - 1),
                 )
                 for t in pending
             ),

@@ -256,13 +256,12 @@ class MemoryBackend(SettlementBackend):
         lower case (the key of every book), each address converted once."""
         registered = self._registered
         accounts: list[str] = []
-        previous = 0
+        previous = -1
         for p, account in enumerate(participants):
-            if p > 0:
-                number = address_number(account)
-                if number <= (previous if p > 1 else address_number(participants[0])):
-                    raise SettlementRejected("ParticipantsNotSorted", p)
-                previous = number
+            number = address_number(account)
+            if number <= previous:
+                raise SettlementRejected("ParticipantsNotSorted", p)
+            previous = number
             key = account.lower()
             if key not in registered:
                 raise SettlementRejected("NotRegistered", account)

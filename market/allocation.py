@@ -260,25 +260,7 @@ def _validate(p: AllocationProblem) -> None:
     ids = [t.task_id for t in p.tasks]
     if len(set(ids)) != len(ids):
         raise MechanismError("allocation: task ids must be unique")
-    nodes, slots = set(p.graph.nodes), p.slots
-    first_bad = next(
-        (
-            k
-            for k, t in enumerate(p.tasks)
-            if not (
-                t.origin in nodes
-                and t.compute_mcore_h >= 0
-                and t.data_mb >= 0
-                and t.value_micro >= 0
-                and t.max_latency_ms >= 0
-                and 0 <= t.release <= (t.release if t.deadline is None else t.deadline) < slots
-            )
-        ),
-        None,
-    )
-    if first_bad is None:  # one cheap pass for the usual case; the checks below name the problem
-        return
-    for t in p.tasks[first_bad:]:
+    for t in p.tasks:
         if t.origin not in p.graph:
             raise MechanismError(f"task {t.task_id}: origin {t.origin!r} is not in the region graph")
         if t.compute_mcore_h < 0 or t.data_mb < 0 or t.value_micro < 0 or not t.max_latency_ms >= 0:
@@ -512,22 +494,12 @@ def _result(cp: _Compiled, method: str, chosen: dict[int, tuple[int, int]], opti
     return Allocation(method, tuple(assignments), unserved, objective, optimal, CarbonReport.total(reports))
 
 
-def _padded_links(cp: _Compiled) -> np.ndarray:
-    """Each path's link indices in a row, padded with -1 (one column more than the longest path)."""
-    padded = np.full((len(cp.path_links), max((len(x) for x in cp.path_links), default=0) + 1), -1, dtype=np.int64)
-    for q, links in enumerate(cp.path_links):
-        padded[q, : len(links)] = links
-    return padded
-
-
-def _usage_index(cp: _Compiled, g: _Group, padded: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Per bundle of ``g``: its data-centre slot resource, and its link-slot resources (one array per hop position)."""
-    slots = cp.problem.slots
-    dc_slot = g.bundle_dc * slots + g.bundle_slot
-    links = padded[g.bundle_path]
-    hops = int((links >= 0).sum(axis=1).max(initial=0))
-    link_slot = [np.where(links[:, h] >= 0, links[:, h] * slots + g.bundle_slot, -1) for h in range(hops)]
-    return dc_slot, link_slot
+def _resource_matrix(g: _Group) -> np.ndarray:
+    """``g.resources`` as an array: one row per bundle, the resources it uses, padded with -1."""
+    used = np.full((len(g.resources), max(map(len, g.resources), default=0)), -1, dtype=np.int64)
+    for k, resources in enumerate(g.resources):
+        used[k, : len(resources)] = resources
+    return used
 
 
 #: Bundles of a task's ranking the construction reads at a time.
@@ -890,22 +862,20 @@ def allocate_milp(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip
     n_dc_slots = len(problem.datacentres) * slots
     var_group, var_row, var_bundle, costs, rows, cols, vals = [], [], [], [], [], [], []
     offset = 0
-    padded = _padded_links(cp)
     for gi, g in enumerate(cp.groups):
         r, b = np.nonzero(np.isfinite(g.cost))
         if not len(r):
             continue
         idx = offset + np.arange(len(r))
         tasks = g.tasks[r]
-        dc_slot, link_slot = _usage_index(cp, g, padded)
-        rows += [tasks, n_tasks + dc_slot[b]]
-        cols += [idx, idx]
-        vals += [np.ones(len(r)), cp.compute[tasks]]
-        for ls in link_slot:
-            used = ls[b] >= 0
-            rows.append(n_tasks + n_dc_slots + ls[b][used])
-            cols.append(idx[used])
-            vals.append(cp.data[tasks][used])
+        # each task takes one bundle at most; a bundle uses its data-centre slot (the task's
+        # compute) and its link slots (the task's data), numbered as _Placement numbers them
+        used = _resource_matrix(g)[b]
+        amount = np.where(used < n_dc_slots, cp.compute[tasks][:, None], cp.data[tasks][:, None])
+        on = used >= 0
+        rows += [tasks, n_tasks + used[on]]
+        cols += [idx, np.broadcast_to(idx[:, None], used.shape)[on]]
+        vals += [np.ones(len(r)), amount[on]]
         var_group.append(np.full(len(r), gi))
         var_row.append(r)
         var_bundle.append(b)
