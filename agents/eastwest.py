@@ -381,17 +381,20 @@ class User(Participant):
         m = self.model
         profile = PROFILES[kind]
         latency = m.inference_latency_ms if kind is TaskType.INFERENCE else profile.qos.max_latency_ms
+        now = m.steps
+        # positional, in field order (id, user, kind, origin, compute, data, latency bound, arrival,
+        # deadline, value): keywords would cost a dict per task
         task = Task(
-            task_id=m.next_task_id(),
-            user=self.agent_id,
-            kind=kind,
-            origin=self.home.name,
-            compute_mcore_h=compute_mcore_h,
-            data_mb=data_mb,
-            latency_ms=None if math.isinf(latency) else latency,
-            arrival=m.steps,
-            deadline=m.steps + (self.deadline_flex_h if profile.flexible else 0),
-            value_micro=max(1, round(profile.value_micro * self.budget_factor)),
+            m.next_task_id(),
+            self.agent_id,
+            kind,
+            self.home.name,
+            compute_mcore_h,
+            data_mb,
+            None if latency == math.inf else latency,
+            now,
+            now + self.deadline_flex_h if profile.flexible else now,
+            max(1, round(profile.value_micro * self.budget_factor)),
         )
         self.pending.append(task)
         return task
@@ -457,7 +460,7 @@ class SchedulingPlatform(mesa.Agent):
 
     model: EastWestModel
 
-    def schedule(self) -> list[tuple[Task, DataCentre, list[NetworkLink]]]:
+    def schedule(self) -> list[tuple[Task, DataCentre, tuple[NetworkLink, ...]]]:
         """Plans the pending tasks; returns those that run this hour as (task, centre, path links)."""
         m = self.model
         now = m.steps
@@ -467,17 +470,20 @@ class SchedulingPlatform(mesa.Agent):
         if not pending:
             return []
         forecast = m.green_forecast(horizon)
+        inf, last, task = math.inf, horizon - 1, alloc.Task
         problem = alloc.AllocationProblem(
+            # positional, in field order (id, origin, compute, data, value, latency bound, release,
+            # deadline): keywords would cost a dict per task, every hour it waits
             tasks=tuple(
-                alloc.Task(
-                    task_id=t.task_id,
-                    origin=t.origin,
-                    compute_mcore_h=t.compute_mcore_h,
-                    data_mb=t.data_mb,
-                    value_micro=t.value_micro * t.compute_mcore_h,
-                    max_latency_ms=math.inf if t.latency_ms is None else t.latency_ms,
-                    release=0,
-                    deadline=min(t.deadline - now, horizon - 1),
+                task(
+                    t.task_id,
+                    t.origin,
+                    t.compute_mcore_h,
+                    t.data_mb,
+                    t.value_micro * t.compute_mcore_h,
+                    inf if t.latency_ms is None else t.latency_ms,
+                    0,
+                    min(t.deadline - now, last),
                 )
                 for t in pending
             ),
@@ -499,19 +505,16 @@ class SchedulingPlatform(mesa.Agent):
             network_wh_per_gb_hop=m.network_energy_wh_per_gb,
         )
         result = alloc.allocate_greedy(problem, passes=m.search_passes)
-        by_task = {t.task_id: t for t in pending}
-        centres = {str(dc.unique_id): dc for dc in m.centres}
-        running = []
-        for a in result.assignments:
-            if a.slot == 0:
-                path = [m.link_between(x, y) for x, y in zip(a.path, a.path[1:])]
-                running.append((by_task[a.task_id], centres[a.datacentre], path))
-        started = {t.task_id for t, _, _ in running}
+        waits = {t.task_id: t for t in pending}  # what does not start now
+        centres = m.centres_by_name
+        running = [
+            (waits.pop(a.task_id), centres[a.datacentre], m.path_links(a.path)) for a in result.assignments if a.slot == 0
+        ]
         expired = 0
         for user in waiting:
             kept: deque[Task] = deque()
             for t in user.pending:
-                if t.task_id in started:
+                if t.task_id not in waits:  # started
                     continue
                 if t.deadline > now:
                     kept.append(t)
@@ -720,6 +723,7 @@ class EastWestModel(MarketModel):
         self.network_energy_wh_per_gb = network_energy_wh_per_gb
         self.carbon_weight_micro_per_kg = carbon_price_micro_per_kg + green_weight_micro_per_kg * float(np.mean(prefs)) if n_users else carbon_price_micro_per_kg
         self._links_by_pair = {frozenset((link.a, link.b)): link for link in self.links}
+        self._path_links: dict[tuple[str, ...], tuple[NetworkLink, ...]] = {}
         self.graph = region_graph(
             [Link(k.a, k.b, k.latency_ms, k.bandwidth_mb, k.price_micro_per_mb) for k in self.links],
             {c.name: c.grid_factor_kg_per_kwh for c in CLUSTERS},
@@ -742,6 +746,7 @@ class EastWestModel(MarketModel):
         for s in self.suppliers:
             self.suppliers_by_region.setdefault(s.site.name, []).append(s)
         self.by_id = {a.unique_id: a for a in self.agents}
+        self.centres_by_name = {str(dc.unique_id): dc for dc in self.centres}
 
     _REPORTED = (
         "compute_mcore_h",
@@ -809,7 +814,7 @@ class EastWestModel(MarketModel):
 
     def step(self) -> None:
         """One hour: perceive, energy market, compute-network market, guarantees, settlement, data."""
-        self.round_stats = dict.fromkeys((*self._REPORTED, "energy_turnover_micro", "green_kwh"), 0.0)
+        self.round_stats = dict.fromkeys((*self._REPORTED, "energy_turnover_micro", "compute_turnover_micro", "green_kwh"), 0.0)
         book = RoundBook(self._order_ids, self.steps)
         self._perceive()
         for dc in self.centres:
@@ -852,6 +857,13 @@ class EastWestModel(MarketModel):
         """The backbone link joining clusters ``a`` and ``b``."""
         return self._links_by_pair[frozenset((a, b))]
 
+    def path_links(self, path: tuple[str, ...]) -> tuple[NetworkLink, ...]:
+        """The backbone links along ``path`` (a sequence of cluster names), in order."""
+        links = self._path_links.get(path)
+        if links is None:
+            links = self._path_links[path] = tuple(self.link_between(a, b) for a, b in itertools.pairwise(path))
+        return links
+
     def green_forecast(self, hours: int) -> dict[int, list[float]]:
         """Each centre's expected renewable share for the next ``hours`` hours.
 
@@ -878,37 +890,48 @@ class EastWestModel(MarketModel):
             supply = self._green_supply[key] = sum(s.expected_wh(hour_of_year) for s in suppliers if s.green)
         return supply
 
-    def _deliver(self, scheduled: list[tuple[Task, DataCentre, list[NetworkLink]]], book: RoundBook) -> None:
+    def _deliver(self, scheduled: list[tuple[Task, DataCentre, tuple[NetworkLink, ...]]], book: RoundBook) -> None:
         """Runs the scheduled tasks under their guarantee contracts; a centre hit by an outage breaches."""
-        stats = self.round_stats
         for dc in self.centres:
             dc.online = bool(self.rng.random() >= self.outage_rate)
         add, by_id, network, compute = book.add, self.by_id, Resource.NETWORK, Resource.COMPUTE
+        kwh = kg_co2 = 0.0
+        network_mb = compute_mcore_h = turnover = welfare = served = breaches = 0
         for task, dc, path in scheduled:
             price, user, mb = dc.price_micro, task.user, task.data_mb
             for link in path:
                 add(user, link.unique_id, network, mb, mb * link.price_micro_per_mb)
                 link.carried_mb += mb
-                kwh = mb / 1024 * link.energy_wh_per_gb / _WH_PER_KWH
-                stats["kwh"] += kwh
-                stats["kg_co2"] += kwh * link.grid_factor_kg_per_kwh
-            stats["network_mb"] += mb * len(path)
+                link_kwh = mb / 1024 * link.energy_wh_per_gb / _WH_PER_KWH
+                kwh += link_kwh
+                kg_co2 += link_kwh * link.grid_factor_kg_per_kwh
+            network_mb += mb * len(path)
             units = task.compute_mcore_h
             if dc.online:
                 add(user, dc.unique_id, compute, units, units * price)
                 dc.used_mcore_h += units
                 dc.revenue_micro += units * price
-                stats["compute_mcore_h"] += units
-                stats["welfare_micro"] += (task.value_micro - dc.cost_micro) * units
-                stats["tasks_served"] += 1
+                compute_mcore_h += units
+                turnover += units * price
+                welfare += (task.value_micro - dc.cost_micro) * units
+                served += 1
                 by_id[user].served += 1
             else:
                 # the guarantee contract: nothing is paid for the missed delivery and the supplier's
                 # collateral compensates the user (booked as the centre buying back the undelivered units)
                 penalty = math.floor(self.penalty_rate * price * units)
                 add(dc.unique_id, user, compute, units, penalty)
-                stats["sla_breaches"] += 1
-                stats["qos_violations"] += 1
+                breaches += 1
+        stats = self.round_stats
+        stats["kwh"] += kwh
+        stats["kg_co2"] += kg_co2
+        stats["network_mb"] += network_mb
+        stats["compute_mcore_h"] += compute_mcore_h
+        stats["compute_turnover_micro"] += turnover
+        stats["welfare_micro"] += welfare
+        stats["tasks_served"] += served
+        stats["sla_breaches"] += breaches
+        stats["qos_violations"] += breaches
 
     def _balance_energy(self, book: RoundBook) -> None:
         """Each centre draws what it used: market purchases first, the grid for the rest; surplus goes back."""
@@ -937,13 +960,8 @@ class EastWestModel(MarketModel):
     def _finish_stats(self) -> None:
         s = self.round_stats
         s["green_share"] = s.pop("green_kwh") / s["kwh"] if s["kwh"] else np.nan
-        centres = {dc.unique_id for dc in self.centres}
-        s["compute_price_micro"] = (
-            sum(t.amount for t in self.trades if t.resource is Resource.COMPUTE and t.seller in centres)
-            / s["compute_mcore_h"]
-            if s["compute_mcore_h"]
-            else np.nan
-        )
+        turnover = s.pop("compute_turnover_micro")  # what users paid the centres for compute
+        s["compute_price_micro"] = turnover / s["compute_mcore_h"] if s["compute_mcore_h"] else np.nan
         s["energy_price_micro"] = s.pop("energy_turnover_micro") / s["energy_wh"] if s["energy_wh"] else np.nan
         s["tasks_deferred"] = float(sum(len(u.pending) for u in self.users))
 
