@@ -510,7 +510,7 @@ class SchedulingPlatform(mesa.Agent):
         running = [
             (waits.pop(a.task_id), centres[a.datacentre], m.path_links(a.path)) for a in result.assignments if a.slot == 0
         ]
-        expired = 0
+        expired = deferred = 0
         for user in waiting:
             kept: deque[Task] = deque()
             for t in user.pending:
@@ -522,7 +522,9 @@ class SchedulingPlatform(mesa.Agent):
                     user.dropped += 1
                     expired += 1
             user.pending = kept
+            deferred += len(kept)
         m.round_stats["qos_violations"] += expired
+        m.round_stats["tasks_deferred"] = float(deferred)
         return running
 
 
@@ -963,7 +965,6 @@ class EastWestModel(MarketModel):
         turnover = s.pop("compute_turnover_micro")  # what users paid the centres for compute
         s["compute_price_micro"] = turnover / s["compute_mcore_h"] if s["compute_mcore_h"] else np.nan
         s["energy_price_micro"] = s.pop("energy_turnover_micro") / s["energy_wh"] if s["energy_wh"] else np.nan
-        s["tasks_deferred"] = float(sum(len(u.pending) for u in self.users))
 
     def summary_metrics(self) -> dict[str, Any]:
         frame = self.datacollector.get_model_vars_dataframe().iloc[1:]

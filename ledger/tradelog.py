@@ -279,11 +279,13 @@ class TradeLogWriter:
         fraction of the cost. ``rows`` is consumed lazily, as by :meth:`extend`.
         """
 
+        sha256, join, kind_key, hash_key = hashlib.sha256, b"".join, _KIND_KEY, _HASH_KEY  # locals: this runs per line
+
         def line_of(row: Any, prev: str, seq: int) -> tuple[bytes, str]:
             text = body(row, prev, seq, step)
-            digest = hashlib.sha256(text).hexdigest()
-            at = text.find(_KIND_KEY)
-            return b"".join((text[:at], _HASH_KEY, digest.encode(), b'",', text[at:], b"\n")), digest
+            digest = sha256(text).hexdigest()
+            at = text.find(kind_key)
+            return join((text[:at], hash_key, digest.encode(), b'",', text[at:], b"\n")), digest
 
         self._write_lines(rows, line_of)
 
