@@ -2,7 +2,7 @@
 
 :func:`replay` streams the log (:func:`ledger.tradelog.read_log` checks the hash chain line by
 line), opens the logged deposits on a fresh back end, rebuilds each batch from the logged orders,
-authorizations and trades, checks every signature against the agent's address, settles the batch,
+authorizations (signed logs only) and trades, checks every signature against the agent's address, settles the batch,
 and at the closing entry compares the resulting balances with the logged digest. It stops at the
 first line that does not check out and names it. Memory stays flat: only the orders that can still
 be filled (within their time to live) and the balances are held.
@@ -22,10 +22,10 @@ from typing import Any
 from ledger.backends import MemoryBackend, SettlementBackend, balances_digest, open_backend
 from ledger.batch import UNSIGNED, Fill, assemble_batch
 from ledger.errors import LedgerError, SettlementRejected
-from ledger.signing import DEFAULT_TTL_ROUNDS, RESOURCE_CODES, SettlementOrder, Signature, SignedOrder, recover_signer
+from ledger.signing import DEFAULT_TTL_ROUNDS, RESOURCE_CODES, SettlementOrder, Signature, SignedOrder, order_expiry, recover_signer
 from ledger.tradelog import LogTampered, read_log
 from market.auctions import clear_double_auction
-from market.orders import Resource
+from market.orders import AgentId
 
 __all__ = ["ReplayRefused", "ReplayResult", "replay", "Counterfactual", "reclear"]
 
@@ -151,6 +151,7 @@ def _replay_entries(
     state = _Round()
     ttl = DEFAULT_TTL_ROUNDS
     current_step = -1
+    address = _Addresses(backend)
     for entry in entries:
         seq, kind, line = entry["seq"], entry["kind"], entry["seq"] + 1
         result.entries += 1
@@ -160,7 +161,7 @@ def _replay_entries(
         if kind == "deposit":
             if deposits is None:
                 raise LogTampered(log, line, "kind", "a deposit after trading began")
-            if entry["address"] != backend.address(entry["agent"]):
+            if entry["address"] != address[entry["agent"]]:
                 raise LogTampered(log, line, "address", f"is not agent {entry['agent']}'s address")
             deposits[entry["agent"]] = entry["amount"]
         else:
@@ -171,16 +172,20 @@ def _replay_entries(
                 current_step = entry["step"]
                 state.forget_before(current_step - ttl)
             if kind == "order":
+                if entry["resource"] not in _RESOURCE_CODES:
+                    raise LogTampered(log, line, "resource", f"{entry['resource']!r} is no resource of the market")
                 state.add(entry)
             elif kind == "authorization":
                 state.signed[entry["order_id"]] = _authorization(log, line, entry, state, backend, signed)
             elif kind == "trade":
                 so = state.signed.get(entry["buy_order"])
                 if so is None:
-                    raise LogTampered(log, line, "buy_order", f"order {entry['buy_order']} has no authorization before it")
-                if so.order.owner != backend.address(entry["buyer"]):
+                    if signed:
+                        raise LogTampered(log, line, "buy_order", f"order {entry['buy_order']} has no authorization before it")
+                    so = state.signed[entry["buy_order"]] = _unsigned(log, line, entry, state, address, ttl)
+                if so.order.owner != address[entry["buyer"]]:
                     raise LogTampered(log, line, "buyer", "is not the owner of the buy order")
-                state.fills.append(Fill(so, backend.address(entry["seller"]), entry["price"], entry["quantity"]))
+                state.fills.append(Fill(so, address[entry["seller"]], entry["price"], entry["quantity"]))
             elif kind == "batch":
                 _settle(log, line, entry, state, backend, result)
             elif kind == "close":
@@ -199,6 +204,37 @@ def _replay_entries(
         result.balances_digest = balances_digest(backend.balances_by_address())
 
 
+class _Addresses(dict[int, str]):
+    """Agents' addresses, each derived once (a log names the same agents on line after line)."""
+
+    def __init__(self, backend: SettlementBackend) -> None:
+        super().__init__()
+        self._backend = backend
+
+    def __missing__(self, agent: int) -> str:
+        address = self[agent] = self._backend.address(AgentId(agent))
+        return address
+
+
+#: Resource codes by the name a log line gives.
+_RESOURCE_CODES = {resource.value: code for resource, code in RESOURCE_CODES.items()}
+
+
+def _settlement_order(order: dict[str, Any], owner: str, expiry: int) -> SettlementOrder:
+    """The EIP-712 order of the logged buy order ``order`` (its resource checked when it was read)."""
+    # positional, in field order (owner, order id, resource, limit price, quantity, expiry)
+    return SettlementOrder(owner, order["order_id"], _RESOURCE_CODES[order["resource"]], order["limit_price"], order["quantity"], expiry)
+
+
+def _unsigned(log: Path, line: int, trade: dict[str, Any], state: _Round, address: _Addresses, ttl: int) -> SignedOrder:
+    """The unsigned settlement order a trade of an unsigned log fills, made from its order line (a
+    format-2 unsigned log has no authorization lines: the expiry follows from the round placed)."""
+    order = state.orders.get(trade["buy_order"])
+    if order is None or order["side"] != "buy":
+        raise LogTampered(log, line, "buy_order", f"fills order {trade['buy_order']}, which is no buy order of the log")
+    return SignedOrder(_settlement_order(order, address[order["owner"]], order_expiry(order["placed"], ttl)), UNSIGNED)
+
+
 def _authorization(
     log: Path, line: int, entry: dict[str, Any], state: _Round, backend: SettlementBackend, signed: bool
 ) -> SignedOrder:
@@ -207,15 +243,8 @@ def _authorization(
         raise LogTampered(log, line, "order_id", f"authorizes order {entry['order_id']}, which is no buy order of the log")
     if entry["address"] != backend.address(order["owner"]):
         raise LogTampered(log, line, "address", f"is not agent {order['owner']}'s address")
-    message = SettlementOrder(
-        owner=entry["address"],
-        order_id=order["order_id"],
-        resource=RESOURCE_CODES[Resource(order["resource"])],
-        limit_price=order["limit_price"],
-        quantity=order["quantity"],
-        expiry=entry["expiry"],
-    )
-    if not signed:
+    message = _settlement_order(order, entry["address"], entry["expiry"])
+    if not signed:  # a format-1 unsigned log: authorizations with a null signature
         return SignedOrder(message, UNSIGNED)
     try:
         signature = Signature.from_bytes(bytes.fromhex(str(entry["signature"]).removeprefix("0x")))

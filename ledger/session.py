@@ -6,8 +6,9 @@ What the log records, in order:
 - ``deposit``: each agent's escrow deposit when accounts open (agent id, address, amount);
 - ``order``: every order placed in a round (the market's facts: owner, side, resource, quantity,
   limit price), so the round can be re-cleared under another mechanism;
-- ``authorization``: the first time a buy order pays for a trade, its EIP-712 expiry and the owner's
-  signature (``null`` in a log written with signing off);
+- ``authorization``: in a signed log, the first time a buy order pays for a trade, its EIP-712
+  expiry and the owner's signature (a log written with signing off has none: the order line and the
+  deposits give everything else, the expiry following from the round the order was placed in);
 - ``trade`` and ``batch``: what settles, batch by batch;
 - ``close``: the totals and the final balances digest, so a log can be verified on its own.
 
@@ -108,7 +109,8 @@ class LedgerSession:
         log: The trade log writer.
         sign: Sign each buy order with its owner's key (default). ``False`` settles unsigned
             orders, which only a memory back end that skips signature checks accepts.
-        ttl_rounds: Rounds a signed order stays valid after the round it was placed in.
+        ttl_rounds: Rounds a signed order stays valid after the round it was placed in (replay
+            assumes the default, from which it derives the expiries of an unsigned log).
         settlements: Where to append one JSON line per settled batch (transaction, block, gas);
             ``None`` keeps no such record.
 
@@ -195,7 +197,8 @@ class LedgerSession:
         batches = [build_batch(batch_id(step, k), chunk, signed, self._address_of) for k, chunk in enumerate(chunks)]
         volumes = [batch.volume for batch in batches]
         for batch, chunk, volume in zip(batches, chunks, volumes, strict=True):
-            log.extend_formatted(step, self._authorizations(chunk, signed), authorization_body)
+            if self.sign:
+                log.extend_formatted(step, self._authorizations(chunk, signed), authorization_body)
             log.extend_formatted(step, chunk, trade_body)
             log.append("batch", step, batch_id=batch.batch_id, trades=len(batch.trades), volume=volume)
         log.sync()

@@ -23,6 +23,7 @@ from market.orders import Trade
 
 __all__ = [
     "FORMAT_VERSION",
+    "READ_FORMATS",
     "GENESIS",
     "canonical",
     "entry_hash",
@@ -36,7 +37,10 @@ __all__ = [
     "read_log",
 ]
 
-FORMAT_VERSION = 1
+#: The format this code writes. Format 2 leaves authorization lines out of unsigned logs (they
+#: carried nothing an order line does not give); format 1 logs are still read.
+FORMAT_VERSION = 2
+READ_FORMATS = (1, 2)
 GENESIS = "0" * 64
 
 
@@ -371,6 +375,19 @@ def _line_hash_ok(raw: bytes, entry: dict[str, Any]) -> bool:
     return entry_hash(entry) == claimed
 
 
+def _parse(raw: bytes) -> Any:
+    """A log line's JSON value: orjson's reading, several times faster than :mod:`json`'s, or
+    :mod:`json`'s where orjson refuses the line (integers beyond 64 bits, ``NaN``) and it does not.
+
+    Raises:
+        ValueError: the line is not JSON.
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
 def read_log(path: Path, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
     """Yields every entry of the log at ``path``, header first, checking the chain as it goes.
 
@@ -398,13 +415,13 @@ def read_log(path: Path, *, limit: int | None = None) -> Iterator[dict[str, Any]
                 break
             raw = raw.rstrip(b"\n")
             try:
-                entry = json.loads(raw)
+                entry = _parse(raw)
             except ValueError:
                 raise LogTampered(path, number, "json", "not a JSON object") from None
             if not isinstance(entry, dict):
                 raise LogTampered(path, number, "json", "not a JSON object")
-            if number == 1 and (entry.get("kind") != "header" or entry.get("format") != FORMAT_VERSION):
-                raise LogTampered(path, 1, "kind", f"expected a format-{FORMAT_VERSION} header line")
+            if number == 1 and (entry.get("kind") != "header" or entry.get("format") not in READ_FORMATS):
+                raise LogTampered(path, 1, "kind", f"expected the header line of a format {' or '.join(map(str, READ_FORMATS))} log")
             if entry.get("seq") != number - 1:
                 raise LogTampered(path, number, "seq", f"expected {number - 1}, found {entry.get('seq')!r} (a line is missing, repeated or moved)")
             if entry.get("prev") != prev:

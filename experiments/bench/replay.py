@@ -2,7 +2,7 @@
 
 Logs are written by the real ledger session (:class:`ledger.session.LedgerSession`) from synthetic
 rounds (random buyers and sellers among a fixed population, one buy and one sell order and an
-authorization per trade), so they have the shape of a market run's log but can be made a million
+authorization per trade when signed), so they have the shape of a market run's log but can be made a million
 entries long in seconds. Timing: replay on the memory back end and a loop of ``json.loads`` over the
 same file, alternately, best of ``--repeats``. Memory: each log is replayed in its own process and
 that process reports its own peak RSS (``VmHWM``).

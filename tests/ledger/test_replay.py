@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,8 @@ from experiments.cli import main
 from experiments.run import run
 from experiments.scenarios import load_scenario
 from ledger.replay import ReplayRefused, reclear, replay
-from ledger.tradelog import LogTampered, canonical, entry_hash
+from ledger.signing import order_expiry
+from ledger.tradelog import GENESIS, LogTampered, canonical, entry_hash
 
 
 @pytest.fixture(scope="module")
@@ -118,13 +120,69 @@ def test_forged_signature_is_caught_even_with_a_valid_chain(signed_run: Path, tm
     assert (info.value.line, info.value.field) == (i + 1, "signature")
 
 
-def test_unsigned_log_replays_on_memory_only(tmp_path: Path) -> None:
-    run(load_scenario("posted-price"), out=tmp_path, seed=3, steps=4, chain="memory", sign=False)
-    header = json.loads(lines(tmp_path / "trades.jsonl")[0])
-    assert header["signed"] is False
-    assert replay(tmp_path / "trades.jsonl").verified
+@pytest.fixture(scope="module")
+def unsigned_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("unsigned")
+    run(load_scenario("posted-price"), out=out, seed=3, steps=4, chain="memory", sign=False)
+    return out
+
+
+def rewritten(entries: list[dict[str, Any]]) -> list[str]:
+    """``entries`` numbered and chained afresh, as lines."""
+    out, prev = [], GENESIS
+    for seq, entry in enumerate(entries):
+        entry = {**entry, "seq": seq, "prev": prev}
+        entry["hash"] = entry_hash(entry)
+        prev = entry["hash"]
+        out.append(canonical(entry).decode() + "\n")
+    return out
+
+
+def test_unsigned_log_has_no_authorizations_and_replays_on_memory_only(unsigned_run: Path) -> None:
+    rows = [json.loads(r) for r in lines(unsigned_run / "trades.jsonl")]
+    assert rows[0]["signed"] is False and rows[0]["format"] == 2
+    assert {r["kind"] for r in rows} == {"header", "deposit", "order", "trade", "batch", "close"}
+    result = replay(unsigned_run / "trades.jsonl")
+    assert result.verified and result.trades == sum(r["kind"] == "trade" for r in rows) > 0
     with pytest.raises(ReplayRefused, match="signing off"):
-        replay(tmp_path / "trades.jsonl", "eth-tester")
+        replay(unsigned_run / "trades.jsonl", "eth-tester")
+
+
+def test_unsigned_trade_of_no_buy_order_is_caught(unsigned_run: Path, tmp_path: Path) -> None:
+    entries = [json.loads(r) for r in lines(unsigned_run / "trades.jsonl")]
+    i = next(i for i, e in enumerate(entries) if e["kind"] == "trade")
+    entries[i]["buy_order"] = entries[i]["sell_order"]
+    with pytest.raises(LogTampered) as info:
+        replay(write(tmp_path / "t.jsonl", rewritten(entries)))
+    assert (info.value.line, info.value.field) == (i + 1, "buy_order")
+    assert f"fills order {entries[i]['sell_order']}, which is no buy order of the log" in str(info.value)
+
+
+def test_order_of_an_unknown_resource_is_caught(unsigned_run: Path, tmp_path: Path) -> None:
+    entries = [json.loads(r) for r in lines(unsigned_run / "trades.jsonl")]
+    i = next(i for i, e in enumerate(entries) if e["kind"] == "order")
+    entries[i]["resource"] = "water"
+    with pytest.raises(LogTampered) as info:
+        replay(write(tmp_path / "t.jsonl", rewritten(entries)))
+    assert (info.value.line, info.value.field) == (i + 1, "resource")
+    assert "'water' is no resource of the market" in str(info.value)
+
+
+def test_format_1_unsigned_logs_with_null_authorizations_still_replay(unsigned_run: Path, tmp_path: Path) -> None:
+    entries = [json.loads(r) for r in lines(unsigned_run / "trades.jsonl")]
+    address = {e["agent"]: e["address"] for e in entries if e["kind"] == "deposit"}
+    orders = {e["order_id"]: e for e in entries if e["kind"] == "order"}
+    old: list[dict[str, Any]] = [{**entries[0], "format": 1}]
+    authorized: set[int] = set()
+    for e in entries[1:]:
+        if e["kind"] == "trade" and e["buy_order"] not in authorized:
+            authorized.add(e["buy_order"])
+            order = orders[e["buy_order"]]
+            expiry = order_expiry(order["placed"])
+            old.append({"kind": "authorization", "step": e["step"], "order_id": order["order_id"], "address": address[order["owner"]], "expiry": expiry, "signature": None})
+        old.append(e)
+    result = replay(write(tmp_path / "v1.jsonl", rewritten(old)))
+    assert result.verified and result.entries == len(old) > len(entries)
 
 
 def test_cli_replay_json_and_exit_codes(signed_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger import tradelog
-from ledger.tradelog import GENESIS, TradeLogWriter, canonical, entry_hash
+from ledger.tradelog import FORMAT_VERSION, GENESIS, TradeLogWriter, canonical, entry_hash
 
 
 def test_lines_chain_by_hash(tmp_path: Path) -> None:
@@ -24,7 +24,7 @@ def test_lines_chain_by_hash(tmp_path: Path) -> None:
         head = log.head
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [e["seq"] for e in lines] == [0, 1, 2]
-    assert lines[0]["kind"] == "header" and lines[0]["prev"] == GENESIS and lines[0]["format"] == 1
+    assert lines[0]["kind"] == "header" and lines[0]["prev"] == GENESIS and lines[0]["format"] == FORMAT_VERSION == 2
     for before, after in zip(lines, lines[1:], strict=False):
         assert after["prev"] == before["hash"]
     for entry in lines:
