@@ -28,6 +28,7 @@ from ledger.signing import (
     SignedOrder,
     order_expiry,
     sign_order,
+    slot_init,
 )
 from market.orders import AgentId, Order, OrderId, Side, Trade
 
@@ -65,6 +66,7 @@ _GAS_PER_PARTICIPANT = 30_000
 _GAS_CAP = 29_000_000
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class BatchOrder:
     """A signed order in a batch and the index of its owner in the batch's participants."""
@@ -78,6 +80,7 @@ class BatchOrder:
         return (self.signed.order.as_tuple(), self.party, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big"))
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class BatchTrade:
     """``Settlement.Trade``: fills ``quantity`` of batch order ``order`` at ``price``, paid to participant ``seller``."""
