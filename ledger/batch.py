@@ -193,20 +193,20 @@ def sign_orders(
         LedgerError: a trade names an unknown buy order, or one of another buyer, resource or side.
     """
     signed: dict[OrderId, SignedOrder] = {}
+    buy = Side.BUY
     for n, trade in enumerate(trades):
-        if trade.buy_order in signed:
+        order_id = trade.buy_order
+        if order_id in signed:
             continue
-        order = orders.get(trade.buy_order)
+        order = orders.get(order_id)
         if order is None:
-            raise LedgerError(f"trade {n} of round {trade.step} fills buy order {trade.buy_order}, which was never placed")
-        if order.side is not Side.BUY or order.owner != trade.buyer or order.resource != trade.resource:
+            raise LedgerError(f"trade {n} of round {trade.step} fills buy order {order_id}, which was never placed")
+        if order.side is not buy or order.owner != trade.buyer or order.resource != trade.resource:
             raise LedgerError(
                 f"trade {n} of round {trade.step}: order {order.order_id} is not a {trade.resource} buy order of agent {trade.buyer}"
             )
         message = settlement_order(order, address_of(order.owner), ttl_rounds)
-        signed[trade.buy_order] = (
-            SignedOrder(message, UNSIGNED) if key_of is None else sign_order(key_of(order.owner), domain, message)
-        )
+        signed[order_id] = SignedOrder(message, UNSIGNED) if key_of is None else sign_order(key_of(order.owner), domain, message)
     return signed
 
 

@@ -96,8 +96,9 @@ def round_time(step: int) -> int:
 
 
 def order_expiry(step: int, ttl_rounds: int = DEFAULT_TTL_ROUNDS) -> int:
-    """The expiry of an order placed in round ``step``: the start of round ``step + ttl_rounds``."""
-    return round_time(step + ttl_rounds)
+    """The expiry of an order placed in round ``step``: the start of round ``step + ttl_rounds``
+    (:func:`round_time`, written out: every filled order of a round computes its expiry)."""
+    return SIM_EPOCH + (step + ttl_rounds) * ROUND_SECONDS
 
 
 def slot_init(cls: type[_T]) -> type[_T]:
