@@ -22,7 +22,10 @@ import abc
 import contextlib
 import hashlib
 import heapq
+import itertools
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import NoReturn
 
 import requests
 from eth_typing import ChecksumAddress
@@ -179,7 +182,8 @@ class MemoryBackend(SettlementBackend):
         self.clock = clock
         self.verify_signatures = verify_signatures
         self.forget_expired = forget_expired
-        self._expiries: list[tuple[int, tuple[str, int]]] = []  # (expiry, fill key), a heap
+        self._expiries: list[int] = []  # distinct expiries of the fill keys in _expiring, a heap
+        self._expiring: dict[int, list[tuple[str, int]]] = {}  # fill keys by expiry
         self._escrow: dict[str, int] = {}
         self._registered: set[str] = set()
         self._settled: set[int] = set()
@@ -218,114 +222,159 @@ class MemoryBackend(SettlementBackend):
         ):
             if size > cap:
                 raise SettlementRejected("BatchTooLarge", size, cap)
-        participants = batch.participants
-        accounts = self._check_participants(participants)
-        self._check_orders(batch, self.clock(batch.batch_id), accounts)
+        accounts = self._check_participants(batch.participants)
+        keys = self._check_orders(batch, self.clock(batch.batch_id), accounts)
         fills, delta = self._apply_trades(batch)
-        staged = self._stage_fills(batch, fills, accounts)
-        updated: dict[str, int] = {}
-        escrow = self._escrow
-        for account, key, d in zip(participants, accounts, delta, strict=True):
-            if d == 0:
-                continue
-            balance = escrow.get(key, 0)
-            if balance + d < 0:
-                raise SettlementRejected("InsufficientEscrow", account, balance, -d)
-            updated[key] = balance + d
+        staged = self._stage_fills(batch, keys, fills)
+        balances = self._debit(batch.participants, accounts, delta)
         self._filled.update(staged)
-        self._escrow.update(updated)
+        self._escrow.update(balances)
         self._settled.add(batch.batch_id)
         if self.forget_expired:
-            self._forget_expired(batch, staged)
+            self._forget_expired(batch, keys, staged)
         return SettlementOutcome(batch_id=batch.batch_id, trades=len(batch.trades))
 
-    def _forget_expired(self, batch: SettlementBatch, staged: dict[tuple[str, int], int]) -> None:
+    def _forget_expired(self, batch: SettlementBatch, keys: list[tuple[str, int]], staged: dict[tuple[str, int], int]) -> None:
         """Drops the fill counts of orders that have expired: the expiry check refuses them before
-        their fills are read, so no outcome changes and memory stays flat over a long replay."""
-        expiry_of = {(bo.signed.order.owner.lower(), bo.signed.order.order_id): bo.signed.order.expiry for bo in batch.orders}
-        for key in staged:
-            if key in expiry_of:
-                heapq.heappush(self._expiries, (expiry_of[key], key))
+        their fills are read, so no outcome changes and memory stays flat over a long replay.
+
+        A filled order's key waits in the bucket of its expiry (that of the batch's last order
+        with the key, ``keys`` being the batch orders' keys); a heap holds the distinct expiries, so
+        a round's orders, which share one expiry, are filed as one run, cost one heap entry and are
+        dropped together.
+        """
+        expiry_of = dict(zip(keys, [bo.signed.order.expiry for bo in batch.orders], strict=True))
+        waiting = self._expiring
+        for expiry, run in itertools.groupby(staged, expiry_of.__getitem__):
+            bucket = waiting.get(expiry)
+            if bucket is None:
+                bucket = waiting[expiry] = []
+                heapq.heappush(self._expiries, expiry)
+            bucket.extend(run)
         now = self.clock(batch.batch_id)
-        while self._expiries and self._expiries[0][0] < now:
-            _, key = heapq.heappop(self._expiries)
-            self._filled.pop(key, None)
+        filled = self._filled
+        while self._expiries and self._expiries[0] < now:
+            for key in waiting.pop(heapq.heappop(self._expiries)):
+                filled.pop(key, None)
 
     def _check_participants(self, participants: Sequence[str]) -> list[str]:
         """Checks that participants are strictly ascending and registered, and returns them in
-        lower case (the key of every book), each address converted once."""
-        registered = self._registered
-        accounts: list[str] = []
+        lower case (the key of every book).
+
+        The whole list is screened at once (numbers compared pairwise, keys against the registry);
+        a list the screen finds fault with, or cannot read, goes through :meth:`_refuse_participants`,
+        which names the first bad participant as the contract does.
+        """
+        try:
+            numbers = list(map(address_number, participants))
+            accounts = [account.lower() for account in participants]
+            good = not any(map(operator.ge, numbers, itertools.islice(numbers, 1, None))) and self._registered.issuperset(accounts)
+        except (AttributeError, TypeError, ValueError):
+            good = False
+        if not good:
+            self._refuse_participants(participants)
+        return accounts
+
+    def _refuse_participants(self, participants: Sequence[str]) -> NoReturn:
+        """Raises for the first participant that is not above the one before or not registered."""
         previous = -1
         for p, account in enumerate(participants):
             number = address_number(account)
             if number <= previous:
                 raise SettlementRejected("ParticipantsNotSorted", p)
             previous = number
-            key = account.lower()
-            if key not in registered:
+            if account.lower() not in self._registered:
                 raise SettlementRejected("NotRegistered", account)
-            accounts.append(key)
-        return accounts
+        raise AssertionError("participants passed the check they failed")  # pragma: no cover
 
-    def _check_orders(self, batch: SettlementBatch, now: int, accounts: list[str]) -> None:
-        """Checks each order's party, expiry and (unless switched off) signature; ``accounts`` are
-        the participants in lower case."""
-        n = len(batch.participants)
+    def _check_orders(self, batch: SettlementBatch, now: int, accounts: list[str]) -> list[tuple[str, int]]:
+        """Checks each order's fields, party, expiry and (unless switched off) signature, and
+        returns each order's fill key (owner in lower case, order id); ``accounts`` are the
+        participants in lower case."""
+        participants = batch.participants
+        n = len(participants)
+        verify = self.verify_signatures
+        keys: list[tuple[str, int]] = []
         for i, bo in enumerate(batch.orders):
-            o, sig = bo.signed.order, bo.signed.signature
+            o = bo.signed.order
             if not (
                 0 <= o.order_id < _U64 and 0 <= o.limit_price < _U64 and 0 <= o.quantity < _U64 and 0 <= o.expiry < _U64 and 0 <= o.resource < 256
             ):
                 raise SettlementRejected("OrderFieldOutOfRange", i)
-            if bo.party >= n:
-                raise SettlementRejected("PartyOutOfRange", i, bo.party)
-            if accounts[bo.party] != o.owner.lower():
-                raise SettlementRejected("PartyMismatch", i, batch.participants[bo.party], o.owner)
+            party = bo.party
+            if party >= n:
+                raise SettlementRejected("PartyOutOfRange", i, party)
+            # the owner is usually the very address listed, which spares lower-casing it
+            if participants[party] != o.owner and accounts[party] != o.owner.lower():
+                raise SettlementRejected("PartyMismatch", i, participants[party], o.owner)
             if now > o.expiry:
                 raise SettlementRejected("OrderExpired", o.owner, o.order_id, o.expiry)
-            if not self.verify_signatures:
+            keys.append((accounts[party], o.order_id))
+            if not verify:
                 continue
+            sig = bo.signed.signature
             if sig.s > _HALF_N:
                 raise SettlementRejected("SignatureMalleable", i)
             signer = recover_signer(self._domain, o, sig)
             if signer == ZERO_ADDRESS or signer.lower() != o.owner.lower():
                 raise SettlementRejected("InvalidSigner", i, signer, o.owner)
+        return keys
 
     @staticmethod
     def _apply_trades(batch: SettlementBatch) -> tuple[list[int], list[int]]:
+        """Checks each trade's order, seller and price, and returns each order's fill and each
+        participant's net balance change."""
         n = len(batch.participants)
-        orders = batch.orders
-        fills = [0] * len(orders)
+        count = len(batch.orders)
+        limits = [bo.signed.order.limit_price for bo in batch.orders]
+        parties = [bo.party for bo in batch.orders]
+        fills = [0] * count
         delta = [0] * n
         for i, t in enumerate(batch.trades):
-            if t.order >= len(orders):
-                raise SettlementRejected("OrderOutOfRange", i, t.order)
-            if t.seller >= n:
-                raise SettlementRejected("SellerOutOfRange", i, t.seller)
-            bo = orders[t.order]
-            if t.price > bo.signed.order.limit_price:
-                raise SettlementRejected("PriceAboveLimit", i, t.price, bo.signed.order.limit_price)
-            amount = t.price * t.quantity
-            fills[t.order] += t.quantity
-            delta[bo.party] -= amount
-            delta[t.seller] += amount
+            order, seller, price = t.order, t.seller, t.price
+            if order >= count:
+                raise SettlementRejected("OrderOutOfRange", i, order)
+            if seller >= n:
+                raise SettlementRejected("SellerOutOfRange", i, seller)
+            if price > limits[order]:
+                raise SettlementRejected("PriceAboveLimit", i, price, limits[order])
+            amount = price * t.quantity
+            fills[order] += t.quantity
+            delta[parties[order]] -= amount
+            delta[seller] += amount
         return fills, delta
 
-    def _stage_fills(self, batch: SettlementBatch, fills: list[int], accounts: list[str]) -> dict[tuple[str, int], int]:
-        """Each filled order's new fill count, refusing overfills. An order's owner is its party
-        (:meth:`_check_orders`), so its key's address is the party's entry in ``accounts``."""
+    def _stage_fills(self, batch: SettlementBatch, keys: list[tuple[str, int]], fills: list[int]) -> dict[tuple[str, int], int]:
+        """Each filled order's new fill count, refusing overfills (``keys`` as :meth:`_check_orders`
+        returns them)."""
         staged: dict[tuple[str, int], int] = {}
-        for bo, fill in zip(batch.orders, fills, strict=True):
+        filled = self._filled
+        for bo, key, fill in zip(batch.orders, keys, fills, strict=True):
             if fill == 0:
                 continue
-            o = bo.signed.order
-            key = (accounts[bo.party], o.order_id)
-            total = staged.get(key, self._filled.get(key, 0)) + fill
-            if total > o.quantity:
+            total = staged[key] + fill if key in staged else filled.get(key, 0) + fill
+            if total > bo.signed.order.quantity:
+                o = bo.signed.order
                 raise SettlementRejected("OrderOverfilled", o.owner, o.order_id, total, o.quantity)
             staged[key] = total
         return staged
+
+    def _debit(self, participants: Sequence[str], accounts: list[str], delta: list[int]) -> list[tuple[str, int]]:
+        """Each participant's balance after the batch, by key, refusing a debit beyond the escrow.
+
+        Screened at once: only if some balance would go negative is each participant with a
+        change checked in turn, naming the first short one as the contract does.
+        """
+        escrow = self._escrow
+        after = [escrow.get(key, 0) + d for key, d in zip(accounts, delta, strict=True)]
+        if min(after, default=0) < 0:
+            for account, key, d in zip(participants, accounts, delta, strict=True):
+                balance = escrow.get(key, 0)
+                if d != 0 and balance + d < 0:
+                    raise SettlementRejected("InsufficientEscrow", account, balance, -d)
+        # a participant without a change is written back its own balance (registered accounts
+        # all have one), which leaves the books as they were
+        return list(zip(accounts, after, strict=True))
 
     def escrow_of(self, account: str) -> int:
         return self._escrow.get(account.lower(), 0)

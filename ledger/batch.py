@@ -28,6 +28,7 @@ from ledger.signing import (
     SignedOrder,
     order_expiry,
     sign_order,
+    slot_init,
 )
 from market.orders import AgentId, Order, OrderId, Side, Trade
 
@@ -65,6 +66,7 @@ _GAS_PER_PARTICIPANT = 30_000
 _GAS_CAP = 29_000_000
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class BatchOrder:
     """A signed order in a batch and the index of its owner in the batch's participants."""
@@ -78,6 +80,7 @@ class BatchOrder:
         return (self.signed.order.as_tuple(), self.party, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big"))
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class BatchTrade:
     """``Settlement.Trade``: fills ``quantity`` of batch order ``order`` at ``price``, paid to participant ``seller``."""
@@ -190,20 +193,20 @@ def sign_orders(
         LedgerError: a trade names an unknown buy order, or one of another buyer, resource or side.
     """
     signed: dict[OrderId, SignedOrder] = {}
+    buy = Side.BUY
     for n, trade in enumerate(trades):
-        if trade.buy_order in signed:
+        order_id = trade.buy_order
+        if order_id in signed:
             continue
-        order = orders.get(trade.buy_order)
+        order = orders.get(order_id)
         if order is None:
-            raise LedgerError(f"trade {n} of round {trade.step} fills buy order {trade.buy_order}, which was never placed")
-        if order.side is not Side.BUY or order.owner != trade.buyer or order.resource != trade.resource:
+            raise LedgerError(f"trade {n} of round {trade.step} fills buy order {order_id}, which was never placed")
+        if order.side is not buy or order.owner != trade.buyer or order.resource != trade.resource:
             raise LedgerError(
                 f"trade {n} of round {trade.step}: order {order.order_id} is not a {trade.resource} buy order of agent {trade.buyer}"
             )
         message = settlement_order(order, address_of(order.owner), ttl_rounds)
-        signed[trade.buy_order] = (
-            SignedOrder(message, UNSIGNED) if key_of is None else sign_order(key_of(order.owner), domain, message)
-        )
+        signed[order_id] = SignedOrder(message, UNSIGNED) if key_of is None else sign_order(key_of(order.owner), domain, message)
     return signed
 
 
@@ -224,40 +227,67 @@ def assemble_batch(batch_id: int, fills: Sequence[Fill]) -> SettlementBatch:
     Raises:
         LedgerError: a price or quantity does not fit the contract's 64 bits.
     """
-    return _lay_out(batch_id, [(f.order, f.seller, f.price, f.quantity) for f in fills])
-
-
-def _lay_out(batch_id: int, fills: Sequence[tuple[SignedOrder, ChecksumAddress, int, int]]) -> SettlementBatch:
-    """:func:`assemble_batch` on fills as ``(signed order, seller, price, quantity)`` tuples, which
-    :func:`build_batch` makes straight from trades (a tuple costs a fraction of a :class:`Fill`)."""
-    participants = tuple(
-        sorted({order.order.owner for order, _, _, _ in fills} | {seller for _, seller, _, _ in fills}, key=address_number)
+    return _lay_out(
+        batch_id,
+        [f.order for f in fills],
+        [f.seller for f in fills],
+        [f.price for f in fills],
+        [f.quantity for f in fills],
     )
+
+
+def _lay_out(
+    batch_id: int,
+    orders: Sequence[SignedOrder],
+    sellers: Sequence[ChecksumAddress],
+    prices: Sequence[int],
+    quantities: Sequence[int],
+) -> SettlementBatch:
+    """:func:`assemble_batch` on its fills' fields as parallel lists, which :func:`build_batch` makes
+    straight from trades (a list entry costs a fraction of a :class:`Fill`)."""
+    # Each order object once, in order of first use: a round's trades of one order share its
+    # object, so each object is placed once and each trade finds its place by id().
+    ids = list(map(id, orders))
+    distinct = dict(zip(ids, orders, strict=True))
+    signed = list(distinct.values())
+    owners = [so.order.owner for so in signed]
+    participants = tuple(sorted(set(owners).union(sellers), key=address_number))
     index = {a: i for i, a in enumerate(participants)}
-    seen: dict[int, int] = {}  # id() of an order object already placed: trades of one order share it
-    # Equal orders (distinct objects) share one place too. Found by owner and order id, which equal
-    # orders share, rather than by hashing the whole signed order (three dataclass hashes).
-    placed: dict[tuple[str, int], list[int]] = {}
-    batch_orders: list[BatchOrder] = []
-    batch_trades: list[BatchTrade] = []
-    for n, (order, seller, price, quantity) in enumerate(fills):
+    places, unique = _places(signed, owners)
+    place_of = dict(zip(distinct, places, strict=True))
+    for n, (price, quantity) in enumerate(zip(prices, quantities, strict=True)):
         if not (0 <= price < 2**64 and 0 <= quantity < 2**64):
             raise LedgerError(f"trade {n} of batch {batch_id}: price {price} or quantity {quantity} is outside 0..2**64-1")
-        slot = seen.get(id(order))
-        if slot is None:
-            owner = order.order.owner
-            twins = placed.setdefault((owner, order.order.order_id), [])
-            for twin in twins:
-                if batch_orders[twin].signed == order:
-                    slot = twin
-                    break
-            else:
-                slot = len(batch_orders)
-                twins.append(slot)
-                batch_orders.append(BatchOrder(order, index[owner]))
-            seen[id(order)] = slot
-        batch_trades.append(BatchTrade(slot, index[seller], price, quantity))
-    return SettlementBatch(batch_id, participants, tuple(batch_orders), tuple(batch_trades))
+    return SettlementBatch(
+        batch_id,
+        participants,
+        tuple(map(BatchOrder, unique, [index[so.order.owner] for so in unique])),
+        tuple(map(BatchTrade, map(place_of.__getitem__, ids), map(index.__getitem__, sellers), prices, quantities)),
+    )
+
+
+def _places(signed: list[SignedOrder], owners: list[ChecksumAddress]) -> tuple[list[int], list[SignedOrder]]:
+    """The batch place of each of the distinct order objects ``signed`` (owned by ``owners``), and
+    the orders placed, in order: equal orders (distinct objects, as a replay makes) share a place.
+
+    Equal orders share owner and order id, so only objects sharing those are compared (comparing
+    costs three dataclass equality checks); a round's orders never share them.
+    """
+    keys = [(owner, so.order.order_id) for owner, so in zip(owners, signed, strict=True)]
+    if len(set(keys)) == len(keys):
+        return list(range(len(signed))), signed
+    placed: dict[tuple[str, int], list[int]] = {}
+    places: list[int] = []
+    unique: list[SignedOrder] = []
+    for key, so in zip(keys, signed, strict=True):
+        twins = placed.setdefault(key, [])
+        place = next((twin for twin in twins if unique[twin] == so), None)
+        if place is None:
+            place = len(unique)
+            twins.append(place)
+            unique.append(so)
+        places.append(place)
+    return places, unique
 
 
 def build_batch(
@@ -278,7 +308,8 @@ def build_batch(
         LedgerError: a trade's buy order is not in ``signed``, is signed for another owner, or an
             amount does not fit 64 bits.
     """
-    fills = []
+    orders: list[SignedOrder] = []
+    sellers: list[ChecksumAddress] = []
     for t in trades:
         so = signed.get(t.buy_order)
         if so is None:
@@ -286,5 +317,6 @@ def build_batch(
         buyer = address_of(t.buyer)
         if so.order.owner != buyer:
             raise LedgerError(f"buy order {t.buy_order} is signed for {so.order.owner}, not the buyer {buyer}")
-        fills.append((so, address_of(t.seller), t.price, t.quantity))
-    return _lay_out(batch_id, fills)
+        orders.append(so)
+        sellers.append(address_of(t.seller))
+    return _lay_out(batch_id, orders, sellers, [t.price for t in trades], [t.quantity for t in trades])

@@ -8,6 +8,7 @@ order a batch lists its participants in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import coincurve
@@ -45,11 +46,21 @@ def agent_signing_key(seed: int, agent_id: int) -> coincurve.PrivateKey:
     return coincurve.PrivateKey(agent_private_key(seed, agent_id).to_bytes())
 
 
-@lru_cache(maxsize=65_536)
-def address_number(address: str) -> int:
-    """The number a hex address stands for: participants are listed, and checked, in its order.
+_CACHE_SIZE = 65_536
 
-    Cached, as a round sorts and checks its participants by number thousands of times and the same
-    agents come back round after round.
-    """
-    return int(address, 16)
+
+class _AddressNumbers(dict[str, int]):
+    """Addresses' numbers, each computed once: a round sorts and checks its participants by number
+    thousands of times and the same agents come back round after round. A dict lookup costs half an
+    ``lru_cache`` call, which matters as a sort key. Bounded like the caches above: full, it starts
+    over."""
+
+    def __missing__(self, address: str) -> int:
+        if len(self) >= _CACHE_SIZE:
+            self.clear()
+        number = self[address] = int(address, 16)
+        return number
+
+#: The number a hex address stands for (``int(address, 16)``, cached): participants are listed, and
+#: checked, in its order. Raises ``ValueError`` for a string that is not hex.
+address_number: Callable[[str], int] = _AddressNumbers().__getitem__
