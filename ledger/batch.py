@@ -28,9 +28,8 @@ from ledger.signing import (
     SignedOrder,
     order_expiry,
     sign_order,
-    slot_init,
 )
-from market.orders import AgentId, Order, OrderId, Side, Trade
+from market.orders import AgentId, Order, OrderId, Side, Trade, slot_init
 
 __all__ = [
     "MAX_BATCH_TRADES",

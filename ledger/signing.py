@@ -19,17 +19,16 @@ References:
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 import coincurve
 from eth_abi import encode as abi_encode
 from eth_typing import ChecksumAddress
 from eth_utils import keccak, to_checksum_address
 
-from market.orders import Resource
+from market.orders import Resource, slot_init
 
 __all__ = [
     "DOMAIN_NAME",
@@ -53,10 +52,7 @@ __all__ = [
     "recover_signer",
     "typed_data",
     "malleable_twin",
-    "slot_init",
 ]
-
-_T = TypeVar("_T")
 
 DOMAIN_NAME = "CCEI Settlement"
 DOMAIN_VERSION = "1"
@@ -99,42 +95,6 @@ def order_expiry(step: int, ttl_rounds: int = DEFAULT_TTL_ROUNDS) -> int:
     """The expiry of an order placed in round ``step``: the start of round ``step + ttl_rounds``
     (:func:`round_time`, written out: every filled order of a round computes its expiry)."""
     return SIM_EPOCH + (step + ttl_rounds) * ROUND_SECONDS
-
-
-def slot_init(cls: type[_T]) -> type[_T]:
-    """Gives the frozen slotted dataclass ``cls`` an ``__init__`` that stores each field through its
-    slot's descriptor (a class decorator, applied over ``@dataclass``).
-
-    The ``__init__`` that ``dataclass(frozen=True)`` writes stores each field with
-    ``object.__setattr__(self, name, value)``, a generic call that finds the slot by name again for
-    every field of every instance. Calling the slot descriptor's own ``__set__`` does the same store
-    at about half the cost, and a settlement round builds thousands of these objects (an order, its
-    signed form, its place in each batch, every trade). Same parameters, positional or keyword, the
-    same fields set, and the instances stay frozen: assignment still raises
-    ``FrozenInstanceError``.
-
-    Raises:
-        TypeError: ``cls`` is not a frozen slotted dataclass whose fields are all plain ``__init__``
-            parameters without defaults (the only kind this ``__init__`` is written for).
-    """
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-    if (
-        not cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
-        or "__slots__" not in cls.__dict__
-        or hasattr(cls, "__post_init__")
-        or any(not f.init or f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING for f in fields)
-    ):
-        raise TypeError(f"slot_init needs a frozen slotted dataclass without defaults, not {cls.__qualname__}")
-    names = [f.name for f in fields]
-    namespace: dict[str, Any] = {"__name__": cls.__module__}
-    namespace.update({f"_set_{name}": cls.__dict__[name].__set__ for name in names})
-    body = "".join(f"    _set_{name}(self, {name})\n" for name in names)
-    exec(f"def __init__(self, {', '.join(names)}):\n{body}", namespace)  # noqa: S102 - as dataclasses writes __init__
-    init = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__annotations__ = cls.__init__.__annotations__  # what help() and inspect show
-    cls.__init__ = init  # type: ignore[misc]
-    return cls
 
 
 @dataclass(frozen=True, slots=True)
