@@ -213,6 +213,7 @@ class _Group:
     bundle_slot: np.ndarray
     cost: np.ndarray  # (tasks, bundles); inf where the task does not fit the bundle
     resources: list[tuple[int, ...]]  # per bundle: its data-centre slot, then its link slots (see _Placement)
+    links: list[tuple[int, ...]]  # per bundle: its link slots (``resources`` without the first)
 
 
 @dataclass(slots=True)
@@ -235,6 +236,8 @@ class _Compiled:
     data: np.ndarray
     value: np.ndarray
     groups: list[_Group]
+    group_of: np.ndarray  # per task: its group
+    row_of: np.ndarray  # per task: its row in its group
 
 
 def _validate(p: AllocationProblem) -> None:
@@ -304,6 +307,7 @@ class _Layout:
     bundle_route: np.ndarray
     bundle_slot: np.ndarray
     resources: list[tuple[int, ...]]
+    links: list[tuple[int, ...]]
 
 
 class _RouteTable:
@@ -346,7 +350,8 @@ class _RouteTable:
             ]
             for array in (bundle_dc, bundle_route, bundle_slot):
                 array.setflags(write=False)
-            found = self._layouts[key] = _Layout(tuple(routes), bundle_dc, bundle_route, bundle_slot, resources)
+            links = [used[1:] for used in resources]
+            found = self._layouts[key] = _Layout(tuple(routes), bundle_dc, bundle_route, bundle_slot, resources, links)
         return found
 
     def routes(self, p: AllocationProblem, origin: str, target: str) -> tuple[_Route, ...]:
@@ -425,7 +430,7 @@ def _compile(p: AllocationProblem) -> _Compiled:
         members = np.flatnonzero(origin_of == origin)
         bundle_path = layout.bundle_route + len(routes)
         routes.extend(layout.routes)
-        groups.append(_Group(members, layout.bundle_dc, bundle_path, layout.bundle_slot, np.empty((len(members), 0)), layout.resources))
+        groups.append(_Group(members, layout.bundle_dc, bundle_path, layout.bundle_slot, np.empty((len(members), 0)), layout.resources, layout.links))
     paths = [r.nodes for r in routes]
     path_links = [r.links for r in routes]
     path_latency = np.array([r.latency_ms for r in routes], dtype=float)
@@ -452,46 +457,59 @@ def _compile(p: AllocationProblem) -> _Compiled:
             & (cost <= value[g.tasks][:, None])
         )
         g.cost = np.where(fits, cost, np.inf)
+    group_of, row_of = np.zeros(len(p.tasks), dtype=np.int64), np.zeros(len(p.tasks), dtype=np.int64)
+    for gi, g in enumerate(groups):
+        group_of[g.tasks], row_of[g.tasks] = gi, np.arange(len(g.tasks))
     return _Compiled(
         p, paths, path_links, path_latency, path_price, path_kwh, path_kg, dc_capacity, dc_kwh, dc_kg,
-        dc_green, link_bandwidth, compute, data, value, groups,
+        dc_green, link_bandwidth, compute, data, value, groups, group_of, row_of,
     )
 
 
-def _result(cp: _Compiled, method: str, chosen: dict[int, tuple[int, int]], optimal: bool) -> Allocation:
-    """Builds the allocation from ``chosen``: task index -> (group index, bundle index)."""
+def _result(cp: _Compiled, method: str, bundle: Sequence[int], optimal: bool) -> Allocation:
+    """Builds the allocation from each task's bundle (indexed within its group; -1 where unserved).
+
+    The numbers of the served tasks are worked out as arrays (the same float operations, element
+    by element, as one task at a time); only the objective and the carbon total are summed in
+    task order, one task after another, since a different order of addition rounds differently.
+    """
     p = cp.problem
-    row_of: dict[int, int] = {}
-    for g in cp.groups:
-        row_of.update(zip(g.tasks.tolist(), range(len(g.tasks)), strict=True))
-    dc_kwh, path_kwh, path_kg, path_latency = cp.dc_kwh.tolist(), cp.path_kwh.tolist(), cp.path_kg.tolist(), cp.path_latency.tolist()
-    path_price = [int(x) for x in cp.path_price.tolist()]
-    dc_kg, dc_green = cp.dc_kg.tolist(), cp.dc_green.tolist()
-    bundles = [list(zip(g.bundle_dc.tolist(), g.bundle_path.tolist(), g.bundle_slot.tolist(), strict=True)) for g in cp.groups]
-    assignments = []
-    objective = 0.0
-    reports = []
-    for i, t in enumerate(p.tasks):
-        if i not in chosen:
-            objective += t.value_micro
-            continue
-        gi, b = chosen[i]
-        dc, path, slot = bundles[gi][b]
-        cost = float(cp.groups[gi].cost[row_of[i], b])
-        objective += cost
-        it_kwh = t.compute_mcore_h * dc_kwh[dc]
-        net_kwh = t.data_mb * path_kwh[path]
-        report = CarbonReport(
-            energy_kwh=it_kwh + net_kwh,
-            co2_kg=t.compute_mcore_h * dc_kg[dc][slot] + t.data_mb * path_kg[path],
-            green_kwh=it_kwh * dc_green[dc][slot],
+    bundle = np.asarray(bundle, dtype=np.int64)
+    served = np.flatnonzero(bundle >= 0)
+    b, group, rows = bundle[served], cp.group_of[served], cp.row_of[served]
+    dc, path, slot = (np.zeros(len(served), dtype=np.int64) for _ in range(3))
+    cost = np.zeros(len(served))
+    for gi, g in enumerate(cp.groups):
+        on = np.flatnonzero(group == gi)
+        dc[on], path[on], slot[on], cost[on] = g.bundle_dc[b[on]], g.bundle_path[b[on]], g.bundle_slot[b[on]], g.cost[rows[on], b[on]]
+    compute, data = cp.compute[served], cp.data[served]
+    it_kwh = compute * cp.dc_kwh[dc]
+    reports = list(
+        map(
+            CarbonReport,
+            (it_kwh + data * cp.path_kwh[path]).tolist(),
+            (compute * cp.dc_kg[dc, slot] + data * cp.path_kg[path]).tolist(),
+            (it_kwh * cp.dc_green[dc, slot]).tolist(),
         )
-        reports.append(report)
-        centre = p.datacentres[dc]
-        payment = t.compute_mcore_h * centre.price_micro_per_mcore_h + t.data_mb * path_price[path]
-        assignments.append(Assignment(t.task_id, centre.name, cp.paths[path], slot, path_latency[path], payment, cost, report))
-    unserved = tuple(t.task_id for i, t in enumerate(p.tasks) if i not in chosen)
-    return Allocation(method, tuple(assignments), unserved, objective, optimal, CarbonReport.total(reports))
+    )
+    names = [d.name for d in p.datacentres]
+    prices = [d.price_micro_per_mcore_h for d in p.datacentres]
+    path_price = [int(x) for x in cp.path_price.tolist()]
+    latency = cp.path_latency.tolist()
+    served_tasks = [p.tasks[i] for i in served.tolist()]
+    cost_list = cost.tolist()
+    assignments = tuple(
+        Assignment(t.task_id, names[k], cp.paths[q], s, latency[q], t.compute_mcore_h * prices[k] + t.data_mb * path_price[q], c, report)
+        for t, k, q, s, c, report in zip(served_tasks, dc.tolist(), path.tolist(), slot.tolist(), cost_list, reports, strict=True)
+    )
+    share = [t.value_micro for t in p.tasks]  # each task's part of the objective: its value if unserved ...
+    for i, c in zip(served.tolist(), cost_list, strict=True):
+        share[i] = c  # ... its cost if served
+    objective = 0.0
+    for x in share:
+        objective += x
+    unserved = tuple(t.task_id for t, k in zip(p.tasks, bundle.tolist(), strict=True) if k < 0)
+    return Allocation(method, assignments, unserved, objective, optimal, CarbonReport.total(reports))
 
 
 def _resource_matrix(g: _Group) -> np.ndarray:
@@ -513,54 +531,51 @@ class _Placement:
     """Greedy construction and local search over (task, bundle) choices with exact capacity bookkeeping.
 
     Resources are numbered data-centre slots first, then link slots; ``rem`` holds what is left
-    of each. Each task keeps its full ranking of bundles (for construction) and its ``k``
-    cheapest (for the local search).
+    of each. Each task keeps its full ranking of bundles (for construction) and, when prepared
+    for the local search, its ``k`` cheapest (``cand``) and the residents of every resource.
     """
 
-    def __init__(self, cp: _Compiled, k: int, *, track_residents: bool = True) -> None:
+    def __init__(self, cp: _Compiled, k: int, *, search: bool = True) -> None:
         self.cp = cp
-        self.track_residents = track_residents
-        n = len(cp.problem.tasks)
-        n_dc_slots = len(cp.problem.datacentres) * cp.problem.slots
-        self.n_dc_slots = n_dc_slots
-        self.rem: list[float] = [*np.repeat(cp.dc_capacity, cp.problem.slots).tolist(), *np.repeat(cp.link_bandwidth, cp.problem.slots).tolist()]
+        self.search = search
+        n, slots = len(cp.problem.tasks), cp.problem.slots
+        self.n_dc_slots = len(cp.problem.datacentres) * slots
+        self.rem: list[float] = [*np.repeat(cp.dc_capacity, slots).tolist(), *np.repeat(cp.link_bandwidth, slots).tolist()]
         self.compute: list[float] = cp.compute.tolist()
         self.data: list[float] = cp.data.tolist()
         self.value: list[float] = cp.value.tolist()
-        self.group: list[int] = [0] * n
-        self.row: list[int] = [0] * n
-        self.resources: list[list[tuple[int, ...]]] = []  # per group, per bundle: resources used (DC slot first)
-        self.ranking: list[np.ndarray] = []  # per group: bundles by cost, feasible first
-        self.ranking_head: list[list[list[int]]] = []  # per group and row: the first _CHUNK of the ranking
-        self.feasible: list[list[int]] = []  # per group: number of feasible bundles per row
-        self.cand: list[list[int]] = [[] for _ in range(n)]  # k cheapest feasible bundles
-        self.cand_cost: list[list[float]] = [[] for _ in range(n)]
+        self.group: list[int] = cp.group_of.tolist()
+        self.row: list[int] = cp.row_of.tolist()
+        self.resources = [g.resources for g in cp.groups]  # per group, per bundle: resources used (DC slot first)
+        self.links = [g.links for g in cp.groups]  # per group, per bundle: the link slots among them
+        self.ranking = [np.argsort(g.cost, axis=1, kind="stable") for g in cp.groups]  # per group: bundles by cost, feasible first
+        self.ranking_head = [order[:, :_CHUNK].tolist() for order in self.ranking]  # per group and row: the first _CHUNK
+        self.feasible = [np.count_nonzero(np.isfinite(g.cost), axis=1).tolist() for g in cp.groups]  # per group and row
         self.where: list[int] = [-1] * n
-        self.cost_now: list[float] = [0.0] * n
+        self.cost_now: list[float] = [0.0] * n  # kept by apply() only: the local search reads it
+        self.cheapest = np.full(n, np.inf)
+        second = np.full(n, np.inf)
+        for g, order in zip(cp.groups, self.ranking, strict=True):
+            two = np.take_along_axis(g.cost, order[:, :2], axis=1)
+            if two.shape[1] > 0:
+                self.cheapest[g.tasks] = two[:, 0]
+            if two.shape[1] > 1:
+                second[g.tasks] = two[:, 1]
+        # Leaving a task unserved costs its value: that is the fallback its regret is measured against.
+        with np.errstate(invalid="ignore"):  # inf - inf where a task fits nothing; its regret is 0
+            self.regret = np.where(np.isfinite(self.cheapest), np.minimum(second, cp.value) - self.cheapest, 0.0)
         # per resource: (amount, task), sorted; only the local search reads it
         self.residents: dict[int, list[tuple[float, int]]] = {}
-        self.regret = np.zeros(n)
-        for gi, g in enumerate(cp.groups):
-            self.resources.append(g.resources)
-            order = np.argsort(g.cost, axis=1, kind="stable").astype(np.int32)
-            ranked = np.take_along_axis(g.cost, order, axis=1)
-            count = np.isfinite(ranked).sum(axis=1)
-            self.ranking.append(order)
-            self.ranking_head.append(order[:, :_CHUNK].tolist())
-            self.feasible.append(count.tolist())
-            top = min(k, ranked.shape[1])
-            best = ranked[:, 0] if ranked.shape[1] else np.full(len(g.tasks), np.inf)
-            second = ranked[:, 1] if ranked.shape[1] > 1 else np.full(len(g.tasks), np.inf)
-            # Leaving a task unserved costs its value: that is the fallback its regret is measured against.
-            regret = np.minimum(second, cp.value[g.tasks]) - best
-            regret[~np.isfinite(best)] = 0.0
-            self.regret[g.tasks] = regret
-            top_order, top_cost = order[:, :top].tolist(), ranked[:, :top].tolist()
-            for row, (i, c) in enumerate(zip(g.tasks.tolist(), count.tolist(), strict=True)):
-                self.group[i], self.row[i] = gi, row
-                m = min(c, top)
-                self.cand[i] = top_order[row][:m]
-                self.cand_cost[i] = top_cost[row][:m]
+        self.cand: list[list[int]] = []  # per task, for the local search: its k cheapest feasible bundles
+        self.cand_cost: list[list[float]] = []
+        if search:
+            self.cand, self.cand_cost = [[] for _ in range(n)], [[] for _ in range(n)]
+            for g, order, count in zip(cp.groups, self.ranking, self.feasible, strict=True):
+                top = order[:, :k]
+                top_order, top_cost = top.tolist(), np.take_along_axis(g.cost, top, axis=1).tolist()
+                for row, (i, c) in enumerate(zip(g.tasks.tolist(), count, strict=True)):
+                    self.cand[i] = top_order[row][:c]
+                    self.cand_cost[i] = top_cost[row][:c]
 
     def _amount(self, i: int, r: int) -> float:
         return self.compute[i] if r < self.n_dc_slots else self.data[i]
@@ -594,7 +609,7 @@ class _Placement:
 
     def apply(self, moves: Sequence[_Move]) -> None:
         """Carries out ``moves`` (which must fit)."""
-        nd, rem, track = self.n_dc_slots, self.rem, self.track_residents
+        nd, rem, track = self.n_dc_slots, self.rem, self.search
         for i, old, new in moves:
             res = self.resources[self.group[i]]
             c, d = self.compute[i], self.data[i]
@@ -616,22 +631,22 @@ class _Placement:
 
     def construct(self, key: np.ndarray) -> None:
         """Places tasks by increasing ``key``, each on its cheapest bundle that still has room."""
-        nd, rem = self.n_dc_slots, self.rem
+        rem, compute, data = self.rem, self.compute, self.data
         for i in np.argsort(key, kind="stable").tolist():
             gi, row = self.group[i], self.row[i]
             n = self.feasible[gi][row]
-            res, c, d = self.resources[gi], self.compute[i], self.data[i]
+            res, links, c, d = self.resources[gi], self.links[gi], compute[i], data[i]
             # read the ranking in short chunks: most tasks fit one of their first few bundles
             for start in range(0, n, _CHUNK):
                 chunk = self.ranking_head[gi][row] if start == 0 else self.ranking[gi][row][start : start + _CHUNK].tolist()
-                b = next((b for b in chunk[: n - start] if all(rem[r] >= (c if r < nd else d) for r in res[b])), -1)
+                b = next((b for b in chunk[: n - start] if rem[res[b][0]] >= c and all(rem[r] >= d for r in links[b])), -1)
                 if b >= 0:
-                    if self.track_residents:
+                    if self.search:
                         self.apply(((i, -1, b),))
-                    else:  # apply() without the resident lists, inlined: this runs once per task
-                        for r in res[b]:
-                            rem[r] -= c if r < nd else d
-                        self.cost_now[i] = float(self.cp.groups[gi].cost[row, b])
+                    else:  # apply() inlined, without what only the local search reads: this runs once per task
+                        rem[res[b][0]] -= c
+                        for r in links[b]:
+                            rem[r] -= d
                         self.where[i] = b
                     break
 
@@ -803,18 +818,17 @@ def allocate_greedy(
     cp = _compile(problem)
     found = []
     for start in range(starts):
-        placement = _Placement(cp, candidates, track_residents=passes > 0)
+        placement = _Placement(cp, candidates, search=passes > 0)
         if start == 0:
             key = -placement.regret
         elif start == 1:
-            cheapest = np.array([c[0] if c else np.inf for c in placement.cand_cost])
+            cheapest = placement.cheapest
             key = -np.where(np.isfinite(cheapest), cp.value - cheapest, -1.0) / np.maximum(cp.compute, 1.0)
         else:
             key = -cp.compute
         placement.construct(key)
         placement.improve(passes, residents_tried, budget)
-        chosen = {i: (placement.group[i], b) for i, b in enumerate(placement.where) if b >= 0}
-        found.append(_result(cp, "greedy", chosen, optimal=False))
+        found.append(_result(cp, "greedy", placement.where, optimal=False))
     return min(found, key=lambda a: a.objective_micro)  # the first of equals: the regret order's
 
 
@@ -882,7 +896,7 @@ def allocate_milp(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip
         costs.append(g.cost[r, b] - cp.value[tasks])
         offset += len(r)
     if offset == 0:
-        return _result(cp, "milp", {}, optimal=True)
+        return _result(cp, "milp", [-1] * n_tasks, optimal=True)
     n_rows = n_tasks + n_dc_slots + len(cp.link_bandwidth) * slots
     a = sparse.csr_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, offset))
     upper = np.concatenate([np.ones(n_tasks), np.repeat(cp.dc_capacity, slots), np.repeat(cp.link_bandwidth, slots)])
@@ -899,8 +913,10 @@ def allocate_milp(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip
         raise MechanismError(f"allocation MILP found no solution: {res.message}")
     gs, rs, bs = np.concatenate(var_group), np.concatenate(var_row), np.concatenate(var_bundle)
     picked = np.flatnonzero(res.x > 0.5)
-    chosen = {int(cp.groups[gs[v]].tasks[rs[v]]): (int(gs[v]), int(bs[v])) for v in picked}
-    return _result(cp, "milp", chosen, optimal=res.status == 0)
+    bundle = np.full(n_tasks, -1, dtype=np.int64)
+    for v in picked:
+        bundle[cp.groups[gs[v]].tasks[rs[v]]] = bs[v]
+    return _result(cp, "milp", bundle, optimal=res.status == 0)
 
 
 def optimality_gap(heuristic: Allocation, exact: Allocation) -> float:
