@@ -240,8 +240,83 @@ class _Compiled:
     row_of: np.ndarray  # per task: its row in its group
 
 
-def _validate(p: AllocationProblem) -> None:
-    """Checks an instance and raises one line naming the first problem."""
+@dataclass(frozen=True, slots=True)
+class _TaskColumns:
+    """The tasks' attributes, one list or array per attribute (numbers as floats).
+
+    Read with one list comprehension per attribute, which is faster than one pass making tuples.
+    """
+
+    ids: list[int]
+    origins: list[str]
+    compute: np.ndarray
+    data: np.ndarray
+    value: np.ndarray
+    max_latency: np.ndarray
+    release: np.ndarray
+    last: np.ndarray
+
+    @classmethod
+    def of(cls, tasks: Sequence[Task]) -> _TaskColumns:
+        return cls(
+            [t.task_id for t in tasks],
+            [t.origin for t in tasks],
+            np.array([t.compute_mcore_h for t in tasks], dtype=float),
+            np.array([t.data_mb for t in tasks], dtype=float),
+            np.array([t.value_micro for t in tasks], dtype=float),
+            np.array([t.max_latency_ms for t in tasks], dtype=float),
+            np.array([t.release for t in tasks], dtype=float),
+            np.array([t.last_slot for t in tasks], dtype=float),
+        )
+
+    def plainly_valid(self, p: AllocationProblem) -> bool:
+        """Whether every task passes :func:`_validate`'s checks, tested on all tasks at once.
+
+        ``True`` only if the checks one task at a time would pass; ``False`` may also mean values
+        that do not compare as numbers (the checks one at a time then decide).
+        """
+        try:
+            return all(o in p.graph for o in set(self.origins)) and not np.any(
+                (self.compute < 0)
+                | (self.data < 0)
+                | (self.value < 0)
+                | ~(self.max_latency >= 0)
+                | ~((0 <= self.release) & (self.release <= self.last) & (self.last < p.slots))
+            )
+        except TypeError:  # an unhashable origin
+            return False
+
+
+def _green_shares(p: AllocationProblem) -> np.ndarray | None:
+    """The centres' green shares, one row per centre and one column per slot.
+
+    ``None`` where a centre's share is not one value or one per slot, each in [0, 1] (then
+    :func:`_validate` names it). Shares all given alike (all single values, or all tuples of a
+    length) are converted in one go, a mix one centre at a time.
+    """
+    if p.slots < 1:
+        return None
+    try:
+        shares = np.array([d.green_share for d in p.datacentres], dtype=float)
+        if shares.ndim == 1:
+            shares = shares[:, None]
+    except ValueError:  # not alike
+        try:
+            shares = np.array([np.broadcast_to(np.asarray(d.green_share, dtype=float), (p.slots,)) for d in p.datacentres])
+        except ValueError:
+            return None
+    if shares.ndim != 2 or shares.shape[1] not in (1, p.slots) or not np.all((shares >= 0) & (shares <= 1)):
+        return None
+    return np.broadcast_to(shares, (len(p.datacentres), p.slots))
+
+
+def _validate(p: AllocationProblem, tasks: _TaskColumns, green: np.ndarray | None) -> None:
+    """Checks an instance and raises one line naming the first problem.
+
+    ``tasks`` and ``green`` are the instance's task columns and :func:`_green_shares`: the tasks
+    are checked one at a time, and a centre's green share on its own, only where the checks on
+    all at once found something to name.
+    """
     if p.slots < 1:
         raise MechanismError(f"allocation: slots must be at least 1, got {p.slots}")
     if p.carbon_price_micro_per_kg < 0 or p.network_wh_per_gb_hop < 0 or p.paths_per_pair < 1:
@@ -257,12 +332,14 @@ def _validate(p: AllocationProblem) -> None:
             raise MechanismError(f"data centre {d.name}: region {d.region!r} is not in the region graph")
         if d.capacity_mcore_h < 0 or d.price_micro_per_mcore_h < 0 or d.watts_per_core < 0 or not d.pue >= 1:
             raise MechanismError(f"data centre {d.name}: capacity, price and power must be non-negative and PUE >= 1")
-        g = np.atleast_1d(np.asarray(d.green_share, dtype=float))
-        if g.shape not in ((1,), (p.slots,)) or np.any(~(g >= 0) | (g > 1)):
-            raise MechanismError(f"data centre {d.name}: green_share needs one value or {p.slots} values in [0, 1]")
-    ids = [t.task_id for t in p.tasks]
-    if len(set(ids)) != len(ids):
+        if green is None:
+            g = np.atleast_1d(np.asarray(d.green_share, dtype=float))
+            if g.shape not in ((1,), (p.slots,)) or np.any(~(g >= 0) | (g > 1)):
+                raise MechanismError(f"data centre {d.name}: green_share needs one value or {p.slots} values in [0, 1]")
+    if len(set(tasks.ids)) != len(tasks.ids):
         raise MechanismError("allocation: task ids must be unique")
+    if tasks.plainly_valid(p):
+        return
     for t in p.tasks:
         if t.origin not in p.graph:
             raise MechanismError(f"task {t.task_id}: origin {t.origin!r} is not in the region graph")
@@ -297,12 +374,20 @@ def _paths(p: AllocationProblem, origin: str, target: str) -> list[list[str]]:
 class _Layout:
     """An origin's bundles over a list of data-centre regions and a number of slots.
 
-    Bundles run over (data centre, route) pairs, each in every slot; ``bundle_route`` indexes
-    ``routes``. ``resources`` numbers what each bundle uses as :class:`_Placement` does: data-centre
-    slots first (``dc * slots + slot``), then link slots (``n_dc * slots + link * slots + slot``).
+    Bundles run over (data centre, route) pairs, each in every slot: bundle ``r * slots + s`` is
+    route ``r`` in slot ``s``; ``bundle_route`` indexes ``routes``. The ``route_*`` arrays hold
+    each route's centre and numbers (``min_bandwidth``: its narrowest link's, inf for none).
+    ``resources`` numbers what each bundle uses as :class:`_Placement` does: data-centre slots
+    first (``dc * slots + slot``), then link slots (``n_dc * slots + link * slots + slot``).
     """
 
     routes: tuple[_Route, ...]
+    route_dc: np.ndarray
+    route_latency: np.ndarray
+    route_price: np.ndarray
+    route_kwh: np.ndarray
+    route_kg: np.ndarray
+    route_min_bandwidth: np.ndarray
     bundle_dc: np.ndarray
     bundle_route: np.ndarray
     bundle_slot: np.ndarray
@@ -322,6 +407,8 @@ class _RouteTable:
         graph = p.graph
         self.edge_id = {frozenset(e): i for i, e in enumerate(graph.edges)}
         self.factor = {n: graph.nodes[n].get("grid_factor_kg_per_kwh", emission_factor()) for n in graph.nodes}
+        self.link_bandwidth = np.array([graph.edges[e].get("bandwidth_mb", math.inf) for e in graph.edges], dtype=float)
+        self.link_bandwidth.setflags(write=False)
         self._pairs: dict[tuple[str, str], tuple[_Route, ...]] = {}
         self._layouts: dict[tuple[str, tuple[str, ...], int], _Layout] = {}
 
@@ -348,10 +435,18 @@ class _RouteTable:
                 (dc * slots + slot, *(links_from + link * slots + slot for link in routes[r].links))
                 for dc, r, slot in zip(bundle_dc.tolist(), bundle_route.tolist(), bundle_slot.tolist(), strict=True)
             ]
-            for array in (bundle_dc, bundle_route, bundle_slot):
+            per_route = [
+                np.array(b_dc, dtype=np.int64),
+                np.array([r.latency_ms for r in routes], dtype=float),
+                np.array([r.price_micro_per_mb for r in routes], dtype=float),
+                np.array([r.kwh_per_mb for r in routes], dtype=float),
+                np.array([r.kg_per_mb for r in routes], dtype=float),
+                np.array([min((self.link_bandwidth[i] for i in r.links), default=math.inf) for r in routes], dtype=float),
+            ]
+            for array in (*per_route, bundle_dc, bundle_route, bundle_slot):
                 array.setflags(write=False)
             links = [used[1:] for used in resources]
-            found = self._layouts[key] = _Layout(tuple(routes), bundle_dc, bundle_route, bundle_slot, resources, links)
+            found = self._layouts[key] = _Layout(tuple(routes), *per_route, bundle_dc, bundle_route, bundle_slot, resources, links)
         return found
 
     def routes(self, p: AllocationProblem, origin: str, target: str) -> tuple[_Route, ...]:
@@ -404,65 +499,73 @@ def _routes_for(p: AllocationProblem) -> _RouteTable:
 
 def _compile(p: AllocationProblem) -> _Compiled:
     """Validates and turns an instance into arrays (routes come from the graph's route table)."""
-    _validate(p)
-    graph, slots, carbon = p.graph, p.slots, p.carbon_price_micro_per_kg
+    tasks, green = _TaskColumns.of(p.tasks), _green_shares(p)
+    _validate(p, tasks, green)
+    slots, carbon = p.slots, p.carbon_price_micro_per_kg
     table = _routes_for(p)
-    link_bandwidth = np.array([graph.edges[e].get("bandwidth_mb", math.inf) for e in graph.edges], dtype=float)
-    factor = table.factor
 
-    n_dc = len(p.datacentres)
     dc_capacity = np.array([d.capacity_mcore_h for d in p.datacentres], dtype=float)
     dc_price = np.array([d.price_micro_per_mcore_h for d in p.datacentres], dtype=float)
     dc_kwh = np.array([it_energy_wh(1.0, watts_per_core=d.watts_per_core) * d.pue / 1000 for d in p.datacentres])
-    dc_green = np.array([np.broadcast_to(np.asarray(d.green_share, dtype=float), (slots,)) for d in p.datacentres]).reshape(n_dc, slots)
-    dc_grid = np.array([factor[d.region] for d in p.datacentres])
-    dc_kg = dc_kwh[:, None] * (1.0 - dc_green) * dc_grid[:, None]
+    dc_grid = np.array([table.factor[d.region] for d in p.datacentres])
+    dc_kg = dc_kwh[:, None] * (1.0 - green) * dc_grid[:, None]
 
-    routes: list[_Route] = []
-    compute = np.array([t.compute_mcore_h for t in p.tasks], dtype=float)
-    data = np.array([t.data_mb for t in p.tasks], dtype=float)
-    value = np.array([t.value_micro for t in p.tasks], dtype=float)
-    origin_of = np.array([t.origin for t in p.tasks], dtype=object)
-    groups: list[_Group] = []
+    # one group per origin, in order of first appearance; a group's rows are its tasks in task order
+    origins = {o: k for k, o in enumerate(dict.fromkeys(tasks.origins))}
+    group_of = np.array([origins[o] for o in tasks.origins], dtype=np.int64)
+    row_of = np.zeros(len(p.tasks), dtype=np.int64)
     regions = tuple(d.region for d in p.datacentres)
-    for origin in dict.fromkeys(t.origin for t in p.tasks):
-        layout = table.layout(p, origin, regions, slots)
-        members = np.flatnonzero(origin_of == origin)
-        bundle_path = layout.bundle_route + len(routes)
-        routes.extend(layout.routes)
-        groups.append(_Group(members, layout.bundle_dc, bundle_path, layout.bundle_slot, np.empty((len(members), 0)), layout.resources, layout.links))
-    paths = [r.nodes for r in routes]
-    path_links = [r.links for r in routes]
-    path_latency = np.array([r.latency_ms for r in routes], dtype=float)
-    path_price = np.array([r.price_micro_per_mb for r in routes], dtype=float)
-    path_kwh = np.array([r.kwh_per_mb for r in routes], dtype=float)
-    path_kg = np.array([r.kg_per_mb for r in routes], dtype=float)
-    path_min_bw = np.array([min((link_bandwidth[i] for i in links), default=math.inf) for links in path_links])
-
-    for g in groups:
-        per_mcore = dc_price[g.bundle_dc] + carbon * dc_kg[g.bundle_dc, g.bundle_slot]
-        per_mb = path_price[g.bundle_path] + carbon * path_kg[g.bundle_path]
-        c, dt = compute[g.tasks], data[g.tasks]
+    groups: list[_Group] = []
+    layouts = [table.layout(p, origin, regions, slots) for origin in origins]
+    first_path = np.cumsum([0] + [len(layout.routes) for layout in layouts])
+    slot_ids = np.arange(slots)
+    for k, layout in enumerate(layouts):
+        members = np.flatnonzero(group_of == k)
+        row_of[members] = np.arange(len(members))
+        c, dt, value = tasks.compute[members], tasks.data[members], tasks.value[members]
+        per_mcore = dc_price[layout.bundle_dc] + carbon * dc_kg[layout.bundle_dc, layout.bundle_slot]
+        per_mb = layout.route_price[layout.bundle_route] + carbon * layout.route_kg[layout.bundle_route]
         cost = c[:, None] * per_mcore[None, :] + dt[:, None] * per_mb[None, :]
-        tasks = [p.tasks[i] for i in g.tasks]
-        max_lat = np.array([t.max_latency_ms for t in tasks], dtype=float)
-        release = np.array([t.release for t in tasks])
-        last = np.array([t.last_slot for t in tasks])
-        fits = (
-            (path_latency[g.bundle_path][None, :] <= max_lat[:, None])
-            & (g.bundle_slot[None, :] >= release[:, None])
-            & (g.bundle_slot[None, :] <= last[:, None])
-            & (dc_capacity[g.bundle_dc][None, :] >= c[:, None])
-            & (path_min_bw[g.bundle_path][None, :] >= dt[:, None])
-            & (cost <= value[g.tasks][:, None])
+        # whether a task may take a bundle splits into a part that depends on the route (latency,
+        # centre capacity, bandwidth) and one on the slot (window): each is tested on its smaller
+        # table, then combined over the bundles (route-major, see _Layout)
+        on_route = (
+            (layout.route_latency[None, :] <= tasks.max_latency[members][:, None])
+            & (dc_capacity[layout.route_dc][None, :] >= c[:, None])
+            & (layout.route_min_bandwidth[None, :] >= dt[:, None])
         )
-        g.cost = np.where(fits, cost, np.inf)
-    group_of, row_of = np.zeros(len(p.tasks), dtype=np.int64), np.zeros(len(p.tasks), dtype=np.int64)
-    for gi, g in enumerate(groups):
-        group_of[g.tasks], row_of[g.tasks] = gi, np.arange(len(g.tasks))
+        in_window = (slot_ids[None, :] >= tasks.release[members][:, None]) & (slot_ids[None, :] <= tasks.last[members][:, None])
+        fits = (on_route[:, :, None] & in_window[:, None, :]).reshape(cost.shape) & (cost <= value[:, None])
+        groups.append(
+            _Group(
+                members, layout.bundle_dc, layout.bundle_route + first_path[k], layout.bundle_slot,
+                np.where(fits, cost, np.inf), layout.resources, layout.links,
+            )
+        )
+    routes = [r for layout in layouts for r in layout.routes]
+
+    def joined(arrays: Iterator[np.ndarray]) -> np.ndarray:
+        return np.concatenate([np.empty(0), *arrays])
+
     return _Compiled(
-        p, paths, path_links, path_latency, path_price, path_kwh, path_kg, dc_capacity, dc_kwh, dc_kg,
-        dc_green, link_bandwidth, compute, data, value, groups, group_of, row_of,
+        p,
+        paths=[r.nodes for r in routes],
+        path_links=[r.links for r in routes],
+        path_latency=joined(layout.route_latency for layout in layouts),
+        path_price=joined(layout.route_price for layout in layouts),
+        path_kwh=joined(layout.route_kwh for layout in layouts),
+        path_kg=joined(layout.route_kg for layout in layouts),
+        dc_capacity=dc_capacity,
+        dc_kwh=dc_kwh,
+        dc_kg=dc_kg,
+        dc_green=green,
+        link_bandwidth=table.link_bandwidth,
+        compute=tasks.compute,
+        data=tasks.data,
+        value=tasks.value,
+        groups=groups,
+        group_of=group_of,
+        row_of=row_of,
     )
 
 
@@ -631,24 +734,40 @@ class _Placement:
 
     def construct(self, key: np.ndarray) -> None:
         """Places tasks by increasing ``key``, each on its cheapest bundle that still has room."""
-        rem, compute, data = self.rem, self.compute, self.data
+        rem = self.rem
         for i in np.argsort(key, kind="stable").tolist():
-            gi, row = self.group[i], self.row[i]
-            n = self.feasible[gi][row]
-            res, links, c, d = self.resources[gi], self.links[gi], compute[i], data[i]
-            # read the ranking in short chunks: most tasks fit one of their first few bundles
-            for start in range(0, n, _CHUNK):
-                chunk = self.ranking_head[gi][row] if start == 0 else self.ranking[gi][row][start : start + _CHUNK].tolist()
-                b = next((b for b in chunk[: n - start] if rem[res[b][0]] >= c and all(rem[r] >= d for r in links[b])), -1)
-                if b >= 0:
-                    if self.search:
-                        self.apply(((i, -1, b),))
-                    else:  # apply() inlined, without what only the local search reads: this runs once per task
-                        rem[res[b][0]] -= c
-                        for r in links[b]:
-                            rem[r] -= d
-                        self.where[i] = b
-                    break
+            b = self._cheapest_with_room(i)
+            if b < 0:
+                continue
+            if self.search:
+                self.apply(((i, -1, b),))
+            else:  # apply() inlined, without what only the local search reads: this runs once per task
+                gi = self.group[i]
+                rem[self.resources[gi][b][0]] -= self.compute[i]
+                for r in self.links[gi][b]:
+                    rem[r] -= self.data[i]
+                self.where[i] = b
+
+    def _cheapest_with_room(self, i: int) -> int:
+        """Task ``i``'s cheapest feasible bundle that has room for it now, or -1.
+
+        Most tasks fit one of their first few bundles, so only the first ``_CHUNK`` of each
+        ranking are made lists in advance; the rest of a longer one is read when a task needs it.
+        """
+        gi, row = self.group[i], self.row[i]
+        n = self.feasible[gi][row]
+        ranked = self.ranking_head[gi][row]
+        if n > _CHUNK:
+            ranked = ranked + self.ranking[gi][row][_CHUNK:n].tolist()
+        rem, res, links, c, d = self.rem, self.resources[gi], self.links[gi], self.compute[i], self.data[i]
+        for b in ranked[:n]:
+            if rem[res[b][0]] >= c:
+                for r in links[b]:
+                    if not rem[r] >= d:  # not "<": infinite data on an unlimited link leaves NaN, which has no room
+                        break
+                else:
+                    return b
+        return -1
 
     def _blocking(self, i: int, b: int) -> tuple[int, float]:
         """The resource that most blocks task ``i`` from bundle ``b`` and by how much (its own usage freed)."""
