@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from market import allocation
 from market.allocation import (
     Allocation,
     AllocationProblem,
@@ -318,8 +319,6 @@ def outcome(check) -> str | None:
 @settings(max_examples=300, deadline=None)
 @given(rough_problems())
 def test_validation_of_all_at_once_names_the_same_first_problem_as_one_at_a_time(p: AllocationProblem) -> None:
-    import market.allocation as allocation
-
     class OneAtATime(allocation._TaskColumns):
         def plainly_valid(self, p: AllocationProblem) -> bool:
             return False
@@ -336,8 +335,6 @@ def test_validation_of_all_at_once_names_the_same_first_problem_as_one_at_a_time
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 40), st.integers(1, 4), st.integers(1, 2))
 def test_compiled_costs_follow_the_formula_bundle_by_bundle(seed: int, n: int, slots: int, paths: int) -> None:
-    import market.allocation as allocation
-
     p = random_problem(np.random.default_rng(seed), n, slots=slots, clusters=CLUSTERS[:6])
     tight = dataclasses.replace(p.datacentres[0], capacity_mcore_h=p.tasks[0].compute_mcore_h)  # a capacity just enough
     p = dataclasses.replace(p, datacentres=(tight, *p.datacentres[1:]), paths_per_pair=paths)
@@ -364,8 +361,6 @@ def test_compiled_costs_follow_the_formula_bundle_by_bundle(seed: int, n: int, s
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 200), st.integers(1, 6))
 def test_construction_without_search_bookkeeping_places_as_with_it(seed: int, n: int, slots: int) -> None:
-    import market.allocation as allocation
-
     p = random_problem(np.random.default_rng(seed), n, slots=slots, load=1.2)
     cp = allocation._compile(p)
     lean, full = allocation._Placement(cp, 8, search=False), allocation._Placement(cp, 8, search=True)
