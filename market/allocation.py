@@ -213,6 +213,7 @@ class _Group:
     bundle_slot: np.ndarray
     cost: np.ndarray  # (tasks, bundles); inf where the task does not fit the bundle
     resources: list[tuple[int, ...]]  # per bundle: its data-centre slot, then its link slots (see _Placement)
+    links: list[tuple[int, ...]]  # per bundle: its link slots (``resources`` without the first)
 
 
 @dataclass(slots=True)
@@ -235,10 +236,87 @@ class _Compiled:
     data: np.ndarray
     value: np.ndarray
     groups: list[_Group]
+    group_of: np.ndarray  # per task: its group
+    row_of: np.ndarray  # per task: its row in its group
 
 
-def _validate(p: AllocationProblem) -> None:
-    """Checks an instance and raises one line naming the first problem."""
+@dataclass(frozen=True, slots=True)
+class _TaskColumns:
+    """The tasks' attributes, one list or array per attribute (numbers as floats).
+
+    Read with one list comprehension per attribute, which is faster than one pass making tuples.
+    """
+
+    ids: list[int]
+    origins: list[str]
+    compute: np.ndarray
+    data: np.ndarray
+    value: np.ndarray
+    max_latency: np.ndarray
+    release: np.ndarray
+    last: np.ndarray
+
+    @classmethod
+    def of(cls, tasks: Sequence[Task]) -> _TaskColumns:
+        return cls(
+            [t.task_id for t in tasks],
+            [t.origin for t in tasks],
+            np.array([t.compute_mcore_h for t in tasks], dtype=float),
+            np.array([t.data_mb for t in tasks], dtype=float),
+            np.array([t.value_micro for t in tasks], dtype=float),
+            np.array([t.max_latency_ms for t in tasks], dtype=float),
+            np.array([t.release for t in tasks], dtype=float),
+            np.array([t.last_slot for t in tasks], dtype=float),
+        )
+
+    def plainly_valid(self, p: AllocationProblem) -> bool:
+        """Whether every task passes :func:`_validate`'s checks, tested on all tasks at once.
+
+        ``True`` only if the checks one task at a time would pass; ``False`` may also mean values
+        that do not compare as numbers (the checks one at a time then decide).
+        """
+        try:
+            return all(o in p.graph for o in set(self.origins)) and not np.any(
+                (self.compute < 0)
+                | (self.data < 0)
+                | (self.value < 0)
+                | ~(self.max_latency >= 0)
+                | ~((0 <= self.release) & (self.release <= self.last) & (self.last < p.slots))
+            )
+        except TypeError:  # an unhashable origin
+            return False
+
+
+def _green_shares(p: AllocationProblem) -> np.ndarray | None:
+    """The centres' green shares, one row per centre and one column per slot.
+
+    ``None`` where a centre's share is not one value or one per slot, each in [0, 1] (then
+    :func:`_validate` names it). Shares all given alike (all single values, or all tuples of a
+    length) are converted in one go, a mix one centre at a time.
+    """
+    if p.slots < 1:
+        return None
+    try:
+        shares = np.array([d.green_share for d in p.datacentres], dtype=float)
+        if shares.ndim == 1:
+            shares = shares[:, None]
+    except ValueError:  # not alike
+        try:
+            shares = np.array([np.broadcast_to(np.asarray(d.green_share, dtype=float), (p.slots,)) for d in p.datacentres])
+        except ValueError:
+            return None
+    if shares.ndim != 2 or shares.shape[1] not in (1, p.slots) or not np.all((shares >= 0) & (shares <= 1)):
+        return None
+    return np.broadcast_to(shares, (len(p.datacentres), p.slots))
+
+
+def _validate(p: AllocationProblem, tasks: _TaskColumns, green: np.ndarray | None) -> None:
+    """Checks an instance and raises one line naming the first problem.
+
+    ``tasks`` and ``green`` are the instance's task columns and :func:`_green_shares`: the tasks
+    are checked one at a time, and a centre's green share on its own, only where the checks on
+    all at once found something to name.
+    """
     if p.slots < 1:
         raise MechanismError(f"allocation: slots must be at least 1, got {p.slots}")
     if p.carbon_price_micro_per_kg < 0 or p.network_wh_per_gb_hop < 0 or p.paths_per_pair < 1:
@@ -254,12 +332,14 @@ def _validate(p: AllocationProblem) -> None:
             raise MechanismError(f"data centre {d.name}: region {d.region!r} is not in the region graph")
         if d.capacity_mcore_h < 0 or d.price_micro_per_mcore_h < 0 or d.watts_per_core < 0 or not d.pue >= 1:
             raise MechanismError(f"data centre {d.name}: capacity, price and power must be non-negative and PUE >= 1")
-        g = np.atleast_1d(np.asarray(d.green_share, dtype=float))
-        if g.shape not in ((1,), (p.slots,)) or np.any(~(g >= 0) | (g > 1)):
-            raise MechanismError(f"data centre {d.name}: green_share needs one value or {p.slots} values in [0, 1]")
-    ids = [t.task_id for t in p.tasks]
-    if len(set(ids)) != len(ids):
+        if green is None:
+            g = np.atleast_1d(np.asarray(d.green_share, dtype=float))
+            if g.shape not in ((1,), (p.slots,)) or np.any(~(g >= 0) | (g > 1)):
+                raise MechanismError(f"data centre {d.name}: green_share needs one value or {p.slots} values in [0, 1]")
+    if len(set(tasks.ids)) != len(tasks.ids):
         raise MechanismError("allocation: task ids must be unique")
+    if tasks.plainly_valid(p):
+        return
     for t in p.tasks:
         if t.origin not in p.graph:
             raise MechanismError(f"task {t.task_id}: origin {t.origin!r} is not in the region graph")
@@ -294,16 +374,25 @@ def _paths(p: AllocationProblem, origin: str, target: str) -> list[list[str]]:
 class _Layout:
     """An origin's bundles over a list of data-centre regions and a number of slots.
 
-    Bundles run over (data centre, route) pairs, each in every slot; ``bundle_route`` indexes
-    ``routes``. ``resources`` numbers what each bundle uses as :class:`_Placement` does: data-centre
-    slots first (``dc * slots + slot``), then link slots (``n_dc * slots + link * slots + slot``).
+    Bundles run over (data centre, route) pairs, each in every slot: bundle ``r * slots + s`` is
+    route ``r`` in slot ``s``; ``bundle_route`` indexes ``routes``. The ``route_*`` arrays hold
+    each route's centre and numbers (``min_bandwidth``: its narrowest link's, inf for none).
+    ``resources`` numbers what each bundle uses as :class:`_Placement` does: data-centre slots
+    first (``dc * slots + slot``), then link slots (``n_dc * slots + link * slots + slot``).
     """
 
     routes: tuple[_Route, ...]
+    route_dc: np.ndarray
+    route_latency: np.ndarray
+    route_price: np.ndarray
+    route_kwh: np.ndarray
+    route_kg: np.ndarray
+    route_min_bandwidth: np.ndarray
     bundle_dc: np.ndarray
     bundle_route: np.ndarray
     bundle_slot: np.ndarray
     resources: list[tuple[int, ...]]
+    links: list[tuple[int, ...]]
 
 
 class _RouteTable:
@@ -318,6 +407,8 @@ class _RouteTable:
         graph = p.graph
         self.edge_id = {frozenset(e): i for i, e in enumerate(graph.edges)}
         self.factor = {n: graph.nodes[n].get("grid_factor_kg_per_kwh", emission_factor()) for n in graph.nodes}
+        self.link_bandwidth = np.array([graph.edges[e].get("bandwidth_mb", math.inf) for e in graph.edges], dtype=float)
+        self.link_bandwidth.setflags(write=False)
         self._pairs: dict[tuple[str, str], tuple[_Route, ...]] = {}
         self._layouts: dict[tuple[str, tuple[str, ...], int], _Layout] = {}
 
@@ -344,9 +435,18 @@ class _RouteTable:
                 (dc * slots + slot, *(links_from + link * slots + slot for link in routes[r].links))
                 for dc, r, slot in zip(bundle_dc.tolist(), bundle_route.tolist(), bundle_slot.tolist(), strict=True)
             ]
-            for array in (bundle_dc, bundle_route, bundle_slot):
+            per_route = [
+                np.array(b_dc, dtype=np.int64),
+                np.array([r.latency_ms for r in routes], dtype=float),
+                np.array([r.price_micro_per_mb for r in routes], dtype=float),
+                np.array([r.kwh_per_mb for r in routes], dtype=float),
+                np.array([r.kg_per_mb for r in routes], dtype=float),
+                np.array([min((self.link_bandwidth[i] for i in r.links), default=math.inf) for r in routes], dtype=float),
+            ]
+            for array in (*per_route, bundle_dc, bundle_route, bundle_slot):
                 array.setflags(write=False)
-            found = self._layouts[key] = _Layout(tuple(routes), bundle_dc, bundle_route, bundle_slot, resources)
+            links = [used[1:] for used in resources]
+            found = self._layouts[key] = _Layout(tuple(routes), *per_route, bundle_dc, bundle_route, bundle_slot, resources, links)
         return found
 
     def routes(self, p: AllocationProblem, origin: str, target: str) -> tuple[_Route, ...]:
@@ -399,99 +499,120 @@ def _routes_for(p: AllocationProblem) -> _RouteTable:
 
 def _compile(p: AllocationProblem) -> _Compiled:
     """Validates and turns an instance into arrays (routes come from the graph's route table)."""
-    _validate(p)
-    graph, slots, carbon = p.graph, p.slots, p.carbon_price_micro_per_kg
+    tasks, green = _TaskColumns.of(p.tasks), _green_shares(p)
+    _validate(p, tasks, green)
+    slots, carbon = p.slots, p.carbon_price_micro_per_kg
     table = _routes_for(p)
-    link_bandwidth = np.array([graph.edges[e].get("bandwidth_mb", math.inf) for e in graph.edges], dtype=float)
-    factor = table.factor
 
-    n_dc = len(p.datacentres)
     dc_capacity = np.array([d.capacity_mcore_h for d in p.datacentres], dtype=float)
     dc_price = np.array([d.price_micro_per_mcore_h for d in p.datacentres], dtype=float)
     dc_kwh = np.array([it_energy_wh(1.0, watts_per_core=d.watts_per_core) * d.pue / 1000 for d in p.datacentres])
-    dc_green = np.array([np.broadcast_to(np.asarray(d.green_share, dtype=float), (slots,)) for d in p.datacentres]).reshape(n_dc, slots)
-    dc_grid = np.array([factor[d.region] for d in p.datacentres])
-    dc_kg = dc_kwh[:, None] * (1.0 - dc_green) * dc_grid[:, None]
+    dc_grid = np.array([table.factor[d.region] for d in p.datacentres])
+    dc_kg = dc_kwh[:, None] * (1.0 - green) * dc_grid[:, None]
 
-    routes: list[_Route] = []
-    compute = np.array([t.compute_mcore_h for t in p.tasks], dtype=float)
-    data = np.array([t.data_mb for t in p.tasks], dtype=float)
-    value = np.array([t.value_micro for t in p.tasks], dtype=float)
-    origin_of = np.array([t.origin for t in p.tasks], dtype=object)
-    groups: list[_Group] = []
+    # one group per origin, in order of first appearance; a group's rows are its tasks in task order
+    origins = {o: k for k, o in enumerate(dict.fromkeys(tasks.origins))}
+    group_of = np.array([origins[o] for o in tasks.origins], dtype=np.int64)
+    row_of = np.zeros(len(p.tasks), dtype=np.int64)
     regions = tuple(d.region for d in p.datacentres)
-    for origin in dict.fromkeys(t.origin for t in p.tasks):
-        layout = table.layout(p, origin, regions, slots)
-        members = np.flatnonzero(origin_of == origin)
-        bundle_path = layout.bundle_route + len(routes)
-        routes.extend(layout.routes)
-        groups.append(_Group(members, layout.bundle_dc, bundle_path, layout.bundle_slot, np.empty((len(members), 0)), layout.resources))
-    paths = [r.nodes for r in routes]
-    path_links = [r.links for r in routes]
-    path_latency = np.array([r.latency_ms for r in routes], dtype=float)
-    path_price = np.array([r.price_micro_per_mb for r in routes], dtype=float)
-    path_kwh = np.array([r.kwh_per_mb for r in routes], dtype=float)
-    path_kg = np.array([r.kg_per_mb for r in routes], dtype=float)
-    path_min_bw = np.array([min((link_bandwidth[i] for i in links), default=math.inf) for links in path_links])
-
-    for g in groups:
-        per_mcore = dc_price[g.bundle_dc] + carbon * dc_kg[g.bundle_dc, g.bundle_slot]
-        per_mb = path_price[g.bundle_path] + carbon * path_kg[g.bundle_path]
-        c, dt = compute[g.tasks], data[g.tasks]
+    groups: list[_Group] = []
+    layouts = [table.layout(p, origin, regions, slots) for origin in origins]
+    first_path = np.cumsum([0] + [len(layout.routes) for layout in layouts])
+    slot_ids = np.arange(slots)
+    for k, layout in enumerate(layouts):
+        members = np.flatnonzero(group_of == k)
+        row_of[members] = np.arange(len(members))
+        c, dt, value = tasks.compute[members], tasks.data[members], tasks.value[members]
+        per_mcore = dc_price[layout.bundle_dc] + carbon * dc_kg[layout.bundle_dc, layout.bundle_slot]
+        per_mb = layout.route_price[layout.bundle_route] + carbon * layout.route_kg[layout.bundle_route]
         cost = c[:, None] * per_mcore[None, :] + dt[:, None] * per_mb[None, :]
-        tasks = [p.tasks[i] for i in g.tasks]
-        max_lat = np.array([t.max_latency_ms for t in tasks], dtype=float)
-        release = np.array([t.release for t in tasks])
-        last = np.array([t.last_slot for t in tasks])
-        fits = (
-            (path_latency[g.bundle_path][None, :] <= max_lat[:, None])
-            & (g.bundle_slot[None, :] >= release[:, None])
-            & (g.bundle_slot[None, :] <= last[:, None])
-            & (dc_capacity[g.bundle_dc][None, :] >= c[:, None])
-            & (path_min_bw[g.bundle_path][None, :] >= dt[:, None])
-            & (cost <= value[g.tasks][:, None])
+        # whether a task may take a bundle splits into a part that depends on the route (latency,
+        # centre capacity, bandwidth) and one on the slot (window): each is tested on its smaller
+        # table, then combined over the bundles (route-major, see _Layout)
+        on_route = (
+            (layout.route_latency[None, :] <= tasks.max_latency[members][:, None])
+            & (dc_capacity[layout.route_dc][None, :] >= c[:, None])
+            & (layout.route_min_bandwidth[None, :] >= dt[:, None])
         )
-        g.cost = np.where(fits, cost, np.inf)
+        in_window = (slot_ids[None, :] >= tasks.release[members][:, None]) & (slot_ids[None, :] <= tasks.last[members][:, None])
+        fits = (on_route[:, :, None] & in_window[:, None, :]).reshape(cost.shape) & (cost <= value[:, None])
+        groups.append(
+            _Group(
+                members, layout.bundle_dc, layout.bundle_route + first_path[k], layout.bundle_slot,
+                np.where(fits, cost, np.inf), layout.resources, layout.links,
+            )
+        )
+    routes = [r for layout in layouts for r in layout.routes]
+
+    def joined(arrays: Iterator[np.ndarray]) -> np.ndarray:
+        return np.concatenate([np.empty(0), *arrays])
+
     return _Compiled(
-        p, paths, path_links, path_latency, path_price, path_kwh, path_kg, dc_capacity, dc_kwh, dc_kg,
-        dc_green, link_bandwidth, compute, data, value, groups,
+        p,
+        paths=[r.nodes for r in routes],
+        path_links=[r.links for r in routes],
+        path_latency=joined(layout.route_latency for layout in layouts),
+        path_price=joined(layout.route_price for layout in layouts),
+        path_kwh=joined(layout.route_kwh for layout in layouts),
+        path_kg=joined(layout.route_kg for layout in layouts),
+        dc_capacity=dc_capacity,
+        dc_kwh=dc_kwh,
+        dc_kg=dc_kg,
+        dc_green=green,
+        link_bandwidth=table.link_bandwidth,
+        compute=tasks.compute,
+        data=tasks.data,
+        value=tasks.value,
+        groups=groups,
+        group_of=group_of,
+        row_of=row_of,
     )
 
 
-def _result(cp: _Compiled, method: str, chosen: dict[int, tuple[int, int]], optimal: bool) -> Allocation:
-    """Builds the allocation from ``chosen``: task index -> (group index, bundle index)."""
+def _result(cp: _Compiled, method: str, bundle: Sequence[int], optimal: bool) -> Allocation:
+    """Builds the allocation from each task's bundle (indexed within its group; -1 where unserved).
+
+    The numbers of the served tasks are worked out as arrays (the same float operations, element
+    by element, as one task at a time); only the objective and the carbon total are summed in
+    task order, one task after another, since a different order of addition rounds differently.
+    """
     p = cp.problem
-    row_of: dict[int, int] = {}
-    for g in cp.groups:
-        row_of.update(zip(g.tasks.tolist(), range(len(g.tasks)), strict=True))
-    dc_kwh, path_kwh, path_kg, path_latency = cp.dc_kwh.tolist(), cp.path_kwh.tolist(), cp.path_kg.tolist(), cp.path_latency.tolist()
-    path_price = [int(x) for x in cp.path_price.tolist()]
-    dc_kg, dc_green = cp.dc_kg.tolist(), cp.dc_green.tolist()
-    bundles = [list(zip(g.bundle_dc.tolist(), g.bundle_path.tolist(), g.bundle_slot.tolist(), strict=True)) for g in cp.groups]
-    assignments = []
-    objective = 0.0
-    reports = []
-    for i, t in enumerate(p.tasks):
-        if i not in chosen:
-            objective += t.value_micro
-            continue
-        gi, b = chosen[i]
-        dc, path, slot = bundles[gi][b]
-        cost = float(cp.groups[gi].cost[row_of[i], b])
-        objective += cost
-        it_kwh = t.compute_mcore_h * dc_kwh[dc]
-        net_kwh = t.data_mb * path_kwh[path]
-        report = CarbonReport(
-            energy_kwh=it_kwh + net_kwh,
-            co2_kg=t.compute_mcore_h * dc_kg[dc][slot] + t.data_mb * path_kg[path],
-            green_kwh=it_kwh * dc_green[dc][slot],
+    bundle = np.asarray(bundle, dtype=np.int64)
+    served = np.flatnonzero(bundle >= 0)
+    b, group, rows = bundle[served], cp.group_of[served], cp.row_of[served]
+    dc, path, slot = (np.zeros(len(served), dtype=np.int64) for _ in range(3))
+    cost = np.zeros(len(served))
+    for gi, g in enumerate(cp.groups):
+        on = np.flatnonzero(group == gi)
+        dc[on], path[on], slot[on], cost[on] = g.bundle_dc[b[on]], g.bundle_path[b[on]], g.bundle_slot[b[on]], g.cost[rows[on], b[on]]
+    compute, data = cp.compute[served], cp.data[served]
+    it_kwh = compute * cp.dc_kwh[dc]
+    reports = list(
+        map(
+            CarbonReport,
+            (it_kwh + data * cp.path_kwh[path]).tolist(),
+            (compute * cp.dc_kg[dc, slot] + data * cp.path_kg[path]).tolist(),
+            (it_kwh * cp.dc_green[dc, slot]).tolist(),
         )
-        reports.append(report)
-        centre = p.datacentres[dc]
-        payment = t.compute_mcore_h * centre.price_micro_per_mcore_h + t.data_mb * path_price[path]
-        assignments.append(Assignment(t.task_id, centre.name, cp.paths[path], slot, path_latency[path], payment, cost, report))
-    unserved = tuple(t.task_id for i, t in enumerate(p.tasks) if i not in chosen)
-    return Allocation(method, tuple(assignments), unserved, objective, optimal, CarbonReport.total(reports))
+    )
+    names = [d.name for d in p.datacentres]
+    prices = [d.price_micro_per_mcore_h for d in p.datacentres]
+    path_price = [int(x) for x in cp.path_price.tolist()]
+    latency = cp.path_latency.tolist()
+    served_tasks = [p.tasks[i] for i in served.tolist()]
+    cost_list = cost.tolist()
+    assignments = tuple(
+        Assignment(t.task_id, names[k], cp.paths[q], s, latency[q], t.compute_mcore_h * prices[k] + t.data_mb * path_price[q], c, report)
+        for t, k, q, s, c, report in zip(served_tasks, dc.tolist(), path.tolist(), slot.tolist(), cost_list, reports, strict=True)
+    )
+    share = [t.value_micro for t in p.tasks]  # each task's part of the objective: its value if unserved ...
+    for i, c in zip(served.tolist(), cost_list, strict=True):
+        share[i] = c  # ... its cost if served
+    objective = 0.0
+    for x in share:
+        objective += x
+    unserved = tuple(t.task_id for t, k in zip(p.tasks, bundle.tolist(), strict=True) if k < 0)
+    return Allocation(method, assignments, unserved, objective, optimal, CarbonReport.total(reports))
 
 
 def _resource_matrix(g: _Group) -> np.ndarray:
@@ -513,54 +634,51 @@ class _Placement:
     """Greedy construction and local search over (task, bundle) choices with exact capacity bookkeeping.
 
     Resources are numbered data-centre slots first, then link slots; ``rem`` holds what is left
-    of each. Each task keeps its full ranking of bundles (for construction) and its ``k``
-    cheapest (for the local search).
+    of each. Each task keeps its full ranking of bundles (for construction) and, when prepared
+    for the local search, its ``k`` cheapest (``cand``) and the residents of every resource.
     """
 
-    def __init__(self, cp: _Compiled, k: int, *, track_residents: bool = True) -> None:
+    def __init__(self, cp: _Compiled, k: int, *, search: bool = True) -> None:
         self.cp = cp
-        self.track_residents = track_residents
-        n = len(cp.problem.tasks)
-        n_dc_slots = len(cp.problem.datacentres) * cp.problem.slots
-        self.n_dc_slots = n_dc_slots
-        self.rem: list[float] = [*np.repeat(cp.dc_capacity, cp.problem.slots).tolist(), *np.repeat(cp.link_bandwidth, cp.problem.slots).tolist()]
+        self.search = search
+        n, slots = len(cp.problem.tasks), cp.problem.slots
+        self.n_dc_slots = len(cp.problem.datacentres) * slots
+        self.rem: list[float] = [*np.repeat(cp.dc_capacity, slots).tolist(), *np.repeat(cp.link_bandwidth, slots).tolist()]
         self.compute: list[float] = cp.compute.tolist()
         self.data: list[float] = cp.data.tolist()
         self.value: list[float] = cp.value.tolist()
-        self.group: list[int] = [0] * n
-        self.row: list[int] = [0] * n
-        self.resources: list[list[tuple[int, ...]]] = []  # per group, per bundle: resources used (DC slot first)
-        self.ranking: list[np.ndarray] = []  # per group: bundles by cost, feasible first
-        self.ranking_head: list[list[list[int]]] = []  # per group and row: the first _CHUNK of the ranking
-        self.feasible: list[list[int]] = []  # per group: number of feasible bundles per row
-        self.cand: list[list[int]] = [[] for _ in range(n)]  # k cheapest feasible bundles
-        self.cand_cost: list[list[float]] = [[] for _ in range(n)]
+        self.group: list[int] = cp.group_of.tolist()
+        self.row: list[int] = cp.row_of.tolist()
+        self.resources = [g.resources for g in cp.groups]  # per group, per bundle: resources used (DC slot first)
+        self.links = [g.links for g in cp.groups]  # per group, per bundle: the link slots among them
+        self.ranking = [np.argsort(g.cost, axis=1, kind="stable") for g in cp.groups]  # per group: bundles by cost, feasible first
+        self.ranking_head = [order[:, :_CHUNK].tolist() for order in self.ranking]  # per group and row: the first _CHUNK
+        self.feasible = [np.count_nonzero(np.isfinite(g.cost), axis=1).tolist() for g in cp.groups]  # per group and row
         self.where: list[int] = [-1] * n
-        self.cost_now: list[float] = [0.0] * n
+        self.cost_now: list[float] = [0.0] * n  # kept by apply() only: the local search reads it
+        self.cheapest = np.full(n, np.inf)
+        second = np.full(n, np.inf)
+        for g, order in zip(cp.groups, self.ranking, strict=True):
+            two = np.take_along_axis(g.cost, order[:, :2], axis=1)
+            if two.shape[1] > 0:
+                self.cheapest[g.tasks] = two[:, 0]
+            if two.shape[1] > 1:
+                second[g.tasks] = two[:, 1]
+        # Leaving a task unserved costs its value: that is the fallback its regret is measured against.
+        with np.errstate(invalid="ignore"):  # inf - inf where a task fits nothing; its regret is 0
+            self.regret = np.where(np.isfinite(self.cheapest), np.minimum(second, cp.value) - self.cheapest, 0.0)
         # per resource: (amount, task), sorted; only the local search reads it
         self.residents: dict[int, list[tuple[float, int]]] = {}
-        self.regret = np.zeros(n)
-        for gi, g in enumerate(cp.groups):
-            self.resources.append(g.resources)
-            order = np.argsort(g.cost, axis=1, kind="stable").astype(np.int32)
-            ranked = np.take_along_axis(g.cost, order, axis=1)
-            count = np.isfinite(ranked).sum(axis=1)
-            self.ranking.append(order)
-            self.ranking_head.append(order[:, :_CHUNK].tolist())
-            self.feasible.append(count.tolist())
-            top = min(k, ranked.shape[1])
-            best = ranked[:, 0] if ranked.shape[1] else np.full(len(g.tasks), np.inf)
-            second = ranked[:, 1] if ranked.shape[1] > 1 else np.full(len(g.tasks), np.inf)
-            # Leaving a task unserved costs its value: that is the fallback its regret is measured against.
-            regret = np.minimum(second, cp.value[g.tasks]) - best
-            regret[~np.isfinite(best)] = 0.0
-            self.regret[g.tasks] = regret
-            top_order, top_cost = order[:, :top].tolist(), ranked[:, :top].tolist()
-            for row, (i, c) in enumerate(zip(g.tasks.tolist(), count.tolist(), strict=True)):
-                self.group[i], self.row[i] = gi, row
-                m = min(c, top)
-                self.cand[i] = top_order[row][:m]
-                self.cand_cost[i] = top_cost[row][:m]
+        self.cand: list[list[int]] = []  # per task, for the local search: its k cheapest feasible bundles
+        self.cand_cost: list[list[float]] = []
+        if search:
+            self.cand, self.cand_cost = [[] for _ in range(n)], [[] for _ in range(n)]
+            for g, order, count in zip(cp.groups, self.ranking, self.feasible, strict=True):
+                top = order[:, :k]
+                top_order, top_cost = top.tolist(), np.take_along_axis(g.cost, top, axis=1).tolist()
+                for row, (i, c) in enumerate(zip(g.tasks.tolist(), count, strict=True)):
+                    self.cand[i] = top_order[row][:c]
+                    self.cand_cost[i] = top_cost[row][:c]
 
     def _amount(self, i: int, r: int) -> float:
         return self.compute[i] if r < self.n_dc_slots else self.data[i]
@@ -594,7 +712,7 @@ class _Placement:
 
     def apply(self, moves: Sequence[_Move]) -> None:
         """Carries out ``moves`` (which must fit)."""
-        nd, rem, track = self.n_dc_slots, self.rem, self.track_residents
+        nd, rem, track = self.n_dc_slots, self.rem, self.search
         for i, old, new in moves:
             res = self.resources[self.group[i]]
             c, d = self.compute[i], self.data[i]
@@ -616,24 +734,40 @@ class _Placement:
 
     def construct(self, key: np.ndarray) -> None:
         """Places tasks by increasing ``key``, each on its cheapest bundle that still has room."""
-        nd, rem = self.n_dc_slots, self.rem
+        rem = self.rem
         for i in np.argsort(key, kind="stable").tolist():
-            gi, row = self.group[i], self.row[i]
-            n = self.feasible[gi][row]
-            res, c, d = self.resources[gi], self.compute[i], self.data[i]
-            # read the ranking in short chunks: most tasks fit one of their first few bundles
-            for start in range(0, n, _CHUNK):
-                chunk = self.ranking_head[gi][row] if start == 0 else self.ranking[gi][row][start : start + _CHUNK].tolist()
-                b = next((b for b in chunk[: n - start] if all(rem[r] >= (c if r < nd else d) for r in res[b])), -1)
-                if b >= 0:
-                    if self.track_residents:
-                        self.apply(((i, -1, b),))
-                    else:  # apply() without the resident lists, inlined: this runs once per task
-                        for r in res[b]:
-                            rem[r] -= c if r < nd else d
-                        self.cost_now[i] = float(self.cp.groups[gi].cost[row, b])
-                        self.where[i] = b
-                    break
+            b = self._cheapest_with_room(i)
+            if b < 0:
+                continue
+            if self.search:
+                self.apply(((i, -1, b),))
+            else:  # apply() inlined, without what only the local search reads: this runs once per task
+                gi = self.group[i]
+                rem[self.resources[gi][b][0]] -= self.compute[i]
+                for r in self.links[gi][b]:
+                    rem[r] -= self.data[i]
+                self.where[i] = b
+
+    def _cheapest_with_room(self, i: int) -> int:
+        """Task ``i``'s cheapest feasible bundle that has room for it now, or -1.
+
+        Most tasks fit one of their first few bundles, so only the first ``_CHUNK`` of each
+        ranking are made lists in advance; the rest of a longer one is read when a task needs it.
+        """
+        gi, row = self.group[i], self.row[i]
+        n = self.feasible[gi][row]
+        ranked = self.ranking_head[gi][row]
+        if n > _CHUNK:
+            ranked = ranked + self.ranking[gi][row][_CHUNK:n].tolist()
+        rem, res, links, c, d = self.rem, self.resources[gi], self.links[gi], self.compute[i], self.data[i]
+        for b in ranked[:n]:
+            if rem[res[b][0]] >= c:
+                for r in links[b]:
+                    if not rem[r] >= d:  # not "<": infinite data on an unlimited link leaves NaN, which has no room
+                        break
+                else:
+                    return b
+        return -1
 
     def _blocking(self, i: int, b: int) -> tuple[int, float]:
         """The resource that most blocks task ``i`` from bundle ``b`` and by how much (its own usage freed)."""
@@ -803,18 +937,17 @@ def allocate_greedy(
     cp = _compile(problem)
     found = []
     for start in range(starts):
-        placement = _Placement(cp, candidates, track_residents=passes > 0)
+        placement = _Placement(cp, candidates, search=passes > 0)
         if start == 0:
             key = -placement.regret
         elif start == 1:
-            cheapest = np.array([c[0] if c else np.inf for c in placement.cand_cost])
+            cheapest = placement.cheapest
             key = -np.where(np.isfinite(cheapest), cp.value - cheapest, -1.0) / np.maximum(cp.compute, 1.0)
         else:
             key = -cp.compute
         placement.construct(key)
         placement.improve(passes, residents_tried, budget)
-        chosen = {i: (placement.group[i], b) for i, b in enumerate(placement.where) if b >= 0}
-        found.append(_result(cp, "greedy", chosen, optimal=False))
+        found.append(_result(cp, "greedy", placement.where, optimal=False))
     return min(found, key=lambda a: a.objective_micro)  # the first of equals: the regret order's
 
 
@@ -882,7 +1015,7 @@ def allocate_milp(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip
         costs.append(g.cost[r, b] - cp.value[tasks])
         offset += len(r)
     if offset == 0:
-        return _result(cp, "milp", {}, optimal=True)
+        return _result(cp, "milp", [-1] * n_tasks, optimal=True)
     n_rows = n_tasks + n_dc_slots + len(cp.link_bandwidth) * slots
     a = sparse.csr_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, offset))
     upper = np.concatenate([np.ones(n_tasks), np.repeat(cp.dc_capacity, slots), np.repeat(cp.link_bandwidth, slots)])
@@ -899,8 +1032,10 @@ def allocate_milp(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip
         raise MechanismError(f"allocation MILP found no solution: {res.message}")
     gs, rs, bs = np.concatenate(var_group), np.concatenate(var_row), np.concatenate(var_bundle)
     picked = np.flatnonzero(res.x > 0.5)
-    chosen = {int(cp.groups[gs[v]].tasks[rs[v]]): (int(gs[v]), int(bs[v])) for v in picked}
-    return _result(cp, "milp", chosen, optimal=res.status == 0)
+    bundle = np.full(n_tasks, -1, dtype=np.int64)
+    for v in picked:
+        bundle[cp.groups[gs[v]].tasks[rs[v]]] = bs[v]
+    return _result(cp, "milp", bundle, optimal=res.status == 0)
 
 
 def optimality_gap(heuristic: Allocation, exact: Allocation) -> float:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from market import allocation
 from market.allocation import (
     Allocation,
     AllocationProblem,
@@ -255,3 +256,115 @@ def test_rejects_bad_links_and_parameters() -> None:
             allocate_greedy(AllocationProblem((GOOD_TASK,), (GOOD_DC,), two_regions()), **bad)
     with pytest.raises(MechanismError, match="must be positive"):
         random_problem(np.random.default_rng(0), 0)
+
+
+# The fast paths of the module against their plain forms: validation of all tasks (and all green
+# shares) at once against the checks one at a time, the compiled costs against the formula bundle
+# by bundle, and the construction without the local search's bookkeeping against the one with it.
+
+BREAKS = {
+    "origin": ["mars"],
+    "compute_mcore_h": [-1, -0.5, math.nan, math.inf],
+    "data_mb": [-1, -0.5, math.nan, math.inf],
+    "value_micro": [-1],
+    "max_latency_ms": [-1.0, math.nan],
+    "release": [-1, 3],
+    "deadline": [-1, 3, 0],
+    "region": ["moon"],
+    "capacity_mcore_h": [-1],
+    "green_share": [1.5, -0.1, math.nan, (0.2, 0.4, 0.6, 0.8), (0.5, 2.0)],
+}
+
+
+@st.composite
+def rough_problems(draw: st.DrawFn) -> AllocationProblem:
+    """Small instances over two regions, valid but for a few fields broken here and there."""
+    slots = draw(st.integers(1, 3))
+    window = st.integers(0, slots - 1)
+
+    def maybe_broken(obj, names: list[str]):  # one field at most, and most objects whole
+        name = draw(st.sampled_from([None] * len(names) + names))
+        return obj if name is None else dataclasses.replace(obj, **{name: draw(st.sampled_from(BREAKS[name]))})
+
+    tasks = []
+    for _ in range(draw(st.integers(0, 5))):
+        release = draw(window)
+        task = Task(
+            task_id=draw(st.integers(0, 9)),
+            origin=draw(st.sampled_from(["east", "west"])),
+            compute_mcore_h=draw(st.integers(0, 5_000)),
+            data_mb=draw(st.integers(0, 200)),
+            value_micro=draw(st.integers(0, 10**7)),
+            max_latency_ms=draw(st.sampled_from([math.inf, 1.0, 10.0])),
+            release=release,
+            deadline=draw(st.one_of(st.none(), st.integers(release, slots - 1))),
+        )
+        tasks.append(maybe_broken(task, ["origin", "compute_mcore_h", "data_mb", "value_micro", "max_latency_ms", "release", "deadline"]))
+    green = st.one_of(st.floats(0, 1), st.lists(st.floats(0, 1), min_size=slots, max_size=slots).map(tuple), st.floats(0, 1).map(lambda x: (x,)))
+    centres = [
+        maybe_broken(dc(f"dc{k}", draw(st.sampled_from(["east", "west"])), draw(st.integers(0, 9_000)), green=draw(green)), ["region", "capacity_mcore_h", "green_share"])
+        for k in range(draw(st.integers(0, 3)))
+    ]
+    return AllocationProblem(tuple(tasks), tuple(centres), two_regions(bandwidth=draw(st.sampled_from([100.0, math.inf]))), slots, draw(st.sampled_from([0.0, 1e7])))
+
+
+def outcome(check) -> str | None:
+    try:
+        check()
+    except MechanismError as e:
+        return str(e)
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(rough_problems())
+def test_validation_of_all_at_once_names_the_same_first_problem_as_one_at_a_time(p: AllocationProblem) -> None:
+    class OneAtATime(allocation._TaskColumns):
+        def plainly_valid(self, p: AllocationProblem) -> bool:
+            return False
+
+    tasks = allocation._TaskColumns.of(p.tasks)
+    green = allocation._green_shares(p)
+    one_at_a_time = OneAtATime(*(getattr(tasks, f.name) for f in dataclasses.fields(tasks)))
+    assert outcome(lambda: allocation._validate(p, tasks, green)) == outcome(lambda: allocation._validate(p, one_at_a_time, None))
+    if green is not None:
+        each = [np.broadcast_to(np.asarray(d.green_share, dtype=float), (p.slots,)) for d in p.datacentres]
+        assert green.tolist() == [row.tolist() for row in each]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 40), st.integers(1, 4), st.integers(1, 2))
+def test_compiled_costs_follow_the_formula_bundle_by_bundle(seed: int, n: int, slots: int, paths: int) -> None:
+    p = random_problem(np.random.default_rng(seed), n, slots=slots, clusters=CLUSTERS[:6])
+    tight = dataclasses.replace(p.datacentres[0], capacity_mcore_h=p.tasks[0].compute_mcore_h)  # a capacity just enough
+    p = dataclasses.replace(p, datacentres=(tight, *p.datacentres[1:]), paths_per_pair=paths)
+    cp = allocation._compile(p)
+    price = [d.price_micro_per_mcore_h for d in p.datacentres]
+    capacity = [d.capacity_mcore_h for d in p.datacentres]
+    carbon = p.carbon_price_micro_per_kg
+    for g in cp.groups:
+        for row, i in enumerate(g.tasks.tolist()):
+            t = p.tasks[i]
+            for b, (k, q, s) in enumerate(zip(g.bundle_dc.tolist(), g.bundle_path.tolist(), g.bundle_slot.tolist(), strict=True)):
+                cost = float(t.compute_mcore_h) * (price[k] + carbon * cp.dc_kg[k, s]) + float(t.data_mb) * (cp.path_price[q] + carbon * cp.path_kg[q])
+                narrowest = min((cp.link_bandwidth[link] for link in cp.path_links[q]), default=math.inf)
+                fits = (
+                    cp.path_latency[q] <= t.max_latency_ms
+                    and t.release <= s <= t.last_slot
+                    and capacity[k] >= t.compute_mcore_h
+                    and narrowest >= t.data_mb
+                    and cost <= t.value_micro
+                )
+                assert g.cost[row, b] == (cost if fits else math.inf)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 200), st.integers(1, 6))
+def test_construction_without_search_bookkeeping_places_as_with_it(seed: int, n: int, slots: int) -> None:
+    p = random_problem(np.random.default_rng(seed), n, slots=slots, load=1.2)
+    cp = allocation._compile(p)
+    lean, full = allocation._Placement(cp, 8, search=False), allocation._Placement(cp, 8, search=True)
+    lean.construct(-lean.regret)
+    full.construct(-full.regret)
+    assert lean.where == full.where and lean.rem == full.rem
+    assert allocation._result(cp, "greedy", lean.where, optimal=False) == allocate_greedy(p, passes=0)
