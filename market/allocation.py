@@ -58,6 +58,7 @@ from market.carbon import CarbonReport, emission_factor
 from market.errors import MechanismError
 from market.metering import NETWORK_WH_PER_GB_HOP, WATTS_PER_CORE, it_energy_wh, network_energy_wh
 from market.network import CLUSTERS, Cluster, backbone_graph
+from market.orders import slot_init
 
 __all__ = [
     "Task",
@@ -73,6 +74,7 @@ __all__ = [
 ]
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class Task:
     """A task to place.
@@ -104,6 +106,7 @@ class Task:
         return self.release if self.deadline is None else self.deadline
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class DataCentre:
     """A data centre selling compute in one region.
@@ -152,6 +155,7 @@ class AllocationProblem:
     paths_per_pair: int = 1
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class Assignment:
     """Where and when a task runs and what that costs.

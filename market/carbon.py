@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from market.errors import MechanismError
+from market.orders import slot_init
 
 __all__ = [
     "EnergySource",
@@ -109,6 +110,7 @@ def mixed_factor(grid_factor: float, green_share: float) -> float:
     return (1.0 - green_share) * grid_factor
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class CarbonReport:
     """Energy used, CO2 emitted and the renewable share of that energy.

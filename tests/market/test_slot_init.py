@@ -11,10 +11,24 @@ from hypothesis import strategies as st
 
 from ledger.batch import BatchOrder, BatchTrade
 from ledger.signing import SettlementOrder, Signature, SignedOrder
+from market import allocation
+from market.carbon import CarbonReport
 from market.orders import Order, Trade, slot_init
 
 #: Every record built with ``slot_init``.
-RECORDS = [Order, Trade, SettlementOrder, Signature, SignedOrder, BatchOrder, BatchTrade]
+RECORDS = [
+    Order,
+    Trade,
+    allocation.Task,
+    allocation.DataCentre,
+    allocation.Assignment,
+    CarbonReport,
+    SettlementOrder,
+    Signature,
+    SignedOrder,
+    BatchOrder,
+    BatchTrade,
+]
 
 
 def plain(cls: type) -> type:
