@@ -208,29 +208,15 @@ class Allocation:
 
 
 @dataclass(slots=True)
-class _Group:
-    """The tasks of one origin region against every bundle reachable from it."""
-
-    tasks: np.ndarray  # task indices
-    bundle_dc: np.ndarray  # per bundle: data centre index
-    bundle_path: np.ndarray  # per bundle: path index
-    bundle_slot: np.ndarray
-    cost: np.ndarray  # (tasks, bundles); inf where the task does not fit the bundle
-    resources: list[tuple[int, ...]]  # per bundle: its data-centre slot, then its link slots (see _Placement)
-    links: list[tuple[int, ...]]  # per bundle: its link slots (``resources`` without the first)
-
-
-@dataclass(slots=True)
 class _Compiled:
-    """An instance turned into arrays: paths, capacities, per-bundle coefficients and task groups."""
+    """An instance turned into arrays: its origins' bundles, capacities and every task's cost of each bundle.
+
+    Bundles are numbered within each origin's group (see :class:`_Layout`); ``cost`` has one row
+    per task, in task order, and one column per bundle of its group, padded to the largest group.
+    """
 
     problem: AllocationProblem
-    paths: list[tuple[str, ...]]
-    path_links: list[tuple[int, ...]]
-    path_latency: np.ndarray
-    path_price: np.ndarray  # micro per MB
-    path_kwh: np.ndarray  # kWh per MB
-    path_kg: np.ndarray  # kg per MB
+    layout: _Layout
     dc_capacity: np.ndarray
     dc_kwh: np.ndarray  # facility kWh per mcore-h
     dc_kg: np.ndarray  # (dc, slot) kg per mcore-h
@@ -239,9 +225,8 @@ class _Compiled:
     compute: np.ndarray
     data: np.ndarray
     value: np.ndarray
-    groups: list[_Group]
-    group_of: np.ndarray  # per task: its group
-    row_of: np.ndarray  # per task: its row in its group
+    group_of: np.ndarray  # per task: its origin's group in ``layout``
+    cost: np.ndarray  # (task, bundle of its group); inf where it does not fit the bundle and past its group's bundles
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,27 +361,40 @@ def _paths(p: AllocationProblem, origin: str, target: str) -> list[list[str]]:
 
 @dataclass(frozen=True, slots=True)
 class _Layout:
-    """An origin's bundles over a list of data-centre regions and a number of slots.
+    """The bundles of some origins over a list of data-centre regions and a number of slots.
 
-    Bundles run over (data centre, route) pairs, each in every slot: bundle ``r * slots + s`` is
-    route ``r`` in slot ``s``; ``bundle_route`` indexes ``routes``. The ``route_*`` arrays hold
-    each route's centre and numbers (``min_bandwidth``: its narrowest link's, inf for none).
-    ``resources`` numbers what each bundle uses as :class:`_Placement` does: data-centre slots
-    first (``dc * slots + slot``), then link slots (``n_dc * slots + link * slots + slot``).
+    Each origin is a *group*, numbered in ``origins`` order. A group's routes run over the
+    centres in order, each centre's routes one after another; bundle ``r * slots + s`` of a group
+    is its route ``r`` in slot ``s``. The ``route_*`` tables have one row per group and one column
+    per route, the ``bundle_*`` tables one column per bundle; groups with fewer routes than the
+    most are padded at the end (``route_real`` is false there, the other tables hold zeros).
+    Paths are all groups' routes one after another: ``bundle_path`` and the ``path_*`` arrays
+    index them (``route_min_bandwidth``: the narrowest link's bandwidth, inf for none).
+    ``resources`` has, per group and bundle, what the bundle uses, numbered as
+    :class:`_Placement` numbers them: data-centre slots first (``dc * slots + slot``), then link
+    slots (``n_dc * slots + link * slots + slot``); ``links`` the link slots among them.
     """
 
-    routes: tuple[_Route, ...]
+    origins: tuple[str, ...]
+    group: dict[str, int]  # origin -> its group
+    bundles: list[int]  # per group: its number of bundles
+    paths: list[tuple[str, ...]]
+    path_links: list[tuple[int, ...]]  # edge indices, in ``graph.edges`` order
+    path_latency: np.ndarray
+    path_price: np.ndarray  # micro per MB
+    path_kwh: np.ndarray  # kWh per MB
+    path_kg: np.ndarray  # kg per MB
+    route_real: np.ndarray
     route_dc: np.ndarray
     route_latency: np.ndarray
     route_price: np.ndarray
-    route_kwh: np.ndarray
     route_kg: np.ndarray
     route_min_bandwidth: np.ndarray
     bundle_dc: np.ndarray
-    bundle_route: np.ndarray
+    bundle_path: np.ndarray
     bundle_slot: np.ndarray
-    resources: list[tuple[int, ...]]
-    links: list[tuple[int, ...]]
+    resources: list[list[tuple[int, ...]]]
+    links: list[list[tuple[int, ...]]]
 
 
 class _RouteTable:
@@ -409,48 +407,67 @@ class _RouteTable:
 
     def __init__(self, p: AllocationProblem) -> None:
         graph = p.graph
+        self.node_index = {n: i for i, n in enumerate(graph.nodes)}
         self.edge_id = {frozenset(e): i for i, e in enumerate(graph.edges)}
         self.factor = {n: graph.nodes[n].get("grid_factor_kg_per_kwh", emission_factor()) for n in graph.nodes}
         self.link_bandwidth = np.array([graph.edges[e].get("bandwidth_mb", math.inf) for e in graph.edges], dtype=float)
         self.link_bandwidth.setflags(write=False)
         self._pairs: dict[tuple[str, str], tuple[_Route, ...]] = {}
-        self._layouts: dict[tuple[str, tuple[str, ...], int], _Layout] = {}
+        self._layouts: dict[tuple[tuple[str, ...], tuple[str, ...], int], _Layout] = {}
 
-    def layout(self, p: AllocationProblem, origin: str, regions: tuple[str, ...], slots: int) -> _Layout:
-        """The bundles of ``origin`` over data centres in ``regions`` (in order) and ``slots`` slots.
+    def layout(self, p: AllocationProblem, origins: tuple[str, ...], regions: tuple[str, ...], slots: int) -> _Layout:
+        """The bundles of ``origins`` (in order) over data centres in ``regions`` (in order) and ``slots`` slots.
 
-        The same for every problem over this graph with those centres' regions and slots, as a
-        model planning every hour poses, so it is worked out once and kept.
+        The same for every problem over this graph with those origins, centres' regions and
+        slots, as a model planning every hour poses, so it is worked out once and kept (the
+        ``_LAYOUTS_KEPT`` latest).
         """
-        key = (origin, regions, slots)
+        key = (origins, regions, slots)
         found = self._layouts.get(key)
-        if found is None:
-            routes, b_dc = [], []
-            for k, region in enumerate(regions):
-                for route in self.routes(p, origin, region):
-                    routes.append(route)
-                    b_dc.append(k)
-            # every (data centre, route) pair in every slot
-            bundle_dc = np.repeat(np.array(b_dc, dtype=np.int64), slots)
-            bundle_route = np.repeat(np.arange(len(routes), dtype=np.int64), slots)
-            bundle_slot = np.tile(np.arange(slots, dtype=np.int64), len(routes))
-            links_from = len(regions) * slots
-            resources = [
-                (dc * slots + slot, *(links_from + link * slots + slot for link in routes[r].links))
-                for dc, r, slot in zip(bundle_dc.tolist(), bundle_route.tolist(), bundle_slot.tolist(), strict=True)
-            ]
-            per_route = [
-                np.array(b_dc, dtype=np.int64),
-                np.array([r.latency_ms for r in routes], dtype=float),
-                np.array([r.price_micro_per_mb for r in routes], dtype=float),
-                np.array([r.kwh_per_mb for r in routes], dtype=float),
-                np.array([r.kg_per_mb for r in routes], dtype=float),
-                np.array([min((self.link_bandwidth[i] for i in r.links), default=math.inf) for r in routes], dtype=float),
-            ]
-            for array in (*per_route, bundle_dc, bundle_route, bundle_slot):
-                array.setflags(write=False)
-            links = [used[1:] for used in resources]
-            found = self._layouts[key] = _Layout(tuple(routes), *per_route, bundle_dc, bundle_route, bundle_slot, resources, links)
+        if found is not None:
+            return found
+        per_group = [[(k, route) for k, region in enumerate(regions) for route in self.routes(p, origin, region)] for origin in origins]
+        width = max(map(len, per_group), default=0)
+        shape = (len(origins), width)
+        route_real, route_dc = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=np.int64)
+        route_path = np.zeros(shape, dtype=np.int64)
+        numbers = np.zeros((5, *shape))  # latency, price, kwh, kg, narrowest bandwidth
+        routes: list[_Route] = []
+        resources: list[list[tuple[int, ...]]] = []
+        links_from = len(regions) * slots
+        for g, found_routes in enumerate(per_group):
+            used = []
+            for r, (k, route) in enumerate(found_routes):
+                route_real[g, r], route_dc[g, r], route_path[g, r] = True, k, len(routes)
+                narrowest = min((self.link_bandwidth[i] for i in route.links), default=math.inf)
+                numbers[:, g, r] = (route.latency_ms, route.price_micro_per_mb, route.kwh_per_mb, route.kg_per_mb, narrowest)
+                routes.append(route)
+                used += [(k * slots + s, *(links_from + link * slots + s for link in route.links)) for s in range(slots)]
+            resources.append(used)
+        path_numbers = np.array([(r.latency_ms, r.price_micro_per_mb, r.kwh_per_mb, r.kg_per_mb) for r in routes], dtype=float).reshape(-1, 4)
+        arrays = [
+            *path_numbers.T.copy(),
+            route_real,
+            route_dc,
+            *numbers[[0, 1, 3, 4]],
+            np.repeat(route_dc, slots, axis=1),
+            np.repeat(route_path, slots, axis=1),
+            np.broadcast_to(np.tile(np.arange(slots, dtype=np.int64), width), (len(origins), width * slots)),
+        ]
+        for array in arrays:
+            array.setflags(write=False)
+        if len(self._layouts) >= _LAYOUTS_KEPT:
+            del self._layouts[next(iter(self._layouts))]
+        found = self._layouts[key] = _Layout(
+            origins,
+            {o: g for g, o in enumerate(origins)},
+            [len(used) for used in resources],
+            [r.nodes for r in routes],
+            [r.links for r in routes],
+            *arrays,
+            resources,
+            [[used[1:] for used in group] for group in resources],
+        )
         return found
 
     def routes(self, p: AllocationProblem, origin: str, target: str) -> tuple[_Route, ...]:
@@ -475,6 +492,7 @@ class _RouteTable:
 
 _ROUTE_TABLES: dict[object, _RouteTable] = {}
 _ROUTE_TABLES_KEPT = 16
+_LAYOUTS_KEPT = 64
 
 
 def _routes_for(p: AllocationProblem) -> _RouteTable:
@@ -514,51 +532,34 @@ def _compile(p: AllocationProblem) -> _Compiled:
     dc_grid = np.array([table.factor[d.region] for d in p.datacentres])
     dc_kg = dc_kwh[:, None] * (1.0 - green) * dc_grid[:, None]
 
-    # one group per origin, in order of first appearance; a group's rows are its tasks in task order
-    origins = {o: k for k, o in enumerate(dict.fromkeys(tasks.origins))}
-    group_of = np.array([origins[o] for o in tasks.origins], dtype=np.int64)
-    row_of = np.zeros(len(p.tasks), dtype=np.int64)
-    regions = tuple(d.region for d in p.datacentres)
-    groups: list[_Group] = []
-    layouts = [table.layout(p, origin, regions, slots) for origin in origins]
-    first_path = np.cumsum([0] + [len(layout.routes) for layout in layouts])
+    # one group per origin, in the graph's order of nodes: calls over the same origins share a layout
+    # whatever order their tasks come in
+    origins = tuple(sorted(set(tasks.origins), key=table.node_index.__getitem__))
+    layout = table.layout(p, origins, tuple(d.region for d in p.datacentres), slots)
+    group_of = np.array([layout.group[o] for o in tasks.origins], dtype=np.int64)
+    n, width = len(group_of), layout.route_dc.shape[1]
+    c, dt = tasks.compute[:, None], tasks.data[:, None]
+    # all tasks at once: each row gathers its group's per-bundle prices; a bundle costs, per
+    # mcore-h, its centre's price and carbon in its slot and, per MB, its route's (route-major,
+    # so the route part is broadcast over slots)
+    per_mcore = (dc_price[:, None] + carbon * dc_kg)[layout.bundle_dc, layout.bundle_slot]
+    per_mb = layout.route_price + carbon * layout.route_kg
+    cost = (c * per_mcore[group_of]).reshape(n, width, slots) + (dt * per_mb[group_of])[:, :, None]
+    # whether a task may take a bundle splits into a part that depends on the route (latency,
+    # centre capacity, bandwidth) and one on the slot (window): each is tested on its smaller
+    # table, then combined over the bundles
+    on_route = (
+        layout.route_real[group_of]
+        & (layout.route_latency[group_of] <= tasks.max_latency[:, None])
+        & (dc_capacity[layout.route_dc][group_of] >= c)
+        & (layout.route_min_bandwidth[group_of] >= dt)
+    )
     slot_ids = np.arange(slots)
-    for k, layout in enumerate(layouts):
-        members = np.flatnonzero(group_of == k)
-        row_of[members] = np.arange(len(members))
-        c, dt, value = tasks.compute[members], tasks.data[members], tasks.value[members]
-        per_mcore = dc_price[layout.bundle_dc] + carbon * dc_kg[layout.bundle_dc, layout.bundle_slot]
-        per_mb = layout.route_price[layout.bundle_route] + carbon * layout.route_kg[layout.bundle_route]
-        cost = c[:, None] * per_mcore[None, :] + dt[:, None] * per_mb[None, :]
-        # whether a task may take a bundle splits into a part that depends on the route (latency,
-        # centre capacity, bandwidth) and one on the slot (window): each is tested on its smaller
-        # table, then combined over the bundles (route-major, see _Layout)
-        on_route = (
-            (layout.route_latency[None, :] <= tasks.max_latency[members][:, None])
-            & (dc_capacity[layout.route_dc][None, :] >= c[:, None])
-            & (layout.route_min_bandwidth[None, :] >= dt[:, None])
-        )
-        in_window = (slot_ids[None, :] >= tasks.release[members][:, None]) & (slot_ids[None, :] <= tasks.last[members][:, None])
-        fits = (on_route[:, :, None] & in_window[:, None, :]).reshape(cost.shape) & (cost <= value[:, None])
-        groups.append(
-            _Group(
-                members, layout.bundle_dc, layout.bundle_route + first_path[k], layout.bundle_slot,
-                np.where(fits, cost, np.inf), layout.resources, layout.links,
-            )
-        )
-    routes = [r for layout in layouts for r in layout.routes]
-
-    def joined(arrays: Iterator[np.ndarray]) -> np.ndarray:
-        return np.concatenate([np.empty(0), *arrays])
-
+    in_window = (slot_ids >= tasks.release[:, None]) & (slot_ids <= tasks.last[:, None])
+    fits = on_route[:, :, None] & in_window[:, None, :] & (cost <= tasks.value[:, None, None])
     return _Compiled(
         p,
-        paths=[r.nodes for r in routes],
-        path_links=[r.links for r in routes],
-        path_latency=joined(layout.route_latency for layout in layouts),
-        path_price=joined(layout.route_price for layout in layouts),
-        path_kwh=joined(layout.route_kwh for layout in layouts),
-        path_kg=joined(layout.route_kg for layout in layouts),
+        layout,
         dc_capacity=dc_capacity,
         dc_kwh=dc_kwh,
         dc_kg=dc_kg,
@@ -567,9 +568,8 @@ def _compile(p: AllocationProblem) -> _Compiled:
         compute=tasks.compute,
         data=tasks.data,
         value=tasks.value,
-        groups=groups,
         group_of=group_of,
-        row_of=row_of,
+        cost=np.where(fits, cost, np.inf).reshape(n, width * slots),
     )
 
 
@@ -580,33 +580,29 @@ def _result(cp: _Compiled, method: str, bundle: Sequence[int], optimal: bool) ->
     by element, as one task at a time); only the objective and the carbon total are summed in
     task order, one task after another, since a different order of addition rounds differently.
     """
-    p = cp.problem
+    p, layout = cp.problem, cp.layout
     bundle = np.asarray(bundle, dtype=np.int64)
     served = np.flatnonzero(bundle >= 0)
-    b, group, rows = bundle[served], cp.group_of[served], cp.row_of[served]
-    dc, path, slot = (np.zeros(len(served), dtype=np.int64) for _ in range(3))
-    cost = np.zeros(len(served))
-    for gi, g in enumerate(cp.groups):
-        on = np.flatnonzero(group == gi)
-        dc[on], path[on], slot[on], cost[on] = g.bundle_dc[b[on]], g.bundle_path[b[on]], g.bundle_slot[b[on]], g.cost[rows[on], b[on]]
+    b, group = bundle[served], cp.group_of[served]
+    dc, path, slot, cost = layout.bundle_dc[group, b], layout.bundle_path[group, b], layout.bundle_slot[group, b], cp.cost[served, b]
     compute, data = cp.compute[served], cp.data[served]
     it_kwh = compute * cp.dc_kwh[dc]
     reports = list(
         map(
             CarbonReport,
-            (it_kwh + data * cp.path_kwh[path]).tolist(),
-            (compute * cp.dc_kg[dc, slot] + data * cp.path_kg[path]).tolist(),
+            (it_kwh + data * layout.path_kwh[path]).tolist(),
+            (compute * cp.dc_kg[dc, slot] + data * layout.path_kg[path]).tolist(),
             (it_kwh * cp.dc_green[dc, slot]).tolist(),
         )
     )
     names = [d.name for d in p.datacentres]
     prices = [d.price_micro_per_mcore_h for d in p.datacentres]
-    path_price = [int(x) for x in cp.path_price.tolist()]
-    latency = cp.path_latency.tolist()
+    path_price = [int(x) for x in layout.path_price.tolist()]
+    latency = layout.path_latency.tolist()
     served_tasks = [p.tasks[i] for i in served.tolist()]
     cost_list = cost.tolist()
     assignments = tuple(
-        Assignment(t.task_id, names[k], cp.paths[q], s, latency[q], t.compute_mcore_h * prices[k] + t.data_mb * path_price[q], c, report)
+        Assignment(t.task_id, names[k], layout.paths[q], s, latency[q], t.compute_mcore_h * prices[k] + t.data_mb * path_price[q], c, report)
         for t, k, q, s, c, report in zip(served_tasks, dc.tolist(), path.tolist(), slot.tolist(), cost_list, reports, strict=True)
     )
     share = [t.value_micro for t in p.tasks]  # each task's part of the objective: its value if unserved ...
@@ -619,11 +615,11 @@ def _result(cp: _Compiled, method: str, bundle: Sequence[int], optimal: bool) ->
     return Allocation(method, assignments, unserved, objective, optimal, CarbonReport.total(reports))
 
 
-def _resource_matrix(g: _Group) -> np.ndarray:
-    """``g.resources`` as an array: one row per bundle, the resources it uses, padded with -1."""
-    used = np.full((len(g.resources), max(map(len, g.resources), default=0)), -1, dtype=np.int64)
-    for k, resources in enumerate(g.resources):
-        used[k, : len(resources)] = resources
+def _resource_matrix(resources: list[tuple[int, ...]]) -> np.ndarray:
+    """A group's ``resources`` (see :class:`_Layout`) as an array: one row per bundle, the resources it uses, padded with -1."""
+    used = np.full((len(resources), max(map(len, resources), default=0)), -1, dtype=np.int64)
+    for k, bundle in enumerate(resources):
+        used[k, : len(bundle)] = bundle
     return used
 
 
@@ -652,22 +648,16 @@ class _Placement:
         self.data: list[float] = cp.data.tolist()
         self.value: list[float] = cp.value.tolist()
         self.group: list[int] = cp.group_of.tolist()
-        self.row: list[int] = cp.row_of.tolist()
-        self.resources = [g.resources for g in cp.groups]  # per group, per bundle: resources used (DC slot first)
-        self.links = [g.links for g in cp.groups]  # per group, per bundle: the link slots among them
-        self.ranking = [np.argsort(g.cost, axis=1, kind="stable") for g in cp.groups]  # per group: bundles by cost, feasible first
-        self.ranking_head = [order[:, :_CHUNK].tolist() for order in self.ranking]  # per group and row: the first _CHUNK
-        self.feasible = [np.count_nonzero(np.isfinite(g.cost), axis=1).tolist() for g in cp.groups]  # per group and row
+        self.resources = cp.layout.resources  # per group, per bundle: resources used (DC slot first)
+        self.links = cp.layout.links  # per group, per bundle: the link slots among them
+        self.ranking = np.argsort(cp.cost, axis=1, kind="stable")  # per task: bundles by cost, feasible first
+        self.ranking_head: list[list[int]] = self.ranking[:, :_CHUNK].tolist()  # per task: the first _CHUNK
+        self.feasible: list[int] = np.count_nonzero(np.isfinite(cp.cost), axis=1).tolist()
         self.where: list[int] = [-1] * n
         self.cost_now: list[float] = [0.0] * n  # kept by apply() only: the local search reads it
-        self.cheapest = np.full(n, np.inf)
-        second = np.full(n, np.inf)
-        for g, order in zip(cp.groups, self.ranking, strict=True):
-            two = np.take_along_axis(g.cost, order[:, :2], axis=1)
-            if two.shape[1] > 0:
-                self.cheapest[g.tasks] = two[:, 0]
-            if two.shape[1] > 1:
-                second[g.tasks] = two[:, 1]
+        two = np.take_along_axis(cp.cost, self.ranking[:, :2], axis=1)
+        self.cheapest = two[:, 0] if two.shape[1] > 0 else np.full(n, np.inf)
+        second = two[:, 1] if two.shape[1] > 1 else np.full(n, np.inf)
         # Leaving a task unserved costs its value: that is the fallback its regret is measured against.
         with np.errstate(invalid="ignore"):  # inf - inf where a task fits nothing; its regret is 0
             self.regret = np.where(np.isfinite(self.cheapest), np.minimum(second, cp.value) - self.cheapest, 0.0)
@@ -676,13 +666,10 @@ class _Placement:
         self.cand: list[list[int]] = []  # per task, for the local search: its k cheapest feasible bundles
         self.cand_cost: list[list[float]] = []
         if search:
-            self.cand, self.cand_cost = [[] for _ in range(n)], [[] for _ in range(n)]
-            for g, order, count in zip(cp.groups, self.ranking, self.feasible, strict=True):
-                top = order[:, :k]
-                top_order, top_cost = top.tolist(), np.take_along_axis(g.cost, top, axis=1).tolist()
-                for row, (i, c) in enumerate(zip(g.tasks.tolist(), count, strict=True)):
-                    self.cand[i] = top_order[row][:c]
-                    self.cand_cost[i] = top_cost[row][:c]
+            top = self.ranking[:, :k]
+            self.cand = [order[:count] for order, count in zip(top.tolist(), self.feasible, strict=True)]
+            top_cost = np.take_along_axis(cp.cost, top, axis=1).tolist()
+            self.cand_cost = [costs[:count] for costs, count in zip(top_cost, self.feasible, strict=True)]
 
     def _amount(self, i: int, r: int) -> float:
         return self.compute[i] if r < self.n_dc_slots else self.data[i]
@@ -733,7 +720,7 @@ class _Placement:
                     rem[r] -= amount
                     if track:
                         bisect.insort(self.residents.setdefault(r, []), (amount, i))
-                self.cost_now[i] = float(self.cp.groups[self.group[i]].cost[self.row[i], new])
+                self.cost_now[i] = float(self.cp.cost[i, new])
             self.where[i] = new
 
     def construct(self, key: np.ndarray) -> None:
@@ -758,11 +745,9 @@ class _Placement:
         Most tasks fit one of their first few bundles, so only the first ``_CHUNK`` of each
         ranking are made lists in advance; the rest of a longer one is read when a task needs it.
         """
-        gi, row = self.group[i], self.row[i]
-        n = self.feasible[gi][row]
-        ranked = self.ranking_head[gi][row]
+        gi, n, ranked = self.group[i], self.feasible[i], self.ranking_head[i]
         if n > _CHUNK:
-            ranked = ranked + self.ranking[gi][row][_CHUNK:n].tolist()
+            ranked = ranked + self.ranking[i, _CHUNK:n].tolist()
         rem, res, links, c, d = self.rem, self.resources[gi], self.links[gi], self.compute[i], self.data[i]
         for b in ranked[:n]:
             if rem[res[b][0]] >= c:
@@ -997,26 +982,27 @@ def allocate_milp(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip
     slots = problem.slots
     n_tasks = len(problem.tasks)
     n_dc_slots = len(problem.datacentres) * slots
-    var_group, var_row, var_bundle, costs, rows, cols, vals = [], [], [], [], [], [], []
+    var_task, var_bundle, costs, rows, cols, vals = [], [], [], [], [], []
     offset = 0
-    for gi, g in enumerate(cp.groups):
-        r, b = np.nonzero(np.isfinite(g.cost))
+    for gi in dict.fromkeys(cp.group_of.tolist()):  # groups in order of first appearance: HiGHS may pick another of equal optima if the variables come in another order
+        members = np.flatnonzero(cp.group_of == gi)
+        cost = cp.cost[members, : cp.layout.bundles[gi]]
+        r, b = np.nonzero(np.isfinite(cost))
         if not len(r):
             continue
         idx = offset + np.arange(len(r))
-        tasks = g.tasks[r]
+        tasks = members[r]
         # each task takes one bundle at most; a bundle uses its data-centre slot (the task's
         # compute) and its link slots (the task's data), numbered as _Placement numbers them
-        used = _resource_matrix(g)[b]
+        used = _resource_matrix(cp.layout.resources[gi])[b]
         amount = np.where(used < n_dc_slots, cp.compute[tasks][:, None], cp.data[tasks][:, None])
         on = used >= 0
         rows += [tasks, n_tasks + used[on]]
         cols += [idx, np.broadcast_to(idx[:, None], used.shape)[on]]
         vals += [np.ones(len(r)), amount[on]]
-        var_group.append(np.full(len(r), gi))
-        var_row.append(r)
+        var_task.append(tasks)
         var_bundle.append(b)
-        costs.append(g.cost[r, b] - cp.value[tasks])
+        costs.append(cost[r, b] - cp.value[tasks])
         offset += len(r)
     if offset == 0:
         return _result(cp, "milp", [-1] * n_tasks, optimal=True)
@@ -1034,11 +1020,11 @@ def allocate_milp(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip
         )
     if res.x is None:
         raise MechanismError(f"allocation MILP found no solution: {res.message}")
-    gs, rs, bs = np.concatenate(var_group), np.concatenate(var_row), np.concatenate(var_bundle)
+    ts, bs = np.concatenate(var_task), np.concatenate(var_bundle)
     picked = np.flatnonzero(res.x > 0.5)
     bundle = np.full(n_tasks, -1, dtype=np.int64)
     for v in picked:
-        bundle[cp.groups[gs[v]].tasks[rs[v]]] = bs[v]
+        bundle[ts[v]] = bs[v]
     return _result(cp, "milp", bundle, optimal=res.status == 0)
 
 

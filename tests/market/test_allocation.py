@@ -343,23 +343,27 @@ def test_compiled_costs_follow_the_formula_bundle_by_bundle(seed: int, n: int, s
     tight = dataclasses.replace(p.datacentres[0], capacity_mcore_h=p.tasks[0].compute_mcore_h)  # a capacity just enough
     p = dataclasses.replace(p, datacentres=(tight, *p.datacentres[1:]), paths_per_pair=paths)
     cp = allocation._compile(p)
+    layout = cp.layout
     price = [d.price_micro_per_mcore_h for d in p.datacentres]
     capacity = [d.capacity_mcore_h for d in p.datacentres]
     carbon = p.carbon_price_micro_per_kg
-    for g in cp.groups:
-        for row, i in enumerate(g.tasks.tolist()):
-            t = p.tasks[i]
-            for b, (k, q, s) in enumerate(zip(g.bundle_dc.tolist(), g.bundle_path.tolist(), g.bundle_slot.tolist(), strict=True)):
-                cost = float(t.compute_mcore_h) * (price[k] + carbon * cp.dc_kg[k, s]) + float(t.data_mb) * (cp.path_price[q] + carbon * cp.path_kg[q])
-                narrowest = min((cp.link_bandwidth[link] for link in cp.path_links[q]), default=math.inf)
-                fits = (
-                    cp.path_latency[q] <= t.max_latency_ms
-                    and t.release <= s <= t.last_slot
-                    and capacity[k] >= t.compute_mcore_h
-                    and narrowest >= t.data_mb
-                    and cost <= t.value_micro
-                )
-                assert g.cost[row, b] == (cost if fits else math.inf)
+    for i, t in enumerate(p.tasks):
+        g = cp.group_of[i]
+        assert layout.origins[g] == t.origin
+        assert np.all(np.isinf(cp.cost[i, layout.bundles[g] :]))  # the padding of a group with fewer routes
+        for b in range(layout.bundles[g]):
+            k, q, s = layout.bundle_dc[g, b], layout.bundle_path[g, b], layout.bundle_slot[g, b]
+            assert layout.paths[q][0] == t.origin and layout.paths[q][-1] == p.datacentres[k].region
+            cost = float(t.compute_mcore_h) * (price[k] + carbon * cp.dc_kg[k, s]) + float(t.data_mb) * (layout.path_price[q] + carbon * layout.path_kg[q])
+            narrowest = min((cp.link_bandwidth[link] for link in layout.path_links[q]), default=math.inf)
+            fits = (
+                layout.path_latency[q] <= t.max_latency_ms
+                and t.release <= s <= t.last_slot
+                and capacity[k] >= t.compute_mcore_h
+                and narrowest >= t.data_mb
+                and cost <= t.value_micro
+            )
+            assert cp.cost[i, b] == (cost if fits else math.inf)
 
 
 @settings(max_examples=25, deadline=None)
