@@ -225,6 +225,7 @@ class _Compiled:
     compute: np.ndarray
     data: np.ndarray
     value: np.ndarray
+    ids: list[int]  # per task: its id
     group_of: np.ndarray  # per task: its origin's group in ``layout``
     cost: np.ndarray  # (task, bundle of its group); inf where it does not fit the bundle and past its group's bundles
 
@@ -568,6 +569,7 @@ def _compile(p: AllocationProblem) -> _Compiled:
         compute=tasks.compute,
         data=tasks.data,
         value=tasks.value,
+        ids=tasks.ids,
         group_of=group_of,
         cost=np.where(fits, cost, np.inf).reshape(n, width * slots),
     )
@@ -577,42 +579,46 @@ def _result(cp: _Compiled, method: str, bundle: Sequence[int], optimal: bool) ->
     """Builds the allocation from each task's bundle (indexed within its group; -1 where unserved).
 
     The numbers of the served tasks are worked out as arrays (the same float operations, element
-    by element, as one task at a time); only the objective and the carbon total are summed in
-    task order, one task after another, since a different order of addition rounds differently.
+    by element, as one task at a time); the objective and the carbon total are added up in task
+    order, one task after another (:func:`_sum_in_order`), since another order rounds differently.
     """
     p, layout = cp.problem, cp.layout
     bundle = np.asarray(bundle, dtype=np.int64)
-    served = np.flatnonzero(bundle >= 0)
+    is_served = bundle >= 0
+    served = np.flatnonzero(is_served)
     b, group = bundle[served], cp.group_of[served]
     dc, path, slot, cost = layout.bundle_dc[group, b], layout.bundle_path[group, b], layout.bundle_slot[group, b], cp.cost[served, b]
     compute, data = cp.compute[served], cp.data[served]
     it_kwh = compute * cp.dc_kwh[dc]
-    reports = list(
-        map(
-            CarbonReport,
-            (it_kwh + data * layout.path_kwh[path]).tolist(),
-            (compute * cp.dc_kg[dc, slot] + data * layout.path_kg[path]).tolist(),
-            (it_kwh * cp.dc_green[dc, slot]).tolist(),
-        )
-    )
+    energy = it_kwh + data * layout.path_kwh[path]
+    co2 = compute * cp.dc_kg[dc, slot] + data * layout.path_kg[path]
+    green = it_kwh * cp.dc_green[dc, slot]
+    reports = list(map(CarbonReport, energy.tolist(), co2.tolist(), green.tolist()))
     names = [d.name for d in p.datacentres]
     prices = [d.price_micro_per_mcore_h for d in p.datacentres]
-    path_price = [int(x) for x in layout.path_price.tolist()]
-    latency = layout.path_latency.tolist()
-    served_tasks = [p.tasks[i] for i in served.tolist()]
-    cost_list = cost.tolist()
-    assignments = tuple(
-        Assignment(t.task_id, names[k], layout.paths[q], s, latency[q], t.compute_mcore_h * prices[k] + t.data_mb * path_price[q], c, report)
-        for t, k, q, s, c, report in zip(served_tasks, dc.tolist(), path.tolist(), slot.tolist(), cost_list, reports, strict=True)
-    )
-    share = [t.value_micro for t in p.tasks]  # each task's part of the objective: its value if unserved ...
-    for i, c in zip(served.tolist(), cost_list, strict=True):
-        share[i] = c  # ... its cost if served
-    objective = 0.0
-    for x in share:
-        objective += x
-    unserved = tuple(t.task_id for t, k in zip(p.tasks, bundle.tolist(), strict=True) if k < 0)
-    return Allocation(method, assignments, unserved, objective, optimal, CarbonReport.total(reports))
+    paths, latency, path_price = layout.paths, layout.path_latency.tolist(), [int(x) for x in layout.path_price.tolist()]
+    tasks = p.tasks
+    assignments = [
+        Assignment(t.task_id, names[k], paths[q], s, latency[q], t.compute_mcore_h * prices[k] + t.data_mb * path_price[q], c, report)
+        for t, k, q, s, c, report in zip(
+            [tasks[i] for i in served.tolist()], dc.tolist(), path.tolist(), slot.tolist(), cost.tolist(), reports, strict=True
+        )
+    ]
+    share = cp.value.copy()  # each task's part of the objective: its value if unserved ...
+    share[served] = cost  # ... its cost if served
+    ids = cp.ids
+    unserved = tuple([ids[i] for i in np.flatnonzero(~is_served).tolist()])
+    carbon = CarbonReport(_sum_in_order(energy), _sum_in_order(co2), _sum_in_order(green))
+    return Allocation(method, tuple(assignments), unserved, _sum_in_order(share), optimal, carbon)
+
+
+def _sum_in_order(x: np.ndarray) -> float:
+    """``0.0 + x[0] + x[1] + ...`` added one after another, as a Python loop adds.
+
+    ``np.cumsum`` adds one element at a time in order, which ``np.sum`` does not (it adds
+    pairwise, which rounds differently).
+    """
+    return float(np.cumsum(np.concatenate(([0.0], x)))[-1])
 
 
 def _resource_matrix(resources: list[tuple[int, ...]]) -> np.ndarray:
