@@ -730,39 +730,38 @@ class _Placement:
             self.where[i] = new
 
     def construct(self, key: np.ndarray) -> None:
-        """Places tasks by increasing ``key``, each on its cheapest bundle that still has room."""
-        rem = self.rem
+        """Places tasks by increasing ``key``, each on its cheapest bundle that still has room.
+
+        The loop body runs once per task and call, so the search for the bundle and (without the
+        local search's bookkeeping) apply() are written out here over local names, which saves a
+        method call and a dozen attribute lookups per task.
+        """
+        rem, where, group, compute, data = self.rem, self.where, self.group, self.compute, self.data
+        feasible, head, resources, links = self.feasible, self.ranking_head, self.resources, self.links
         for i in np.argsort(key, kind="stable").tolist():
-            b = self._cheapest_with_room(i)
-            if b < 0:
+            gi, c, d, n = group[i], compute[i], data[i], feasible[i]
+            # the task's feasible bundles, cheapest first: most tasks fit one of their first few, so
+            # only the first _CHUNK of each ranking are lists in advance
+            ranked = head[i][:n] if n <= _CHUNK else head[i] + self.ranking[i, _CHUNK:n].tolist()
+            res, lnk = resources[gi], links[gi]
+            chosen = -1
+            for b in ranked:
+                if rem[res[b][0]] >= c:
+                    for r in lnk[b]:
+                        if not rem[r] >= d:  # not "<": infinite data on an unlimited link leaves NaN, which has no room
+                            break
+                    else:
+                        chosen = b
+                        break
+            if chosen < 0:
                 continue
             if self.search:
-                self.apply(((i, -1, b),))
-            else:  # apply() inlined, without what only the local search reads: this runs once per task
-                gi = self.group[i]
-                rem[self.resources[gi][b][0]] -= self.compute[i]
-                for r in self.links[gi][b]:
-                    rem[r] -= self.data[i]
-                self.where[i] = b
-
-    def _cheapest_with_room(self, i: int) -> int:
-        """Task ``i``'s cheapest feasible bundle that has room for it now, or -1.
-
-        Most tasks fit one of their first few bundles, so only the first ``_CHUNK`` of each
-        ranking are made lists in advance; the rest of a longer one is read when a task needs it.
-        """
-        gi, n, ranked = self.group[i], self.feasible[i], self.ranking_head[i]
-        if n > _CHUNK:
-            ranked = ranked + self.ranking[i, _CHUNK:n].tolist()
-        rem, res, links, c, d = self.rem, self.resources[gi], self.links[gi], self.compute[i], self.data[i]
-        for b in ranked[:n]:
-            if rem[res[b][0]] >= c:
-                for r in links[b]:
-                    if not rem[r] >= d:  # not "<": infinite data on an unlimited link leaves NaN, which has no room
-                        break
-                else:
-                    return b
-        return -1
+                self.apply(((i, -1, chosen),))
+            else:
+                rem[res[chosen][0]] -= c
+                for r in lnk[chosen]:
+                    rem[r] -= d
+                where[i] = chosen
 
     def _blocking(self, i: int, b: int) -> tuple[int, float]:
         """The resource that most blocks task ``i`` from bundle ``b`` and by how much (its own usage freed)."""
