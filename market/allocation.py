@@ -234,7 +234,9 @@ class _Compiled:
 class _TaskColumns:
     """The tasks' attributes, one list or array per attribute (numbers as floats).
 
-    Read with one list comprehension per attribute, which is faster than one pass making tuples.
+    Read with one list comprehension per attribute, which is faster than one pass making tuples;
+    ``last`` is :attr:`Task.last_slot` written out, as a property call per task costs more than
+    reading the attributes.
     """
 
     ids: list[int]
@@ -256,7 +258,7 @@ class _TaskColumns:
             np.array([t.value_micro for t in tasks], dtype=float),
             np.array([t.max_latency_ms for t in tasks], dtype=float),
             np.array([t.release for t in tasks], dtype=float),
-            np.array([t.last_slot for t in tasks], dtype=float),
+            np.array([t.release if t.deadline is None else t.deadline for t in tasks], dtype=float),
         )
 
     def plainly_valid(self, p: AllocationProblem) -> bool:
@@ -537,7 +539,7 @@ def _compile(p: AllocationProblem) -> _Compiled:
     # whatever order their tasks come in
     origins = tuple(sorted(set(tasks.origins), key=table.node_index.__getitem__))
     layout = table.layout(p, origins, tuple(d.region for d in p.datacentres), slots)
-    group_of = np.array([layout.group[o] for o in tasks.origins], dtype=np.int64)
+    group_of = np.fromiter(map(layout.group.__getitem__, tasks.origins), np.int64, len(tasks.origins))
     n, width = len(group_of), layout.route_dc.shape[1]
     c, dt = tasks.compute[:, None], tasks.data[:, None]
     # all tasks at once: each row gathers its group's per-bundle prices; a bundle costs, per
@@ -661,9 +663,9 @@ class _Placement:
         self.feasible: list[int] = np.count_nonzero(np.isfinite(cp.cost), axis=1).tolist()
         self.where: list[int] = [-1] * n
         self.cost_now: list[float] = [0.0] * n  # kept by apply() only: the local search reads it
-        two = np.take_along_axis(cp.cost, self.ranking[:, :2], axis=1)
-        self.cheapest = two[:, 0] if two.shape[1] > 0 else np.full(n, np.inf)
-        second = two[:, 1] if two.shape[1] > 1 else np.full(n, np.inf)
+        rows, width = np.arange(n), cp.cost.shape[1]
+        self.cheapest = cp.cost[rows, self.ranking[:, 0]] if width > 0 else np.full(n, np.inf)
+        second = cp.cost[rows, self.ranking[:, 1]] if width > 1 else np.full(n, np.inf)
         # Leaving a task unserved costs its value: that is the fallback its regret is measured against.
         with np.errstate(invalid="ignore"):  # inf - inf where a task fits nothing; its regret is 0
             self.regret = np.where(np.isfinite(self.cheapest), np.minimum(second, cp.value) - self.cheapest, 0.0)
