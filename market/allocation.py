@@ -18,14 +18,14 @@ welfare maximisation written as a cost.
 
 :func:`allocate_milp` solves it exactly as a 0/1 programme (HiGHS through ``scipy.optimize.milp``)
 for small instances. :func:`allocate_greedy` is the fast heuristic for large ones. Costs of all
-(task, bundle) pairs are computed in one vectorised pass per origin region; tasks are then placed
-in decreasing order of regret (how much worse their next-best option, or being left unserved, is
-than their best: Martello and Toth's rule for the generalised assignment problem) on their
-cheapest bundle with room; a bounded local search with ejection chains of length one or two
-(Yagiura, Ibaraki and Glover, 2004) then moves tasks to cheaper bundles, making room by moving or
-dropping a resident, and serves unserved tasks by clearing a data-centre slot. Every search step
-examines a bounded number of alternatives, so the time grows about linearly with the number of
-tasks.
+(task, bundle) pairs, each task against the bundles reachable from its origin, are computed in one
+vectorised pass; tasks are then placed in decreasing order of regret (how much worse their
+next-best option, or being left unserved, is than their best: Martello and Toth's rule for the
+generalised assignment problem) on their cheapest bundle with room; a bounded local search with
+ejection chains of length one or two (Yagiura, Ibaraki and Glover, 2004) then moves tasks to
+cheaper bundles, making room by moving or dropping a resident, and serves unserved tasks by
+clearing a data-centre slot. Every search step examines a bounded number of alternatives, so the
+time grows about linearly with the number of tasks.
 
 References:
     S. Martello and P. Toth, *Knapsack Problems: Algorithms and Computer Implementations*,
@@ -991,7 +991,9 @@ def allocate_milp(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip
     n_dc_slots = len(problem.datacentres) * slots
     var_task, var_bundle, costs, rows, cols, vals = [], [], [], [], [], []
     offset = 0
-    for gi in dict.fromkeys(cp.group_of.tolist()):  # groups in order of first appearance: HiGHS may pick another of equal optima if the variables come in another order
+    # variables by origin group, groups in order of first appearance (HiGHS may pick another of
+    # equal optima if the variables come in another order), a group's tasks in task order
+    for gi in dict.fromkeys(cp.group_of.tolist()):
         members = np.flatnonzero(cp.group_of == gi)
         cost = cp.cost[members, : cp.layout.bundles[gi]]
         r, b = np.nonzero(np.isfinite(cost))
