@@ -75,3 +75,26 @@ def test_a_kept_layout_allocates_as_a_fresh_one(seed: int, n: int, slots: int) -
     allocation._ROUTE_TABLES.clear()
     allocate_greedy(dataclasses.replace(p, tasks=p.tasks[::-1]), passes=1)
     assert allocate_greedy(p, passes=1) == fresh
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 200), st.integers(1, 6), st.sampled_from([0.3, 1.2, 3.0]))
+def test_construction_places_each_task_on_its_cheapest_bundle_with_room(seed: int, n: int, slots: int, bandwidth: float) -> None:
+    """The construction's inlined search against a plain one over each task's whole stable ranking."""
+    p = random_problem(np.random.default_rng(seed), n, slots=slots, load=1.2, bandwidth_share=bandwidth)
+    cp = allocation._compile(p)
+    placement = allocation._Placement(cp, 8, search=False)
+    placement.construct(-placement.regret)
+    rem = [*np.repeat(cp.dc_capacity, slots).tolist(), *np.repeat(cp.link_bandwidth, slots).tolist()]
+    n_dc_slots = len(p.datacentres) * slots
+    where = [-1] * n
+    for i in np.argsort(-placement.regret, kind="stable").tolist():
+        used = cp.layout.resources[cp.group_of[i]]
+        amount = {r: cp.compute[i] if r < n_dc_slots else cp.data[i] for b in range(len(used)) for r in used[b]}
+        for b in np.argsort(cp.cost[i], kind="stable").tolist():
+            if math.isfinite(cp.cost[i, b]) and all(rem[r] >= amount[r] for r in used[b]):
+                for r in used[b]:
+                    rem[r] -= amount[r]
+                where[i] = b
+                break
+    assert placement.where == where and placement.rem == rem
