@@ -44,10 +44,12 @@ import bisect
 import contextlib
 import itertools
 import math
+import numbers
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -253,12 +255,12 @@ class _TaskColumns:
         return cls(
             [t.task_id for t in tasks],
             [t.origin for t in tasks],
-            np.array([t.compute_mcore_h for t in tasks], dtype=float),
-            np.array([t.data_mb for t in tasks], dtype=float),
-            np.array([t.value_micro for t in tasks], dtype=float),
-            np.array([t.max_latency_ms for t in tasks], dtype=float),
-            np.array([t.release for t in tasks], dtype=float),
-            np.array([t.release if t.deadline is None else t.deadline for t in tasks], dtype=float),
+            _numbers([t.compute_mcore_h for t in tasks]),
+            _numbers([t.data_mb for t in tasks]),
+            _numbers([t.value_micro for t in tasks]),
+            _numbers([t.max_latency_ms for t in tasks]),
+            _numbers([t.release for t in tasks]),
+            _numbers([t.release if t.deadline is None else t.deadline for t in tasks]),
         )
 
     def plainly_valid(self, p: AllocationProblem) -> bool:
@@ -269,14 +271,23 @@ class _TaskColumns:
         """
         try:
             return all(o in p.graph for o in set(self.origins)) and not np.any(
-                (self.compute < 0)
-                | (self.data < 0)
-                | (self.value < 0)
+                ~(self.compute >= 0)  # written so that NaN, a value that is no number, fails too
+                | ~(self.data >= 0)
+                | ~(self.value >= 0)
                 | ~(self.max_latency >= 0)
                 | ~((0 <= self.release) & (self.release <= self.last) & (self.last < p.slots))
             )
         except TypeError:  # an unhashable origin
             return False
+
+
+def _numbers(values: list[Any]) -> np.ndarray:
+    """``values`` as floats, NaN for any that is no number (``None``, a string ...: ``np.array``
+    with ``dtype=float`` would read ``"5"`` as 5.0 and ``None`` as NaN), so validation refuses it."""
+    column = np.array(values)
+    if column.dtype.kind in "biuf":
+        return column.astype(float)
+    return np.array([v if isinstance(v, numbers.Real) else math.nan for v in values], dtype=float)
 
 
 def _green_shares(p: AllocationProblem) -> np.ndarray | None:
@@ -335,9 +346,9 @@ def _validate(p: AllocationProblem, tasks: _TaskColumns, green: np.ndarray | Non
     for t in p.tasks:
         if t.origin not in p.graph:
             raise MechanismError(f"task {t.task_id}: origin {t.origin!r} is not in the region graph")
-        if t.compute_mcore_h < 0 or t.data_mb < 0 or t.value_micro < 0 or not t.max_latency_ms >= 0:
-            raise MechanismError(f"task {t.task_id}: compute, data, value and latency bound must be non-negative")
-        if not 0 <= t.release <= t.last_slot < p.slots:
+        if not all(isinstance(x, numbers.Real) and x >= 0 for x in (t.compute_mcore_h, t.data_mb, t.value_micro, t.max_latency_ms)):
+            raise MechanismError(f"task {t.task_id}: compute, data, value and latency bound must be non-negative numbers")
+        if not (isinstance(t.release, numbers.Real) and isinstance(t.last_slot, numbers.Real) and 0 <= t.release <= t.last_slot < p.slots):
             raise MechanismError(f"task {t.task_id}: window {t.release}..{t.last_slot} is not within slots 0..{p.slots - 1}")
 
 
