@@ -302,7 +302,7 @@ class MemoryBackend(SettlementBackend):
             ):
                 raise SettlementRejected("OrderFieldOutOfRange", i)
             party = bo.party
-            if party >= n:
+            if not 0 <= party < n:  # a negative index, which no uint word holds, is out of range too
                 raise SettlementRejected("PartyOutOfRange", i, party)
             # the owner is usually the very address listed, which spares lower-casing it
             if participants[party] != o.owner and accounts[party] != o.owner.lower():
@@ -332,9 +332,9 @@ class MemoryBackend(SettlementBackend):
         delta = [0] * n
         for i, t in enumerate(batch.trades):
             order, seller, price = t.order, t.seller, t.price
-            if order >= count:
+            if not 0 <= order < count:  # negative indices, which no uint word holds, are out of range too
                 raise SettlementRejected("OrderOutOfRange", i, order)
-            if seller >= n:
+            if not 0 <= seller < n:
                 raise SettlementRejected("SellerOutOfRange", i, seller)
             if price > limits[order]:
                 raise SettlementRejected("PriceAboveLimit", i, price, limits[order])

@@ -271,6 +271,19 @@ def test_chain_rejects_exactly_like_memory(
     assert chain_result[: len(expected)] == expected
 
 
+def test_memory_refuses_negative_indices_as_out_of_range() -> None:
+    """No uint word of the contract's calldata holds a negative index (web3 refuses to encode one);
+    the memory back end must not let Python's negative indexing pick a participant or order."""
+    b = BASE
+    (bo,) = b.orders
+    for batch, expected in (
+        (dataclasses.replace(b, orders=(BatchOrder(bo.signed, -1),)), ("PartyOutOfRange", 0, -1)),
+        (dataclasses.replace(b, trades=(BatchTrade(-1, 0, 1, 1),)), ("OrderOutOfRange", 0, -1)),
+        (dataclasses.replace(b, trades=(BatchTrade(0, -1, 1, 1),)), ("SellerOutOfRange", 0, -1)),
+    ):
+        assert rejected(lambda batch=batch: memory().settle_batch(batch)) == expected
+
+
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rounds=st.lists(

@@ -196,7 +196,7 @@ class ReferenceBackend(MemoryBackend):
             o = bo.signed.order
             if not all(0 <= v < 2**64 for v in (o.order_id, o.limit_price, o.quantity, o.expiry)) or not 0 <= o.resource < 256:
                 raise SettlementRejected("OrderFieldOutOfRange", i)
-            if bo.party >= n:
+            if not 0 <= bo.party < n:
                 raise SettlementRejected("PartyOutOfRange", i, bo.party)
             if accounts[bo.party] != o.owner.lower():
                 raise SettlementRejected("PartyMismatch", i, batch.participants[bo.party], o.owner)
@@ -205,9 +205,9 @@ class ReferenceBackend(MemoryBackend):
         fills = [0] * len(batch.orders)
         delta = [0] * n
         for i, t in enumerate(batch.trades):
-            if t.order >= len(batch.orders):
+            if not 0 <= t.order < len(batch.orders):
                 raise SettlementRejected("OrderOutOfRange", i, t.order)
-            if t.seller >= n:
+            if not 0 <= t.seller < n:
                 raise SettlementRejected("SellerOutOfRange", i, t.seller)
             bo = batch.orders[t.order]
             if t.price > bo.signed.order.limit_price:
