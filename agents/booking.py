@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from typing import NamedTuple
 
-from market.orders import AgentId, Order, OrderId, Resource, Side, Trade
+from market.orders import AgentId, Order, OrderId, Resource, Side, Trade, exact_price_split
 
 __all__ = ["Leg", "RoundBook"]
 
@@ -63,25 +63,22 @@ class RoundBook:
         pieces: list[tuple[Leg, int, int, list[int], list[int]]] = []  # leg, price, units, both books
         for leg in self.legs:
             buyer, seller, resource, quantity, amount = leg
-            # exact_price_split, inlined as this runs for every leg: ``quantity - extra`` units at
-            # ``price`` and ``extra`` (fewer than ``quantity``) at ``price + 1``
-            price, extra = divmod(amount, quantity)
-            top = price + 1 if extra else price
+            split = exact_price_split(quantity, amount)  # cheapest leg first
+            low, high = split[0][0], split[-1][0]
             bbook = books.get((buyer, buy, resource))
             if bbook is None:
-                bbook = books[buyer, buy, resource] = [0, top]
-            elif top > bbook[1]:
-                bbook[1] = top
+                bbook = books[buyer, buy, resource] = [0, high]
+            elif high > bbook[1]:
+                bbook[1] = high
             sbook = books.get((seller, sell, resource))
             if sbook is None:
-                sbook = books[seller, sell, resource] = [0, price]
-            elif price < sbook[1]:
-                sbook[1] = price
+                sbook = books[seller, sell, resource] = [0, low]
+            elif low < sbook[1]:
+                sbook[1] = low
             bbook[0] += quantity
             sbook[0] += quantity
-            pieces.append((leg, price, quantity - extra, bbook, sbook))
-            if extra:
-                pieces.append((leg, price + 1, extra, bbook, sbook))
+            for price, units in split:
+                pieces.append((leg, price, units, bbook, sbook))
         step, ids = self.step, self._ids
         orders = []
         for (agent, side, resource), book in books.items():

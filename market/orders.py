@@ -165,5 +165,5 @@ def exact_price_split(quantity: int, amount: int) -> list[tuple[int, int]]:
     """
     if quantity <= 0 or amount < 0:
         raise ValueError(f"cannot split {amount} over {quantity} units")
-    price, extra = divmod(amount, quantity)
-    return [(p, q) for p, q in ((price, quantity - extra), (price + 1, extra)) if q > 0]
+    price, extra = divmod(amount, quantity)  # extra < quantity, so the first leg is never empty
+    return [(price, quantity - extra), (price + 1, extra)] if extra else [(price, quantity)]
