@@ -16,7 +16,9 @@ from eth_keys import keys
 from eth_typing import ChecksumAddress
 from eth_utils import keccak
 
-__all__ = ["agent_private_key", "agent_address", "agent_signing_key", "address_number"]
+from market.orders import AgentId
+
+__all__ = ["agent_private_key", "agent_address", "agent_signing_key", "address_number", "AddressBook"]
 
 _SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _DOMAIN = b"ccei-agent-key"
@@ -64,3 +66,17 @@ class _AddressNumbers(dict[str, int]):
 #: The number a hex address stands for (``int(address, 16)``, cached): participants are listed, and
 #: checked, in its order. Raises ``ValueError`` for a string that is not hex.
 address_number: Callable[[str], int] = _AddressNumbers().__getitem__
+
+
+class AddressBook(dict[AgentId, ChecksumAddress]):
+    """Agents' addresses by agent id, each derived once through ``address_of`` (a back end's
+    ``address``): a run's addresses never change, and a round or a log names the same agents
+    thousands of times (a dict lookup is a fraction of a ``backend.address`` call)."""
+
+    def __init__(self, address_of: Callable[[AgentId], ChecksumAddress]) -> None:
+        super().__init__()
+        self._address_of = address_of
+
+    def __missing__(self, agent: AgentId) -> ChecksumAddress:
+        address = self[agent] = self._address_of(agent)
+        return address

@@ -22,10 +22,10 @@ from typing import Any
 from ledger.backends import MemoryBackend, SettlementBackend, balances_digest, open_backend
 from ledger.batch import UNSIGNED, Fill, assemble_batch
 from ledger.errors import LedgerError, SettlementRejected
+from ledger.keys import AddressBook
 from ledger.signing import DEFAULT_TTL_ROUNDS, RESOURCE_CODES, SettlementOrder, Signature, SignedOrder, order_expiry, recover_signer
 from ledger.tradelog import LogTampered, read_log
 from market.auctions import clear_double_auction
-from market.orders import AgentId
 
 __all__ = ["ReplayRefused", "ReplayResult", "replay", "Counterfactual", "reclear"]
 
@@ -151,7 +151,7 @@ def _replay_entries(
     state = _Round()
     ttl = DEFAULT_TTL_ROUNDS
     current_step = -1
-    address = _Addresses(backend)
+    address = AddressBook(backend.address)
     for entry in entries:
         seq, kind, line = entry["seq"], entry["kind"], entry["seq"] + 1
         result.entries += 1
@@ -172,7 +172,7 @@ def _replay_entries(
                 current_step = entry["step"]
                 state.forget_before(current_step - ttl)
             if kind == "order":
-                if entry["resource"] not in _RESOURCE_CODES:
+                if entry["resource"] not in RESOURCE_CODES:  # Resource is a StrEnum: its names find its members
                     raise LogTampered(log, line, "resource", f"{entry['resource']!r} is no resource of the market")
                 state.add(entry)
             elif kind == "authorization":
@@ -204,29 +204,13 @@ def _replay_entries(
         result.balances_digest = balances_digest(backend.balances_by_address())
 
 
-class _Addresses(dict[int, str]):
-    """Agents' addresses, each derived once (a log names the same agents on line after line)."""
-
-    def __init__(self, backend: SettlementBackend) -> None:
-        super().__init__()
-        self._backend = backend
-
-    def __missing__(self, agent: int) -> str:
-        address = self[agent] = self._backend.address(AgentId(agent))
-        return address
-
-
-#: Resource codes by the name a log line gives.
-_RESOURCE_CODES = {resource.value: code for resource, code in RESOURCE_CODES.items()}
-
-
 def _settlement_order(order: dict[str, Any], owner: str, expiry: int) -> SettlementOrder:
     """The EIP-712 order of the logged buy order ``order`` (its resource checked when it was read)."""
     # positional, in field order (owner, order id, resource, limit price, quantity, expiry)
-    return SettlementOrder(owner, order["order_id"], _RESOURCE_CODES[order["resource"]], order["limit_price"], order["quantity"], expiry)
+    return SettlementOrder(owner, order["order_id"], RESOURCE_CODES[order["resource"]], order["limit_price"], order["quantity"], expiry)
 
 
-def _unsigned(log: Path, line: int, trade: dict[str, Any], state: _Round, address: _Addresses, ttl: int) -> SignedOrder:
+def _unsigned(log: Path, line: int, trade: dict[str, Any], state: _Round, address: AddressBook, ttl: int) -> SignedOrder:
     """The unsigned settlement order a trade of an unsigned log fills, made from its order line (a
     format-2 unsigned log has no authorization lines: the expiry follows from the round placed)."""
     order = state.orders.get(trade["buy_order"])

@@ -22,16 +22,14 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
-
-from eth_typing import ChecksumAddress
 
 from ledger.backends import MemoryBackend, SettlementBackend, balances_digest
 from ledger.batch import MAX_BATCH_TRADES, SettlementBatch, batch_id, build_batch, sign_orders
 from ledger.errors import LedgerError
-from ledger.keys import agent_signing_key
+from ledger.keys import AddressBook, agent_signing_key
 from ledger.signing import DEFAULT_TTL_ROUNDS, SignedOrder
 from ledger.tradelog import TradeLogWriter, line_template, trade_body
 from market.orders import AgentId, Order, OrderId, SettlementOutcome, Trade
@@ -88,19 +86,6 @@ def authorization_body(authorization: tuple[OrderId, SignedOrder, bool], prev: s
     return (_AUTHORIZATION_BODY % (message.owner, message.expiry, order_id, prev, seq, signature, step)).encode()
 
 
-class _AddressBook(dict[AgentId, ChecksumAddress]):
-    """Agents' addresses, each derived once: a run's addresses never change, and a round looks them
-    up thousands of times (a dict lookup is a fraction of a ``backend.address`` call)."""
-
-    def __init__(self, address_of: Callable[[AgentId], ChecksumAddress]) -> None:
-        super().__init__()
-        self._address_of = address_of
-
-    def __missing__(self, agent: AgentId) -> ChecksumAddress:
-        address = self[agent] = self._address_of(agent)
-        return address
-
-
 class LedgerSession:
     """Signs, logs, then settles each round's trades.
 
@@ -141,7 +126,7 @@ class LedgerSession:
         self.gas_used = 0
         self.transactions = 0
         self.last_batch: SettlementBatch | None = None
-        self._address_of = _AddressBook(backend.address).__getitem__
+        self._address_of = AddressBook(backend.address).__getitem__
         self._orders: dict[OrderId, Order] = {}
         self._authorized: set[OrderId] = set()
         self._placed: deque[tuple[int, OrderId]] = deque()  # (round placed, order id), oldest first
