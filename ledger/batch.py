@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import coincurve
 from eth_typing import ChecksumAddress
@@ -29,7 +29,7 @@ from ledger.signing import (
     order_expiry,
     sign_order,
 )
-from market.orders import AgentId, Order, OrderId, Side, Trade, slot_init
+from market.orders import AgentId, Order, OrderId, Side, Trade
 
 __all__ = [
     "MAX_BATCH_TRADES",
@@ -65,9 +65,7 @@ _GAS_PER_PARTICIPANT = 30_000
 _GAS_CAP = 29_000_000
 
 
-@slot_init
-@dataclass(frozen=True, slots=True)
-class BatchOrder:
+class BatchOrder(NamedTuple):
     """A signed order in a batch and the index of its owner in the batch's participants."""
 
     signed: SignedOrder
@@ -79,9 +77,7 @@ class BatchOrder:
         return (self.signed.order.as_tuple(), self.party, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big"))
 
 
-@slot_init
-@dataclass(frozen=True, slots=True)
-class BatchTrade:
+class BatchTrade(NamedTuple):
     """``Settlement.Trade``: fills ``quantity`` of batch order ``order`` at ``price``, paid to participant ``seller``."""
 
     order: int

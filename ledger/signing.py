@@ -21,14 +21,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import coincurve
 from eth_abi import encode as abi_encode
 from eth_typing import ChecksumAddress
 from eth_utils import keccak, to_checksum_address
 
-from market.orders import Resource, slot_init
+from market.orders import Resource
 
 __all__ = [
     "DOMAIN_NAME",
@@ -116,9 +116,7 @@ class OrderDomain:
         }
 
 
-@slot_init
-@dataclass(frozen=True, slots=True)
-class SettlementOrder:
+class SettlementOrder(NamedTuple):
     """``Settlement.Order``: ``owner`` pays at most ``limit_price`` per unit for at most ``quantity``
     units of ``resource`` until ``expiry`` (inclusive, unix seconds).
 
@@ -147,9 +145,7 @@ class SettlementOrder:
         return dict(zip((f["name"] for f in ORDER_TYPE), self.as_tuple(), strict=True))
 
 
-@slot_init
-@dataclass(frozen=True, slots=True)
-class Signature:
+class Signature(NamedTuple):
     """An ECDSA signature in Ethereum's ``(v, r, s)`` form, ``v`` in {27, 28}."""
 
     v: int
@@ -174,9 +170,7 @@ class Signature:
         return self.s <= _HALF_N
 
 
-@slot_init
-@dataclass(frozen=True, slots=True)
-class SignedOrder:
+class SignedOrder(NamedTuple):
     """An order and its owner's signature."""
 
     order: SettlementOrder

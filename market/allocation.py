@@ -49,7 +49,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -60,7 +60,6 @@ from market.carbon import CarbonReport, emission_factor
 from market.errors import MechanismError
 from market.metering import NETWORK_WH_PER_GB_HOP, WATTS_PER_CORE, it_energy_wh, network_energy_wh
 from market.network import CLUSTERS, Cluster, backbone_graph
-from market.orders import slot_init
 
 __all__ = [
     "Task",
@@ -76,9 +75,7 @@ __all__ = [
 ]
 
 
-@slot_init
-@dataclass(frozen=True, slots=True)
-class Task:
+class Task(NamedTuple):
     """A task to place.
 
     Attributes:
@@ -108,9 +105,7 @@ class Task:
         return self.release if self.deadline is None else self.deadline
 
 
-@slot_init
-@dataclass(frozen=True, slots=True)
-class DataCentre:
+class DataCentre(NamedTuple):
     """A data centre selling compute in one region.
 
     Attributes:
@@ -157,9 +152,7 @@ class AllocationProblem:
     paths_per_pair: int = 1
 
 
-@slot_init
-@dataclass(frozen=True, slots=True)
-class Assignment:
+class Assignment(NamedTuple):
     """Where and when a task runs and what that costs.
 
     Attributes:

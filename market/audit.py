@@ -88,7 +88,7 @@ def _price(entry: Entry) -> float:
 
 def _with_price(entry: Entry, price: float) -> Entry:
     if isinstance(entry, Order):
-        return dataclasses.replace(entry, limit_price=int(round(price)))
+        return entry._replace(limit_price=int(round(price)))
     return (int(round(price)) if isinstance(entry[0], int) else price, entry[1])
 
 

@@ -17,10 +17,9 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from market.errors import MechanismError
-from market.orders import slot_init
 
 __all__ = [
     "EnergySource",
@@ -110,9 +109,7 @@ def mixed_factor(grid_factor: float, green_share: float) -> float:
     return (1.0 - green_share) * grid_factor
 
 
-@slot_init
-@dataclass(frozen=True, slots=True)
-class CarbonReport:
+class CarbonReport(NamedTuple):
     """Energy used, CO2 emitted and the renewable share of that energy.
 
     Attributes:
@@ -135,7 +132,8 @@ class CarbonReport:
         """Average emission factor of the energy used (0 when none was used)."""
         return self.co2_kg / self.energy_kwh if self.energy_kwh > 0 else 0.0
 
-    def __add__(self, other: CarbonReport) -> CarbonReport:
+    def __add__(self, other: CarbonReport) -> CarbonReport:  # type: ignore[override]
+        """The two reports summed field by field (not the tuples joined)."""
         return CarbonReport(self.energy_kwh + other.energy_kwh, self.co2_kg + other.co2_kg, self.green_kwh + other.green_kwh)
 
     @classmethod

@@ -1,4 +1,4 @@
-"""The market's vocabulary: resources, sides, orders and trades, as small frozen dataclasses.
+"""The market's vocabulary: resources, sides, orders and trades, as small immutable records.
 
 Money is integer micro-tokens and quantities are integer smallest units (milli-core-hours for
 compute, MB for network, Wh for energy), so a trade's ``amount = price * quantity`` is exact and
@@ -6,18 +6,19 @@ the Python accounting agrees with on-chain balances to the unit.
 
 Every order has an ``order_id`` unique within a run; a trade names the buy and the sell order it
 fills, so settlement can check the payer's signed limit and quantity (see ``ledger``).
+
+Orders and trades are ``NamedTuple``s: immutable and hashable like a frozen dataclass, and the
+cheapest record Python builds (a round builds thousands; about 0.4 µs each against 0.9 µs for a
+frozen slotted dataclass). ``order._replace(limit_price=...)`` gives a changed copy.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from dataclasses import dataclass
-from typing import Any, NewType, TypeVar
+from typing import NamedTuple, NewType
 
-__all__ = ["AgentId", "OrderId", "Resource", "Side", "Order", "Trade", "SettlementOutcome", "UNIT", "exact_price_split", "slot_init"]
-
-_T = TypeVar("_T")
+__all__ = ["AgentId", "OrderId", "Resource", "Side", "Order", "Trade", "SettlementOutcome", "UNIT", "exact_price_split"]
 
 AgentId = NewType("AgentId", int)
 OrderId = NewType("OrderId", int)
@@ -38,56 +39,11 @@ class Side(enum.StrEnum):
     SELL = "sell"
 
 
-def slot_init(cls: type[_T]) -> type[_T]:
-    """Gives the frozen slotted dataclass ``cls`` an ``__init__`` that stores each field through its
-    slot's descriptor (a class decorator, applied over ``@dataclass``).
-
-    The ``__init__`` that ``dataclass(frozen=True)`` writes stores each field with
-    ``object.__setattr__(self, name, value)``, a generic call that finds the slot by name again for
-    every field of every instance. Calling the slot descriptor's own ``__set__`` does the same store
-    at about half the cost, and a market round builds thousands of these records (orders, trades,
-    their signed forms and batch entries, allocation tasks and assignments). Same parameters,
-    positional or keyword, with the same defaults; the same fields set; the instances stay frozen
-    (assignment still raises ``FrozenInstanceError``).
-
-    Raises:
-        TypeError: ``cls`` is not a frozen slotted dataclass whose fields are all plain ``__init__``
-            parameters (a default value is fine; a default factory, ``init=False`` or a
-            ``__post_init__`` is not: this ``__init__`` is not written for them).
-    """
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-    if (
-        not cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
-        or "__slots__" not in cls.__dict__
-        or hasattr(cls, "__post_init__")
-        or any(not f.init or f.default_factory is not dataclasses.MISSING for f in fields)
-    ):
-        raise TypeError(f"slot_init needs a frozen slotted dataclass of plain fields, not {cls.__qualname__}")
-    namespace: dict[str, Any] = {"__name__": cls.__module__}
-    params = []
-    for f in fields:
-        namespace[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
-        if f.default is dataclasses.MISSING:
-            params.append(f.name)
-        else:
-            namespace[f"_default_{f.name}"] = f.default
-            params.append(f"{f.name}=_default_{f.name}")
-    body = "".join(f"    _set_{f.name}(self, {f.name})\n" for f in fields)
-    exec(f"def __init__(self, {', '.join(params)}):\n{body}", namespace)  # noqa: S102 - as dataclasses writes __init__
-    init = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__annotations__ = cls.__init__.__annotations__  # type: ignore[misc]  # what help() and inspect show
-    cls.__init__ = init  # type: ignore[misc]
-    return cls
-
-
 #: The smallest unit each resource is counted in.
 UNIT: dict[Resource, str] = {Resource.COMPUTE: "mcore_h", Resource.NETWORK: "mb", Resource.ENERGY: "wh"}
 
 
-@slot_init
-@dataclass(frozen=True, slots=True)
-class Order:
+class Order(NamedTuple):
     """An order: ``owner`` buys (sells) up to ``quantity`` units at no more (less) than ``limit_price``.
 
     Attributes:
@@ -109,9 +65,7 @@ class Order:
     step: int = 0
 
 
-@slot_init
-@dataclass(frozen=True, slots=True)
-class Trade:
+class Trade(NamedTuple):
     """A cleared trade: ``buyer`` pays ``seller`` ``price * quantity`` micro-tokens.
 
     ``buy_order`` and ``sell_order`` are the ids of the orders it fills.

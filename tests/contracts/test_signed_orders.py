@@ -103,7 +103,7 @@ def test_an_invalid_v_recovers_no_one(funded_market: Market) -> None:
 def test_a_tampered_order_field_invalidates_the_signature(funded_market: Market) -> None:
     m = funded_market
     order = m.order(m.accounts.users[0], 1, limit_price=100)
-    raised = SignedOrder(dataclasses.replace(order.order, limit_price=10_000), order.signature)
+    raised = SignedOrder(order.order._replace(limit_price=10_000), order.signature)
     error = _reverted(m, (raised, m.accounts.compute_supplier, 5_000, 1))
     assert error.error == "InvalidSigner"
 

@@ -114,7 +114,7 @@ def _rule_cases() -> list[tuple[str, Callable[[MemoryBackend], SettlementBatch],
         (
             "wide order field",  # what the contract reads as a raw word wider than uint64
             lambda m: dataclasses.replace(
-                b, orders=(BatchOrder(SignedOrder(dataclasses.replace(bo.signed.order, quantity=2**64), bo.signed.signature), bo.party),)
+                b, orders=(BatchOrder(SignedOrder(bo.signed.order._replace(quantity=2**64), bo.signed.signature), bo.party),)
             ),
             ("OrderFieldOutOfRange", 0),
         ),

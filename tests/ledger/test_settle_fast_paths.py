@@ -151,7 +151,7 @@ def test_build_batch_lays_out_like_the_reference(pool: list[SignedOrder], data: 
     if trades and data.draw(st.integers(0, 3)) == 0:  # now and then a trade of an unsigned order or an impostor
         n = data.draw(st.integers(0, len(trades) - 1))
         wrong = data.draw(st.sampled_from([{"buy_order": OrderId(len(pool))}, {"buyer": AgentId(data.draw(st.integers(0, AGENTS - 1)))}]))
-        trades[n] = dataclasses.replace(trades[n], **wrong)
+        trades[n] = trades[n]._replace(**wrong)
     address_of: Callable[[AgentId], str] = lambda agent: addr(int(agent))
     expected = outcome(lambda: reference_build_batch(8, trades, signed, address_of))
     assert outcome(lambda: build_batch(8, trades, signed, address_of)) == expected
@@ -286,14 +286,14 @@ def batches(draw: st.DrawFn) -> SettlementBatch:
     elif damage == "case":  # an owner spelled in lower case: still its party's address
         i = draw(st.integers(0, k - 1))
         orders = list(batch.orders)
-        lower = SignedOrder(dataclasses.replace(orders[i].signed.order, owner=orders[i].signed.order.owner.lower()), UNSIGNED)
+        lower = SignedOrder(orders[i].signed.order._replace(owner=orders[i].signed.order.owner.lower()), UNSIGNED)
         orders[i] = BatchOrder(lower, orders[i].party)
         batch = dataclasses.replace(batch, orders=tuple(orders))
     elif damage == "field":
         i = draw(st.integers(0, k - 1))
         orders = list(batch.orders)
         field = draw(st.sampled_from(["order_id", "limit_price", "quantity", "expiry", "resource"]))
-        wide = SignedOrder(dataclasses.replace(orders[i].signed.order, **{field: draw(st.sampled_from([-1, 256, 2**64]))}), UNSIGNED)
+        wide = SignedOrder(orders[i].signed.order._replace(**{field: draw(st.sampled_from([-1, 256, 2**64]))}), UNSIGNED)
         orders[i] = BatchOrder(wide, orders[i].party)
         batch = dataclasses.replace(batch, orders=tuple(orders))
     elif damage == "trade":

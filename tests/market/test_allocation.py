@@ -71,7 +71,7 @@ def test_deferrable_task_waits_for_the_green_hour_when_carbon_has_a_price(solve)
     a = solve(priced)
     assert a.assignments[0].slot == 2
     assert a.carbon.green_share == 1.0 and a.carbon.co2_kg == 0.0
-    fixed = dataclasses.replace(priced, tasks=(dataclasses.replace(task, deadline=None),))
+    fixed = dataclasses.replace(priced, tasks=(task._replace(deadline=None),))
     assert solve(fixed).assignments[0].slot == 0  # not deferrable: runs at release
 
 
@@ -194,18 +194,18 @@ def test_violations_catch_an_infeasible_allocation() -> None:
     p = AllocationProblem((Task(1, "east", 6_000, 0, 10**7, max_latency_ms=1.0), Task(2, "east", 6_000, 0, 10**7)), (dc("e", "east", cap=10_000),), two_regions())
     good = allocate_greedy(p)
     assert len(good.assignments) == 1
-    moved = dataclasses.replace(good.assignments[0], task_id=2 if good.assignments[0].task_id == 1 else 1)
+    moved = good.assignments[0]._replace(task_id=2 if good.assignments[0].task_id == 1 else 1)
     both = dataclasses.replace(good, assignments=(good.assignments[0], moved), unserved=())
     problems = violations(p, both)
     assert any("over capacity" in x for x in problems) and any("objective" in x for x in problems)
-    far = dataclasses.replace(good.assignments[0], task_id=1, path=("east", "west"), slot=3)
+    far = good.assignments[0]._replace(task_id=1, path=("east", "west"), slot=3)
     wrong = dataclasses.replace(good, assignments=(far, far))
     problems = violations(p, wrong)
     assert any("outside its window" in x for x in problems)
     assert any("not a path" in x for x in problems) and any("repeated" in x for x in problems)
-    slow = dataclasses.replace(good.assignments[0], task_id=1, datacentre="e")
+    slow = good.assignments[0]._replace(task_id=1, datacentre="e")
     p2 = dataclasses.replace(p, datacentres=(dc("e", "west", cap=10_000),))
-    slow = dataclasses.replace(slow, path=("east", "west"))
+    slow = slow._replace(path=("east", "west"))
     assert any("over its bound" in x for x in violations(p2, dataclasses.replace(good, assignments=(slow,))))
 
 
@@ -231,21 +231,21 @@ GOOD_DC = DataCentre("e", "east", 10, 1)
         ({"slots": 0}, "slots must be at least 1"),
         ({"carbon_price_micro_per_kg": -1}, "non-negative"),
         ({"paths_per_pair": 0}, "paths_per_pair"),
-        ({"tasks": (dataclasses.replace(GOOD_TASK, origin="mars"),)}, "origin 'mars'"),
+        ({"tasks": (GOOD_TASK._replace(origin="mars"),)}, "origin 'mars'"),
         ({"tasks": (GOOD_TASK, GOOD_TASK)}, "task ids must be unique"),
-        ({"tasks": (dataclasses.replace(GOOD_TASK, compute_mcore_h=-1),)}, "task 1: compute"),
-        ({"tasks": (dataclasses.replace(GOOD_TASK, compute_mcore_h=None),)}, "task 1: .* non-negative numbers"),
-        ({"tasks": (dataclasses.replace(GOOD_TASK, data_mb="5"),)}, "task 1: .* non-negative numbers"),
-        ({"tasks": (dataclasses.replace(GOOD_TASK, value_micro=math.nan),)}, "task 1: .* non-negative numbers"),
-        ({"tasks": (GOOD_TASK, dataclasses.replace(GOOD_TASK, task_id=2, max_latency_ms=None))}, "task 2: .* non-negative numbers"),
-        ({"tasks": (dataclasses.replace(GOOD_TASK, release=2, deadline=1),)}, "window 2..1"),
-        ({"tasks": (dataclasses.replace(GOOD_TASK, deadline=5),)}, "not within slots"),
-        ({"tasks": (dataclasses.replace(GOOD_TASK, release=None),)}, "window None..None"),
-        ({"datacentres": (dataclasses.replace(GOOD_DC, region="moon"),)}, "region 'moon'"),
+        ({"tasks": (GOOD_TASK._replace(compute_mcore_h=-1),)}, "task 1: compute"),
+        ({"tasks": (GOOD_TASK._replace(compute_mcore_h=None),)}, "task 1: .* non-negative numbers"),
+        ({"tasks": (GOOD_TASK._replace(data_mb="5"),)}, "task 1: .* non-negative numbers"),
+        ({"tasks": (GOOD_TASK._replace(value_micro=math.nan),)}, "task 1: .* non-negative numbers"),
+        ({"tasks": (GOOD_TASK, GOOD_TASK._replace(task_id=2, max_latency_ms=None))}, "task 2: .* non-negative numbers"),
+        ({"tasks": (GOOD_TASK._replace(release=2, deadline=1),)}, "window 2..1"),
+        ({"tasks": (GOOD_TASK._replace(deadline=5),)}, "not within slots"),
+        ({"tasks": (GOOD_TASK._replace(release=None),)}, "window None..None"),
+        ({"datacentres": (GOOD_DC._replace(region="moon"),)}, "region 'moon'"),
         ({"datacentres": (GOOD_DC, GOOD_DC)}, "names must be unique"),
-        ({"datacentres": (dataclasses.replace(GOOD_DC, pue=0.9),)}, "PUE"),
-        ({"datacentres": (dataclasses.replace(GOOD_DC, green_share=(0.1, 0.2)),)}, "green_share"),
-        ({"datacentres": (dataclasses.replace(GOOD_DC, green_share=1.5),)}, "green_share"),
+        ({"datacentres": (GOOD_DC._replace(pue=0.9),)}, "PUE"),
+        ({"datacentres": (GOOD_DC._replace(green_share=(0.1, 0.2)),)}, "green_share"),
+        ({"datacentres": (GOOD_DC._replace(green_share=1.5),)}, "green_share"),
     ],
 )
 def test_rejects_bad_instances(change: dict, message: str) -> None:
@@ -293,7 +293,7 @@ def rough_problems(draw: st.DrawFn) -> AllocationProblem:
 
     def maybe_broken(obj, names: list[str]):  # one field at most, and most objects whole
         name = draw(st.sampled_from([None] * len(names) + names))
-        return obj if name is None else dataclasses.replace(obj, **{name: draw(st.sampled_from(BREAKS[name]))})
+        return obj if name is None else obj._replace(**{name: draw(st.sampled_from(BREAKS[name]))})
 
     tasks = []
     for _ in range(draw(st.integers(0, 5))):
@@ -345,7 +345,7 @@ def test_validation_of_all_at_once_names_the_same_first_problem_as_one_at_a_time
 @given(st.integers(0, 2**32 - 1), st.integers(1, 40), st.integers(1, 4), st.integers(1, 2))
 def test_compiled_costs_follow_the_formula_bundle_by_bundle(seed: int, n: int, slots: int, paths: int) -> None:
     p = random_problem(np.random.default_rng(seed), n, slots=slots, clusters=CLUSTERS[:6])
-    tight = dataclasses.replace(p.datacentres[0], capacity_mcore_h=p.tasks[0].compute_mcore_h)  # a capacity just enough
+    tight = p.datacentres[0]._replace(capacity_mcore_h=p.tasks[0].compute_mcore_h)  # a capacity just enough
     p = dataclasses.replace(p, datacentres=(tight, *p.datacentres[1:]), paths_per_pair=paths)
     cp = allocation._compile(p)
     layout = cp.layout
