@@ -11,11 +11,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from market import allocation
 from market.allocation import (
     Allocation,
     AllocationProblem,
     DataCentre,
+    RouteCache,
     Task,
     allocate_greedy,
     allocate_milp,
@@ -23,6 +23,9 @@ from market.allocation import (
     random_problem,
     violations,
 )
+from market.allocation.compiled import allocation_of, compile_problem
+from market.allocation.greedy import Placement
+from market.allocation.problem import TaskColumns, green_shares, validate
 from market.carbon import CarbonReport
 from market.errors import MechanismError
 from market.network import CLUSTERS, Link, region_graph
@@ -328,14 +331,14 @@ def outcome(check) -> str | None:
 @settings(max_examples=300, deadline=None)
 @given(rough_problems())
 def test_validation_of_all_at_once_names_the_same_first_problem_as_one_at_a_time(p: AllocationProblem) -> None:
-    class OneAtATime(allocation._TaskColumns):
+    class OneAtATime(TaskColumns):
         def plainly_valid(self, p: AllocationProblem) -> bool:
             return False
 
-    tasks = allocation._TaskColumns.of(p.tasks)
-    green = allocation._green_shares(p)
+    tasks = TaskColumns.of(p.tasks)
+    green = green_shares(p)
     one_at_a_time = OneAtATime(*(getattr(tasks, f.name) for f in dataclasses.fields(tasks)))
-    assert outcome(lambda: allocation._validate(p, tasks, green)) == outcome(lambda: allocation._validate(p, one_at_a_time, None))
+    assert outcome(lambda: validate(p, tasks, green)) == outcome(lambda: validate(p, one_at_a_time, None))
     if green is not None:
         each = [np.broadcast_to(np.asarray(d.green_share, dtype=float), (p.slots,)) for d in p.datacentres]
         assert green.tolist() == [row.tolist() for row in each]
@@ -347,7 +350,7 @@ def test_compiled_costs_follow_the_formula_bundle_by_bundle(seed: int, n: int, s
     p = random_problem(np.random.default_rng(seed), n, slots=slots, clusters=CLUSTERS[:6])
     tight = p.datacentres[0]._replace(capacity_mcore_h=p.tasks[0].compute_mcore_h)  # a capacity just enough
     p = dataclasses.replace(p, datacentres=(tight, *p.datacentres[1:]), paths_per_pair=paths)
-    cp = allocation._compile(p)
+    cp = compile_problem(p, RouteCache())
     layout = cp.layout
     price = [d.price_micro_per_mcore_h for d in p.datacentres]
     capacity = [d.capacity_mcore_h for d in p.datacentres]
@@ -375,9 +378,9 @@ def test_compiled_costs_follow_the_formula_bundle_by_bundle(seed: int, n: int, s
 @given(st.integers(0, 2**32 - 1), st.integers(1, 200), st.integers(1, 6))
 def test_construction_without_search_bookkeeping_places_as_with_it(seed: int, n: int, slots: int) -> None:
     p = random_problem(np.random.default_rng(seed), n, slots=slots, load=1.2)
-    cp = allocation._compile(p)
-    lean, full = allocation._Placement(cp, 8, search=False), allocation._Placement(cp, 8, search=True)
+    cp = compile_problem(p, RouteCache())
+    lean, full = Placement(cp, 8, search=False), Placement(cp, 8, search=True)
     lean.construct(-lean.regret)
     full.construct(-full.regret)
     assert lean.where == full.where and lean.rem == full.rem
-    assert allocation._result(cp, "greedy", lean.where, optimal=False) == allocate_greedy(p, passes=0)
+    assert allocation_of(cp, "greedy", lean.where, optimal=False) == allocate_greedy(p, passes=0)

@@ -14,8 +14,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from market import allocation
-from market.allocation import allocate_greedy, random_problem
+from market.allocation import RouteCache, allocate_greedy, random_problem
+from market.allocation.compiled import compile_problem, sum_in_order
+from market.allocation.greedy import Placement
 from market.carbon import CarbonReport
 from market.network import CLUSTERS
 
@@ -31,7 +32,7 @@ def test_sum_in_order_adds_as_a_python_loop(xs: list[float]) -> None:
     total = 0.0
     for x in xs:
         total += x
-    got = allocation._sum_in_order(np.array(xs, dtype=float))
+    got = sum_in_order(np.array(xs, dtype=float))
     assert got == total and math.copysign(1.0, got) == math.copysign(1.0, total)
 
 
@@ -41,8 +42,8 @@ def test_padded_ranking_is_each_groups_own_ranking(seed: int, n: int, slots: int
     """Groups with fewer routes are padded with inf costs: a task's feasible bundles rank as in its group's own matrix."""
     p = dataclasses.replace(random_problem(np.random.default_rng(seed), max(n, 1), slots=slots, clusters=CLUSTERS[:regions]), paths_per_pair=paths)
     p = dataclasses.replace(p, tasks=p.tasks[:n])
-    cp = allocation._compile(p)
-    placement = allocation._Placement(cp, 8)
+    cp = compile_problem(p, RouteCache())
+    placement = Placement(cp, 8)
     for i in range(n):
         own = cp.cost[i, : cp.layout.bundles[cp.group_of[i]]]
         order = np.argsort(own, kind="stable")[: placement.feasible[i]]
@@ -70,11 +71,10 @@ def test_result_totals_are_the_task_by_task_sums(seed: int, n: int, slots: int, 
 def test_a_kept_layout_allocates_as_a_fresh_one(seed: int, n: int, slots: int) -> None:
     """Layouts are kept per set of origins, whatever order their tasks come in (here: made for the reversed tasks first)."""
     p = random_problem(np.random.default_rng(seed), n, slots=slots)
-    allocation._ROUTE_TABLES.clear()
-    fresh = allocate_greedy(p, passes=1)
-    allocation._ROUTE_TABLES.clear()
-    allocate_greedy(dataclasses.replace(p, tasks=p.tasks[::-1]), passes=1)
-    assert allocate_greedy(p, passes=1) == fresh
+    fresh = allocate_greedy(p, passes=1, routes=RouteCache())
+    routes = RouteCache()
+    allocate_greedy(dataclasses.replace(p, tasks=p.tasks[::-1]), passes=1, routes=routes)
+    assert allocate_greedy(p, passes=1, routes=routes) == fresh
 
 
 @settings(max_examples=25, deadline=None)
@@ -82,8 +82,8 @@ def test_a_kept_layout_allocates_as_a_fresh_one(seed: int, n: int, slots: int) -
 def test_construction_places_each_task_on_its_cheapest_bundle_with_room(seed: int, n: int, slots: int, bandwidth: float) -> None:
     """The construction's inlined search against a plain one over each task's whole stable ranking."""
     p = random_problem(np.random.default_rng(seed), n, slots=slots, load=1.2, bandwidth_share=bandwidth)
-    cp = allocation._compile(p)
-    placement = allocation._Placement(cp, 8, search=False)
+    cp = compile_problem(p, RouteCache())
+    placement = Placement(cp, 8, search=False)
     placement.construct(-placement.regret)
     rem = [*np.repeat(cp.dc_capacity, slots).tolist(), *np.repeat(cp.link_bandwidth, slots).tolist()]
     n_dc_slots = len(p.datacentres) * slots
@@ -98,3 +98,23 @@ def test_construction_places_each_task_on_its_cheapest_bundle_with_room(seed: in
                 where[i] = b
                 break
     assert placement.where == where and placement.rem == rem
+
+
+def test_a_route_cache_shares_a_table_per_graph_content_and_keeps_the_latest() -> None:
+    p = random_problem(np.random.default_rng(1), 5, slots=2)
+    routes = RouteCache(kept=2)
+    table = routes.table(p)
+    same_content = dataclasses.replace(p, graph=p.graph.copy())
+    assert routes.table(same_content) is table and len(routes) == 1
+    edited = p.graph.copy()
+    next(iter(edited.edges.values()))["latency_ms"] += 1.0
+    assert routes.table(dataclasses.replace(p, graph=edited)) is not table and len(routes) == 2
+    fewer = p.graph.subgraph(list(p.graph.nodes)[:-1]).copy()
+    routes.table(dataclasses.replace(p, graph=fewer))
+    assert len(routes) == 2 and routes.table(p) is not table  # the oldest was dropped
+    unhashable = p.graph.copy()
+    next(iter(unhashable.nodes.values()))["note"] = ["a list"]
+    q = dataclasses.replace(p, graph=unhashable)
+    assert routes.table(q) is not routes.table(q)  # routed afresh each time, never kept
+    routes.clear()
+    assert len(routes) == 0
