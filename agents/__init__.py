@@ -8,11 +8,12 @@ from __future__ import annotations
 from agents.auction import AuctionModel
 from agents.eastwest import EastWestModel
 from agents.microgrids import MicrogridModel
-from agents.model import PostedPriceModel, Settler
+from agents.model import MarketModel, Settler
+from agents.posted_price import PostedPriceModel
 
-__all__ = ["MODELS", "AuctionModel", "EastWestModel", "MicrogridModel", "PostedPriceModel", "Settler"]
+__all__ = ["MODELS", "AuctionModel", "EastWestModel", "MarketModel", "MicrogridModel", "PostedPriceModel", "Settler"]
 
-MODELS: dict[str, type] = {
+MODELS: dict[str, type[MarketModel]] = {
     "east-west": EastWestModel,
     "posted-price": PostedPriceModel,
     "double-auction": AuctionModel,

@@ -30,8 +30,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from agents.agents import Participant
-from agents.model import MarketModel
+from agents.model import MarketModel, Participant
 from agents.strategies import Strategy, StrategyName, make_strategy
 from market.auctions import OrderBook, clear_double_auction
 from market.errors import CceiError

@@ -37,11 +37,10 @@ from typing import Any
 import mesa
 import numpy as np
 
-from agents.agents import Participant
 from agents.booking import RoundBook
 from agents.environment import SolarSite, WindSite
 from agents.geography import CLUSTERS, Cluster, cluster, is_east, pue_target
-from agents.model import MarketModel
+from agents.model import MarketModel, Participant
 from agents.strategies import Strategy, StrategyName, make_strategy
 from market import allocation as alloc
 from market.auctions import clear_double_auction

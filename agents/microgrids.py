@@ -32,11 +32,10 @@ from typing import Any
 import mesa
 import numpy as np
 
-from agents.agents import Participant
 from agents.booking import RoundBook
 from agents.environment import SolarSite, WindSite
 from agents.geography import cluster
-from agents.model import MarketModel
+from agents.model import MarketModel, Participant
 from market.bargaining import Microgrid, microgrid_trading
 from market.orders import AgentId, Resource
 from market.pricing import sdr_settlement

@@ -25,6 +25,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from agents import MarketModel
 from experiments.scenarios import Scenario
 from ledger.backends import SettlementBackend, open_backend
 from ledger.session import LedgerSession
@@ -87,7 +88,7 @@ class RunResult:
     out: Path
     summary: dict[str, Any]
     backend: SettlementBackend
-    model: Any
+    model: MarketModel
 
 
 def prepare_out_dir(out: Path, overwrite: bool = False) -> Path:
@@ -133,13 +134,13 @@ def run_header(scenario: Scenario, seed: int, steps: int, signed: bool = True) -
     }
 
 
-def open_accounts(settler: SettlementBackend | LedgerSession, model: Any) -> None:
+def open_accounts(settler: SettlementBackend | LedgerSession, model: MarketModel) -> None:
     """Opens an escrow account for each of ``model``'s participants with its initial funds (a
     session also logs the deposits)."""
     settler.open_accounts({p.agent_id: p.initial_funds_micro for p in model.participants})
 
 
-def _write_metrics(path: Path, model: Any) -> None:
+def _write_metrics(path: Path, model: MarketModel) -> None:
     frame = model.datacollector.get_model_vars_dataframe()
     columns = list(frame.columns)
     with open(path, "w", newline="") as fh:
@@ -261,8 +262,7 @@ def _execute(
             "balances_digest": closing["balances_digest"],
             "elapsed_s": round(time.perf_counter() - started, 3),
         }
-        if hasattr(model, "summary_metrics"):
-            summary.update(model.summary_metrics())
+        summary.update(model.summary_metrics())
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     finally:
         backend.close()

@@ -3,8 +3,8 @@
 A scenario names a model (a key of :data:`agents.MODELS`), the number of steps and the model's
 keyword arguments under ``[params]``. Validation checks every key against the model's constructor:
 unknown keys, wrong types and negative quantities are reported as one line naming the file, the
-key and the problem. A model class may add its own checks with a ``validate_params`` classmethod
-returning ``(key, problem)`` pairs.
+key and the problem. The model class adds its own checks with its ``validate_params`` classmethod
+(:meth:`agents.MarketModel.validate_params`), which returns ``(key, problem)`` pairs.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from agents import MODELS
+from agents import MODELS, MarketModel
 from market.errors import CceiError
 
 __all__ = ["ScenarioError", "Scenario", "builtin_scenarios", "load_scenario", "apply_overrides", "read_toml", "validate"]
@@ -52,7 +52,7 @@ class Scenario:
     description: str = ""
 
     @property
-    def model_class(self) -> type:
+    def model_class(self) -> type[MarketModel]:
         return MODELS[self.model]
 
     def as_dict(self) -> dict[str, Any]:
@@ -139,7 +139,7 @@ def validate(data: dict[str, Any], where: str, default_name: str) -> Scenario:
         if key not in defaults:
             raise ScenarioError(f"{where}: unknown key 'params.{key}' for model {model!r} (allowed: {', '.join(defaults)})")
         params[key] = _check_type(where, f"params.{key}", value, defaults[key])
-    for key, problem in getattr(MODELS[model], "validate_params", lambda p: [])({**defaults, **params}):
+    for key, problem in MODELS[model].validate_params({**defaults, **params}):
         raise ScenarioError(f"{where}: key 'params.{key}': {problem}")
     return Scenario(
         name=data.get("name", default_name),

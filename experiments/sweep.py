@@ -65,6 +65,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
+from agents import MarketModel
 from experiments.results import write_tables
 from experiments.run import code_version, run
 from experiments.scenarios import Scenario, load_scenario, read_toml, validate
@@ -426,7 +427,7 @@ def sample_points(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{name: _from_unit(spec["params"][name], float(u)) for name, u in zip(names, row, strict=True)} for row in unit]
 
 
-def _model_defaults(model_class: type) -> dict[str, Any]:
+def _model_defaults(model_class: type[MarketModel]) -> dict[str, Any]:
     return {
         name: p.default
         for name, p in inspect.signature(model_class).parameters.items()

@@ -24,7 +24,7 @@ from typing import Any
 import mesa
 
 from agents.eastwest import DataCentre, EastWestModel, EnergySupplier, NetworkLink, User
-from experiments.run import frozen_heap
+from experiments.run import frozen_heap, open_accounts
 from ledger.backends import MemoryBackend
 from ledger.session import LedgerSession
 from ledger.tradelog import TradeLogWriter
@@ -76,7 +76,7 @@ def _east_west(agents: int, seed: int, log_dir: Path) -> EastWestModel:
     backend = MemoryBackend(seed, verify_signatures=False, forget_expired=True)  # as open_backend("memory")
     log = TradeLogWriter(log_dir / f"bench-{agents}.jsonl", {"scenario": "east-west", "seed": seed})
     model = EastWestModel(n_users=n_users, seed=seed, settler=LedgerSession(backend, log, sign=False))
-    backend.open_accounts({p.agent_id: p.initial_funds_micro for p in model.participants})
+    open_accounts(backend, model)
     return model
 
 

@@ -14,7 +14,7 @@ The dashed line is the Hu Huanyong line (Heihe–Tengchong), China's classic eas
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -22,6 +22,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from agents.geography import CLUSTERS, is_east
+
+if TYPE_CHECKING:
+    from agents import EastWestModel, MarketModel
 
 __all__ = ["map_figure", "charts_figure", "SERIES"]
 
@@ -48,7 +51,7 @@ SERIES: dict[str, list[tuple[str, str, float]]] = {
 }
 
 
-def map_figure(model: Any) -> Figure:
+def map_figure(model: EastWestModel) -> Figure:
     """The East-Data-West-Compute map of an ``EastWestModel`` in its current hour."""
     fig = Figure(figsize=(6.4, 4.6), dpi=100, layout="constrained")
     ax = fig.add_subplot()
@@ -100,7 +103,7 @@ def _utilisation_colour(u: float) -> tuple[float, float, float]:
     return (min(1.0, 2 * u), min(1.0, 2 * (1 - u)) * 0.8, 0.2)
 
 
-def charts_figure(model: Any, model_key: str) -> Figure:
+def charts_figure(model: MarketModel, model_key: str) -> Figure:
     """The live charts of a model: one small panel per series of its DataCollector.
 
     Auction models get their own panels (prices of the latest period against the equilibrium,

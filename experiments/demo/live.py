@@ -36,7 +36,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from agents import MODELS
+from agents import MODELS, MarketModel
 from agents.auction import AuctionModel, Trader
 from experiments.run import open_accounts, run_header
 from experiments.scenarios import Scenario
@@ -58,7 +58,7 @@ __all__ = [
     "agent_label",
 ]
 
-_CLASS_CACHE: dict[type, type] = {}
+_CLASS_CACHE: dict[type[MarketModel], type[DemoMarket]] = {}
 _LOG_NAMES = threading.Lock()
 
 
@@ -205,7 +205,7 @@ def agent_label(agent: mesa.Agent) -> str:
     return words if site is None else f"{words} {site}"
 
 
-class DemoMarket(mesa.Model):
+class DemoMarket(MarketModel):
     """Mixed into a model class by :func:`demo_class`: the model settles on its own ledger.
 
     Args:
@@ -414,7 +414,7 @@ def _free_log_path(directory: Path, stem: str) -> Path:
         return path
 
 
-def demo_class(model_class: type) -> type:
+def demo_class(model_class: type[MarketModel]) -> type[DemoMarket]:
     """``model_class`` with :class:`DemoMarket` mixed in (one class per model class)."""
     if model_class not in _CLASS_CACHE:
         _CLASS_CACHE[model_class] = type(f"Demo{model_class.__name__}", (DemoMarket, model_class), {"__doc__": model_class.__doc__})

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import mesa
 
-from agents.agents import ComputeSupplier, User
-from agents.model import PostedPriceModel
+from agents.posted_price import ComputeBuyer, ComputeSupplier, PostedPriceModel
 from market.orders import Order, SettlementOutcome, Trade
 
 
@@ -26,7 +25,7 @@ def test_steps_and_collects() -> None:
     assert len(frame) == 11
     assert frame["trades"].sum() > 0
     assert len(model.agents_by_type[ComputeSupplier]) == 3
-    assert len(model.agents_by_type[User]) == 12
+    assert len(model.agents_by_type[ComputeBuyer]) == 12
 
 
 def test_same_seed_same_trades() -> None:
@@ -67,7 +66,7 @@ def test_users_who_cannot_pay_do_not_order() -> None:
     model = PostedPriceModel(seed=1, initial_funds_micro=10, task_probability=1.0)
     model.step()
     assert model.trades == []
-    assert all(u.tasks_unserved == 1 for u in model.agents_by_type[User])
+    assert all(u.tasks_unserved == 1 for u in model.agents_by_type[ComputeBuyer])
 
 
 def test_works_with_mesa_batch_run() -> None:

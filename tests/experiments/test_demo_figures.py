@@ -60,7 +60,7 @@ def test_east_west_charts_follow_the_data_collector(east_west: EastWestModel) ->
 
 
 def test_charts_of_a_model_without_a_series_list() -> None:
-    from agents.model import PostedPriceModel
+    from agents.posted_price import PostedPriceModel
 
     model = PostedPriceModel(seed=1)
     model.step()
