@@ -469,7 +469,7 @@ class SchedulingPlatform(mesa.Agent):
         if not pending:
             return []
         forecast = m.green_forecast(horizon)
-        inf, last, task = math.inf, horizon - 1, alloc.Task
+        inf, last, task = math.inf, horizon - 1, alloc.TaskDemand
         problem = alloc.AllocationProblem(
             # positional, in field order (id, origin, compute, data, value, latency bound, release,
             # deadline): keywords would cost a dict per task, every hour it waits
@@ -487,7 +487,7 @@ class SchedulingPlatform(mesa.Agent):
                 for t in pending
             ),
             datacentres=tuple(
-                alloc.DataCentre(
+                alloc.CentreOffer(
                     name=str(dc.unique_id),
                     region=dc.site.name,
                     capacity_mcore_h=dc.capacity_mcore_h,

@@ -24,7 +24,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from experiments.report import summary_table
+    from experiments.run_summary import summary_table
     from experiments.run import RunError, default_out_dir, resume, run
     from experiments.scenarios import load_scenario
 

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from market.errors import MechanismError
 from market.orders import Order, OrderId, Resource, Side, Trade
 
-__all__ = ["Rule", "Fill", "AuctionResult", "clear_double_auction", "OrderBook"]
+__all__ = ["Rule", "Match", "AuctionResult", "clear_double_auction", "OrderBook"]
 
 #: A book entry: ``(price, quantity)`` or an :class:`~market.orders.Order`.
 Entry = tuple[float, int] | Order
@@ -63,7 +63,7 @@ class Rule(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Fill:
+class Match:
     """Units of bid ``bid`` matched with ask ``ask`` (indices into the sequences given).
 
     Attributes:
@@ -98,7 +98,7 @@ class AuctionResult:
     Attributes:
         rule: The pricing rule used.
         trades: :class:`~market.orders.Trade` objects when orders were given, otherwise the
-            :class:`Fill` records. A trade carries one price: where the buyer pays more than the
+            :class:`Match` records. A trade carries one price: where the buyer pays more than the
             seller receives (pay-as-bid, or McAfee's reduced case) it is the seller's price, and
             the buyer owes the difference to the operator (see ``fills`` and ``operator_revenue``).
         fills: Every match with both sides' prices, in matching order.
@@ -110,8 +110,8 @@ class AuctionResult:
     """
 
     rule: Rule
-    trades: tuple[Trade, ...] | tuple[Fill, ...]
-    fills: tuple[Fill, ...]
+    trades: tuple[Trade, ...] | tuple[Match, ...]
+    fills: tuple[Match, ...]
     clearing_price: float | None
     volume: int
     surplus: float
@@ -216,7 +216,7 @@ def clear_double_auction(
             j += 1
             left_a = ask_lines[j].quantity if j < len(ask_lines) else 0
 
-    fills: list[Fill] = []
+    fills: list[Match] = []
     price: float | None = None
     if segments:
         b_k, s_k = segments[-1][0].price, segments[-1][1].price
@@ -226,25 +226,25 @@ def clear_double_auction(
             lo = s_k if b_next is None else max(s_k, b_next)
             hi = b_k if s_next is None else min(b_k, s_next)
             price = _midpoint(lo, hi, integral)
-            fills = [Fill(b.index, a.index, q, price, price) for b, a, q in segments]
+            fills = [Match(b.index, a.index, q, price, price) for b, a, q in segments]
         elif how is Rule.PAY_AS_BID:
-            fills = [Fill(b.index, a.index, q, b.price, a.price) for b, a, q in segments]
+            fills = [Match(b.index, a.index, q, b.price, a.price) for b, a, q in segments]
         else:
             p0 = _midpoint(0 if b_next is None else b_next, math.inf if s_next is None else s_next, integral)
             if s_k <= p0 <= b_k:
                 price = p0
-                fills = [Fill(b.index, a.index, q, p0, p0) for b, a, q in segments]
+                fills = [Match(b.index, a.index, q, p0, p0) for b, a, q in segments]
             else:
                 last_b, last_a, last_q = segments[-1]
                 kept = [*segments[:-1], (last_b, last_a, last_q - 1)]
-                fills = [Fill(b.index, a.index, q, b_k, s_k) for b, a, q in kept if q > 0]
+                fills = [Match(b.index, a.index, q, b_k, s_k) for b, a, q in kept if q > 0]
 
     volume = sum(f.quantity for f in fills)
     value = {x.index: x.price for x in bid_lines}
     cost = {x.index: x.price for x in ask_lines}
     surplus = sum((value[f.bid] - cost[f.ask]) * f.quantity for f in fills)
     revenue = sum((f.buyer_price - f.seller_price) * f.quantity for f in fills)
-    trades: tuple[Trade, ...] | tuple[Fill, ...]
+    trades: tuple[Trade, ...] | tuple[Match, ...]
     if as_orders and bid_orders is not None and ask_orders is not None:
         trades = tuple(
             Trade(

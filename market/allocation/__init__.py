@@ -46,12 +46,12 @@ Modules: :mod:`~market.allocation.problem` (the records, validation and the solu
 from market.allocation.greedy import allocate_greedy
 from market.allocation.instances import random_problem
 from market.allocation.milp import allocate_milp
-from market.allocation.problem import Allocation, AllocationProblem, Assignment, DataCentre, Task, optimality_gap, violations
+from market.allocation.problem import Allocation, AllocationProblem, Assignment, CentreOffer, TaskDemand, optimality_gap, violations
 from market.allocation.routes import RouteCache
 
 __all__ = [
-    "Task",
-    "DataCentre",
+    "TaskDemand",
+    "CentreOffer",
     "AllocationProblem",
     "Assignment",
     "Allocation",

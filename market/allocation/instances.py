@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from market.allocation.problem import AllocationProblem, DataCentre, Task
+from market.allocation.problem import AllocationProblem, CentreOffer, TaskDemand
 from market.errors import MechanismError
 from market.network import CLUSTERS, Cluster, backbone_graph
 
@@ -79,7 +79,7 @@ def random_problem(
     for k, c in enumerate(clusters):
         west = not east[k]
         datacentres.append(
-            DataCentre(
+            CentreOffer(
                 name=f"dc-{c.name}",
                 region=c.name,
                 capacity_mcore_h=int(per_dc_slot * rng.uniform(0.6, 1.4)),
@@ -91,7 +91,7 @@ def random_problem(
     bandwidth = max(float(data.sum()) / slots * bandwidth_share / 3, float(data.max()))
     graph = backbone_graph(clusters, bandwidth_mb=bandwidth, price_micro_per_mb=2)
     tasks = tuple(
-        Task(
+        TaskDemand(
             task_id=i,
             origin=names[origins[i]],
             compute_mcore_h=int(compute[i]),

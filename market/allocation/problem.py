@@ -18,10 +18,10 @@ from market.carbon import CarbonReport
 from market.errors import MechanismError
 from market.metering import NETWORK_WH_PER_GB_HOP, WATTS_PER_CORE
 
-__all__ = ["Task", "DataCentre", "AllocationProblem", "Assignment", "Allocation", "TaskColumns", "green_shares", "validate", "violations", "optimality_gap"]
+__all__ = ["TaskDemand", "CentreOffer", "AllocationProblem", "Assignment", "Allocation", "TaskColumns", "green_shares", "validate", "violations", "optimality_gap"]
 
 
-class Task(NamedTuple):
+class TaskDemand(NamedTuple):
     """A task to place.
 
     Attributes:
@@ -51,7 +51,7 @@ class Task(NamedTuple):
         return self.release if self.deadline is None else self.deadline
 
 
-class DataCentre(NamedTuple):
+class CentreOffer(NamedTuple):
     """A data centre selling compute in one region.
 
     Attributes:
@@ -89,8 +89,8 @@ class AllocationProblem:
         paths_per_pair: How many shortest paths (by latency) to offer per origin and data centre.
     """
 
-    tasks: tuple[Task, ...]
-    datacentres: tuple[DataCentre, ...]
+    tasks: tuple[TaskDemand, ...]
+    datacentres: tuple[CentreOffer, ...]
     graph: nx.Graph = field(compare=False)
     slots: int = 1
     carbon_price_micro_per_kg: float = 0.0
@@ -153,7 +153,7 @@ class TaskColumns:
     """The tasks' attributes, one list or array per attribute (numbers as floats).
 
     Read with one list comprehension per attribute, which is faster than one pass making tuples;
-    ``last`` is :attr:`Task.last_slot` written out, as a property call per task costs more than
+    ``last`` is :attr:`TaskDemand.last_slot` written out, as a property call per task costs more than
     reading the attributes.
     """
 
@@ -167,7 +167,7 @@ class TaskColumns:
     last: np.ndarray
 
     @classmethod
-    def of(cls, tasks: Sequence[Task]) -> TaskColumns:
+    def of(cls, tasks: Sequence[TaskDemand]) -> TaskColumns:
         return cls(
             [t.task_id for t in tasks],
             [t.origin for t in tasks],

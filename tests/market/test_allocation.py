@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from market.allocation import (
     Allocation,
     AllocationProblem,
-    DataCentre,
+    CentreOffer,
     RouteCache,
-    Task,
+    TaskDemand,
     allocate_greedy,
     allocate_milp,
     optimality_gap,
@@ -37,16 +37,16 @@ def two_regions(bandwidth: float = math.inf) -> nx.Graph:
     return region_graph([Link("east", "west", latency_ms=8.0, bandwidth_mb=bandwidth, price_micro_per_mb=3)], {"east": 0.6, "west": 0.2})
 
 
-def dc(name: str, region: str, cap: int = 10_000, price: int = 300, green: float | tuple[float, ...] = 0.0) -> DataCentre:
-    return DataCentre(name, region, cap, price, pue=1.25, green_share=green, watts_per_core=10.0)
+def dc(name: str, region: str, cap: int = 10_000, price: int = 300, green: float | tuple[float, ...] = 0.0) -> CentreOffer:
+    return CentreOffer(name, region, cap, price, pue=1.25, green_share=green, watts_per_core=10.0)
 
 
 @pytest.mark.parametrize("solve", SOLVERS)
 def test_latency_bound_keeps_a_task_close_and_prices_decide_the_rest(solve) -> None:
     p = AllocationProblem(
         tasks=(
-            Task(1, "east", 1_000, 100, value_micro=10**6, max_latency_ms=5.0),
-            Task(2, "east", 1_000, 100, value_micro=10**6),
+            TaskDemand(1, "east", 1_000, 100, value_micro=10**6, max_latency_ms=5.0),
+            TaskDemand(2, "east", 1_000, 100, value_micro=10**6),
         ),
         datacentres=(dc("near", "east", price=400), dc("far", "west", price=200)),
         graph=two_regions(),
@@ -66,7 +66,7 @@ def test_latency_bound_keeps_a_task_close_and_prices_decide_the_rest(solve) -> N
 
 @pytest.mark.parametrize("solve", SOLVERS)
 def test_deferrable_task_waits_for_the_green_hour_when_carbon_has_a_price(solve) -> None:
-    task = Task(1, "east", 4_000, 0, value_micro=10**7, release=0, deadline=2)
+    task = TaskDemand(1, "east", 4_000, 0, value_micro=10**7, release=0, deadline=2)
     green = (0.0, 0.2, 1.0)
     base = AllocationProblem((task,), (dc("only", "east", green=green),), two_regions(), slots=3)
     assert solve(base).objective_micro == 4_000 * 300  # no carbon price: every slot costs the same
@@ -80,7 +80,7 @@ def test_deferrable_task_waits_for_the_green_hour_when_carbon_has_a_price(solve)
 
 @pytest.mark.parametrize("solve", SOLVERS)
 def test_carbon_price_moves_work_to_the_greener_region(solve) -> None:
-    task = Task(1, "east", 10_000, 10, value_micro=10**8)
+    task = TaskDemand(1, "east", 10_000, 10, value_micro=10**8)
     p = AllocationProblem((task,), (dc("east-dc", "east", price=300), dc("west-dc", "west", price=310)), two_regions())
     assert solve(p).assignments[0].datacentre == "east-dc"
     # kg per mcore-h: 10 W * 1.25 / 1e6 kWh * (0.6 east vs 0.2 west): 5e-6 kg apart, so 1e7/kg outweighs 10 micro
@@ -91,10 +91,10 @@ def test_carbon_price_moves_work_to_the_greener_region(solve) -> None:
 @pytest.mark.parametrize("solve", SOLVERS)
 def test_capacity_and_bandwidth_bind(solve) -> None:
     tasks = (
-        Task(1, "east", 6_000, 0, value_micro=5_000_000, max_latency_ms=5),
-        Task(2, "east", 6_000, 0, value_micro=4_000_000, max_latency_ms=5),
-        Task(3, "east", 100, 80, value_micro=10**6),
-        Task(4, "east", 100, 80, value_micro=10**6),
+        TaskDemand(1, "east", 6_000, 0, value_micro=5_000_000, max_latency_ms=5),
+        TaskDemand(2, "east", 6_000, 0, value_micro=4_000_000, max_latency_ms=5),
+        TaskDemand(3, "east", 100, 80, value_micro=10**6),
+        TaskDemand(4, "east", 100, 80, value_micro=10**6),
     )
     p = AllocationProblem(tasks, (dc("small", "east", cap=6_200, price=500), dc("west", "west", price=100)), two_regions(bandwidth=100))
     a = solve(p)
@@ -110,7 +110,7 @@ def test_unreachable_or_unaffordable_tasks_stay_unserved() -> None:
     graph = two_regions()
     graph.add_node("island")
     p = AllocationProblem(
-        (Task(1, "island", 10, 0, 10**6), Task(2, "east", 10, 0, value_micro=2_999)),
+        (TaskDemand(1, "island", 10, 0, 10**6), TaskDemand(2, "east", 10, 0, value_micro=2_999)),
         (dc("e", "east", price=300),),
         graph,
     )
@@ -127,7 +127,7 @@ def test_more_paths_per_pair_can_route_around_a_full_link() -> None:
         Link("c", "b", 1.0, bandwidth_mb=1_000, price_micro_per_mb=1),
     ]
     g = region_graph(links)
-    tasks = (Task(1, "a", 10, 50, 10**6), Task(2, "a", 10, 50, 10**6))
+    tasks = (TaskDemand(1, "a", 10, 50, 10**6), TaskDemand(2, "a", 10, 50, 10**6))
     p = AllocationProblem(tasks, (dc("b-dc", "b"),), g)
     assert len(allocate_milp(p).unserved) == 1  # one shortest path: its link carries only one task
     two = dataclasses.replace(p, paths_per_pair=2)
@@ -141,7 +141,7 @@ def test_routes_follow_an_edited_graph(solve) -> None:
     """Routes are kept between calls over an equal graph; editing the graph in place re-routes."""
     links = [Link("a", "b", 1.0, price_micro_per_mb=1), Link("a", "c", 1.0), Link("c", "b", 1.0)]
     g = region_graph(links)
-    p = AllocationProblem((Task(1, "a", 10, 50, 10**6),), (dc("b-dc", "b"),), g)
+    p = AllocationProblem((TaskDemand(1, "a", 10, 50, 10**6),), (dc("b-dc", "b"),), g)
     assert solve(p).assignments[0].path == ("a", "b")
     assert solve(p).assignments[0].path == ("a", "b")  # the kept routes
     g.edges["a", "b"]["latency_ms"] = 5.0
@@ -156,7 +156,7 @@ def test_routes_follow_an_edited_graph(solve) -> None:
 def test_unhashable_graph_data_is_routed_afresh() -> None:
     g = region_graph([Link("a", "b", 1.0)])
     g.edges["a", "b"]["notes"] = ["measured 2026"]
-    p = AllocationProblem((Task(1, "a", 10, 50, 10**6),), (dc("b-dc", "b"),), g)
+    p = AllocationProblem((TaskDemand(1, "a", 10, 50, 10**6),), (dc("b-dc", "b"),), g)
     assert allocate_greedy(p).assignments[0].path == ("a", "b")
 
 
@@ -194,7 +194,7 @@ def test_same_seed_same_allocation() -> None:
 
 
 def test_violations_catch_an_infeasible_allocation() -> None:
-    p = AllocationProblem((Task(1, "east", 6_000, 0, 10**7, max_latency_ms=1.0), Task(2, "east", 6_000, 0, 10**7)), (dc("e", "east", cap=10_000),), two_regions())
+    p = AllocationProblem((TaskDemand(1, "east", 6_000, 0, 10**7, max_latency_ms=1.0), TaskDemand(2, "east", 6_000, 0, 10**7)), (dc("e", "east", cap=10_000),), two_regions())
     good = allocate_greedy(p)
     assert len(good.assignments) == 1
     moved = good.assignments[0]._replace(task_id=2 if good.assignments[0].task_id == 1 else 1)
@@ -213,7 +213,7 @@ def test_violations_catch_an_infeasible_allocation() -> None:
 
 
 def test_optimality_gap_rules() -> None:
-    p = AllocationProblem((Task(1, "east", 10, 0, 10**6),), (dc("e", "east"),), two_regions())
+    p = AllocationProblem((TaskDemand(1, "east", 10, 0, 10**6),), (dc("e", "east"),), two_regions())
     exact = allocate_milp(p)
     heuristic = allocate_greedy(p)
     assert optimality_gap(heuristic, exact) == 0.0
@@ -224,8 +224,8 @@ def test_optimality_gap_rules() -> None:
     assert optimality_gap(heuristic, zero) == math.inf
 
 
-GOOD_TASK = Task(1, "east", 10, 0, 100)
-GOOD_DC = DataCentre("e", "east", 10, 1)
+GOOD_TASK = TaskDemand(1, "east", 10, 0, 100)
+GOOD_DC = CentreOffer("e", "east", 10, 1)
 
 
 @pytest.mark.parametrize(
@@ -301,7 +301,7 @@ def rough_problems(draw: st.DrawFn) -> AllocationProblem:
     tasks = []
     for _ in range(draw(st.integers(0, 5))):
         release = draw(window)
-        task = Task(
+        task = TaskDemand(
             task_id=draw(st.integers(0, 9)),
             origin=draw(st.sampled_from(["east", "west"])),
             compute_mcore_h=draw(st.integers(0, 5_000)),

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from market.auctions import AuctionResult, Fill, OrderBook, Rule, clear_double_auction
+from market.auctions import AuctionResult, Match, OrderBook, Rule, clear_double_auction
 from market.errors import MechanismError
 from market.orders import AgentId, Order, OrderId, Resource, Side, Trade
 
@@ -258,7 +258,7 @@ def test_book_never_crosses_and_conserves_quantity(flow: list[tuple[bool, int, i
 
 
 def test_fill_amounts() -> None:
-    f = Fill(0, 0, 3, 12, 10)
+    f = Match(0, 0, 3, 12, 10)
     assert (f.buyer_amount, f.seller_amount) == (36, 30)
 
 

@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 
 from ledger.batch import BatchOrder, BatchTrade
 from ledger.signing import SettlementOrder, Signature, SignedOrder
-from market.allocation import Assignment, DataCentre, Task
+from market.allocation import Assignment, CentreOffer, TaskDemand
 from market.carbon import CarbonReport
 from market.orders import Order, Trade
 
-RECORDS = [Order, Trade, Task, DataCentre, Assignment, CarbonReport, SettlementOrder, Signature, SignedOrder, BatchOrder, BatchTrade]
+RECORDS = [Order, Trade, TaskDemand, CentreOffer, Assignment, CarbonReport, SettlementOrder, Signature, SignedOrder, BatchOrder, BatchTrade]
 
 VALUES = st.one_of(st.integers(), st.text(max_size=3), st.none())
 
@@ -40,7 +40,7 @@ def test_a_record_holds_its_fields_compares_by_value_and_cannot_change(cls: type
 def test_defaults_apply() -> None:
     assert Order(1, 2, "buy", "compute", 3, 4).step == 0  # type: ignore[arg-type]
     assert Order(1, 2, "buy", "compute", 3, 4, step=9) == Order(1, 2, "buy", "compute", 3, 4, 9)  # type: ignore[arg-type]
-    task = Task(1, "east", 10, 5, 100)
+    task = TaskDemand(1, "east", 10, 5, 100)
     assert (task.max_latency_ms, task.release, task.deadline, task.last_slot) == (float("inf"), 0, None, 0)
     assert CarbonReport() == CarbonReport(0.0, 0.0, 0.0)
 

@@ -1,4 +1,4 @@
-"""Human-readable views of run results."""
+"""The console table of one run's summary, as ``ccei run`` prints it (a sweep's report is :mod:`experiments.reporting`)."""
 
 from __future__ import annotations
 
