@@ -39,6 +39,7 @@ from ledger.chain import Chain
 from ledger.compiler import BUILD_DIR
 from ledger.errors import ArtifactMissing, LedgerError
 from ledger.signing import OrderDomain
+from market.carbon import EnergySource
 
 __all__ = [
     "DEFAULT_GAS",
@@ -57,7 +58,7 @@ __all__ = [
     "Capacity",
     "Service",
     "AgreementState",
-    "EnergySource",
+    "CERTIFICATE_SOURCE_CODES",
     "Deployed",
     "deploy",
     "SettlementToken",
@@ -274,15 +275,16 @@ class AgreementState(enum.IntEnum):
     CANCELLED = 5
 
 
-class EnergySource(enum.IntEnum):
-    """``GreenCertificates.Source``."""
-
-    NONE = 0
-    SOLAR = 1
-    WIND = 2
-    HYDRO = 3
-    BIOMASS = 4
-    GEOTHERMAL = 5
+#: ``GreenCertificates.Source``: the contract's code of each energy source it certifies. Code 0
+#: (``None``) marks an account that is no generator; the other sources are not certified.
+CERTIFICATE_SOURCE_CODES: dict[EnergySource, int] = {
+    EnergySource.SOLAR: 1,
+    EnergySource.WIND: 2,
+    EnergySource.HYDRO: 3,
+    EnergySource.BIOMASS: 4,
+    EnergySource.GEOTHERMAL: 5,
+}
+_CERTIFIED_SOURCES = {code: source for source, code in CERTIFICATE_SOURCE_CODES.items()}
 
 
 class Deployed:
@@ -723,13 +725,14 @@ class GreenCertificates(Deployed):
 
     def certificate(self, certificate_id: int) -> Certificate:
         generator, source, vintage, issued = self.call("certificate", certificate_id)
-        return Certificate(to_checksum_address(generator), EnergySource(source), vintage, issued)
+        return Certificate(to_checksum_address(generator), _CERTIFIED_SOURCES[source], vintage, issued)
 
     def certificate_count(self) -> int:
         return int(self.call("certificateCount"))
 
-    def generator_source(self, account: str) -> EnergySource:
-        return EnergySource(self.call("generatorSource", account))
+    def generator_source(self, account: str) -> EnergySource | None:
+        """The source ``account`` is registered to issue certificates for, ``None`` if it is no generator."""
+        return _CERTIFIED_SOURCES.get(self.call("generatorSource", account))
 
     def balance_of(self, certificate_id: int, holder: str) -> int:
         return int(self.call("balanceOf", certificate_id, holder))
@@ -747,7 +750,15 @@ class GreenCertificates(Deployed):
         return bool(self.call("isApprovedForAll", holder, operator))
 
     def register_generator(self, generator: str, source: EnergySource, *, sender: ChecksumAddress) -> TxReceipt:
-        return self.transact("registerGenerator", generator, int(source), sender=sender, gas=100_000)
+        """Lets ``generator`` issue certificates for energy from ``source``.
+
+        Raises:
+            LedgerError: ``source`` is not one the contract certifies (see :data:`CERTIFICATE_SOURCE_CODES`).
+        """
+        code = CERTIFICATE_SOURCE_CODES.get(source)
+        if code is None:
+            raise LedgerError(f"green certificates: {source} is not a certified source (one of: {', '.join(CERTIFICATE_SOURCE_CODES)})")
+        return self.transact("registerGenerator", generator, code, sender=sender, gas=100_000)
 
     def revoke_generator(self, generator: str, *, sender: ChecksumAddress) -> TxReceipt:
         return self.transact("revokeGenerator", generator, sender=sender, gas=100_000)

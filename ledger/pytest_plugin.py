@@ -133,9 +133,10 @@ class _World:
 
 def _build_world(spec: str) -> _World:
     from ledger.chain import connect
-    from ledger.contracts import Capacity, EnergySource
+    from ledger.contracts import Capacity
     from ledger.keys import agent_private_key
     from ledger.suite import deploy_suite
+    from market.carbon import EnergySource
 
     chain = connect(spec)
     suite = deploy_suite(chain)

@@ -47,20 +47,32 @@ GRID_FACTORS: dict[str, float] = {
 
 
 class EnergySource(enum.StrEnum):
-    """Where a kWh comes from."""
+    """Where a kWh comes from: the one energy-source vocabulary of the project.
 
-    GRID = "grid"
-    THERMAL = "thermal"
+    Pricing (:func:`market.pricing.base_price`), carbon accounting, the east-west model's suppliers
+    and the ledger's green certificates (``ledger.contracts.CERTIFICATE_SOURCE_CODES`` maps the
+    sources the contract certifies to its codes) all name sources with it.
+    """
+
+    GRID = "grid"  # a regional grid's mix (its factor depends on the region)
+    THERMAL = "thermal"  # fossil-fired (mostly coal in China)
     SOLAR = "solar"
     WIND = "wind"
     HYDRO = "hydro"
     NUCLEAR = "nuclear"
+    BIOMASS = "biomass"
+    GEOTHERMAL = "geothermal"
+    MICROGRID = "microgrid"  # solar and wind behind a battery
 
     @property
     def green(self) -> bool:
         """Whether the source is renewable."""
-        return self in (EnergySource.SOLAR, EnergySource.WIND, EnergySource.HYDRO)
+        return self in _GREEN
 
+
+_GREEN = frozenset(
+    {EnergySource.SOLAR, EnergySource.WIND, EnergySource.HYDRO, EnergySource.BIOMASS, EnergySource.GEOTHERMAL, EnergySource.MICROGRID}
+)
 
 #: Direct emission factor of each generating source, kg CO2 per kWh (fossil-fired: the 2022 national figure).
 SOURCE_FACTORS: dict[EnergySource, float] = {
@@ -69,6 +81,9 @@ SOURCE_FACTORS: dict[EnergySource, float] = {
     EnergySource.WIND: 0.0,
     EnergySource.HYDRO: 0.0,
     EnergySource.NUCLEAR: 0.0,
+    EnergySource.BIOMASS: 0.0,
+    EnergySource.GEOTHERMAL: 0.0,
+    EnergySource.MICROGRID: 0.0,
 }
 
 

@@ -18,16 +18,15 @@ References:
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from market.carbon import EnergySource
 from market.errors import MechanismError
 from market.rounding import round_preserving_sum
 
 __all__ = [
-    "EnergyType",
     "base_price",
     "load_price",
     "posted_price_micro",
@@ -37,36 +36,25 @@ __all__ = [
 ]
 
 
-class EnergyType(enum.StrEnum):
-    """The energy behind a resource, as the whitepaper's base price distinguishes it (§3.4)."""
-
-    GREEN = "green"
-    THERMAL = "thermal"
-
-    @property
-    def green_share(self) -> float:
-        """Share of renewable energy this type stands for."""
-        return 1.0 if self is EnergyType.GREEN else 0.0
-
-
 def base_price(
     reference_price: float,
     *,
     quality: float = 1.0,
     service_coefficient: float = 1.0,
-    energy: EnergyType | float = EnergyType.THERMAL,
+    energy: EnergySource | float = EnergySource.THERMAL,
     green_premium: float = 0.1,
 ) -> float:
     """A resource's base price: ``reference * quality * service_coefficient * (1 + green_premium * g)``.
 
-    ``g`` is the green share of the energy behind the resource (1 for :attr:`EnergyType.GREEN`,
-    0 for :attr:`EnergyType.THERMAL`, or any share in between for a mixed supply).
+    ``g`` is the green share of the energy behind the resource: 1 for a renewable
+    :class:`~market.carbon.EnergySource` (solar, wind ...), 0 for any other (thermal, nuclear, a
+    grid's mix), or any share in between given as a number for a mixed supply.
 
     Args:
         reference_price: Price of a standard-quality, standard-service, thermal unit.
         quality: Resource-quality index (1 is standard; better hardware or reliability is above 1).
         service_coefficient: Service-level multiplier (1 is best effort; a guaranteed class above 1).
-        energy: An :class:`EnergyType`, or the green share of a mixed supply in [0, 1].
+        energy: An :class:`~market.carbon.EnergySource`, or the green share of a mixed supply in [0, 1].
         green_premium: Relative premium for fully green energy (0.1 means +10 %; may be negative
             where green power is the cheaper kind).
 
@@ -77,7 +65,7 @@ def base_price(
         MechanismError: a negative reference price, a non-positive quality or service
             coefficient, a green share outside [0, 1], or a premium at or below -100 %.
     """
-    g = energy.green_share if isinstance(energy, EnergyType) else float(energy)
+    g = (1.0 if energy.green else 0.0) if isinstance(energy, EnergySource) else float(energy)
     if reference_price < 0:
         raise MechanismError(f"base_price: reference price {reference_price} is negative")
     if quality <= 0 or service_coefficient <= 0:
@@ -111,7 +99,7 @@ def posted_price_micro(
     surge: float = 0.5,
     quality: float = 1.0,
     service_coefficient: float = 1.0,
-    energy: EnergyType | float = EnergyType.THERMAL,
+    energy: EnergySource | float = EnergySource.THERMAL,
     green_premium: float = 0.1,
 ) -> int:
     """The dynamic price a supplier posts, rounded to whole micro-tokens per unit.

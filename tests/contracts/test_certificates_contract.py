@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 from onchain_helpers import Market
 
-from ledger.contracts import EnergySource, GreenCertificates
+from ledger.contracts import CERTIFICATE_SOURCE_CODES, GreenCertificates
+from ledger.errors import LedgerError
 from ledger.pytest_plugin import assert_reverts
 from ledger.signing import ZERO_ADDRESS
+from market.carbon import EnergySource
 
 
 @pytest.fixture()
@@ -24,7 +26,7 @@ def test_issue_transfer_retire(market: Market, certs: GreenCertificates) -> None
     (issued,) = certs.events(receipt, "CertificatesIssued")
     (minted,) = certs.events(receipt, "TransferSingle")
     cid = issued.id
-    assert (issued.generator, issued.source, issued.vintage, issued.mwh) == (generator, EnergySource.SOLAR, 2030, 120)
+    assert (issued.generator, issued.source, issued.vintage, issued.mwh) == (generator, CERTIFICATE_SOURCE_CODES[EnergySource.SOLAR], 2030, 120)
     assert (minted.operator, minted.from_, minted.to, minted.mwh) == (generator, ZERO_ADDRESS, generator, 120)
     record = certs.certificate(cid)
     assert (record.generator, record.source, record.vintage, record.issued_mwh) == (generator, EnergySource.SOLAR, 2030, 120)
@@ -83,13 +85,33 @@ def test_only_registered_renewable_generators_issue(market: Market, certs: Green
     assert_reverts(certs.function("registerGenerator", user, 1), "NotEnergySupplier", user, sender=admin)
     assert_reverts(certs.function("registerGenerator", generator, 0), "NotRenewable", 0, sender=admin)
     receipt = certs.register_generator(generator, EnergySource.WIND, sender=admin)
-    assert certs.events(receipt, "GeneratorRegistered")[0].source == EnergySource.WIND
+    assert certs.events(receipt, "GeneratorRegistered")[0].source == CERTIFICATE_SOURCE_CODES[EnergySource.WIND] == 2
     assert certs.certificate(certs.issue(5, 2031, sender=generator)).source is EnergySource.WIND
     receipt = certs.revoke_generator(generator, sender=admin)
     assert certs.events(receipt, "GeneratorRevoked")[0].generator == generator
+    assert certs.generator_source(generator) is None
     assert_reverts(certs.function("issue", 1, 2030), "NotGenerator", generator, sender=generator)
     assert_reverts(certs.function("revokeGenerator", generator), "NotGenerator", generator, sender=admin)
     # a generator that left the registry cannot issue even while still listed here
     certs.register_generator(generator, EnergySource.HYDRO, sender=admin)
     market.suite.registry.deregister(generator, sender=admin)
     assert_reverts(certs.function("issue", 1, 2030), "NotGenerator", generator, sender=generator)
+
+
+@pytest.mark.parametrize("source", [s for s in EnergySource if s not in CERTIFICATE_SOURCE_CODES])
+def test_a_source_the_contract_does_not_certify_is_refused_before_any_transaction(
+    market: Market, certs: GreenCertificates, source: EnergySource
+) -> None:
+    before = market.suite.chain.w3.eth.block_number
+    with pytest.raises(LedgerError, match=f"green certificates: {source} is not a certified source \\(one of: solar, wind, hydro, biomass, geothermal\\)"):
+        certs.register_generator(market.accounts.energy_supplier, source, sender=market.admin)
+    assert market.suite.chain.w3.eth.block_number == before
+    assert certs.generator_source(market.accounts.energy_supplier) is EnergySource.SOLAR  # as the suite registered it
+
+
+def test_every_certified_source_round_trips_through_its_code(market: Market, certs: GreenCertificates) -> None:
+    generator = market.accounts.energy_supplier
+    for source in CERTIFICATE_SOURCE_CODES:
+        certs.register_generator(generator, source, sender=market.admin)
+        assert certs.generator_source(generator) is source
+        assert certs.certificate(certs.issue(1, 2030, sender=generator)).source is source

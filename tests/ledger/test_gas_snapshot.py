@@ -18,7 +18,6 @@ from ledger.contracts import (
     MINTER_ROLE,
     AgreementTerms,
     Capacity,
-    EnergySource,
     Service,
     ServiceAgreements,
 )
@@ -26,6 +25,7 @@ from ledger.gas import check_snapshot, recording
 from ledger.pytest_plugin import CceiAccounts
 from ledger.signing import ZERO_ADDRESS, SettlementOrder, order_expiry, sign_order
 from ledger.suite import deploy_suite
+from market.carbon import EnergySource
 
 SNAPSHOT = Path(__file__).resolve().parents[1] / "gas-snapshot.json"
 

@@ -24,6 +24,11 @@ def test_factors_from_the_2022_tables() -> None:
     assert emission_factor("north", EnergySource.SOLAR) == 0.0
     assert min(GRID_FACTORS.values()) > 0 and max(GRID_FACTORS.values()) < 0.8325  # every mix is cleaner than coal
     assert EnergySource.WIND.green and not EnergySource.NUCLEAR.green and not EnergySource.GRID.green
+    assert {s for s in EnergySource if s.green} == {"solar", "wind", "hydro", "biomass", "geothermal", "microgrid"}
+    # every generating source has a factor, and only fossil-fired generation emits directly
+    assert {s: emission_factor(source=s) > 0 for s in EnergySource if s is not EnergySource.GRID} == {
+        s: s is EnergySource.THERMAL for s in EnergySource if s is not EnergySource.GRID
+    }
     with pytest.raises(MechanismError, match="unknown grid region 'mars'"):
         emission_factor("mars")
 

@@ -7,7 +7,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from market.errors import MechanismError
-from market.pricing import EnergyType, base_price, load_price, posted_price_micro, sdr_prices, sdr_settlement
+from market.carbon import EnergySource
+from market.pricing import base_price, load_price, posted_price_micro, sdr_prices, sdr_settlement
 
 prices = st.floats(0.01, 1e4)
 amounts = st.floats(0, 1e6)
@@ -15,9 +16,9 @@ amounts = st.floats(0, 1e6)
 
 def test_base_price_multiplies_quality_service_and_green_premium() -> None:
     assert base_price(100, quality=1.2, service_coefficient=1.5) == pytest.approx(180)
-    assert base_price(100, energy=EnergyType.GREEN, green_premium=0.2) == pytest.approx(120)
+    assert base_price(100, energy=EnergySource.SOLAR, green_premium=0.2) == pytest.approx(120)
     assert base_price(100, energy=0.5, green_premium=0.2) == pytest.approx(110)
-    assert base_price(100, energy=EnergyType.THERMAL, green_premium=0.2) == pytest.approx(100)
+    assert base_price(100, energy=EnergySource.THERMAL, green_premium=0.2) == pytest.approx(100)
 
 
 @pytest.mark.parametrize(
@@ -39,7 +40,7 @@ def test_load_surcharge_and_integer_posted_price() -> None:
     assert load_price(100, 0.0, 0.5) == 100
     assert load_price(100, 1.0, 0.5) == 150
     assert load_price(100, 2.0, 0.5) == 150  # utilisation is clipped
-    assert posted_price_micro(300, 0.5, surge=0.5, energy=EnergyType.GREEN, green_premium=0.1) == 371  # 330 * 1.125
+    assert posted_price_micro(300, 0.5, surge=0.5, energy=EnergySource.SOLAR, green_premium=0.1) == 371  # 330 * 1.125
     with pytest.raises(MechanismError, match="surge"):
         posted_price_micro(300, 0.5, surge=-0.1)
 
@@ -127,3 +128,8 @@ def test_sdr_settlement_balances_to_the_micro_token(net: list[int], p1: int, p2:
     for q, pay in zip(net, out.payments_micro, strict=True):
         assert (pay >= 0) if q < 0 else (pay <= 0)  # buyers pay, sellers are paid
     assert out.grid_import_wh - out.grid_export_wh == -sum(net)
+
+
+@pytest.mark.parametrize("source", list(EnergySource))
+def test_a_named_source_prices_as_fully_green_or_not_green_at_all(source: EnergySource) -> None:
+    assert base_price(100, energy=source, green_premium=0.2) == pytest.approx(120 if source.green else 100)
