@@ -21,7 +21,7 @@ __all__ = ["Compiled", "compile_problem", "allocation_of", "sum_in_order"]
 class Compiled:
     """An instance turned into arrays: its origins' bundles, capacities and every task's cost of each bundle.
 
-    Bundles are numbered within each origin's group (see :class:`Layout`); ``cost`` has one row
+    Bundles are numbered within each origin's group (see :class:`~market.allocation.routes.Layout`); ``cost`` has one row
     per task, in task order, and one column per bundle of its group, padded to the largest group.
     """
 

@@ -22,7 +22,7 @@ __all__ = ["TaskDemand", "CentreOffer", "AllocationProblem", "Assignment", "Allo
 
 
 class TaskDemand(NamedTuple):
-    """A task to place.
+    """A task to place: what it needs and what serving it is worth (the allocation's view of a task).
 
     Attributes:
         task_id: Unique within a problem.
@@ -52,7 +52,7 @@ class TaskDemand(NamedTuple):
 
 
 class CentreOffer(NamedTuple):
-    """A data centre selling compute in one region.
+    """What a data centre in one region offers: compute per slot at a price, and the energy behind it.
 
     Attributes:
         name: Unique within a problem.

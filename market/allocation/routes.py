@@ -20,7 +20,7 @@ from market.metering import network_energy_wh
 
 __all__ = ["Route", "Layout", "RouteTable", "RouteCache", "SHARED_ROUTES"]
 
-#: Layouts a route table keeps, the latest first dropped last.
+#: Layouts a route table keeps (the oldest is dropped first).
 _LAYOUTS_KEPT = 64
 
 
@@ -57,8 +57,9 @@ class Layout:
     Paths are all groups' routes one after another: ``bundle_path`` and the ``path_*`` arrays
     index them (``route_min_bandwidth``: the narrowest link's bandwidth, inf for none).
     ``resources`` has, per group and bundle, what the bundle uses, numbered as
-    :class:`Placement` numbers them: data-centre slots first (``dc * slots + slot``), then link
-    slots (``n_dc * slots + link * slots + slot``); ``links`` the link slots among them.
+    :class:`~market.allocation.greedy.Placement` numbers them: data-centre slots first
+    (``dc * slots + slot``), then link slots (``n_dc * slots + link * slots + slot``); ``links``
+    the link slots among them.
     """
 
     origins: tuple[str, ...]
