@@ -133,10 +133,7 @@ def _round_orders(plan: Mapping[str, Any], params: Mapping[str, Any], seed: int)
         raise PlotSkipped(
             f"cannot rebuild model {plan['model']!r} to draw its order book: {type(exc).__name__}: {exc}"
         ) from None
-    orders = getattr(model, "orders", None)
-    if orders is None:
-        raise PlotSkipped(f"model {plan['model']!r} keeps no order book (model.orders) to draw curves from")
-    return list(orders)
+    return list(model.orders)  # every MarketModel keeps its last round's orders
 
 
 def supply_and_demand(data: PlotData) -> Figure:

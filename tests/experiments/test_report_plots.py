@@ -131,7 +131,9 @@ def test_gas_per_trade_explains_a_gasless_back_end(data: PlotData) -> None:
         gas_per_trade(PlotData(runs, data.steps, data.order, data.plan))
 
 
-class _NoBook:
+class _EmptyBook:
+    orders: list[Any] = []
+
     def __init__(self, **kwargs: Any) -> None:
         self.kwargs = kwargs
 
@@ -139,11 +141,7 @@ class _NoBook:
         pass
 
 
-class _EmptyBook(_NoBook):
-    orders: list[Any] = []
-
-
-class _Broken(_NoBook):
+class _Broken(_EmptyBook):
     def step(self) -> None:
         raise ValueError("needs a ledger")
 
@@ -151,7 +149,6 @@ class _Broken(_NoBook):
 @pytest.mark.parametrize(
     ("model", "message"),
     [
-        (_NoBook, r"model 'fake' keeps no order book \(model\.orders\)"),
         (_EmptyBook, r"round 1 has no orders"),
         (_Broken, r"cannot rebuild model 'fake' to draw its order book: ValueError: needs a ledger"),
     ],
