@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {AccessRoles} from "AccessRoles.sol";
+import {AdminRoles} from "AdminRoles.sol";
 
 /// @title ParticipantRegistry
 /// @notice Who takes part in the CCEI market and in which capacities: operator, compute supplier,
 ///         network supplier, energy supplier, user (whitepaper §1.3.4, §3.3). Settlement, service
 ///         agreements and certificates ask this registry; only registered participants trade.
 /// @dev Capacities are bits of one byte per account, so one storage read answers any role check.
-contract ParticipantRegistry is AccessRoles {
+contract ParticipantRegistry is AdminRoles {
     /// @notice The role that registers and removes participants.
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
 
@@ -31,7 +31,7 @@ contract ParticipantRegistry is AccessRoles {
     error NotRegistered(address account);
     error BatchTooLarge(uint256 size, uint256 max);
 
-    constructor(address admin) AccessRoles(admin) {}
+    constructor(address admin) AdminRoles(admin) {}
 
     /// @notice Registers `account` with the capacities `roles`, replacing any it had.
     /// @param account The participant; not the zero address.

@@ -1,52 +1,71 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {AccessRoles} from "AccessRoles.sol";
-import {IERC20} from "IERC20.sol";
-import {Pausable} from "Pausable.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {AdminPausable} from "AdminRoles.sol";
+import {BatchMerkle} from "BatchMerkle.sol";
 import {ParticipantRegistry} from "ParticipantRegistry.sol";
-import {ReentrancyGuard} from "ReentrancyGuard.sol";
 
 /// @title Settlement
 /// @notice The clearing house of a CCEI market. Participants keep tokens in escrow here; the
-///         operator settles each market round as one batch. Every trade is authorised by the
-///         payer's EIP-712 signed order, so the operator cannot move a participant's funds without
-///         that participant's signature; payments are netted so each participant's balance is
+///         operator settles each market round as one batch. Both sides of every trade sign: the
+///         buyer's bid and the seller's ask are EIP-712 orders, each checked against its limit, so
+///         the operator only matches them and cannot choose who pays or who is paid. A payment
+///         (a bargaining settlement, a penalty, a fee) is a payer-signed transfer in the same batch.
+///         Each batch's trades and payments are committed to by an RFC 9162 Merkle root, stored
+///         under the batch id and emitted. Balances are netted: each participant's escrow is
 ///         written once per batch.
-/// @dev One batch entry point, every order's signature and limit checked and its fill recorded,
-///      operator allow-list and reentrancy guard: the pattern of CoW Protocol's GPv2Settlement.
-///      Typed-data signing per EIP-712; high-s signatures refused per EIP-2.
-///      The code is this project's.
-contract Settlement is Pausable, ReentrancyGuard {
-    /// @notice The most trades (and the most signed orders) one batch may carry.
+/// @dev One settlement entry point, orders and trades decoded as ABI calldata structs, every
+///      signature and limit checked and every fill recorded: the pattern of CoW Protocol's
+///      GPv2Settlement. Typed data per EIP-712 (OpenZeppelin `EIP712`), recovery through
+///      OpenZeppelin `ECDSA`, which refuses high-s signatures (EIP-2). The code is this project's.
+contract Settlement is AdminPausable, ReentrancyGuardTransient, EIP712 {
+    using SafeERC20 for IERC20;
+
+    /// @notice The most trades one batch may carry.
     uint256 public constant MAX_BATCH_TRADES = 256;
+    /// @notice The most signed orders one batch may carry (a bid and an ask per trade).
+    uint256 public constant MAX_BATCH_ORDERS = 512;
+    /// @notice The most payments one batch may carry.
+    uint256 public constant MAX_BATCH_PAYMENTS = 256;
     /// @notice The most participants one batch may list.
     uint256 public constant MAX_BATCH_PARTICIPANTS = 512;
+    /// @notice `Order.side` of a bid (the owner pays at most `limitPrice` per unit).
+    uint8 public constant BUY = 0;
+    /// @notice `Order.side` of an ask (the owner takes at least `limitPrice` per unit).
+    uint8 public constant SELL = 1;
     /// @notice EIP-712 type hash of `Order`.
     bytes32 public constant ORDER_TYPEHASH = keccak256(
-        "Order(address owner,uint64 orderId,uint8 resource,uint64 limitPrice,uint64 quantity,uint64 expiry)"
+        "Order(address owner,uint64 orderId,uint8 side,uint8 resource,uint64 limitPrice,uint64 quantity,uint64 expiry)"
     );
-    bytes32 private constant DOMAIN_TYPEHASH =
-        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
-    bytes32 private constant NAME_HASH = keccak256("CCEI Settlement");
-    bytes32 private constant VERSION_HASH = keccak256("1");
-    /// @dev secp256k1 group order / 2: larger `s` values are the malleable twins (EIP-2).
-    uint256 private constant HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
+    /// @notice EIP-712 type hash of `Payment`.
+    bytes32 public constant PAYMENT_TYPEHASH = keccak256(
+        "Payment(address payer,address payee,uint64 paymentId,uint64 amount,uint64 expiry,bytes32 memo)"
+    );
     /// @dev The registry's operator capacity bit (`ParticipantRegistry.OPERATOR`).
     uint8 private constant OPERATOR = 1;
+    /// @dev The kind word that leads a trade's and a payment's Merkle leaf data.
+    uint8 private constant TRADE_LEAF = 0;
+    uint8 private constant PAYMENT_LEAF = 1;
 
-    /// @notice A payer's order: `owner` pays at most `limitPrice` per unit for at most `quantity`
-    ///         units of `resource`, until `expiry` (inclusive, unix seconds).
+    /// @notice An order: a bid (`side` BUY) pays at most, an ask (`side` SELL) takes at least,
+    ///         `limitPrice` per unit for at most `quantity` units of `resource`, until `expiry`
+    ///         (inclusive, unix seconds).
     struct Order {
         address owner;
         uint64 orderId;
+        uint8 side;
         uint8 resource;
         uint64 limitPrice;
         uint64 quantity;
         uint64 expiry;
     }
 
-    /// @notice An order with its signature and the index of its owner in the batch's participants.
+    /// @notice An order with its owner's signature and the index of its owner in the batch's participants.
     struct SignedOrder {
         Order order;
         uint32 party;
@@ -55,49 +74,76 @@ contract Settlement is Pausable, ReentrancyGuard {
         bytes32 s;
     }
 
-    /// @notice A cleared trade: fills `quantity` of signed order `order` at `price`, paid to
-    ///         participant `seller`.
+    /// @notice A matched trade: `quantity` units from signed ask `ask` to signed bid `bid` at `price` per unit.
     struct Trade {
-        uint32 order;
-        uint32 seller;
+        uint32 bid;
+        uint32 ask;
         uint64 price;
         uint64 quantity;
     }
 
-    /// @dev What a batch's trades add up to: net change per participant, fill per order, volume.
-    struct Totals {
-        int256[] delta;
-        uint256[] fills;
-        uint256 volume;
+    /// @notice A transfer of `amount` from `payer` to `payee`, once (per payer and `paymentId`),
+    ///         until `expiry`; `memo` is keccak256 of what it is for ("nash-bargain", "penalty", "fee").
+    struct Payment {
+        address payer;
+        address payee;
+        uint64 paymentId;
+        uint64 amount;
+        uint64 expiry;
+        bytes32 memo;
+    }
+
+    /// @notice A payment with the payer's signature and the indices of payer and payee in the batch's participants.
+    struct SignedPayment {
+        Payment payment;
+        uint32 payerParty;
+        uint32 payeeParty;
+        uint8 v;
+        bytes32 r;
+        bytes32 s;
     }
 
     /// @notice The token escrow is held in.
     IERC20 public immutable token;
     /// @notice Who may trade and who operates.
     ParticipantRegistry public immutable registry;
-    uint256 private immutable _cachedChainId;
-    bytes32 private immutable _cachedDomainSeparator;
 
     /// @notice Escrow balance of each account, in token micro-units.
     mapping(address account => uint256) public balanceOf;
-    /// @notice Whether a batch id has been settled.
-    mapping(uint256 batchId => bool) public batchSettled;
+    /// @notice The Merkle root of each settled batch's trades and payments (zero: not settled).
+    mapping(uint256 batchId => bytes32) public batchRoot;
     /// @notice Units filled so far of each owner's order (the maximum uint64 once cancelled).
     mapping(address owner => mapping(uint64 orderId => uint64)) public filled;
+    /// @notice Whether a payer's payment id has been paid (or cancelled).
+    mapping(address payer => mapping(uint64 paymentId => bool)) public paymentSettled;
 
+    /// @notice `account`'s escrow was credited with `amount` tokens taken from `from`.
     event Deposited(address indexed from, address indexed account, uint256 amount);
+    /// @notice `account` took `amount` out of its escrow.
     event Withdrawn(address indexed account, uint256 amount);
+    /// @notice `owner` cancelled its order `orderId`.
     event OrderCancelled(address indexed owner, uint64 orderId);
+    /// @notice `payer` cancelled its payment `paymentId` before it was paid.
+    event PaymentCancelled(address indexed payer, uint64 paymentId);
+    /// @notice One trade of batch `batchId`.
     event TradeSettled(
         uint256 indexed batchId,
         address indexed buyer,
         address indexed seller,
-        uint64 orderId,
+        uint64 bidOrderId,
+        uint64 askOrderId,
         uint8 resource,
         uint256 price,
         uint256 quantity
     );
-    event BatchSettled(uint256 indexed batchId, uint256 trades, uint256 volume);
+    /// @notice One payment of batch `batchId`.
+    event PaymentSettled(
+        uint256 indexed batchId, address indexed payer, address indexed payee, uint64 paymentId, uint256 amount, bytes32 memo
+    );
+    /// @notice Batch `batchId` settled: its Merkle `root`, its counts, its trade volume and the sum of its payments.
+    event BatchSettled(
+        uint256 indexed batchId, bytes32 root, uint256 trades, uint256 payments, uint256 volume, uint256 paid
+    );
 
     error NotOperator(address caller);
     error ZeroAmount();
@@ -106,48 +152,92 @@ contract Settlement is Pausable, ReentrancyGuard {
     error BatchTooLarge(uint256 size, uint256 max);
     error ParticipantsNotSorted(uint256 index);
     error NotRegistered(address account);
-    error OrderFieldOutOfRange(uint256 orderIndex);
     error PartyOutOfRange(uint256 orderIndex, uint256 party);
     error PartyMismatch(uint256 orderIndex, address party, address owner);
     error OrderExpired(address owner, uint64 orderId, uint64 expiry);
     error SignatureMalleable(uint256 orderIndex);
     error InvalidSigner(uint256 orderIndex, address recovered, address owner);
     error OrderOutOfRange(uint256 tradeIndex, uint256 order);
-    error SellerOutOfRange(uint256 tradeIndex, uint256 seller);
-    error AmountOutOfRange(uint256 tradeIndex);
+    error WrongSide(uint256 tradeIndex, uint256 order);
+    error ResourceMismatch(uint256 tradeIndex, uint8 bidResource, uint8 askResource);
     error PriceAboveLimit(uint256 tradeIndex, uint256 price, uint256 limit);
+    error PriceBelowLimit(uint256 tradeIndex, uint256 price, uint256 limit);
     error OrderOverfilled(address owner, uint64 orderId, uint256 filled, uint256 quantity);
+    error PaymentPartyOutOfRange(uint256 paymentIndex, uint256 party);
+    error PaymentPartyMismatch(uint256 paymentIndex, address party, address account);
+    error PaymentExpired(address payer, uint64 paymentId, uint64 expiry);
+    error ZeroPayment(uint256 paymentIndex);
+    error PaymentSignatureMalleable(uint256 paymentIndex);
+    error InvalidPaymentSigner(uint256 paymentIndex, address recovered, address payer);
+    error PaymentAlreadySettled(address payer, uint64 paymentId);
     error InsufficientEscrow(address account, uint256 balance, uint256 needed);
-    error TransferFailed();
 
-    constructor(IERC20 token_, ParticipantRegistry registry_, address admin) AccessRoles(admin) {
+    /// @param token_ The escrow token.
+    /// @param registry_ The participant registry.
+    /// @param admin The first admin.
+    constructor(IERC20 token_, ParticipantRegistry registry_, address admin)
+        AdminPausable(admin)
+        EIP712("CCEI Settlement", "1")
+    {
         token = token_;
         registry = registry_;
-        _cachedChainId = block.chainid;
-        _cachedDomainSeparator = _buildDomainSeparator();
     }
 
     /// @notice The EIP-712 domain separator: name "CCEI Settlement", version "1", this chain, this contract.
-    /// @return The separator (recomputed if the chain id changed since deployment).
-    function domainSeparator() public view returns (bytes32) {
-        return block.chainid == _cachedChainId ? _cachedDomainSeparator : _buildDomainSeparator();
+    /// @return The separator.
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
     }
 
-    /// @notice The EIP-712 digest a payer signs for `order`.
+    /// @notice The EIP-712 digest an owner signs for `order`.
     /// @param order The order.
     /// @return The digest `keccak256("\x19\x01" || domainSeparator || hashStruct(order))`.
-    function orderDigest(Order calldata order) external view returns (bytes32) {
-        uint256 at;
-        assembly ("memory-safe") {
-            at := order
-        }
-        if (!_orderFieldsInRange(at)) revert OrderFieldOutOfRange(0);
-        return _orderDigest(domainSeparator(), at);
+    function orderDigest(Order calldata order) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    ORDER_TYPEHASH,
+                    order.owner,
+                    order.orderId,
+                    order.side,
+                    order.resource,
+                    order.limitPrice,
+                    order.quantity,
+                    order.expiry
+                )
+            )
+        );
+    }
+
+    /// @notice The EIP-712 digest a payer signs for `payment`.
+    /// @param payment The payment.
+    /// @return The digest `keccak256("\x19\x01" || domainSeparator || hashStruct(payment))`.
+    function paymentDigest(Payment calldata payment) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    PAYMENT_TYPEHASH,
+                    payment.payer,
+                    payment.payee,
+                    payment.paymentId,
+                    payment.amount,
+                    payment.expiry,
+                    payment.memo
+                )
+            )
+        );
+    }
+
+    /// @notice Whether batch `batchId` has been settled.
+    /// @param batchId The batch id.
+    /// @return True once settled.
+    function batchSettled(uint256 batchId) external view returns (bool) {
+        return batchRoot[batchId] != bytes32(0);
     }
 
     /// @notice Moves `amount` tokens from the caller into `account`'s escrow balance.
     /// @dev The caller must have approved this contract for `amount` on the token. The operator
-    ///      funds participants this way, so they need no gas of their own.
+    ///      funds participants this way, so they need no gas of their own. Emits `Deposited`.
     /// @param account Whose escrow balance is credited.
     /// @param amount Micro-units to deposit.
     function depositFor(address account, uint256 amount) external whenNotPaused nonReentrant {
@@ -155,10 +245,11 @@ contract Settlement is Pausable, ReentrancyGuard {
         if (account == address(0)) revert ZeroAddress();
         balanceOf[account] += amount;
         emit Deposited(msg.sender, account, amount);
-        if (!token.transferFrom(msg.sender, address(this), amount)) revert TransferFailed();
+        token.safeTransferFrom(msg.sender, address(this), amount);
     }
 
     /// @notice Withdraws `amount` of the caller's escrow balance to the caller. Works while paused.
+    ///         Emits `Withdrawn`.
     /// @param amount Micro-units to withdraw.
     function withdraw(uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
@@ -166,289 +257,200 @@ contract Settlement is Pausable, ReentrancyGuard {
         if (balance < amount) revert InsufficientEscrow(msg.sender, balance, amount);
         balanceOf[msg.sender] = balance - amount;
         emit Withdrawn(msg.sender, amount);
-        if (!token.transfer(msg.sender, amount)) revert TransferFailed();
+        token.safeTransfer(msg.sender, amount);
     }
 
     /// @notice Cancels one of the caller's orders: no later batch can fill it any further.
+    ///         Emits `OrderCancelled`.
     /// @param orderId The order's id.
     function cancelOrder(uint64 orderId) external {
         filled[msg.sender][orderId] = type(uint64).max;
         emit OrderCancelled(msg.sender, orderId);
     }
 
-    /// @notice Settles one market round, all or nothing. Checks, in this order: pause, operator,
-    ///         batch id unused, non-empty, sizes; participants strictly ascending and registered;
-    ///         each signed order's party, expiry and signature; each trade's indices and price
-    ///         limit; each order's cumulative fill; each participant's escrow against its net debit.
-    /// @param batchId Unique id of the round; settles at most once.
-    /// @param participants Addresses the orders and trades index into, strictly ascending.
-    /// @param orders The payers' signed orders.
-    /// @param trades The cleared trades.
+    /// @notice Cancels one of the caller's payments before it is paid. Emits `PaymentCancelled`.
+    /// @param paymentId The payment's id.
+    function cancelPayment(uint64 paymentId) external {
+        if (paymentSettled[msg.sender][paymentId]) revert PaymentAlreadySettled(msg.sender, paymentId);
+        paymentSettled[msg.sender][paymentId] = true;
+        emit PaymentCancelled(msg.sender, paymentId);
+    }
+
+    /// @notice Settles one batch, all or nothing. Checks, in this order: pause, operator, batch id
+    ///         unused, non-empty, sizes; participants strictly ascending and registered; each
+    ///         signed order's party, expiry and signature; each trade's order indices, sides,
+    ///         resource and both limits; each payment's parties, expiry, amount, signature and
+    ///         uniqueness; each order's cumulative fill; each participant's escrow against its net
+    ///         debit. Stores and emits the batch's Merkle root (see `BatchMerkle`; leaves: the
+    ///         trades, then the payments). Emits `TradeSettled` per trade, `PaymentSettled` per
+    ///         payment, then `BatchSettled`.
+    /// @param batchId Unique id of the batch; settles at most once.
+    /// @param participants Addresses the orders and payments index into, strictly ascending.
+    /// @param orders The bids and asks, each signed by its owner.
+    /// @param trades The matched trades.
+    /// @param payments The payer-signed payments.
     function settleBatch(
         uint256 batchId,
         address[] calldata participants,
         SignedOrder[] calldata orders,
-        Trade[] calldata trades
+        Trade[] calldata trades,
+        SignedPayment[] calldata payments
     ) external whenNotPaused nonReentrant {
         if (!registry.hasRoles(msg.sender, OPERATOR)) revert NotOperator(msg.sender);
-        if (batchSettled[batchId]) revert BatchAlreadySettled(batchId);
-        if (trades.length == 0) revert EmptyBatch();
+        if (batchRoot[batchId] != bytes32(0)) revert BatchAlreadySettled(batchId);
+        if (trades.length == 0 && payments.length == 0) revert EmptyBatch();
         if (trades.length > MAX_BATCH_TRADES) revert BatchTooLarge(trades.length, MAX_BATCH_TRADES);
-        if (orders.length > MAX_BATCH_TRADES) revert BatchTooLarge(orders.length, MAX_BATCH_TRADES);
+        if (orders.length > MAX_BATCH_ORDERS) revert BatchTooLarge(orders.length, MAX_BATCH_ORDERS);
+        if (payments.length > MAX_BATCH_PAYMENTS) revert BatchTooLarge(payments.length, MAX_BATCH_PAYMENTS);
         if (participants.length > MAX_BATCH_PARTICIPANTS) {
             revert BatchTooLarge(participants.length, MAX_BATCH_PARTICIPANTS);
         }
-        batchSettled[batchId] = true;
-
         _checkParticipants(participants);
         _checkOrders(participants, orders);
-        Totals memory totals = _applyTrades(participants, orders, trades);
-        _emitTrades(batchId, participants, orders, trades);
-        _recordFills(orders, totals.fills);
-        _applyNet(participants, totals.delta);
-        emit BatchSettled(batchId, trades.length, totals.volume);
+        int256[] memory delta = new int256[](participants.length);
+        bytes32[] memory leaves = new bytes32[](trades.length + payments.length);
+        uint256 volume = _applyTrades(batchId, orders, trades, delta, leaves);
+        uint256 paid = _applyPayments(batchId, participants, payments, delta, leaves, trades.length);
+        _applyNet(participants, delta);
+        _commit(batchId, leaves, trades.length, payments.length, volume, paid);
     }
 
-    function _buildDomainSeparator() private view returns (bytes32) {
-        return keccak256(abi.encode(DOMAIN_TYPEHASH, NAME_HASH, VERSION_HASH, block.chainid, address(this)));
+    /// @dev Stores and emits the batch's root over its leaf hashes `leaves`.
+    function _commit(uint256 batchId, bytes32[] memory leaves, uint256 trades, uint256 payments, uint256 volume, uint256 paid)
+        private
+    {
+        bytes32 root = BatchMerkle.root(leaves);
+        batchRoot[batchId] = root;
+        emit BatchSettled(batchId, root, trades, payments, volume, paid);
     }
 
     function _checkParticipants(address[] calldata participants) private view {
-        uint256 n = participants.length;
-        uint256 previous;
-        for (uint256 p = 0; p < n; ++p) {
-            uint256 account;
-            assembly ("memory-safe") {
-                account := calldataload(add(participants.offset, shl(5, p)))
-            }
-            // A word above 160 bits makes the registry's decoder revert in _firstUnregistered.
-            if (p > 0 && account <= previous) revert ParticipantsNotSorted(p);
-            previous = account;
+        for (uint256 p = 1; p < participants.length; ++p) {
+            if (participants[p] <= participants[p - 1]) revert ParticipantsNotSorted(p);
         }
-        uint256 missing = _firstUnregistered(participants);
-        if (missing < n) revert NotRegistered(participants[missing]);
-    }
-
-    /// @dev `registry.firstUnregistered(participants)`, forwarding the calldata array as it is
-    ///      instead of re-encoding it element by element.
-    function _firstUnregistered(address[] calldata participants) private view returns (uint256 missing) {
-        address target = address(registry);
-        bytes4 selector = ParticipantRegistry.firstUnregistered.selector;
-        assembly ("memory-safe") {
-            let m := mload(0x40)
-            let bytesLength := shl(5, participants.length)
-            mstore(m, selector)
-            mstore(add(m, 0x04), 0x20)
-            mstore(add(m, 0x24), participants.length)
-            calldatacopy(add(m, 0x44), participants.offset, bytesLength)
-            if iszero(staticcall(gas(), target, m, add(0x44, bytesLength), 0x00, 0x20)) {
-                returndatacopy(m, 0, returndatasize())
-                revert(m, returndatasize())
-            }
-            if lt(returndatasize(), 0x20) { revert(0, 0) }
-            missing := mload(0x00)
-        }
-    }
-
-    // Calldata layout of the static structs the hot loops read word by word (the ABI decoder has
-    // already checked that both arrays lie inside the calldata). Words are range-checked where it
-    // matters: indices against array lengths, amounts below 2**64; the signed order fields need no
-    // check of their own, because any word that differs from the signed value fails ecrecover.
-    uint256 private constant ORDER_BYTES = 0x140; // owner, orderId, resource, limitPrice, quantity, expiry, party, v, r, s
-    uint256 private constant TRADE_BYTES = 0x80; // order, seller, price, quantity
-    uint256 private constant LIMIT_PRICE = 0x60;
-    uint256 private constant PARTY = 0xc0;
-
-    /// @dev Whether the `Order` words at calldata offset `at` fit their declared types, as
-    ///      Solidity's decoder would insist: orderId, limitPrice, quantity and expiry in 64 bits,
-    ///      resource in 8 (the owner word is checked against the participants). The words are read
-    ///      raw, so without this an owner signature over a wider word would be accepted and the
-    ///      uint64 fill record could wrap.
-    function _orderFieldsInRange(uint256 at) private pure returns (bool ok) {
-        assembly ("memory-safe") {
-            let wide := or(or(calldataload(add(at, 0x20)), calldataload(add(at, 0x60))), or(calldataload(add(at, 0x80)), calldataload(add(at, 0xa0))))
-            ok := and(iszero(shr(64, wide)), iszero(shr(8, calldataload(add(at, 0x40)))))
-        }
-    }
-
-    /// @dev The EIP-712 digest of the order whose `Order` words start at calldata offset `at`.
-    function _orderDigest(bytes32 separator, uint256 at) private pure returns (bytes32 digest) {
-        bytes32 typeHash = ORDER_TYPEHASH;
-        assembly ("memory-safe") {
-            let m := mload(0x40)
-            mstore(m, typeHash)
-            calldatacopy(add(m, 0x20), at, 0xc0)
-            let structHash := keccak256(m, 0xe0)
-            mstore(m, 0x1901000000000000000000000000000000000000000000000000000000000000)
-            mstore(add(m, 0x02), separator)
-            mstore(add(m, 0x22), structHash)
-            digest := keccak256(m, 0x42)
-        }
+        uint256 missing = registry.firstUnregistered(participants);
+        if (missing < participants.length) revert NotRegistered(participants[missing]);
     }
 
     function _checkOrders(address[] calldata participants, SignedOrder[] calldata orders) private view {
-        bytes32 separator = domainSeparator();
-        uint256 n = participants.length;
-        uint256 at;
-        assembly ("memory-safe") {
-            at := orders.offset
-        }
         for (uint256 i = 0; i < orders.length; ++i) {
-            uint256 owner;
-            uint256 expiry;
-            uint256 party;
-            uint256 s;
-            assembly ("memory-safe") {
-                owner := calldataload(at)
-                expiry := calldataload(add(at, 0xa0))
-                party := calldataload(add(at, 0xc0))
-                s := calldataload(add(at, 0x120))
-            }
-            if (!_orderFieldsInRange(at)) revert OrderFieldOutOfRange(i);
-            if (party >= n) revert PartyOutOfRange(i, party);
-            if (uint160(participants[party]) != owner) {
-                revert PartyMismatch(i, participants[party], address(uint160(owner)));
-            }
-            if (block.timestamp > expiry) revert OrderExpired(address(uint160(owner)), orders[i].order.orderId, uint64(expiry));
-            if (s > HALF_ORDER) revert SignatureMalleable(i);
-            bytes32 digest = _orderDigest(separator, at);
-            uint256 signer;
-            assembly ("memory-safe") {
-                // ecrecover precompile (address 1): (digest, v, r, s) -> signer, or no output.
-                let m := mload(0x40)
-                mstore(m, digest)
-                calldatacopy(add(m, 0x20), add(at, 0xe0), 0x60)
-                mstore(0x00, 0)
-                pop(staticcall(gas(), 1, m, 0x80, 0x00, 0x20))
-                signer := mload(0x00)
-            }
-            if (signer == 0 || signer != owner) revert InvalidSigner(i, address(uint160(signer)), address(uint160(owner)));
-            unchecked {
-                at += ORDER_BYTES;
-            }
+            SignedOrder calldata so = orders[i];
+            Order calldata o = so.order;
+            if (so.party >= participants.length) revert PartyOutOfRange(i, so.party);
+            if (participants[so.party] != o.owner) revert PartyMismatch(i, participants[so.party], o.owner);
+            if (block.timestamp > o.expiry) revert OrderExpired(o.owner, o.orderId, o.expiry);
+            (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(orderDigest(o), so.v, so.r, so.s);
+            if (err == ECDSA.RecoverError.InvalidSignatureS) revert SignatureMalleable(i);
+            if (signer != o.owner) revert InvalidSigner(i, signer, o.owner);
         }
     }
 
-    function _applyTrades(address[] calldata participants, SignedOrder[] calldata orders, Trade[] calldata trades)
-        private
-        pure
-        returns (Totals memory totals)
-    {
-        totals.delta = new int256[](participants.length);
-        totals.fills = new uint256[](orders.length);
-        for (uint256 i = 0; i < trades.length; ++i) {
-            (uint256 o, uint256 seller, uint256 price, uint256 quantity) = _trade(trades, i);
-            if (o >= orders.length) revert OrderOutOfRange(i, o);
-            if (seller >= participants.length) revert SellerOutOfRange(i, seller);
-            if ((price | quantity) >> 64 != 0) revert AmountOutOfRange(i);
-            uint256 limit = _orderWord(orders, o, LIMIT_PRICE);
-            if (price > limit) revert PriceAboveLimit(i, price, limit);
-            _accumulate(totals, o, _orderWord(orders, o, PARTY), seller, price * quantity, quantity);
-        }
-    }
-
-    /// @dev The four words of trade `i`: order index, seller index, price, quantity.
-    function _trade(Trade[] calldata trades, uint256 i)
-        private
-        pure
-        returns (uint256 o, uint256 seller, uint256 price, uint256 quantity)
-    {
-        assembly ("memory-safe") {
-            let at := add(trades.offset, mul(i, TRADE_BYTES))
-            o := calldataload(at)
-            seller := calldataload(add(at, 0x20))
-            price := calldataload(add(at, 0x40))
-            quantity := calldataload(add(at, 0x60))
-        }
-    }
-
-    /// @dev Word `field` (a byte offset) of signed order `o`.
-    function _orderWord(SignedOrder[] calldata orders, uint256 o, uint256 field) private pure returns (uint256 word) {
-        assembly ("memory-safe") {
-            word := calldataload(add(add(orders.offset, mul(o, ORDER_BYTES)), field))
-        }
-    }
-
-    /// @dev Adds one trade to the totals. Indices were checked against the array lengths and
-    ///      amounts are below 2**128, so neither the raw memory writes nor the sums overflow.
-    function _accumulate(Totals memory totals, uint256 o, uint256 buyer, uint256 seller, uint256 amount, uint256 quantity)
-        private
-        pure
-    {
-        int256[] memory delta = totals.delta;
-        uint256[] memory fills = totals.fills;
-        unchecked {
-            totals.volume += amount;
-        }
-        assembly ("memory-safe") {
-            let f := add(fills, shl(5, add(o, 1)))
-            mstore(f, add(mload(f), quantity))
-            let b := add(delta, shl(5, add(buyer, 1)))
-            mstore(b, sub(mload(b), amount))
-            let c := add(delta, shl(5, add(seller, 1)))
-            mstore(c, add(mload(c), amount))
-        }
-    }
-
-    /// @dev One TradeSettled event per trade, after all of them passed their checks.
-    function _emitTrades(
+    /// @dev Checks each trade, adds it to the net changes and the order fills, hashes its leaf and
+    ///      emits it; then records the fills. Returns the trades' volume.
+    function _applyTrades(
         uint256 batchId,
-        address[] calldata participants,
         SignedOrder[] calldata orders,
-        Trade[] calldata trades
-    ) private {
-        bytes32 topic = TradeSettled.selector;
+        Trade[] calldata trades,
+        int256[] memory delta,
+        bytes32[] memory leaves
+    ) private returns (uint256 volume) {
+        uint256[] memory fills = new uint256[](orders.length);
         for (uint256 i = 0; i < trades.length; ++i) {
-            assembly ("memory-safe") {
-                let t := add(trades.offset, mul(i, TRADE_BYTES))
-                let at := add(orders.offset, mul(calldataload(t), ORDER_BYTES))
-                let m := mload(0x40)
-                mstore(m, calldataload(add(at, 0x20))) // orderId
-                mstore(add(m, 0x20), calldataload(add(at, 0x40))) // resource
-                mstore(add(m, 0x40), calldataload(add(t, 0x40))) // price
-                mstore(add(m, 0x60), calldataload(add(t, 0x60))) // quantity
-                let seller := calldataload(add(participants.offset, shl(5, calldataload(add(t, 0x20)))))
-                log4(m, 0x80, topic, batchId, calldataload(at), seller)
-            }
+            Trade calldata t = trades[i];
+            _checkTrade(i, orders, t);
+            Order calldata bid = orders[t.bid].order;
+            Order calldata ask = orders[t.ask].order;
+            uint256 amount = uint256(t.price) * t.quantity;
+            volume += amount;
+            fills[t.bid] += t.quantity;
+            fills[t.ask] += t.quantity;
+            delta[orders[t.bid].party] -= int256(amount);
+            delta[orders[t.ask].party] += int256(amount);
+            leaves[i] = _tradeLeaf(bid, ask, t);
+            emit TradeSettled(batchId, bid.owner, ask.owner, bid.orderId, ask.orderId, bid.resource, t.price, t.quantity);
         }
+        _recordFills(orders, fills);
+    }
+
+    /// @dev Trade `i`'s order indices, sides, resource and both limits.
+    function _checkTrade(uint256 i, SignedOrder[] calldata orders, Trade calldata t) private pure {
+        if (t.bid >= orders.length) revert OrderOutOfRange(i, t.bid);
+        if (t.ask >= orders.length) revert OrderOutOfRange(i, t.ask);
+        Order calldata bid = orders[t.bid].order;
+        Order calldata ask = orders[t.ask].order;
+        if (bid.side != BUY) revert WrongSide(i, t.bid);
+        if (ask.side != SELL) revert WrongSide(i, t.ask);
+        if (bid.resource != ask.resource) revert ResourceMismatch(i, bid.resource, ask.resource);
+        if (t.price > bid.limitPrice) revert PriceAboveLimit(i, t.price, bid.limitPrice);
+        if (t.price < ask.limitPrice) revert PriceBelowLimit(i, t.price, ask.limitPrice);
+    }
+
+    /// @dev A trade's Merkle leaf hash (leaf data as `ledger.merkle.trade_leaf` documents).
+    function _tradeLeaf(Order calldata bid, Order calldata ask, Trade calldata t) private pure returns (bytes32) {
+        return BatchMerkle.leafHash(
+            abi.encode(TRADE_LEAF, bid.owner, bid.orderId, ask.owner, ask.orderId, bid.resource, t.price, t.quantity)
+        );
     }
 
     function _recordFills(SignedOrder[] calldata orders, uint256[] memory fills) private {
         for (uint256 i = 0; i < orders.length; ++i) {
-            uint256 fill = fills[i];
-            if (fill == 0) continue;
-            uint256 owner;
-            uint256 orderId;
-            uint256 quantity;
-            assembly ("memory-safe") {
-                let at := add(orders.offset, mul(i, ORDER_BYTES))
-                owner := calldataload(at)
-                orderId := calldataload(add(at, 0x20))
-                quantity := calldataload(add(at, 0x80))
-            }
-            mapping(uint64 => uint64) storage ofOwner = filled[address(uint160(owner))];
-            uint256 total = uint256(ofOwner[uint64(orderId)]) + fill;
-            if (total > quantity) revert OrderOverfilled(address(uint160(owner)), uint64(orderId), total, quantity);
-            ofOwner[uint64(orderId)] = uint64(total);
+            if (fills[i] == 0) continue;
+            Order calldata o = orders[i].order;
+            uint256 total = uint256(filled[o.owner][o.orderId]) + fills[i];
+            if (total > o.quantity) revert OrderOverfilled(o.owner, o.orderId, total, o.quantity);
+            filled[o.owner][o.orderId] = uint64(total);
         }
+    }
+
+    /// @dev Checks each payment, marks it paid, adds it to the net changes, hashes its leaf (after
+    ///      the `offset` trade leaves) and emits it. Returns the payments' sum.
+    function _applyPayments(
+        uint256 batchId,
+        address[] calldata participants,
+        SignedPayment[] calldata payments,
+        int256[] memory delta,
+        bytes32[] memory leaves,
+        uint256 offset
+    ) private returns (uint256 paid) {
+        for (uint256 i = 0; i < payments.length; ++i) {
+            SignedPayment calldata sp = payments[i];
+            Payment calldata p = sp.payment;
+            _checkPayment(i, participants, sp);
+            if (paymentSettled[p.payer][p.paymentId]) revert PaymentAlreadySettled(p.payer, p.paymentId);
+            paymentSettled[p.payer][p.paymentId] = true;
+            paid += p.amount;
+            delta[sp.payerParty] -= int256(uint256(p.amount));
+            delta[sp.payeeParty] += int256(uint256(p.amount));
+            leaves[offset + i] =
+                BatchMerkle.leafHash(abi.encode(PAYMENT_LEAF, p.payer, p.paymentId, p.payee, p.amount, p.memo));
+            emit PaymentSettled(batchId, p.payer, p.payee, p.paymentId, p.amount, p.memo);
+        }
+    }
+
+    /// @dev Payment `i`'s parties, expiry, amount and signature.
+    function _checkPayment(uint256 i, address[] calldata participants, SignedPayment calldata sp) private view {
+        Payment calldata p = sp.payment;
+        if (sp.payerParty >= participants.length) revert PaymentPartyOutOfRange(i, sp.payerParty);
+        if (sp.payeeParty >= participants.length) revert PaymentPartyOutOfRange(i, sp.payeeParty);
+        if (participants[sp.payerParty] != p.payer) revert PaymentPartyMismatch(i, participants[sp.payerParty], p.payer);
+        if (participants[sp.payeeParty] != p.payee) revert PaymentPartyMismatch(i, participants[sp.payeeParty], p.payee);
+        if (block.timestamp > p.expiry) revert PaymentExpired(p.payer, p.paymentId, p.expiry);
+        if (p.amount == 0) revert ZeroPayment(i);
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(paymentDigest(p), sp.v, sp.r, sp.s);
+        if (err == ECDSA.RecoverError.InvalidSignatureS) revert PaymentSignatureMalleable(i);
+        if (signer != p.payer) revert InvalidPaymentSigner(i, signer, p.payer);
     }
 
     function _applyNet(address[] calldata participants, int256[] memory delta) private {
         for (uint256 p = 0; p < participants.length; ++p) {
-            int256 d;
-            address account;
-            assembly ("memory-safe") {
-                d := mload(add(delta, shl(5, add(p, 1))))
-                account := calldataload(add(participants.offset, shl(5, p)))
-            }
+            int256 d = delta[p];
             if (d == 0) continue;
+            address account = participants[p];
             uint256 balance = balanceOf[account];
             if (d < 0) {
                 uint256 debit = uint256(-d);
                 if (balance < debit) revert InsufficientEscrow(account, balance, debit);
-                unchecked {
-                    balanceOf[account] = balance - debit;
-                }
+                balanceOf[account] = balance - debit;
             } else {
                 balanceOf[account] = balance + uint256(d);
             }

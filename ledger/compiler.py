@@ -11,6 +11,12 @@ Everything goes through py-solc-x's ``compile_standard``. Each artifact in ``con
 records ABI, bytecode, deployed bytecode, compiler version and a hash over every input that can
 change the output (all sources, the settings, the compiler version), so ``check_artifacts`` can
 tell a stale artifact without running a compiler.
+
+OpenZeppelin Contracts come from npm (pinned in ``package.json`` and its lock): an import of
+``@openzeppelin/contracts/...`` is read from ``node_modules`` and handed to the compiler under that
+name, with everything it imports in turn (:func:`library_sources`), so native solc and solc-js
+compile the same input without remappings or an import callback. The artifacts' hash covers the
+pinned OpenZeppelin version from ``package-lock.json``, so ``--check`` needs no ``node_modules``.
 """
 
 from __future__ import annotations
@@ -45,6 +51,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS_DIR = REPO_ROOT / "contracts"
 BUILD_DIR = CONTRACTS_DIR / "build"
 BRIDGE = CONTRACTS_DIR / "solc-bridge.cjs"
+NODE_MODULES = REPO_ROOT / "node_modules"
+PACKAGE_LOCK = REPO_ROOT / "package-lock.json"
+#: Import prefixes read from ``node_modules`` (npm packages of Solidity sources).
+LIBRARY_PREFIXES = ("@openzeppelin/contracts/",)
 
 # py-evm in eth-tester 0.14 runs Prague; Cancun code runs there and on anvil's default hardfork.
 EVM_VERSION = "cancun"
@@ -107,6 +117,61 @@ def source_files(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Path]:
     return {p.relative_to(contracts_dir).as_posix(): p for p in sorted(contracts_dir.glob("*.sol"))}
 
 
+_IMPORT = re.compile(r'^\s*import\s+(?:[^"\']*?\s+from\s+)?["\']([^"\']+)["\']', re.MULTILINE)
+
+
+def _resolve(unit: str, target: str) -> str:
+    """The source unit name ``target`` denotes when imported from unit ``unit`` (solc's rule:
+    ``./`` and ``../`` are relative to the importing unit, anything else is as written)."""
+    if not target.startswith("."):
+        return target
+    parts = unit.split("/")[:-1]
+    for piece in target.split("/"):
+        if piece == "..":
+            parts.pop()
+        elif piece != ".":
+            parts.append(piece)
+    return "/".join(parts)
+
+
+def library_sources(sources: dict[str, str], node_modules: Path = NODE_MODULES) -> dict[str, str]:
+    """Every npm library source the given sources import, directly or not, by unit name.
+
+    Args:
+        sources: Source unit name -> Solidity text.
+        node_modules: Where npm installed the libraries.
+
+    Raises:
+        CompilerNotFound: an imported library file is missing (``npm ci`` not run).
+    """
+    found: dict[str, str] = {}
+    pending = [(unit, text) for unit, text in sources.items()]
+    while pending:
+        unit, text = pending.pop()
+        for target in _IMPORT.findall(text):
+            name = _resolve(unit, target)
+            if name in found or name in sources or not name.startswith(LIBRARY_PREFIXES):
+                continue
+            path = node_modules / name
+            if not path.is_file():
+                raise CompilerNotFound(f"{unit} imports {name}, which is not in {node_modules}: run `npm ci`")
+            found[name] = path.read_text()
+            pending.append((name, found[name]))
+    return found
+
+
+def _library_versions(lock: Path = PACKAGE_LOCK) -> str:
+    """The pinned versions of the Solidity libraries, from the npm lock file."""
+    if not lock.is_file():
+        return ""
+    packages = json.loads(lock.read_text()).get("packages", {})
+    pins = []
+    for prefix in LIBRARY_PREFIXES:
+        package = "node_modules/" + prefix.rstrip("/")
+        pins.append(f"{prefix}{packages.get(package, {}).get('version', '')}")
+    return ",".join(pins)
+
+
 def _settings() -> dict:
     return {
         "evmVersion": EVM_VERSION,
@@ -123,6 +188,7 @@ def sources_hash(contracts_dir: Path = CONTRACTS_DIR, compiler_version: str = PI
     h = hashlib.sha256()
     h.update(json.dumps(_settings(), sort_keys=True).encode())
     h.update(compiler_version.split("+")[0].encode())
+    h.update(_library_versions().encode())
     for name, path in source_files(contracts_dir).items():
         h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
@@ -136,7 +202,8 @@ def compile_contracts(contracts_dir: Path = CONTRACTS_DIR, solc: SolcInfo | None
         CompilationFailed: solc reported an error; the message carries solc's first error.
     """
     solc = solc or find_solc()
-    sources = {name: {"content": path.read_text()} for name, path in source_files(contracts_dir).items()}
+    own = {name: path.read_text() for name, path in source_files(contracts_dir).items()}
+    sources = {name: {"content": text} for name, text in {**own, **library_sources(own)}.items()}
     standard_input = {"language": "Solidity", "sources": sources, "settings": _settings()}
     try:
         output = solcx.compile_standard(
@@ -151,6 +218,8 @@ def compile_contracts(contracts_dir: Path = CONTRACTS_DIR, solc: SolcInfo | None
     digest = sources_hash(contracts_dir, solc.version)
     artifacts: dict[str, dict] = {}
     for source, contracts in output["contracts"].items():
+        if source not in own:  # library contracts are compiled into ours, not kept as artifacts
+            continue
         for name, data in contracts.items():
             artifacts[name] = {
                 "contractName": name,
