@@ -5,13 +5,16 @@ Both take the same :class:`~ledger.batch.SettlementBatch` and apply the rules of
 contract's NatSpec on ``settleBatch`` lists the order): a batch id settles at most once; a batch is
 non-empty and within the size caps; participants are strictly ascending and registered; each
 signed order belongs to its listed party, has not expired, carries a low-s signature by its owner;
-each trade points at a listed order and seller and pays no more than the order's limit; no order is
-filled beyond its signed quantity, counting earlier batches; and no participant's net debit
-exceeds their escrow. A rejected batch changes nothing. So the same batches give the same balances,
+each trade points at a listed bid and a listed ask, of one resource, at a price within both
+limits; no order is filled beyond its signed quantity, counting earlier batches; each payment
+names its listed payer and payee, has not expired, moves a non-zero amount, carries its payer's
+low-s signature and was never paid before; and no participant's net debit exceeds their escrow. A rejected batch changes nothing. So the same batches give the same balances,
 to the unit, and the same rejections on either back end.
 
-The memory back end keeps time on the simulated clock (round ``n`` starts at
-``SIM_EPOCH + n * 3600``, see :mod:`ledger.signing`) unless given another clock, and signs under the
+One clock: the memory back end keeps time on the simulated clock (round ``n`` starts at
+``SIM_EPOCH + n * 3600``, see :mod:`ledger.signing`) unless given another clock; a chain back end
+sets each round's first block to that time (:meth:`SettlementBackend.begin_round`), one second
+more per further block. The memory back end signs under the
 domain a fresh eth-tester deployment gets (:data:`ledger.suite.EMBEDDED_DOMAIN`), so memory and
 eth-tester runs sign byte-identical orders.
 """
@@ -31,12 +34,28 @@ import requests
 from eth_typing import ChecksumAddress
 from web3.exceptions import ProviderConnectionError
 
-from ledger.batch import MAX_BATCH_PARTICIPANTS, MAX_BATCH_TRADES, SettlementBatch, batch_round
+from ledger.batch import (
+    MAX_BATCH_ORDERS,
+    MAX_BATCH_PARTICIPANTS,
+    MAX_BATCH_PAYMENTS,
+    MAX_BATCH_TRADES,
+    SettlementBatch,
+    batch_round,
+)
 from ledger.chain import Chain, connect
 from ledger.contracts import Capacity, ContractReverted
 from ledger.errors import ChainUnavailable, LedgerError, SettlementRejected
 from ledger.keys import address_number, agent_address, agent_private_key
-from ledger.signing import SECP256K1_N, ZERO_ADDRESS, OrderDomain, recover_signer, round_time
+from ledger.signing import (
+    BUY,
+    SECP256K1_N,
+    SELL,
+    ZERO_ADDRESS,
+    OrderDomain,
+    recover_payment_signer,
+    recover_signer,
+    round_time,
+)
 from ledger.suite import EMBEDDED_DOMAIN, Suite, deploy_suite
 from market.orders import AgentId, SettlementOutcome
 
@@ -96,7 +115,11 @@ class SettlementBackend(abc.ABC):
     @property
     @abc.abstractmethod
     def domain(self) -> OrderDomain:
-        """The EIP-712 domain buy orders must be signed under."""
+        """The EIP-712 domain orders and payments must be signed under."""
+
+    def begin_round(self, step: int) -> None:
+        """Round ``step`` begins: a chain back end's next block gets the round's simulated time
+        (:func:`ledger.signing.round_time`); the memory back end's clock already counts rounds."""
 
     @abc.abstractmethod
     def open_accounts(self, deposits: Mapping[AgentId, int], roles: Mapping[AgentId, Capacity] | None = None) -> None:
@@ -188,6 +211,7 @@ class MemoryBackend(SettlementBackend):
         self._registered: set[str] = set()
         self._settled: set[int] = set()
         self._filled: dict[tuple[str, int], int] = {}
+        self._paid: set[tuple[str, int]] = set()
         self._supply = 0
 
     @property
@@ -213,21 +237,25 @@ class MemoryBackend(SettlementBackend):
     def settle_batch(self, batch: SettlementBatch) -> SettlementOutcome:
         if batch.batch_id in self._settled:
             raise SettlementRejected("BatchAlreadySettled", batch.batch_id)
-        if not batch.trades:
+        if not batch.trades and not batch.payments:
             raise SettlementRejected("EmptyBatch")
         for size, cap in (
             (len(batch.trades), MAX_BATCH_TRADES),
-            (len(batch.orders), MAX_BATCH_TRADES),
+            (len(batch.orders), MAX_BATCH_ORDERS),
+            (len(batch.payments), MAX_BATCH_PAYMENTS),
             (len(batch.participants), MAX_BATCH_PARTICIPANTS),
         ):
             if size > cap:
                 raise SettlementRejected("BatchTooLarge", size, cap)
         accounts = self._check_participants(batch.participants)
-        keys = self._check_orders(batch, self.clock(batch.batch_id), accounts)
+        now = self.clock(batch.batch_id)
+        keys = self._check_orders(batch, now, accounts)
         fills, delta = self._apply_trades(batch)
         staged = self._stage_fills(batch, keys, fills)
+        paid = self._apply_payments(batch, now, accounts, delta)
         balances = self._debit(batch.participants, accounts, delta)
         self._filled.update(staged)
+        self._paid.update(paid)
         self._escrow.update(balances)
         self._settled.add(batch.batch_id)
         if self.forget_expired:
@@ -298,7 +326,7 @@ class MemoryBackend(SettlementBackend):
         for i, bo in enumerate(batch.orders):
             o = bo.signed.order
             if not (
-                0 <= o.order_id < _U64 and 0 <= o.limit_price < _U64 and 0 <= o.quantity < _U64 and 0 <= o.expiry < _U64 and 0 <= o.resource < 256
+                0 <= o.order_id < _U64 and 0 <= o.limit_price < _U64 and 0 <= o.quantity < _U64 and 0 <= o.expiry < _U64 and 0 <= o.resource < 256 and 0 <= o.side < 256
             ):
                 raise SettlementRejected("OrderFieldOutOfRange", i)
             party = bo.party
@@ -322,27 +350,73 @@ class MemoryBackend(SettlementBackend):
 
     @staticmethod
     def _apply_trades(batch: SettlementBatch) -> tuple[list[int], list[int]]:
-        """Checks each trade's order, seller and price, and returns each order's fill and each
-        participant's net balance change."""
-        n = len(batch.participants)
+        """Checks each trade's orders, sides, resource and both limits, and returns each order's
+        fill and each participant's net balance change."""
         count = len(batch.orders)
-        limits = [bo.signed.order.limit_price for bo in batch.orders]
+        orders = [bo.signed.order for bo in batch.orders]
         parties = [bo.party for bo in batch.orders]
         fills = [0] * count
-        delta = [0] * n
+        delta = [0] * len(batch.participants)
         for i, t in enumerate(batch.trades):
-            order, seller, price = t.order, t.seller, t.price
-            if not 0 <= order < count:  # negative indices, which no uint word holds, are out of range too
-                raise SettlementRejected("OrderOutOfRange", i, order)
-            if not 0 <= seller < n:
-                raise SettlementRejected("SellerOutOfRange", i, seller)
-            if price > limits[order]:
-                raise SettlementRejected("PriceAboveLimit", i, price, limits[order])
+            b, a, price = t.bid, t.ask, t.price
+            if not 0 <= b < count:  # negative indices, which no uint word holds, are out of range too
+                raise SettlementRejected("OrderOutOfRange", i, b)
+            if not 0 <= a < count:
+                raise SettlementRejected("OrderOutOfRange", i, a)
+            bid, ask = orders[b], orders[a]
+            if bid.side != BUY:
+                raise SettlementRejected("WrongSide", i, b)
+            if ask.side != SELL:
+                raise SettlementRejected("WrongSide", i, a)
+            if bid.resource != ask.resource:
+                raise SettlementRejected("ResourceMismatch", i, bid.resource, ask.resource)
+            if price > bid.limit_price:
+                raise SettlementRejected("PriceAboveLimit", i, price, bid.limit_price)
+            if price < ask.limit_price:
+                raise SettlementRejected("PriceBelowLimit", i, price, ask.limit_price)
+            if not (0 <= price < _U64 and 0 <= t.quantity < _U64):
+                raise SettlementRejected("AmountOutOfRange", i)
             amount = price * t.quantity
-            fills[order] += t.quantity
-            delta[parties[order]] -= amount
-            delta[seller] += amount
+            fills[b] += t.quantity
+            fills[a] += t.quantity
+            delta[parties[b]] -= amount
+            delta[parties[a]] += amount
         return fills, delta
+
+    def _apply_payments(self, batch: SettlementBatch, now: int, accounts: list[str], delta: list[int]) -> set[tuple[str, int]]:
+        """Checks each payment's parties, expiry, amount, signature (unless switched off) and
+        uniqueness, adds it to ``delta``, and returns the (payer, payment id) keys it pays."""
+        participants = batch.participants
+        n = len(participants)
+        paid: set[tuple[str, int]] = set()
+        for i, bp in enumerate(batch.payments):
+            p = bp.signed.payment
+            for party in (bp.payer_party, bp.payee_party):
+                if not 0 <= party < n:
+                    raise SettlementRejected("PaymentPartyOutOfRange", i, party)
+            for party, account in ((bp.payer_party, p.payer), (bp.payee_party, p.payee)):
+                if accounts[party] != account.lower():
+                    raise SettlementRejected("PaymentPartyMismatch", i, participants[party], account)
+            if now > p.expiry:
+                raise SettlementRejected("PaymentExpired", p.payer, p.payment_id, p.expiry)
+            if p.amount == 0:
+                raise SettlementRejected("ZeroPayment", i)
+            if not (0 <= p.payment_id < _U64 and 0 < p.amount < _U64 and 0 <= p.expiry < _U64):
+                raise SettlementRejected("AmountOutOfRange", i)
+            if self.verify_signatures:
+                sig = bp.signed.signature
+                if sig.s > _HALF_N:
+                    raise SettlementRejected("PaymentSignatureMalleable", i)
+                signer = recover_payment_signer(self._domain, p, sig)
+                if signer == ZERO_ADDRESS or signer.lower() != p.payer.lower():
+                    raise SettlementRejected("InvalidPaymentSigner", i, signer, p.payer)
+            key = (accounts[bp.payer_party], p.payment_id)
+            if key in self._paid or key in paid:
+                raise SettlementRejected("PaymentAlreadySettled", p.payer, p.payment_id)
+            paid.add(key)
+            delta[bp.payer_party] -= p.amount
+            delta[bp.payee_party] += p.amount
+        return paid
 
     def _stage_fills(self, batch: SettlementBatch, keys: list[tuple[str, int]], fills: list[int]) -> dict[tuple[str, int], int]:
         """Each filled order's new fill count, refusing overfills (``keys`` as :meth:`_check_orders`
@@ -402,6 +476,10 @@ class MemoryBackend(SettlementBackend):
     def cancel_order(self, agent_id: AgentId, order_id: int) -> None:
         self._filled[(self.address(agent_id).lower(), order_id)] = 2**64 - 1
 
+    def payment_settled(self, payer: str, payment_id: int) -> bool:
+        """Whether ``payer``'s payment ``payment_id`` was paid."""
+        return (payer.lower(), payment_id) in self._paid
+
     def total_supply(self) -> int:
         return self._supply
 
@@ -428,6 +506,24 @@ class ChainBackend(SettlementBackend):
         self._domain = self.suite.domain
         self._unlocked: set[AgentId] = set()
         self._agent_transactions = 0
+        self._round: int | None = None
+        #: The number of the current round's first block (``None`` before the first transaction of a round).
+        self.round_first_block: int | None = None
+
+    def begin_round(self, step: int) -> None:
+        """Makes the next block the first of round ``step``: its timestamp is the round's simulated
+        time (:func:`ledger.signing.round_time`); each further block is one second later (as the
+        chain mines them). A round that starts before the chain's clock (only after more blocks in
+        the round before than the round has seconds) keeps the chain's next second.
+        """
+        if self._round == step:
+            return
+        self._round = step
+        with node_guard(self.chain.url):
+            target = round_time(step)
+            if target >= self.chain.next_timestamp():
+                self.chain.time_travel(target)
+            self.round_first_block = int(self.chain.w3.eth.block_number) + 1
 
     @property
     def transactions(self) -> int:
@@ -444,6 +540,8 @@ class ChainBackend(SettlementBackend):
             self._open_accounts(deposits, roles)
 
     def _open_accounts(self, deposits: Mapping[AgentId, int], roles: Mapping[AgentId, Capacity] | None) -> None:
+        if self._round is None:  # accounts open in round 0 unless a round has begun
+            self.begin_round(0)
         op = self.operator
         total = sum(deposits.values())
         if any(a < 0 for a in deposits.values()):
@@ -464,6 +562,7 @@ class ChainBackend(SettlementBackend):
                 self.settlement.deposit_for(self.address(agent_id), amount, sender=op)
 
     def settle_batch(self, batch: SettlementBatch) -> SettlementOutcome:
+        self.begin_round(batch_round(batch.batch_id))
         try:
             with node_guard(self.chain.url):
                 receipt = self.settlement.settle_batch(batch, sender=self.operator)
@@ -502,6 +601,10 @@ class ChainBackend(SettlementBackend):
 
     def filled(self, owner: str, order_id: int) -> int:
         return self.settlement.filled(owner, order_id)
+
+    def payment_settled(self, payer: str, payment_id: int) -> bool:
+        """Whether ``payer``'s payment ``payment_id`` was paid."""
+        return self.settlement.payment_settled(payer, payment_id)
 
     def total_supply(self) -> int:
         return self.token.total_supply()

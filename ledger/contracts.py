@@ -55,6 +55,7 @@ __all__ = [
     "MINTER_ROLE",
     "PAUSER_ROLE",
     "REGISTRAR_ROLE",
+    "METER_ROLE",
     "Capacity",
     "Service",
     "AgreementState",
@@ -244,6 +245,7 @@ ADMIN_ROLE = b"\x00" * 32
 MINTER_ROLE = role_id("MINTER_ROLE")
 PAUSER_ROLE = role_id("PAUSER_ROLE")
 REGISTRAR_ROLE = role_id("REGISTRAR_ROLE")
+METER_ROLE = role_id("METER_ROLE")
 
 
 class Capacity(enum.IntFlag):
@@ -420,7 +422,9 @@ class Deployed:
         return self.transact("revokeRole", role, account, sender=sender, gas=100_000)
 
     def renounce_role(self, role: bytes, *, sender: ChecksumAddress) -> TxReceipt:
-        return self.transact("renounceRole", role, sender=sender, gas=100_000)
+        """Gives up ``role`` (OpenZeppelin's ``renounceRole(role, callerConfirmation)``; the admin
+        role only after a scheduled, delayed hand-over to the zero address)."""
+        return self.transact("renounceRole", role, sender, sender=sender, gas=100_000)
 
 
 class _Pausable(Deployed):
@@ -528,6 +532,19 @@ class Settlement(_Pausable):
     def batch_settled(self, batch_id: int) -> bool:
         return bool(self.call("batchSettled", batch_id))
 
+    def batch_root(self, batch_id: int) -> bytes:
+        """The Merkle root stored for ``batch_id`` (32 zero bytes if unsettled; see :mod:`ledger.merkle`)."""
+        return bytes(self.call("batchRoot", batch_id))
+
+    def payment_settled(self, payer: str, payment_id: int) -> bool:
+        return bool(self.call("paymentSettled", payer, payment_id))
+
+    def payment_digest(self, payment_tuple: tuple[Any, ...]) -> bytes:
+        return bytes(self.call("paymentDigest", payment_tuple))
+
+    def cancel_payment(self, payment_id: int, *, sender: ChecksumAddress) -> TxReceipt:
+        return self.transact("cancelPayment", payment_id, sender=sender, gas=80_000)
+
     def filled(self, owner: str, order_id: int) -> int:
         return int(self.call("filled", owner, order_id))
 
@@ -582,6 +599,7 @@ class AgreementTerms:
     penalty_per_unit: int
     collateral: int
     dispute_window: int
+    dispute_timeout: int = 7_200
 
     def as_tuple(self) -> tuple[Any, ...]:
         return (
@@ -597,6 +615,7 @@ class AgreementTerms:
             self.penalty_per_unit,
             self.collateral,
             self.dispute_window,
+            self.dispute_timeout,
         )
 
     @classmethod
@@ -618,6 +637,7 @@ class Agreement:
     supplier: ChecksumAddress
     state: AgreementState
     attested: int
+    disputed_at: int
     collateral_left: int
     payment_held: int
     compensation_owed: int
@@ -645,12 +665,13 @@ class ServiceAgreements(_Pausable):
 
     def agreement(self, agreement_id: int) -> Agreement:
         raw = self.call("getAgreement", agreement_id)
-        terms, supplier, state, attested, collateral_left, payment_held, owed = raw
+        terms, supplier, state, attested, disputed_at, collateral_left, payment_held, owed = raw
         return Agreement(
             AgreementTerms.from_tuple(terms),
             to_checksum_address(supplier),
             AgreementState(state),
             attested,
+            disputed_at,
             collateral_left,
             payment_held,
             owed,
@@ -676,14 +697,37 @@ class ServiceAgreements(_Pausable):
         receipt = self.transact("offer", terms.as_tuple(), sender=sender, gas=500_000)
         return int(self.events(receipt, "AgreementOffered")[0].id)
 
+    def offer_many(self, terms: Sequence[AgreementTerms], *, sender: ChecksumAddress) -> list[int]:
+        """Offers many agreements in one transaction and returns their ids."""
+        receipt = self.transact("offerMany", [t.as_tuple() for t in terms], sender=sender, gas=100_000 + 330_000 * len(terms))
+        return [int(e.id) for e in self.events(receipt, "AgreementOffered")]
+
+    def min_dispute_window(self, period_seconds: int) -> int:
+        return int(self.call("minDisputeWindow", period_seconds))
+
     def cancel_offer(self, agreement_id: int, *, sender: ChecksumAddress) -> TxReceipt:
         return self.transact("cancelOffer", agreement_id, sender=sender, gas=100_000)
 
     def accept(self, agreement_id: int, *, sender: ChecksumAddress) -> TxReceipt:
         return self.transact("accept", agreement_id, sender=sender, gas=150_000)
 
+    def accept_many(self, agreement_ids: Sequence[int], *, sender: ChecksumAddress) -> TxReceipt:
+        return self.transact("acceptMany", list(agreement_ids), sender=sender, gas=80_000 + 60_000 * len(agreement_ids))
+
     def attest(self, agreement_id: int, period: int, delivered: int, *, sender: ChecksumAddress) -> TxReceipt:
         return self.transact("attest", agreement_id, period, delivered, sender=sender, gas=250_000)
+
+    def attest_many(
+        self, agreement_ids: Sequence[int], periods: Sequence[int], delivered: Sequence[int], *, sender: ChecksumAddress
+    ) -> TxReceipt:
+        return self.transact(
+            "attestMany", list(agreement_ids), list(periods), list(delivered), sender=sender, gas=80_000 + 200_000 * len(agreement_ids)
+        )
+
+    def claim_compensation_many(self, agreement_ids: Sequence[int], periods: Sequence[int], *, sender: ChecksumAddress) -> TxReceipt:
+        return self.transact(
+            "claimCompensationMany", list(agreement_ids), list(periods), sender=sender, gas=60_000 + 60_000 * len(agreement_ids)
+        )
 
     def claim_compensation(self, agreement_id: int, period: int, *, sender: ChecksumAddress) -> TxReceipt:
         return self.transact("claimCompensation", agreement_id, period, sender=sender, gas=100_000)
@@ -704,28 +748,40 @@ class ServiceAgreements(_Pausable):
             "resolveDispute", agreement_id, payment_to_buyer, collateral_to_buyer, sender=sender, gas=150_000
         )
 
+    def expire_dispute(self, agreement_id: int, *, sender: ChecksumAddress) -> TxReceipt:
+        """Ends a dispute that timed out with the default split (anyone may send it)."""
+        return self.transact("expireDispute", agreement_id, sender=sender, gas=150_000)
+
     def withdraw(self, *, sender: ChecksumAddress) -> TxReceipt:
         return self.transact("withdraw", sender=sender, gas=100_000)
 
 
 @dataclass(frozen=True, slots=True)
 class Certificate:
-    """``GreenCertificates.Certificate``: one issuance."""
+    """``GreenCertificates.Certificate``: one metered issuance."""
 
     generator: ChecksumAddress
     source: EnergySource
-    vintage: int
-    issued_mwh: int
+    period: int
+    issued_wh: int
 
 
 class GreenCertificates(Deployed):
-    """Renewable-energy certificates per MWh: issue, transfer, retire."""
+    """Renewable-energy certificates per Wh: issued by the meter against attested generation, transferred, retired."""
 
     artifact_name = "GreenCertificates"
 
     def certificate(self, certificate_id: int) -> Certificate:
-        generator, source, vintage, issued = self.call("certificate", certificate_id)
-        return Certificate(to_checksum_address(generator), _CERTIFIED_SOURCES[source], vintage, issued)
+        generator, source, period, issued = self.call("certificate", certificate_id)
+        return Certificate(to_checksum_address(generator), _CERTIFIED_SOURCES[source], period, issued)
+
+    def meter_role(self) -> bytes:
+        """``METER_ROLE``: who attests generation (and so issues)."""
+        return METER_ROLE
+
+    def issued_for(self, generator: str, period: int) -> int:
+        """The certificate id issued for ``generator``'s ``period`` (0: none)."""
+        return int(self.call("issuedFor", generator, period))
 
     def certificate_count(self) -> int:
         return int(self.call("certificateCount"))
@@ -763,10 +819,19 @@ class GreenCertificates(Deployed):
     def revoke_generator(self, generator: str, *, sender: ChecksumAddress) -> TxReceipt:
         return self.transact("revokeGenerator", generator, sender=sender, gas=100_000)
 
-    def issue(self, mwh: int, vintage: int, *, sender: ChecksumAddress) -> int:
-        """Issues ``mwh`` certificates to the sender and returns the new id."""
-        receipt = self.transact("issue", mwh, vintage, sender=sender, gas=300_000)
-        return int(self.events(receipt, "CertificatesIssued")[0].id)
+    def attest_generation(self, generator: str, period: int, wh: int, *, sender: ChecksumAddress) -> int:
+        """The meter attests ``wh`` Wh generated by ``generator`` in ``period``; returns the new certificate id."""
+        receipt = self.transact("attestGeneration", generator, period, wh, sender=sender, gas=300_000)
+        return int(self.events(receipt, "GenerationAttested")[0].id)
+
+    def attest_generation_many(
+        self, generators: Sequence[str], period: int, wh: Sequence[int], *, sender: ChecksumAddress
+    ) -> list[int]:
+        """Many generators' attested generation for one period; returns the new ids."""
+        receipt = self.transact(
+            "attestGenerationMany", list(generators), period, list(wh), sender=sender, gas=80_000 + 200_000 * len(generators)
+        )
+        return [int(e.id) for e in self.events(receipt, "GenerationAttested")]
 
     def safe_transfer_from(
         self, holder: str, to: str, certificate_id: int, mwh: int, data: bytes = b"", *, sender: ChecksumAddress

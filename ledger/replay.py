@@ -23,7 +23,20 @@ from ledger.backends import MemoryBackend, SettlementBackend, balances_digest, o
 from ledger.batch import UNSIGNED, Fill, assemble_batch
 from ledger.errors import LedgerError, SettlementRejected
 from ledger.keys import AddressBook
-from ledger.signing import DEFAULT_TTL_ROUNDS, RESOURCE_CODES, SettlementOrder, Signature, SignedOrder, order_expiry, recover_signer
+from ledger.merkle import memo_hash
+from ledger.signing import (
+    DEFAULT_TTL_ROUNDS,
+    RESOURCE_CODES,
+    SIDE_CODES,
+    SettlementOrder,
+    SettlementPayment,
+    Signature,
+    SignedOrder,
+    SignedPayment,
+    order_expiry,
+    recover_payment_signer,
+    recover_signer,
+)
 from ledger.tradelog import LogTampered, read_log
 from market.auctions import clear_double_auction
 
@@ -84,6 +97,7 @@ class _Round:
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     signed: dict[int, SignedOrder] = field(default_factory=dict)
     fills: list[Fill] = field(default_factory=list)
+    payments: list[SignedPayment] = field(default_factory=list)
     _placed: deque[tuple[int, int]] = field(default_factory=deque)
 
     def add(self, order: dict[str, Any]) -> None:
@@ -178,14 +192,19 @@ def _replay_entries(
             elif kind == "authorization":
                 state.signed[entry["order_id"]] = _authorization(log, line, entry, state, backend, signed)
             elif kind == "trade":
-                so = state.signed.get(entry["buy_order"])
-                if so is None:
-                    if signed:
-                        raise LogTampered(log, line, "buy_order", f"order {entry['buy_order']} has no authorization before it")
-                    so = state.signed[entry["buy_order"]] = _unsigned(log, line, entry, state, address, ttl)
-                if so.order.owner != address[entry["buyer"]]:
-                    raise LogTampered(log, line, "buyer", "is not the owner of the buy order")
-                state.fills.append(Fill(so, address[entry["seller"]], entry["price"], entry["quantity"]))
+                sides = []
+                for key, party in (("buy_order", "buyer"), ("sell_order", "seller")):
+                    so = state.signed.get(entry[key])
+                    if so is None:
+                        if signed:
+                            raise LogTampered(log, line, key, f"order {entry[key]} has no authorization before it")
+                        so = state.signed[entry[key]] = _unsigned(log, line, entry, key, state, address, ttl)
+                    if so.order.owner != address[entry[party]]:
+                        raise LogTampered(log, line, party, f"is not the owner of the {key.replace('_', ' ')}")
+                    sides.append(so)
+                state.fills.append(Fill(sides[0], sides[1], entry["price"], entry["quantity"]))
+            elif kind == "payment":
+                state.payments.append(_payment(log, line, entry, address, backend, signed))
             elif kind == "batch":
                 _settle(log, line, entry, state, backend, result)
             elif kind == "close":
@@ -205,26 +224,49 @@ def _replay_entries(
 
 
 def _settlement_order(order: dict[str, Any], owner: str, expiry: int) -> SettlementOrder:
-    """The EIP-712 order of the logged buy order ``order`` (its resource checked when it was read)."""
-    # positional, in field order (owner, order id, resource, limit price, quantity, expiry)
-    return SettlementOrder(owner, order["order_id"], RESOURCE_CODES[order["resource"]], order["limit_price"], order["quantity"], expiry)
+    """The EIP-712 order of the logged order ``order`` (its resource checked when it was read)."""
+    # positional, in field order (owner, order id, side, resource, limit price, quantity, expiry)
+    return SettlementOrder(
+        owner, order["order_id"], SIDE_CODES[order["side"]], RESOURCE_CODES[order["resource"]], order["limit_price"], order["quantity"], expiry
+    )
 
 
-def _unsigned(log: Path, line: int, trade: dict[str, Any], state: _Round, address: AddressBook, ttl: int) -> SignedOrder:
-    """The unsigned settlement order a trade of an unsigned log fills, made from its order line (a
-    format-2 unsigned log has no authorization lines: the expiry follows from the round placed)."""
-    order = state.orders.get(trade["buy_order"])
-    if order is None or order["side"] != "buy":
-        raise LogTampered(log, line, "buy_order", f"fills order {trade['buy_order']}, which is no buy order of the log")
+def _unsigned(log: Path, line: int, trade: dict[str, Any], key: str, state: _Round, address: AddressBook, ttl: int) -> SignedOrder:
+    """The unsigned settlement order (``key``: ``buy_order`` or ``sell_order``) a trade of an
+    unsigned log fills, made from its order line (an unsigned log has no authorization lines: the
+    expiry follows from the round placed)."""
+    side = key.split("_")[0]
+    order = state.orders.get(trade[key])
+    if order is None or order["side"] != side:
+        raise LogTampered(log, line, key, f"fills order {trade[key]}, which is no {side} order of the log")
     return SignedOrder(_settlement_order(order, address[order["owner"]], order_expiry(order["placed"], ttl)), UNSIGNED)
+
+
+def _payment(log: Path, line: int, entry: dict[str, Any], address: AddressBook, backend: SettlementBackend, signed: bool) -> SignedPayment:
+    """The signed payment of a ``payment`` line, its signature checked in a signed log."""
+    try:
+        message = SettlementPayment(
+            address[entry["payer"]], address[entry["payee"]], entry["payment_id"], entry["amount"], entry["expiry"], memo_hash(str(entry["memo"]))
+        )
+    except (KeyError, TypeError):
+        raise LogTampered(log, line, "kind", "is not a payment line") from None
+    if not signed:
+        return SignedPayment(message, UNSIGNED)
+    try:
+        signature = Signature.from_bytes(bytes.fromhex(str(entry["signature"]).removeprefix("0x")))
+    except ValueError:
+        raise LogTampered(log, line, "signature", "is not a 65-byte hex signature") from None
+    if not signature.is_low_s or recover_payment_signer(backend.domain, message, signature) != message.payer:
+        raise LogTampered(log, line, "signature", f"was not made by {message.payer} over this payment")
+    return SignedPayment(message, signature)
 
 
 def _authorization(
     log: Path, line: int, entry: dict[str, Any], state: _Round, backend: SettlementBackend, signed: bool
 ) -> SignedOrder:
     order = state.orders.get(entry["order_id"])
-    if order is None or order["side"] != "buy":
-        raise LogTampered(log, line, "order_id", f"authorizes order {entry['order_id']}, which is no buy order of the log")
+    if order is None:
+        raise LogTampered(log, line, "order_id", f"authorizes order {entry['order_id']}, which is no order of the log")
     if entry["address"] != backend.address(order["owner"]):
         raise LogTampered(log, line, "address", f"is not agent {order['owner']}'s address")
     message = _settlement_order(order, entry["address"], entry["expiry"])
@@ -240,10 +282,13 @@ def _authorization(
 
 
 def _settle(log: Path, line: int, entry: dict[str, Any], state: _Round, backend: SettlementBackend, result: ReplayResult) -> None:
-    batch = assemble_batch(entry["batch_id"], state.fills)
+    batch = assemble_batch(entry["batch_id"], state.fills, state.payments)
     state.fills = []
+    state.payments = []
     if len(batch.trades) != entry["trades"] or batch.volume != entry["volume"]:
         raise LogTampered(log, line, "volume", f"the batch's trades add up to {len(batch.trades)} trades and {batch.volume}")
+    if len(batch.payments) != entry.get("payments", 0) or batch.paid != entry.get("paid", 0):
+        raise LogTampered(log, line, "paid", f"the batch's payments add up to {len(batch.payments)} payments and {batch.paid}")
     try:
         backend.settle_batch(batch)
     except SettlementRejected as exc:

@@ -6,10 +6,12 @@ What the log records, in order:
 - ``deposit``: each agent's escrow deposit when accounts open (agent id, address, amount);
 - ``order``: every order placed in a round (the market's facts: owner, side, resource, quantity,
   limit price), so the round can be re-cleared under another mechanism;
-- ``authorization``: in a signed log, the first time a buy order pays for a trade, its EIP-712
-  expiry and the owner's signature (a log written with signing off has none: the order line and the
-  deposits give everything else, the expiry following from the round the order was placed in);
-- ``trade`` and ``batch``: what settles, batch by batch;
+- ``authorization``: in a signed log, the first time a buy or a sell order takes part in a trade,
+  its EIP-712 expiry and the owner's signature: both sides of every trade sign (a log written with
+  signing off has none: the order line and the deposits give everything else, the expiry following
+  from the round the order was placed in);
+- ``trade``, ``payment`` and ``batch``: what settles, batch by batch (a payment carries its payer's
+  signature over the EIP-712 payment, or null when signing is off);
 - ``close``: the totals and the final balances digest, so a log can be verified on its own.
 
 Signatures and expiries are deterministic (RFC 6979 signing; expiry from the round, see
@@ -22,19 +24,19 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from ledger.backends import MemoryBackend, SettlementBackend, balances_digest
-from ledger.batch import MAX_BATCH_TRADES, SettlementBatch, batch_id, build_batch, sign_orders
+from ledger.batch import MAX_BATCH_PAYMENTS, MAX_BATCH_TRADES, SettlementBatch, batch_id, build_batch, sign_orders, sign_payments
 from ledger.errors import LedgerError
 from ledger.keys import AddressBook, agent_signing_key
-from ledger.signing import DEFAULT_TTL_ROUNDS, SignedOrder
+from ledger.signing import DEFAULT_TTL_ROUNDS, SignedOrder, SignedPayment
 from ledger.tradelog import TradeLogWriter, line_template, trade_body
-from market.orders import AgentId, Order, OrderId, SettlementOutcome, Trade
+from market.orders import AgentId, Order, OrderId, Payment, SettlementOutcome, Trade
 
-__all__ = ["LedgerSession", "order_fields", "authorization_fields", "order_body", "authorization_body"]
+__all__ = ["LedgerSession", "order_fields", "authorization_fields", "payment_fields", "order_body", "authorization_body"]
 
 
 def order_fields(order: Order) -> dict[str, Any]:
@@ -52,8 +54,21 @@ def order_fields(order: Order) -> dict[str, Any]:
     }
 
 
+def payment_fields(payment: Payment, signed: SignedPayment, sign: bool) -> dict[str, Any]:
+    """A payment as it goes into the log: the market's facts, its EIP-712 expiry and the payer's signature."""
+    return {
+        "payment_id": payment.payment_id,
+        "payer": int(payment.payer),
+        "payee": int(payment.payee),
+        "amount": payment.amount,
+        "memo": payment.memo,
+        "expiry": signed.payment.expiry,
+        "signature": "0x" + signed.signature.to_bytes().hex() if sign else None,
+    }
+
+
 def authorization_fields(order_id: OrderId, signed: SignedOrder, sign: bool) -> dict[str, Any]:
-    """A signed buy order's authorization as it goes into the log."""
+    """A signed order's (bid's or ask's) authorization as it goes into the log."""
     return {
         "order_id": int(order_id),
         "address": signed.order.owner,
@@ -87,12 +102,12 @@ def authorization_body(authorization: tuple[OrderId, SignedOrder, bool], prev: s
 
 
 class LedgerSession:
-    """Signs, logs, then settles each round's trades.
+    """Signs, logs, then settles each round's trades and payments.
 
     Args:
         backend: Where batches settle.
         log: The trade log writer.
-        sign: Sign each buy order with its owner's key (default). ``False`` settles unsigned
+        sign: Sign each order (both sides) with its owner's key and each payment with its payer's (default). ``False`` settles unsigned
             orders, which only a memory back end that skips signature checks accepts.
         ttl_rounds: Rounds a signed order stays valid after the round it was placed in (replay
             assumes the default, from which it derives the expiries of an unsigned log).
@@ -122,6 +137,8 @@ class LedgerSession:
         self.sign = sign
         self.ttl_rounds = ttl_rounds
         self.trades = 0
+        self.payments = 0
+        self.paid_micro = 0
         self.volume_micro = 0
         self.gas_used = 0
         self.transactions = 0
@@ -151,41 +168,58 @@ class LedgerSession:
             self._orders[o.order_id] = o
             placed.append((o.step, o.order_id))
 
+    def _key_of(self) -> Any:
+        seed = self.backend.seed
+        return (lambda agent: agent_signing_key(seed, int(agent))) if self.sign else None
+
     def signed_orders(self, step: int, orders: list[Order], trades: list[Trade]) -> dict[OrderId, SignedOrder]:
-        """The round's signed buy orders (unsigned placeholders when ``sign`` is off).
+        """The round's signed buy and sell orders (unsigned placeholders when ``sign`` is off).
 
         Raises:
-            LedgerError: a trade fills an unknown buy order or one of another agent.
+            LedgerError: a trade fills an unknown order or one of another agent.
         """
         self._remember(step, orders)
-        seed = self.backend.seed
-        key_of = (lambda agent: agent_signing_key(seed, int(agent))) if self.sign else None
-        return sign_orders(trades, self._orders, self.backend.domain, self._address_of, key_of, self.ttl_rounds)
+        return sign_orders(trades, self._orders, self.backend.domain, self._address_of, self._key_of(), self.ttl_rounds)
 
-    def settle(self, step: int, orders: list[Order], trades: list[Trade]) -> SettlementOutcome:
-        """Signs the round's buy orders, logs the round and syncs the log, then settles its batches.
+    def settle(self, step: int, orders: list[Order], trades: list[Trade], payments: Sequence[Payment] = ()) -> SettlementOutcome:
+        """Signs the round's orders (both sides) and payments, logs the round and syncs the log,
+        then settles its batches.
 
-        A round with more trades than one batch may carry (``MAX_BATCH_TRADES``) settles as several
-        batches, ``batch_id(step, 0)``, ``batch_id(step, 1)``, ... in trade order; all of them are in
-        the log, flushed to disk, before the first is settled.
+        A round with more trades (payments) than one batch may carry (``MAX_BATCH_TRADES``,
+        ``MAX_BATCH_PAYMENTS``) settles as several batches, ``batch_id(step, 0)``,
+        ``batch_id(step, 1)``, ... in order, batch ``k`` carrying the ``k``-th chunk of trades and
+        of payments; all of them are in the log, flushed to disk, before the first is settled.
 
         Raises:
             SettlementRejected: the back end refused a batch.
-            LedgerError: a trade fills an unknown buy order.
+            LedgerError: a trade fills an unknown order.
         """
+        self.backend.begin_round(step)
         signed = self.signed_orders(step, orders, trades)
+        signed_payments = sign_payments(payments, self.backend.domain, self._address_of, self._key_of(), self.ttl_rounds)
         log = self.log
         log.extend_formatted(step, orders, order_body)
-        if not trades:
+        if not trades and not payments:
             return SettlementOutcome(batch_id=batch_id(step), trades=0)
         chunks = [trades[start : start + MAX_BATCH_TRADES] for start in range(0, len(trades), MAX_BATCH_TRADES)]
-        batches = [build_batch(batch_id(step, k), chunk, signed, self._address_of) for k, chunk in enumerate(chunks)]
+        pay_chunks = [list(range(start, min(start + MAX_BATCH_PAYMENTS, len(payments)))) for start in range(0, len(payments), MAX_BATCH_PAYMENTS)]
+        count = max(len(chunks), len(pay_chunks))
+        chunks += [[]] * (count - len(chunks))
+        pay_chunks += [[]] * (count - len(pay_chunks))
+        batches = [
+            build_batch(batch_id(step, k), chunk, signed, self._address_of, [signed_payments[i] for i in pay])
+            for k, (chunk, pay) in enumerate(zip(chunks, pay_chunks, strict=True))
+        ]
         volumes = [batch.volume for batch in batches]
-        for batch, chunk, volume in zip(batches, chunks, volumes, strict=True):
+        for batch, chunk, pay, volume in zip(batches, chunks, pay_chunks, volumes, strict=True):
             if self.sign:
                 log.extend_formatted(step, self._authorizations(chunk, signed), authorization_body)
             log.extend_formatted(step, chunk, trade_body)
-            log.append("batch", step, batch_id=batch.batch_id, trades=len(batch.trades), volume=volume)
+            for i in pay:
+                log.append("payment", step, **payment_fields(payments[i], signed_payments[i], self.sign))
+            log.append(
+                "batch", step, batch_id=batch.batch_id, trades=len(batch.trades), volume=volume, payments=len(pay), paid=batch.paid
+            )
         log.sync()
         gas = transactions = 0
         for batch in batches:
@@ -195,20 +229,23 @@ class LedgerSession:
             gas += outcome.gas_used
             transactions += outcome.transactions
         self.trades += len(trades)
+        self.payments += len(payments)
+        self.paid_micro += sum(p.amount for p in payments)
         self.volume_micro += sum(volumes)
         self.gas_used += gas
         self.transactions += transactions
         return SettlementOutcome(batch_id=batches[0].batch_id, trades=len(trades), transactions=transactions, gas_used=gas)
 
     def _authorizations(self, trades: list[Trade], signed: Mapping[OrderId, SignedOrder]) -> Iterator[tuple[OrderId, SignedOrder, bool]]:
-        """The authorizations (order id, signed order, signed or not) of the buy orders ``trades``
-        fill for the first time (each is marked authorized as it is produced, so its line is never
-        written twice)."""
+        """The authorizations (order id, signed order, signed or not) of the orders ``trades`` fill
+        for the first time, each trade's bid before its ask (each is marked authorized as it is
+        produced, so its line is never written twice)."""
         authorized, sign = self._authorized, self.sign
         for trade in trades:
-            if trade.buy_order not in authorized:
-                authorized.add(trade.buy_order)
-                yield trade.buy_order, signed[trade.buy_order], sign
+            for order_id in (trade.buy_order, trade.sell_order):
+                if order_id not in authorized:
+                    authorized.add(order_id)
+                    yield order_id, signed[order_id], sign
 
     def _record(self, step: int, outcome: SettlementOutcome) -> None:
         if self._settlements is None:
@@ -233,6 +270,8 @@ class LedgerSession:
             steps,
             trades=self.trades,
             volume=self.volume_micro,
+            payments=self.payments,
+            paid=self.paid_micro,
             total_supply=self.backend.total_supply(),
             balances_digest=digest,
         )

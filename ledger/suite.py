@@ -14,6 +14,7 @@ from eth_typing import ChecksumAddress
 
 from ledger.chain import EMBEDDED_CHAIN_ID, EMBEDDED_DEPLOYER, Chain, create_address
 from ledger.contracts import (
+    METER_ROLE,
     MINTER_ROLE,
     PAUSER_ROLE,
     REGISTRAR_ROLE,
@@ -60,7 +61,7 @@ def deploy_suite(chain: Chain, admin: ChecksumAddress | None = None, *, extras: 
     """Deploys the suite with ``admin`` (default: the chain's first account) holding every role.
 
     ``admin`` gets the admin role everywhere, the minter role on the token, the registrar role on
-    the registry and the certificates, the pauser role on settlement and agreements, and is
+    the registry and the certificates, the meter role on the certificates, the pauser role on settlement and agreements, and is
     registered as the market operator.
 
     Args:
@@ -88,4 +89,5 @@ def deploy_suite(chain: Chain, admin: ChecksumAddress | None = None, *, extras: 
     if agreements is not None and certificates is not None:
         agreements.grant_role(PAUSER_ROLE, admin, sender=admin)
         certificates.grant_role(REGISTRAR_ROLE, admin, sender=admin)
+        certificates.grant_role(METER_ROLE, admin, sender=admin)
     return Suite(chain, admin, token, registry, settlement, agreements, certificates)

@@ -18,7 +18,7 @@ import enum
 from dataclasses import dataclass
 from typing import NamedTuple, NewType
 
-__all__ = ["AgentId", "OrderId", "Resource", "Side", "Order", "Trade", "SettlementOutcome", "UNIT", "exact_price_split"]
+__all__ = ["AgentId", "OrderId", "Resource", "Side", "Order", "Trade", "Payment", "SettlementOutcome", "UNIT", "exact_price_split"]
 
 AgentId = NewType("AgentId", int)
 OrderId = NewType("OrderId", int)
@@ -84,6 +84,20 @@ class Trade(NamedTuple):
     def amount(self) -> int:
         """The payment in micro-tokens."""
         return self.price * self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """A transfer that is no trade: ``payer`` pays ``payee`` ``amount`` micro-tokens in round
+    ``step`` (a bargaining settlement, a penalty, a fee; ``memo`` says which, e.g.
+    ``"nash-bargain"``, ``"penalty"``, ``"fee"``). ``payment_id`` is unique within a run."""
+
+    payment_id: int
+    payer: AgentId
+    payee: AgentId
+    amount: int  # micro-tokens
+    step: int
+    memo: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@ orders, batches, escrow funding) and the test-only Solidity artifacts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +15,19 @@ from eth_typing import ChecksumAddress
 from ledger.batch import Fill, SettlementBatch, assemble_batch
 from ledger.contracts import load_artifact
 from ledger.pytest_plugin import CceiAccounts
-from ledger.signing import OrderDomain, SettlementOrder, SignedOrder, order_expiry, sign_order
+from ledger.merkle import memo_hash
+from ledger.signing import (
+    BUY,
+    SELL,
+    OrderDomain,
+    SettlementOrder,
+    SettlementPayment,
+    SignedOrder,
+    SignedPayment,
+    order_expiry,
+    sign_order,
+    sign_payment,
+)
 from ledger.suite import Suite
 
 TEST_BUILD = Path(__file__).resolve().parent / "build"
@@ -41,6 +53,8 @@ class Market:
 
     suite: Suite
     accounts: CceiAccounts
+    #: The next order id of an ask :meth:`batch` signs for a seller named by address.
+    next_ask_id: int = 1_000_000
 
     @property
     def admin(self) -> ChecksumAddress:
@@ -55,17 +69,45 @@ class Market:
         quantity: int = 100,
         expiry: int = FAR_EXPIRY,
         resource: int = 0,
+        side: int = BUY,
         domain: OrderDomain | None = None,
         signer: ChecksumAddress | None = None,
     ) -> SignedOrder:
-        """``owner``'s order, signed by ``signer`` (default the owner) under ``domain`` (default the suite's)."""
-        message = SettlementOrder(owner, order_id, resource, limit_price, quantity, expiry)
+        """``owner``'s order (a bid unless ``side`` is ``SELL``), signed by ``signer`` (default the
+        owner) under ``domain`` (default the suite's)."""
+        message = SettlementOrder(owner, order_id, side, resource, limit_price, quantity, expiry)
         key = coincurve.PrivateKey(self.accounts.key(signer or owner))
         return sign_order(key, domain or self.suite.domain, message)
 
-    def batch(self, batch_id: int, *fills: tuple[SignedOrder, ChecksumAddress, int, int]) -> SettlementBatch:
-        """A batch of ``(order, seller, price, quantity)`` fills."""
-        return assemble_batch(batch_id, [Fill(*f) for f in fills])
+    def ask_for(self, bid: SignedOrder, seller: ChecksumAddress) -> SignedOrder:
+        """A fresh ask of ``seller``, signed by it, that takes any price for any quantity of the bid's resource."""
+        self.next_ask_id += 1
+        return self.order(
+            seller, self.next_ask_id, side=SELL, limit_price=0, quantity=2**63, resource=bid.order.resource, expiry=bid.order.expiry
+        )
+
+    def batch(
+        self, batch_id: int, *fills: tuple[SignedOrder, SignedOrder | ChecksumAddress, int, int], payments: Sequence[SignedPayment] = ()
+    ) -> SettlementBatch:
+        """A batch of ``(bid, ask, price, quantity)`` fills; an ask given as the seller's address is
+        a fresh ask the seller signs (:meth:`ask_for`)."""
+        made = [Fill(bid, ask if isinstance(ask, SignedOrder) else self.ask_for(bid, ask), price, q) for bid, ask, price, q in fills]
+        return assemble_batch(batch_id, made, payments)
+
+    def payment(
+        self,
+        payer: ChecksumAddress,
+        payee: ChecksumAddress,
+        payment_id: int,
+        amount: int,
+        *,
+        memo: str = "fee",
+        expiry: int = FAR_EXPIRY,
+        signer: ChecksumAddress | None = None,
+    ) -> SignedPayment:
+        """``payer``'s payment to ``payee``, signed by ``signer`` (default the payer)."""
+        message = SettlementPayment(payer, payee, payment_id, amount, expiry, memo_hash(memo))
+        return sign_payment(coincurve.PrivateKey(self.accounts.key(signer or payer)), self.suite.domain, message)
 
     def settle(self, batch: SettlementBatch, sender: ChecksumAddress | None = None) -> Any:
         return self.suite.settlement.settle_batch(batch, sender=sender or self.admin)

@@ -14,7 +14,7 @@ from onchain_helpers import SALT, SECRET, Market
 
 from ledger.backends import ChainBackend
 from ledger.chain import Chain, connect
-from ledger.contracts import ADMIN_ROLE, AgreementState, AgreementTerms, Service, ServiceAgreements
+from ledger.contracts import ADMIN_ROLE, load_artifact, AgreementState, AgreementTerms, Service, ServiceAgreements
 from ledger.pytest_plugin import assert_reverts
 from ledger.signing import ZERO_ADDRESS, round_time
 from market.orders import AgentId
@@ -132,11 +132,15 @@ def test_a_trade_needs_the_sellers_own_signed_ask(market: Market) -> None:
 
 def test_settlement_decodes_by_the_abi_and_builds_on_openzeppelin() -> None:
     """Flaw: Settlement.sol read calldata with hand-written assembly; bases were hand-written."""
-    source = (CONTRACTS / "Settlement.sol").read_text()
-    assert not re.search(r"\bassembly\b", source)
-    for base in ("AccessControlDefaultAdminRules", "Pausable", "ReentrancyGuard"):
-        assert f"@openzeppelin/contracts/" in source and base in source
-    assert not (CONTRACTS / "AccessRoles.sol").exists() and not (CONTRACTS / "ReentrancyGuard.sol").exists()
+    for source in CONTRACTS.glob("*.sol"):
+        assert not re.search(r"\bassembly\b", source.read_text()), source.name
+    for hand_written in ("AccessRoles", "Pausable", "ReentrancyGuard", "IERC20"):
+        assert not (CONTRACTS / f"{hand_written}.sol").exists()
+    abi = {item.get("name") for item in load_artifact("Settlement")["abi"]}
+    # OpenZeppelin's AccessControlDefaultAdminRules, Pausable, ReentrancyGuardTransient and EIP712
+    assert {"beginDefaultAdminTransfer", "acceptDefaultAdminTransfer", "EnforcedPause", "ReentrancyGuardReentrantCall", "eip712Domain"} <= abi
+    token_abi = {item.get("name") for item in load_artifact("SettlementToken")["abi"]}
+    assert "ERC20InsufficientBalance" in token_abi
 
 
 def test_chain_blocks_follow_the_simulated_clock() -> None:
@@ -151,7 +155,10 @@ def test_chain_blocks_follow_the_simulated_clock() -> None:
         latest = w3.eth.get_block("latest")
         assert latest["timestamp"] == round_time(0) + latest["number"] - first["number"]
         backend.begin_round(5)
-        backend.withdraw(AgentId(1), 10)
-        assert w3.eth.get_block("latest")["timestamp"] == round_time(5)
+        backend.withdraw(AgentId(1), 10)  # funds the agent with gas, then withdraws: two blocks
+        first = w3.eth.get_block(backend.round_first_block)
+        latest = w3.eth.get_block("latest")
+        assert first["timestamp"] == round_time(5)
+        assert latest["timestamp"] == round_time(5) + latest["number"] - first["number"] > round_time(5)
     finally:
         backend.close()
