@@ -487,16 +487,19 @@ class MemoryBackend(SettlementBackend):
 class ChainBackend(SettlementBackend):
     """The token, registry and settlement contracts on eth-tester or a JSON-RPC node.
 
-    The chain's first unlocked account deploys, mints, registers, deposits and operates.
+    The chain's first unlocked account deploys, mints, registers, deposits and operates. With
+    ``sim_clock`` (the default) each round's first block gets the round's simulated time
+    (:meth:`begin_round`); without it the chain keeps its own clock (for tests that drive it).
     Withdrawals and cancellations are sent from the agent's own key, which is unlocked on the
     chain and funded with gas money on first use.
     """
 
     name = "chain"
 
-    def __init__(self, seed: int, chain: Chain, suite: Suite | None = None) -> None:
+    def __init__(self, seed: int, chain: Chain, suite: Suite | None = None, *, sim_clock: bool = True) -> None:
         super().__init__(seed)
         self.chain = chain
+        self.sim_clock = sim_clock
         self._start_nonce = chain.w3.eth.get_transaction_count(suite.admin if suite else chain.accounts[0])
         self.suite = suite or deploy_suite(chain, extras=False)
         self.operator = self.suite.admin
@@ -516,7 +519,7 @@ class ChainBackend(SettlementBackend):
         chain mines them). A round that starts before the chain's clock (only after more blocks in
         the round before than the round has seconds) keeps the chain's next second.
         """
-        if self._round == step:
+        if self._round == step or not self.sim_clock:
             return
         self._round = step
         with node_guard(self.chain.url):

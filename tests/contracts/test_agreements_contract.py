@@ -19,7 +19,7 @@ UNITS = 1_000
 PAYMENT = 10_000
 PENALTY = 30
 COLLATERAL = 50_000
-WINDOW_S = 600
+WINDOW_S = 3_600
 
 
 class Sla:
@@ -181,7 +181,10 @@ def test_offer_checks(sla: Sla) -> None:
     now = sla.chain.timestamp()
     assert offer(start=now).error == "StartInPast"
     assert (offer(oracle=outsider).error, offer(oracle=outsider).error_args) == ("OracleNotDesignated", (outsider,))
-    assert offer(sender=network, service=Service.NETWORK).error == "InsufficientAllowance"
+    assert offer(dispute_window=PERIOD_S - 1).error_args == (PERIOD_S - 1, PERIOD_S)
+    assert offer(period_seconds=2 * PERIOD_S, dispute_window=PERIOD_S).error_args == (PERIOD_S, 2 * PERIOD_S)
+    assert offer(dispute_timeout=3_599).error_args == (3_599, 3_600)
+    assert offer(sender=network, service=Service.NETWORK).error == "ERC20InsufficientAllowance"
     sla.token.approve(c.address, 0, sender=network)
     agreement_id = c.offer(sla.terms(service=Service.NETWORK, collateral=0), sender=network)
     assert c.agreement(agreement_id).supplier == network
@@ -193,7 +196,7 @@ def test_cancel_and_accept_checks(sla: Sla) -> None:
     assert_reverts(c.function("cancelOffer", agreement_id), "NotParty", agreement_id, sla.buyer, sender=sla.buyer)
     assert_reverts(c.function("accept", agreement_id), "NotParty", agreement_id, sla.supplier, sender=sla.supplier)
     assert_reverts(c.function("accept", 99), "UnknownAgreement", 99, sender=sla.buyer)
-    assert_reverts(c.function("accept", agreement_id), "InsufficientAllowance", sender=sla.buyer)
+    assert_reverts(c.function("accept", agreement_id), "ERC20InsufficientAllowance", sender=sla.buyer)
     receipt = c.cancel_offer(agreement_id, sender=sla.supplier)
     (event,) = c.events(receipt, "AgreementCancelled")
     assert event.collateral_refunded == COLLATERAL and c.credit(sla.supplier) == COLLATERAL
@@ -289,3 +292,48 @@ def test_pause_stops_new_obligations_but_never_refunds_or_withdrawals(sla: Sla) 
     c.release(agreement_id, sender=sla.buyer)
     c.unpause(sender=m.admin)
     assert not c.paused()
+
+
+def test_a_dispute_the_operator_leaves_alone_times_out_and_claims_are_not_paid_twice(sla: Sla) -> None:
+    c = sla.c
+    agreement_id, terms = sla.active()
+    sla.after_period(terms, 0)
+    c.attest(agreement_id, 0, UNITS // 2, sender=sla.buyer)  # a shortfall: a claim of PENALTY * UNITS // 2
+    receipt = c.open_dispute(agreement_id, sender=sla.buyer)
+    opened = sla.chain.timestamp()
+    assert c.agreement(agreement_id).disputed_at == opened
+    until = opened + terms.dispute_timeout
+    assert_reverts(c.function("expireDispute", agreement_id), "DisputeNotTimedOut", agreement_id, until, sender=sla.buyer)
+    sla.chain.time_travel(until)
+    before_buyer, before_supplier = c.credit(sla.buyer), c.credit(sla.supplier)
+    receipt = c.expire_dispute(agreement_id, sender=sla.m.accounts.outsider)
+    (event,) = c.events(receipt, "DisputeTimedOut")
+    claim = PENALTY * (UNITS // 2)
+    assert (event.to_buyer, event.to_supplier) == (2 * PAYMENT + claim, COLLATERAL - claim)
+    assert c.credit(sla.buyer) - before_buyer == event.to_buyer
+    assert c.credit(sla.supplier) - before_supplier == event.to_supplier
+    assert c.agreement(agreement_id).state is AgreementState.CLOSED
+    # the claim was paid with the split: claiming it again finds nothing
+    assert_reverts(c.function("claimCompensation", agreement_id, 0), "NothingToClaim", agreement_id, 0, sender=sla.buyer)
+    assert_reverts(c.function("expireDispute", agreement_id), "WrongState", agreement_id, AgreementState.CLOSED, sender=sla.buyer)
+    # the operator can no longer resolve it either
+    assert_reverts(c.function("resolveDispute", agreement_id, 0, 0), "WrongState", agreement_id, AgreementState.CLOSED, sender=sla.m.admin)
+
+
+def test_many_agreements_are_offered_accepted_attested_and_claimed_in_one_transaction_each(sla: Sla) -> None:
+    c = sla.c
+    terms = [sla.terms(periods=1), sla.terms(periods=1, payment_per_period=2 * PAYMENT)]
+    sla.token.approve(c.address, 2 * COLLATERAL, sender=sla.supplier)
+    ids = c.offer_many(terms, sender=sla.supplier)
+    assert len(ids) == 2 and ids[1] == ids[0] + 1
+    sla.token.approve(c.address, 3 * PAYMENT, sender=sla.buyer)
+    c.accept_many(ids, sender=sla.buyer)
+    assert [c.agreement(i).payment_held for i in ids] == [PAYMENT, 2 * PAYMENT]
+    sla.after_period(terms[0], 0)
+    receipt = c.attest_many(ids, [0, 0], [UNITS, UNITS - 10], sender=sla.buyer)
+    assert len(c.events(receipt, "PeriodAttested")) == 2
+    receipt = c.claim_compensation_many([ids[1]], [0], sender=sla.buyer)
+    assert c.events(receipt, "CompensationClaimed")[0].amount == 10 * PENALTY
+    assert_reverts(c.function("attestMany", ids, [0], [1, 1]), "LengthMismatch", 2, 1, sender=sla.buyer)
+    assert_reverts(c.function("claimCompensationMany", ids, [0]), "LengthMismatch", 2, 1, sender=sla.buyer)
+    assert_reverts(c.function("acceptMany", [0] * 257), "BatchTooLarge", 257, 256, sender=sla.buyer)

@@ -1,12 +1,13 @@
-"""GreenCertificates.sol: renewable generators issue per-MWh certificates, holders transfer them,
-consumers retire them (burned and recorded, never twice); every revert by its custom error."""
+"""GreenCertificates.sol: the meter issues per-Wh certificates to renewable generators against
+attested generation, holders transfer them, consumers retire them (burned and recorded, never
+twice); every revert by its custom error."""
 
 from __future__ import annotations
 
 import pytest
 from onchain_helpers import Market
 
-from ledger.contracts import CERTIFICATE_SOURCE_CODES, GreenCertificates
+from ledger.contracts import CERTIFICATE_SOURCE_CODES, METER_ROLE, Capacity, GreenCertificates
 from ledger.errors import LedgerError
 from ledger.pytest_plugin import assert_reverts
 from ledger.signing import ZERO_ADDRESS
@@ -20,23 +21,23 @@ def certs(market: Market) -> GreenCertificates:
 
 
 def test_issue_transfer_retire(market: Market, certs: GreenCertificates) -> None:
-    generator, user = market.accounts.energy_supplier, market.accounts.users[0]
+    generator, user, meter = market.accounts.energy_supplier, market.accounts.users[0], market.admin
     assert certs.generator_source(generator) is EnergySource.SOLAR
-    receipt = certs.transact("issue", 120, 2030, sender=generator)
-    (issued,) = certs.events(receipt, "CertificatesIssued")
+    receipt = certs.transact("attestGeneration", generator, 7, 120, sender=meter)
+    (issued,) = certs.events(receipt, "GenerationAttested")
     (minted,) = certs.events(receipt, "TransferSingle")
     cid = issued.id
-    assert (issued.generator, issued.source, issued.vintage, issued.mwh) == (generator, CERTIFICATE_SOURCE_CODES[EnergySource.SOLAR], 2030, 120)
-    assert (minted.operator, minted.from_, minted.to, minted.mwh) == (generator, ZERO_ADDRESS, generator, 120)
+    assert (issued.generator, issued.meter, issued.source, issued.period, issued.wh) == (generator, meter, CERTIFICATE_SOURCE_CODES[EnergySource.SOLAR], 7, 120)
+    assert (minted.operator, minted.from_, minted.to, minted.wh) == (meter, ZERO_ADDRESS, generator, 120)
     record = certs.certificate(cid)
-    assert (record.generator, record.source, record.vintage, record.issued_mwh) == (generator, EnergySource.SOLAR, 2030, 120)
-    assert certs.certificate_count() == 1 and certs.total_supply(cid) == 120
+    assert (record.generator, record.source, record.period, record.issued_wh) == (generator, EnergySource.SOLAR, 7, 120)
+    assert certs.certificate_count() == 1 and certs.total_supply(cid) == 120 and certs.issued_for(generator, 7) == cid
 
     certs.safe_transfer_from(generator, user, cid, 50, sender=generator)
     assert (certs.balance_of(cid, generator), certs.balance_of(cid, user)) == (70, 50)
     receipt = certs.retire(cid, 30, sender=user)
     (retired,) = certs.events(receipt, "Retired")
-    assert (retired.holder, retired.id, retired.mwh) == (user, cid, 30)
+    assert (retired.holder, retired.id, retired.wh) == (user, cid, 30)
     assert certs.balance_of(cid, user) == 20 and certs.retired_of(cid, user) == 30
     assert certs.total_supply(cid) == 90 and certs.total_retired(cid) == 30
     certs.retire(cid, 20, sender=user)
@@ -47,7 +48,7 @@ def test_issue_transfer_retire(market: Market, certs: GreenCertificates) -> None
 
 def test_approved_operators_move_certificates(market: Market, certs: GreenCertificates) -> None:
     generator, broker, user = market.accounts.energy_supplier, market.accounts.users[1], market.accounts.users[0]
-    cid = certs.issue(10, 2029, sender=generator)
+    cid = certs.attest_generation(generator, 1, 10, sender=market.admin)
     assert_reverts(
         certs.function("safeTransferFrom", generator, user, cid, 1, b""), "NotApproved", broker, generator, sender=broker
     )
@@ -61,7 +62,7 @@ def test_approved_operators_move_certificates(market: Market, certs: GreenCertif
 
 def test_transfer_and_retire_errors(market: Market, certs: GreenCertificates) -> None:
     generator, user = market.accounts.energy_supplier, market.accounts.users[0]
-    cid = certs.issue(10, 2029, sender=generator)
+    cid = certs.attest_generation(generator, 1, 10, sender=market.admin)
     assert_reverts(certs.function("safeTransferFrom", generator, ZERO_ADDRESS, cid, 1, b""), "ZeroAddress", sender=generator)
     assert_reverts(certs.function("safeTransferFrom", generator, user, cid, 0, b""), "ZeroAmount", sender=generator)
     assert_reverts(certs.function("safeTransferFrom", generator, user, 99, 1, b""), "UnknownCertificate", 99, sender=generator)
@@ -77,25 +78,45 @@ def test_transfer_and_retire_errors(market: Market, certs: GreenCertificates) ->
     assert_reverts(certs.function("retire", cid, 1), "InsufficientCertificates", user, cid, 0, 1, sender=user)
 
 
-def test_only_registered_renewable_generators_issue(market: Market, certs: GreenCertificates) -> None:
+def test_only_the_meter_issues_and_only_to_registered_renewable_generators(market: Market, certs: GreenCertificates) -> None:
     admin, generator, user = market.admin, market.accounts.energy_supplier, market.accounts.users[0]
-    assert_reverts(certs.function("issue", 1, 2030), "NotGenerator", user, sender=user)
-    assert_reverts(certs.function("issue", 1, 0), "InvalidVintage", 0, sender=generator)
-    assert_reverts(certs.function("issue", 0, 2030), "ZeroAmount", sender=generator)
+    meter = admin
+    # nobody issues to themselves: not the generator, not a user
+    for caller in (generator, user):
+        assert_reverts(
+            certs.function("attestGeneration", caller, 1, 1), "AccessControlUnauthorizedAccount", caller, METER_ROLE, sender=caller
+        )
+    assert_reverts(certs.function("attestGeneration", user, 1, 1), "NotGenerator", user, sender=meter)
+    assert_reverts(certs.function("attestGeneration", generator, 1, 0), "ZeroAmount", sender=meter)
+    cid = certs.attest_generation(generator, 1, 5, sender=meter)
+    # a period's generation is attested once
+    assert_reverts(certs.function("attestGeneration", generator, 1, 5), "GenerationAlreadyAttested", generator, 1, cid, sender=meter)
     assert_reverts(certs.function("registerGenerator", user, 1), "NotEnergySupplier", user, sender=admin)
     assert_reverts(certs.function("registerGenerator", generator, 0), "NotRenewable", 0, sender=admin)
     receipt = certs.register_generator(generator, EnergySource.WIND, sender=admin)
     assert certs.events(receipt, "GeneratorRegistered")[0].source == CERTIFICATE_SOURCE_CODES[EnergySource.WIND] == 2
-    assert certs.certificate(certs.issue(5, 2031, sender=generator)).source is EnergySource.WIND
+    assert certs.certificate(certs.attest_generation(generator, 2, 5, sender=meter)).source is EnergySource.WIND
     receipt = certs.revoke_generator(generator, sender=admin)
     assert certs.events(receipt, "GeneratorRevoked")[0].generator == generator
     assert certs.generator_source(generator) is None
-    assert_reverts(certs.function("issue", 1, 2030), "NotGenerator", generator, sender=generator)
+    assert_reverts(certs.function("attestGeneration", generator, 3, 1), "NotGenerator", generator, sender=meter)
     assert_reverts(certs.function("revokeGenerator", generator), "NotGenerator", generator, sender=admin)
-    # a generator that left the registry cannot issue even while still listed here
+    # a generator that left the registry gets nothing even while still listed here
     certs.register_generator(generator, EnergySource.HYDRO, sender=admin)
     market.suite.registry.deregister(generator, sender=admin)
-    assert_reverts(certs.function("issue", 1, 2030), "NotGenerator", generator, sender=generator)
+    assert_reverts(certs.function("attestGeneration", generator, 3, 1), "NotGenerator", generator, sender=meter)
+
+
+def test_the_meter_attests_many_generators_in_one_transaction(market: Market, certs: GreenCertificates) -> None:
+    admin, generator, network = market.admin, market.accounts.energy_supplier, market.accounts.network_supplier
+    market.suite.registry.register(network, Capacity.ENERGY_SUPPLIER, sender=admin)
+    certs.register_generator(network, EnergySource.WIND, sender=admin)
+    ids = certs.attest_generation_many([generator, network], 4, [1_000, 2_500], sender=admin)
+    assert [certs.balance_of(i, g) for i, g in zip(ids, (generator, network), strict=True)] == [1_000, 2_500]
+    assert_reverts(certs.function("attestGenerationMany", [generator], 5, [1, 2]), "LengthMismatch", 1, 2, sender=admin)
+    assert_reverts(
+        certs.function("attestGenerationMany", [generator, generator], 5, [1, 2]), "GenerationAlreadyAttested", generator, 5, 3, sender=admin
+    )
 
 
 @pytest.mark.parametrize("source", [s for s in EnergySource if s not in CERTIFICATE_SOURCE_CODES])
@@ -114,4 +135,4 @@ def test_every_certified_source_round_trips_through_its_code(market: Market, cer
     for source in CERTIFICATE_SOURCE_CODES:
         certs.register_generator(generator, source, sender=market.admin)
         assert certs.generator_source(generator) is source
-        assert certs.certificate(certs.issue(1, 2030, sender=generator)).source is source
+        assert certs.certificate(certs.attest_generation(generator, 100 + CERTIFICATE_SOURCE_CODES[source], 1, sender=market.admin)).source is source

@@ -26,7 +26,18 @@ from ledger.chain import Chain
 from ledger.contracts import AgreementState, AgreementTerms, ContractReverted, Service, ServiceAgreements
 from ledger.errors import SettlementRejected
 from ledger.pytest_plugin import PLUGIN_SEED, CceiAccounts
-from ledger.signing import ZERO_ADDRESS, SettlementOrder, SignedOrder, order_expiry, sign_order
+from ledger.merkle import memo_hash
+from ledger.signing import (
+    BUY,
+    SELL,
+    ZERO_ADDRESS,
+    SettlementOrder,
+    SettlementPayment,
+    SignedOrder,
+    order_expiry,
+    sign_order,
+    sign_payment,
+)
 from ledger.suite import Suite
 from market.orders import AgentId
 
@@ -67,7 +78,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.snapshot = self.chain.snapshot()
-        self.on_chain = ChainBackend(PLUGIN_SEED, self.chain, self.suite)
+        self.on_chain = ChainBackend(PLUGIN_SEED, self.chain, self.suite, sim_clock=False)
         self.memory = MemoryBackend(PLUGIN_SEED, domain=self.suite.domain, clock=lambda _: self.chain.next_timestamp())
         self.memory.open_accounts({AgentId(a): 0 for a in SELLERS})
         self.addresses = [self.on_chain.address(AgentId(a)) for a in range(8)]
@@ -101,11 +112,12 @@ class LedgerMachine(RuleBasedStateMachine):
         self.suite.settlement.cancel_order(order_id, sender=self.addresses[user])
         self.memory.cancel_order(AgentId(user), order_id)
 
-    def _order(self, data: st.DataObject, user: int, order_id: int) -> SignedOrder:
+    def _order(self, data: st.DataObject, user: int, order_id: int, side: int = BUY) -> SignedOrder:
         if (user, order_id) not in self.orders:
             message = SettlementOrder(
                 self.addresses[user],
                 order_id,
+                side,
                 data.draw(st.integers(0, 2), label="resource"),
                 data.draw(st.integers(1, 1_000), label="limit"),
                 data.draw(st.integers(1, 60), label="quantity"),
@@ -119,10 +131,18 @@ class LedgerMachine(RuleBasedStateMachine):
     def settle(self, data: st.DataObject, batch_id: int, size: int) -> None:
         fills = []
         for _ in range(size):
-            order = self._order(data, data.draw(st.sampled_from(USERS)), data.draw(st.integers(1, 5)))
-            seller = self.addresses[data.draw(st.sampled_from(SELLERS))]
-            fills.append(Fill(order, seller, data.draw(st.integers(1, 1_000)), data.draw(st.integers(1, 30))))
-        batch = assemble_batch(batch_id, fills)
+            bid = self._order(data, data.draw(st.sampled_from(USERS)), data.draw(st.integers(1, 5)))
+            # asks take ids 11..13, so a user's bids and asks never share a fill record
+            ask = self._order(data, data.draw(st.sampled_from(SELLERS)), data.draw(st.integers(11, 13)), SELL)
+            fills.append(Fill(bid, ask, data.draw(st.integers(1, 1_000)), data.draw(st.integers(1, 30))))
+        payments = []
+        for _ in range(data.draw(st.integers(0, 2), label="payments")):
+            payer, payee = data.draw(st.sampled_from(USERS)), data.draw(st.sampled_from(SELLERS))
+            message = SettlementPayment(
+                self.addresses[payer], self.addresses[payee], data.draw(st.integers(1, 3)), data.draw(st.integers(0, 5_000)), order_expiry(0), memo_hash("fee")
+            )
+            payments.append(sign_payment(coincurve.PrivateKey(self.accounts.key(self.addresses[payer])), self.suite.domain, message))
+        batch = assemble_batch(batch_id, fills, payments)
         chain = _outcome(lambda: self.on_chain.settle_batch(batch))
         memory = _outcome(lambda: self.memory.settle_batch(batch))
         assert chain == memory
@@ -145,7 +165,7 @@ class LedgerMachine(RuleBasedStateMachine):
         supplier, buyer = self.accounts.compute_supplier, self.addresses[user]
         terms = AgreementTerms(
             buyer, ZERO_ADDRESS, Service.COMPUTE, ServiceAgreements.commit(SECRET, SALT),
-            self.chain.next_timestamp() + 10, periods, PERIOD_S, 1_000, 5_000, penalty, collateral, 300,
+            self.chain.next_timestamp() + 10, periods, PERIOD_S, 1_000, 5_000, penalty, collateral, 3_600,
         )  # fmt: skip
         self.suite.token.approve(agreements.address, collateral, sender=supplier)
         agreement_id = agreements.offer(terms, sender=supplier)
@@ -219,7 +239,8 @@ class LedgerMachine(RuleBasedStateMachine):
         certs = self.suite.certificates
         assert certs is not None
         generator = self.accounts.energy_supplier
-        cid = certs.issue(mwh, 2030, sender=generator)
+        # the meter (the admin) attests one more period of generation (in Wh)
+        cid = certs.attest_generation(generator, len(self.certificates), mwh, sender=self.suite.admin)
         self.certificates[cid] = mwh
         self.holders[cid] = {generator: mwh}
         self.retired[cid] = {}

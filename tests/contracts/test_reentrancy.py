@@ -46,7 +46,7 @@ def test_withdraw_cannot_be_reentered(market: Market, ccei_chain: Chain, attacke
     _as(attacker, hook_token, "approve", settlement.address, 1_000, sender=admin)
     _as(attacker, settlement, "depositFor", attacker.address, 1_000, sender=admin)
     attacker.transact("arm", settlement.address, settlement.contract.encode_abi("withdraw", args=[100]), sender=admin)
-    assert_reverts(lambda: _as(attacker, settlement, "withdraw", 100, sender=admin), "ReentrantCall")
+    assert_reverts(lambda: _as(attacker, settlement, "withdraw", 100, sender=admin), "ReentrancyGuardReentrantCall")
     assert settlement.balance_of(attacker.address) == 1_000
     attacker.transact("arm", settlement.address, b"", sender=admin)
     _as(attacker, settlement, "withdraw", 100, sender=admin)
@@ -65,12 +65,12 @@ def test_agreement_withdraw_cannot_be_reentered(
     _as(attacker, hook_token, "approve", agreements.address, 1_000, sender=admin)
     terms = AgreementTerms(
         market.accounts.users[0], ZERO_ADDRESS, Service.COMPUTE, ServiceAgreements.commit(SECRET, SALT),
-        ccei_chain.timestamp() + 100, 1, 60, 10, 5, 1, 500, 0,
+        ccei_chain.timestamp() + 100, 1, 60, 10, 5, 1, 500, 3_600,
     )  # fmt: skip
     _as(attacker, agreements, "offer", terms.as_tuple(), sender=admin)
     _as(attacker, agreements, "cancelOffer", 1, sender=admin)  # 500 collateral credited back
     attacker.transact("arm", agreements.address, agreements.contract.encode_abi("withdraw", args=[]), sender=admin)
-    assert_reverts(lambda: _as(attacker, agreements, "withdraw", sender=admin), "ReentrantCall")
+    assert_reverts(lambda: _as(attacker, agreements, "withdraw", sender=admin), "ReentrancyGuardReentrantCall")
     assert agreements.credit(attacker.address) == 500
 
 
@@ -78,11 +78,11 @@ def test_certificate_receiver_cannot_reenter_and_must_accept(market: Market, att
     certs = market.suite.certificates
     assert certs is not None
     generator, admin = market.accounts.energy_supplier, market.admin
-    cid = certs.issue(10, 2030, sender=generator)
+    cid = certs.attest_generation(generator, 1, 10, sender=admin)
     certs.safe_transfer_from(generator, attacker.address, cid, 3, sender=generator)  # unarmed: accepted
     assert certs.balance_of(cid, attacker.address) == 3
     attacker.transact("arm", certs.address, certs.contract.encode_abi("retire", args=[cid, 1]), sender=admin)
-    assert_reverts(lambda: certs.safe_transfer_from(generator, attacker.address, cid, 2, sender=generator), "ReentrantCall")
+    assert_reverts(lambda: certs.safe_transfer_from(generator, attacker.address, cid, 2, sender=generator), "ReentrancyGuardReentrantCall")
     attacker.transact("arm", certs.address, b"", sender=admin)
     attacker.transact("setAnswerWrongly", True, sender=admin)
     assert_reverts(
@@ -104,8 +104,8 @@ def test_a_token_that_returns_false_fails_the_move(
     _as(attacker, hook_token, "approve", settlement.address, 1_000, sender=admin)
     _as(attacker, settlement, "depositFor", attacker.address, 500, sender=admin)
     hook_token.transact("setFailing", True, sender=admin)
-    assert_reverts(lambda: _as(attacker, settlement, "depositFor", attacker.address, 1, sender=admin), "TransferFailed")
-    assert_reverts(lambda: _as(attacker, settlement, "withdraw", 1, sender=admin), "TransferFailed")
+    assert_reverts(lambda: _as(attacker, settlement, "depositFor", attacker.address, 1, sender=admin), "SafeERC20FailedOperation")
+    assert_reverts(lambda: _as(attacker, settlement, "withdraw", 1, sender=admin), "SafeERC20FailedOperation")
     assert settlement.balance_of(attacker.address) == 500
 
 
@@ -125,18 +125,18 @@ def test_agreements_fail_cleanly_when_the_token_returns_false(
     hook_token.transact("approve", agreements.address, 1_000, sender=buyer)
     terms = AgreementTerms(
         buyer, ZERO_ADDRESS, Service.COMPUTE, ServiceAgreements.commit(SECRET, SALT),
-        ccei_chain.timestamp() + 100, 1, 60, 10, 5, 1, 500, 0,
+        ccei_chain.timestamp() + 100, 1, 60, 10, 5, 1, 500, 3_600,
     )  # fmt: skip
     _as(attacker, agreements, "offer", terms.as_tuple(), sender=admin)  # agreement 1, 500 collateral in
     _as(attacker, agreements, "offer", terms.as_tuple(), sender=admin)  # agreement 2
     _as(attacker, agreements, "cancelOffer", 2, sender=admin)  # its 500 credited back
     hook_token.transact("setFailing", True, sender=admin)
 
-    assert_reverts(lambda: _as(attacker, agreements, "offer", terms.as_tuple(), sender=admin), "TransferFailed")
+    assert_reverts(lambda: _as(attacker, agreements, "offer", terms.as_tuple(), sender=admin), "SafeERC20FailedOperation")
     assert agreements.agreement_count() == 2
-    assert_reverts(lambda: agreements.accept(1, sender=buyer), "TransferFailed")
+    assert_reverts(lambda: agreements.accept(1, sender=buyer), "SafeERC20FailedOperation")
     assert agreements.agreement(1).payment_held == 0
-    assert_reverts(lambda: _as(attacker, agreements, "withdraw", sender=admin), "TransferFailed")
+    assert_reverts(lambda: _as(attacker, agreements, "withdraw", sender=admin), "SafeERC20FailedOperation")
     assert agreements.credit(attacker.address) == 500
 
     hook_token.transact("setFailing", False, sender=admin)  # the same calls go through once it works

@@ -11,7 +11,7 @@ from onchain_helpers import Market
 from ledger.chain import Chain
 from ledger.contracts import ContractReverted, Settlement, deploy
 from ledger.pytest_plugin import assert_reverts
-from ledger.signing import ZERO_ADDRESS, OrderDomain, Signature, SignedOrder, malleable_twin
+from ledger.signing import SELL, ZERO_ADDRESS, OrderDomain, Signature, SignedOrder, malleable_twin
 
 
 def _reverted(m: Market, *fills: tuple[SignedOrder, str, int, int], batch_id: int = 1) -> ContractReverted:
@@ -70,7 +70,8 @@ def test_a_signature_for_another_settlement_contract_is_refused(
     for_other = m.order(user, 1, domain=other.domain)
     error = _reverted(m, (for_other, m.accounts.compute_supplier, 1, 1))
     assert error.error == "InvalidSigner" and error.error_args[2] == user
-    there = m.batch(1, (for_other, m.accounts.compute_supplier, 1, 1))
+    ask_there = m.order(m.accounts.compute_supplier, 7, side=SELL, limit_price=0, domain=other.domain)
+    there = m.batch(1, (for_other, ask_there, 1, 1))
     # On its own contract the signature passes and only the empty escrow there stops the batch.
     assert_reverts(lambda: other.settle_batch(there, sender=m.admin), "InsufficientEscrow", user, 0, 1)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from eth_utils import to_checksum_address
 from onchain_helpers import Market
 
+from ledger.chain import Chain
 from ledger.contracts import ADMIN_ROLE, MINTER_ROLE, REGISTRAR_ROLE, Capacity, ParticipantRegistry, SettlementToken
 from ledger.pytest_plugin import WALLET_MICRO, assert_reverts
 from ledger.signing import ZERO_ADDRESS
@@ -38,12 +39,15 @@ def test_mint_transfer_approve_transfer_from(market: Market) -> None:
 def test_token_errors(market: Market) -> None:
     token = market.suite.token
     admin, (a, b, _) = market.admin, market.accounts.users
-    assert_reverts(token.function("mint", a, 1), "MissingRole", MINTER_ROLE, a, sender=a)
-    assert_reverts(token.function("mint", ZERO_ADDRESS, 1), "ZeroAddress", sender=admin)
-    assert_reverts(token.function("transfer", ZERO_ADDRESS, 1), "ZeroAddress", sender=a)
-    assert_reverts(token.function("transfer", b, WALLET_MICRO + 1), "InsufficientBalance", a, WALLET_MICRO, WALLET_MICRO + 1, sender=a)
-    assert_reverts(token.function("approve", ZERO_ADDRESS, 1), "ZeroAddress", sender=a)
-    assert_reverts(token.function("transferFrom", a, b, 1), "InsufficientAllowance", a, b, 0, 1, sender=b)
+    assert_reverts(token.function("mint", a, 1), "AccessControlUnauthorizedAccount", a, MINTER_ROLE, sender=a)
+    assert_reverts(token.function("mint", ZERO_ADDRESS, 1), "ERC20InvalidReceiver", ZERO_ADDRESS, sender=admin)
+    assert_reverts(token.function("transfer", ZERO_ADDRESS, 1), "ERC20InvalidReceiver", ZERO_ADDRESS, sender=a)
+    assert_reverts(
+        token.function("transfer", b, WALLET_MICRO + 1), "ERC20InsufficientBalance", a, WALLET_MICRO, WALLET_MICRO + 1, sender=a
+    )
+    assert_reverts(token.function("approve", ZERO_ADDRESS, 1), "ERC20InvalidSpender", ZERO_ADDRESS, sender=a)
+    assert_reverts(token.function("transferFrom", a, b, 1), "ERC20InsufficientAllowance", b, 0, 1, sender=b)
+    assert token.call("decimals") == 6 and token.call("symbol") == "CCEI"
 
 
 def test_roles_grant_revoke_renounce(market: Market) -> None:
@@ -57,12 +61,41 @@ def test_roles_grant_revoke_renounce(market: Market) -> None:
     receipt = token.revoke_role(MINTER_ROLE, user, sender=admin)
     assert token.events(receipt, "RoleRevoked")[0].account == user and not token.has_role(MINTER_ROLE, user)
     assert token.events(token.revoke_role(MINTER_ROLE, user, sender=admin), "RoleRevoked") == []  # no change, no event
-    assert_reverts(token.function("grantRole", MINTER_ROLE, ZERO_ADDRESS), "ZeroAddress", sender=admin)
-    assert_reverts(token.function("renounceRole", MINTER_ROLE), "MissingRole", MINTER_ROLE, user, sender=user)
-    token.grant_role(ADMIN_ROLE, user, sender=admin)
-    token.renounce_role(ADMIN_ROLE, sender=admin)
-    assert not token.has_role(ADMIN_ROLE, admin) and token.has_role(ADMIN_ROLE, user)
-    assert_reverts(token.function("grantRole", MINTER_ROLE, admin), "MissingRole", ADMIN_ROLE, admin, sender=admin)
+    # renouncing names the caller, so nobody renounces for another
+    assert_reverts(token.function("renounceRole", MINTER_ROLE, admin), "AccessControlBadConfirmation", sender=user)
+    token.grant_role(MINTER_ROLE, user, sender=admin)
+    token.renounce_role(MINTER_ROLE, sender=user)
+    assert not token.has_role(MINTER_ROLE, user)
+    # the admin role is never granted directly: it is handed over in two steps
+    assert_reverts(token.function("grantRole", ADMIN_ROLE, user), "AccessControlEnforcedDefaultAdminRules", sender=admin)
+
+
+def test_the_admin_is_handed_over_in_two_steps_after_the_delay(market: Market, ccei_chain: Chain) -> None:
+    token = market.suite.token
+    admin, user = market.admin, market.accounts.users[0]
+    delay = token.call("ADMIN_TRANSFER_DELAY")
+    assert delay == token.call("defaultAdminDelay") == 86_400
+    token.transact("beginDefaultAdminTransfer", user, sender=admin)
+    new_admin, schedule = token.call("pendingDefaultAdmin")
+    assert new_admin == user and schedule == ccei_chain.timestamp() + delay
+    # too early, and only the named account may accept
+    assert_reverts(token.function("acceptDefaultAdminTransfer"), "AccessControlEnforcedDefaultAdminDelay", schedule, sender=user)
+    assert_reverts(token.function("acceptDefaultAdminTransfer"), "AccessControlInvalidDefaultAdmin", admin, sender=admin)
+    ccei_chain.time_travel(schedule + 1)
+    token.transact("acceptDefaultAdminTransfer", sender=user)
+    assert token.call("defaultAdmin") == user and not token.has_role(ADMIN_ROLE, admin)
+    assert_reverts(token.function("grantRole", MINTER_ROLE, admin), "AccessControlUnauthorizedAccount", admin, ADMIN_ROLE, sender=admin)
+
+
+def test_the_last_admin_renounces_only_after_announcing_it_and_waiting(market: Market, ccei_chain: Chain) -> None:
+    registry = market.suite.registry
+    admin = market.admin
+    assert_reverts(lambda: registry.renounce_role(ADMIN_ROLE, sender=admin), "AccessControlEnforcedDefaultAdminDelay", 0)
+    registry.transact("beginDefaultAdminTransfer", ZERO_ADDRESS, sender=admin)
+    _, schedule = registry.call("pendingDefaultAdmin")
+    ccei_chain.time_travel(schedule + 1)
+    registry.renounce_role(ADMIN_ROLE, sender=admin)
+    assert registry.call("defaultAdmin") == ZERO_ADDRESS
 
 
 def test_registry_register_many_deregister(market: Market) -> None:
@@ -95,7 +128,7 @@ def test_registry_errors(market: Market) -> None:
     assert_reverts(registry.function("deregister", outsider), "NotRegistered", outsider, sender=admin)
     too_many = [to_checksum_address(f"0x{n:040x}") for n in range(1, 258)]
     assert_reverts(registry.function("registerMany", too_many, 16), "BatchTooLarge", 257, 256, sender=admin)
-    assert_reverts(registry.function("register", outsider, 16), "MissingRole", REGISTRAR_ROLE, outsider, sender=outsider)
+    assert_reverts(registry.function("register", outsider, 16), "AccessControlUnauthorizedAccount", outsider, REGISTRAR_ROLE, sender=outsider)
 
 
 def test_public_constants_match_the_python_side(market: Market) -> None:
@@ -104,7 +137,7 @@ def test_public_constants_match_the_python_side(market: Market) -> None:
     from ledger.signing import ORDER_TYPE
 
     suite = market.suite
-    assert suite.token.call("MINTER_ROLE") == MINTER_ROLE and suite.token.call("ADMIN_ROLE") == ADMIN_ROLE
+    assert suite.token.call("MINTER_ROLE") == MINTER_ROLE and suite.token.call("DEFAULT_ADMIN_ROLE") == ADMIN_ROLE
     assert suite.settlement.call("PAUSER_ROLE") == PAUSER_ROLE
     assert suite.registry.call("REGISTRAR_ROLE") == REGISTRAR_ROLE
     assert [suite.registry.call(c.name) for c in Capacity] == [int(c) for c in Capacity]
