@@ -16,6 +16,7 @@ from ledger.batch import (
     MAX_BATCH_PARTICIPANTS,
     MAX_BATCH_TRADES,
     BatchOrder,
+    BatchPayment,
     BatchTrade,
     Fill,
     SettlementBatch,
@@ -26,11 +27,17 @@ from ledger.chain import Chain
 from ledger.contracts import ContractReverted
 from ledger.errors import LedgerError, SettlementRejected
 from ledger.keys import agent_address, agent_signing_key
+from ledger.merkle import memo_hash
 from ledger.signing import (
+    BUY,
+    SELL,
     ZERO_ADDRESS,
     SettlementOrder,
+    SettlementPayment,
     Signature,
     SignedOrder,
+    SignedPayment,
+    sign_payment,
     malleable_twin,
     order_expiry,
     round_time,
@@ -48,13 +55,25 @@ def addr(agent: int) -> str:
     return agent_address(SEED, agent)
 
 
-def order(owner: int, order_id: int, *, quantity: int = 10, limit: int = 100, expiry: int | None = None) -> SignedOrder:
-    message = SettlementOrder(addr(owner), order_id, 0, limit, quantity, order_expiry(0) if expiry is None else expiry)
+def order(
+    owner: int, order_id: int, *, quantity: int = 10, limit: int = 100, expiry: int | None = None, side: int = BUY, resource: int = 0
+) -> SignedOrder:
+    message = SettlementOrder(addr(owner), order_id, side, resource, limit, quantity, order_expiry(0) if expiry is None else expiry)
     return sign_order(agent_signing_key(SEED, owner), EMBEDDED_DOMAIN, message)
 
 
+def ask(seller: int, *, limit: int = 1, quantity: int = 10**9) -> SignedOrder:
+    """The seller's standing ask (order id 500 + seller): any quantity at ``limit`` or more."""
+    return order(seller, 500 + seller, quantity=quantity, limit=limit, side=SELL)
+
+
 def fill(so: SignedOrder, seller: int, price: int = 50, quantity: int = 2) -> Fill:
-    return Fill(so, addr(seller), price, quantity)
+    return Fill(so, ask(seller), price, quantity)
+
+
+def payment(payer: int, payee: int, payment_id: int = 1, amount: int = 30, expiry: int | None = None) -> SignedPayment:
+    message = SettlementPayment(addr(payer), addr(payee), payment_id, amount, order_expiry(0) if expiry is None else expiry, memo_hash("fee"))
+    return sign_payment(agent_signing_key(SEED, payer), EMBEDDED_DOMAIN, message)
 
 
 def memory(**kwargs: Any) -> MemoryBackend:
@@ -78,7 +97,19 @@ def test_a_good_batch_moves_net_amounts_and_records_fills() -> None:
     assert (outcome.batch_id, outcome.trades, outcome.transactions, outcome.gas_used) == (3, 3, 0, 0)
     assert m.balances() == {0: FUNDS - 560 + 10, 1: FUNDS + 200 - 10, 2: FUNDS + 360, 3: FUNDS}
     assert m.filled(addr(0), 1) == 10 and m.filled(addr(1), 1) == 1 and m.filled(addr(2), 1) == 0
+    assert m.filled(addr(1), 501) == 4 and m.filled(addr(2), 502) == 6 and m.filled(addr(0), 500) == 1
     assert m.total_supply() == 4 * FUNDS and m.transactions == 0
+
+
+def test_payments_move_signed_amounts_once() -> None:
+    m = memory()
+    m.settle_batch(assemble_batch(1, [fill(order(0, 1), 1, 50, 2)], [payment(2, 3, 7, 40), payment(0, 3, 7, 5)]))
+    assert m.balances() == {0: FUNDS - 100 - 5, 1: FUNDS + 100, 2: FUNDS - 40, 3: FUNDS + 45}
+    assert m.payment_settled(addr(2), 7) and m.payment_settled(addr(0), 7) and not m.payment_settled(addr(3), 7)
+    # a payment-only batch
+    m.settle_batch(assemble_batch(2, [], [payment(3, 2, 1, 45)]))
+    assert m.escrow_balance(AgentId(3)) == FUNDS
+    assert rejected(lambda: m.settle_batch(assemble_batch(3, [], [payment(2, 3, 7, 40)]))) == ("PaymentAlreadySettled", addr(2), 7)
 
 
 BASE = assemble_batch(1, [fill(order(0, 1), 1)])
@@ -97,31 +128,33 @@ def test_participants_out_of_order_are_refused_at_the_first_that_is_not_above_th
 
 def _rule_cases() -> list[tuple[str, Callable[[MemoryBackend], SettlementBatch], tuple[Any, ...]]]:
     b = BASE
-    (bo,) = b.orders
-    other = 1 - bo.party
+    bo, ao = b.orders
+    other = ao.party
     stranger = agent_address(SEED, 99)
+    p = BatchPayment(payment(0, 1), bo.party, ao.party)
     return [
         ("empty", lambda m: dataclasses.replace(b, trades=()), ("EmptyBatch",)),
         ("trades cap", lambda m: dataclasses.replace(b, trades=b.trades * (MAX_BATCH_TRADES + 1)), ("BatchTooLarge", 257, 256)),
-        ("orders cap", lambda m: dataclasses.replace(b, orders=b.orders * (MAX_BATCH_TRADES + 1)), ("BatchTooLarge", 257, 256)),
+        ("orders cap", lambda m: dataclasses.replace(b, orders=b.orders * 257), ("BatchTooLarge", 514, 512)),
+        ("payments cap", lambda m: dataclasses.replace(b, payments=(p,) * 257), ("BatchTooLarge", 257, 256)),
         (
             "participants cap",
             lambda m: dataclasses.replace(b, participants=tuple(f"0x{n:040x}" for n in range(1, 514))),
             ("BatchTooLarge", 513, MAX_BATCH_PARTICIPANTS),
         ),
         ("unsorted", lambda m: dataclasses.replace(b, participants=b.participants[::-1]), ("ParticipantsNotSorted", 1)),
-        ("stranger", lambda m: assemble_batch(1, [Fill(order(0, 1), stranger, 1, 1)]), ("NotRegistered", stranger)),
+        ("stranger", lambda m: assemble_batch(1, [fill(order(0, 1), 99, 1, 1)]), ("NotRegistered", stranger)),
         (
-            "wide order field",  # what the contract reads as a raw word wider than uint64
+            "wide order field",  # a word wider than uint64, which only the memory back end can be handed
             lambda m: dataclasses.replace(
-                b, orders=(BatchOrder(SignedOrder(bo.signed.order._replace(quantity=2**64), bo.signed.signature), bo.party),)
+                b, orders=(BatchOrder(SignedOrder(bo.signed.order._replace(quantity=2**64), bo.signed.signature), bo.party), ao)
             ),
             ("OrderFieldOutOfRange", 0),
         ),
-        ("party range", lambda m: dataclasses.replace(b, orders=(BatchOrder(bo.signed, 5),)), ("PartyOutOfRange", 0, 5)),
+        ("party range", lambda m: dataclasses.replace(b, orders=(BatchOrder(bo.signed, 5), ao)), ("PartyOutOfRange", 0, 5)),
         (
             "party mismatch",
-            lambda m: dataclasses.replace(b, orders=(BatchOrder(bo.signed, other),)),
+            lambda m: dataclasses.replace(b, orders=(BatchOrder(bo.signed, other), ao)),
             ("PartyMismatch", 0, b.participants[other], addr(0)),
         ),
         (
@@ -131,23 +164,81 @@ def _rule_cases() -> list[tuple[str, Callable[[MemoryBackend], SettlementBatch],
         ),
         (
             "malleable",
-            lambda m: assemble_batch(1, [Fill(SignedOrder(bo.signed.order, malleable_twin(bo.signed.signature)), addr(1), 50, 2)]),
+            lambda m: assemble_batch(1, [Fill(SignedOrder(bo.signed.order, malleable_twin(bo.signed.signature)), ask(1), 50, 2)]),
             ("SignatureMalleable", 0),
         ),
         (
             "forged",
-            lambda m: assemble_batch(1, [Fill(SignedOrder(bo.signed.order, order(2, 1).signature), addr(1), 50, 2)]),
+            lambda m: assemble_batch(1, [Fill(SignedOrder(bo.signed.order, order(2, 1).signature), ask(1), 50, 2)]),
             ("InvalidSigner", 0),
         ),
         (
             "no signature",
-            lambda m: assemble_batch(1, [Fill(SignedOrder(bo.signed.order, Signature(0, 0, 0)), addr(1), 50, 2)]),
+            lambda m: assemble_batch(1, [Fill(SignedOrder(bo.signed.order, Signature(0, 0, 0)), ask(1), 50, 2)]),
             ("InvalidSigner", 0, ZERO_ADDRESS, addr(0)),
         ),
-        ("order range", lambda m: dataclasses.replace(b, trades=(BatchTrade(1, 0, 1, 1),)), ("OrderOutOfRange", 0, 1)),
-        ("seller range", lambda m: dataclasses.replace(b, trades=(BatchTrade(0, 2, 1, 1),)), ("SellerOutOfRange", 0, 2)),
+        (
+            "forged ask",
+            lambda m: assemble_batch(1, [Fill(order(0, 1), SignedOrder(ask(1).order, order(2, 1).signature), 50, 2)]),
+            ("InvalidSigner", 1),
+        ),
+        ("bid range", lambda m: dataclasses.replace(b, trades=(BatchTrade(2, 1, 1, 1),)), ("OrderOutOfRange", 0, 2)),
+        ("ask range", lambda m: dataclasses.replace(b, trades=(BatchTrade(0, 2, 1, 1),)), ("OrderOutOfRange", 0, 2)),
+        ("bid side", lambda m: dataclasses.replace(b, trades=(BatchTrade(1, 1, 50, 1),)), ("WrongSide", 0, 1)),
+        ("ask side", lambda m: dataclasses.replace(b, trades=(BatchTrade(0, 0, 50, 1),)), ("WrongSide", 0, 0)),
+        (
+            "resource",
+            lambda m: assemble_batch(1, [Fill(order(0, 1), order(1, 9, side=SELL, resource=2), 50, 1)]),
+            ("ResourceMismatch", 0, 0, 2),
+        ),
         ("over limit", lambda m: assemble_batch(1, [fill(order(0, 1, limit=49), 1, 50, 1)]), ("PriceAboveLimit", 0, 50, 49)),
+        (
+            "under ask",
+            lambda m: assemble_batch(1, [Fill(order(0, 1), ask(1, limit=51), 50, 1)]),
+            ("PriceBelowLimit", 0, 50, 51),
+        ),
         ("over fill", lambda m: assemble_batch(1, [fill(order(0, 1), 1, 1, 6)] * 2), ("OrderOverfilled", addr(0), 1, 12, 10)),
+        (
+            "over sold",
+            lambda m: assemble_batch(1, [Fill(order(0, 1), ask(1, quantity=3), 1, 4)]),
+            ("OrderOverfilled", addr(1), 501, 4, 3),
+        ),
+        (
+            "payment party range",
+            lambda m: dataclasses.replace(b, payments=(p._replace(payee_party=7),)),
+            ("PaymentPartyOutOfRange", 0, 7),
+        ),
+        (
+            "payment party mismatch",
+            lambda m: dataclasses.replace(b, payments=(p._replace(payer_party=p.payee_party),)),
+            ("PaymentPartyMismatch", 0, addr(1), addr(0)),
+        ),
+        (
+            "payment expired",
+            lambda m: assemble_batch(1, [], [payment(0, 1, 4, 5, expiry=round_time(0) - 1)]),
+            ("PaymentExpired", addr(0), 4, round_time(0) - 1),
+        ),
+        ("zero payment", lambda m: assemble_batch(1, [], [payment(0, 1, 4, 0)]), ("ZeroPayment", 0)),
+        (
+            "payment malleable",
+            lambda m: assemble_batch(1, [], [SignedPayment(p.signed.payment, malleable_twin(p.signed.signature))]),
+            ("PaymentSignatureMalleable", 0),
+        ),
+        (
+            "payment forged",
+            lambda m: assemble_batch(1, [], [SignedPayment(p.signed.payment, payment(1, 0).signature)]),
+            ("InvalidPaymentSigner", 0),
+        ),
+        (
+            "payment twice",
+            lambda m: assemble_batch(1, [], [payment(0, 1, 4, 5), payment(0, 1, 4, 6)]),
+            ("PaymentAlreadySettled", addr(0), 4),
+        ),
+        (
+            "payment escrow",
+            lambda m: assemble_batch(1, [], [payment(0, 1, 4, FUNDS + 1)]),
+            ("InsufficientEscrow", addr(0), FUNDS, FUNDS + 1),
+        ),
         (
             "escrow",
             lambda m: assemble_batch(1, [fill(order(0, 1, limit=10**6), 1, 10**6, 1)]),
@@ -205,9 +296,9 @@ def test_the_default_clock_is_the_start_of_the_batch_round() -> None:
 def test_unverified_mode_skips_only_signatures() -> None:
     m = memory(verify_signatures=False)
     bare = SignedOrder(order(0, 1).order, Signature(0, 0, 0))
-    m.settle_batch(assemble_batch(1, [Fill(bare, addr(1), 50, 2)]))
+    m.settle_batch(assemble_batch(1, [Fill(bare, ask(1), 50, 2)]))
     assert m.escrow_balance(AgentId(1)) == FUNDS + 100
-    assert rejected(lambda: m.settle_batch(assemble_batch(2, [Fill(bare, addr(1), 101, 1)])))[0] == "PriceAboveLimit"
+    assert rejected(lambda: m.settle_batch(assemble_batch(2, [Fill(bare, ask(1), 101, 1)])))[0] == "PriceAboveLimit"
 
 
 def test_deposits_withdrawals_and_registry() -> None:
@@ -238,7 +329,7 @@ def test_balances_digest_and_open_backend() -> None:
 
 @pytest.fixture()
 def pair(ccei_chain: Chain, ccei_suite: Suite) -> tuple[ChainBackend, Callable[[], MemoryBackend]]:
-    chain_backend = ChainBackend(SEED, ccei_chain, ccei_suite)
+    chain_backend = ChainBackend(SEED, ccei_chain, ccei_suite, sim_clock=False)
     chain_backend.open_accounts({a: FUNDS for a in AGENTS})
 
     def fresh_memory() -> MemoryBackend:
@@ -250,7 +341,7 @@ def pair(ccei_chain: Chain, ccei_suite: Suite) -> tuple[ChainBackend, Callable[[
 # The simulated round clock has no meaning on chain: expiry there is covered by the deadline tests.
 # an expired order needs the chain's clock; a field wider than its type cannot pass web3's ABI
 # encoder (tests/contracts/test_settlement_calldata.py sends such words as raw calldata)
-_CHAIN_CASES = [c for c in _rule_cases() if c[0] not in ("expired", "wide order field")]
+_CHAIN_CASES = [c for c in _rule_cases() if c[0] not in ("expired", "payment expired", "wide order field")]
 
 
 @pytest.mark.parametrize(("case", "make", "expected"), _CHAIN_CASES, ids=[c for c, _, _ in _CHAIN_CASES])
@@ -275,11 +366,13 @@ def test_memory_refuses_negative_indices_as_out_of_range() -> None:
     """No uint word of the contract's calldata holds a negative index (web3 refuses to encode one);
     the memory back end must not let Python's negative indexing pick a participant or order."""
     b = BASE
-    (bo,) = b.orders
+    bo, ao = b.orders
+    p = BatchPayment(payment(0, 1), bo.party, ao.party)
     for batch, expected in (
-        (dataclasses.replace(b, orders=(BatchOrder(bo.signed, -1),)), ("PartyOutOfRange", 0, -1)),
-        (dataclasses.replace(b, trades=(BatchTrade(-1, 0, 1, 1),)), ("OrderOutOfRange", 0, -1)),
-        (dataclasses.replace(b, trades=(BatchTrade(0, -1, 1, 1),)), ("SellerOutOfRange", 0, -1)),
+        (dataclasses.replace(b, orders=(BatchOrder(bo.signed, -1), ao)), ("PartyOutOfRange", 0, -1)),
+        (dataclasses.replace(b, trades=(BatchTrade(-1, 1, 1, 1),)), ("OrderOutOfRange", 0, -1)),
+        (dataclasses.replace(b, trades=(BatchTrade(0, -1, 1, 1),)), ("OrderOutOfRange", 0, -1)),
+        (dataclasses.replace(b, payments=(p._replace(payer_party=-1),)), ("PaymentPartyOutOfRange", 0, -1)),
     ):
         assert rejected(lambda batch=batch: memory().settle_batch(batch)) == expected
 
@@ -314,9 +407,13 @@ def test_random_rounds_give_identical_outcomes_and_balances(
                         sign_order(
                             agent_signing_key(SEED, buyer),
                             ccei_suite.domain,
-                            SettlementOrder(addr(buyer), oid, 0, 300, 12, order_expiry(0)),
+                            SettlementOrder(addr(buyer), oid, BUY, 0, 300, 12, order_expiry(0)),
                         ),
-                        addr(seller),
+                        sign_order(
+                            agent_signing_key(SEED, seller),
+                            ccei_suite.domain,
+                            SettlementOrder(addr(seller), 100 + oid, SELL, 0, 100, 20, order_expiry(0)),
+                        ),
                         price,
                         qty,
                     )
