@@ -122,9 +122,11 @@ def test_settlement_and_test_controls_on_a_json_rpc_node(anvil_url: str) -> None
     backend = ChainBackend(11, chain)
     backend.open_accounts({AgentId(0): 10_000, AgentId(1): 0})
     snapshot = chain.snapshot()
-    order = SettlementOrder(backend.address(AgentId(0)), 1, 0, 50, 100, order_expiry(0))
+    order = SettlementOrder(backend.address(AgentId(0)), 1, 0, 0, 50, 100, order_expiry(0))
     signed = sign_order(agent_signing_key(11, 0), backend.domain, order)
-    backend.settle_batch(assemble_batch(1, [Fill(signed, backend.address(AgentId(1)), 40, 10)]))
+    ask = SettlementOrder(backend.address(AgentId(1)), 2, 1, 0, 40, 100, order_expiry(0))
+    signed_ask = sign_order(agent_signing_key(11, 1), backend.domain, ask)
+    backend.settle_batch(assemble_batch(1, [Fill(signed, signed_ask, 40, 10)]))
     assert backend.balances() == {0: 9_600, 1: 400}
     backend.withdraw(AgentId(1), 100)  # sent from the agent's own key through the signing middleware
     assert backend.token.balance_of(backend.address(AgentId(1))) == 100

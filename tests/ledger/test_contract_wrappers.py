@@ -46,9 +46,9 @@ def test_string_panic_foreign_and_unknown_reverts() -> None:
     assert (reason.error, reason.fields) == ("Error", {"reason": "nope"})
     panic = decode_revert(ABI, selector("Panic(uint256)") + encode(["uint256"], [0x11]))
     assert (panic.error, panic.error_args) == ("Panic", (0x11,))
-    # InsufficientAllowance is the token's: found among every artifact when the settlement reverts with it
-    foreign = decode_revert(ABI, selector("InsufficientAllowance(address,address,uint256,uint256)") + bytes(128))
-    assert foreign.error == "InsufficientAllowance" and foreign.error_args[0] == ZERO_ADDRESS
+    # ERC20InsufficientAllowance is the token's: found among every artifact when the settlement reverts with it
+    foreign = decode_revert(ABI, selector("ERC20InsufficientAllowance(address,uint256,uint256)") + bytes(96))
+    assert foreign.error == "ERC20InsufficientAllowance" and foreign.error_args[0] == ZERO_ADDRESS
     unknown = decode_revert(ABI, b"\x01\x02\x03\x04")
     assert (unknown.error, unknown.error_args, unknown.data) == ("Unknown", (), b"\x01\x02\x03\x04")
     assert decode_revert(ABI, b"").error == "Unknown"
@@ -62,13 +62,13 @@ def test_revert_classes_are_unique_per_name_and_names_are_checked() -> None:
     with pytest.raises(AttributeError, match="no contract in contracts/build declares an error named 'InsuficientEscrow'"):
         ledger.reverts.InsuficientEscrow  # noqa: B018
     names = {item["name"] for item in known_errors_abi()}
-    assert {"InsufficientEscrow", "MissingRole", "ReentrantCall", "UnsafeRecipient", "NothingToClaim"} <= names
+    assert {"InsufficientEscrow", "AccessControlUnauthorizedAccount", "ReentrancyGuardReentrantCall", "UnsafeRecipient", "NothingToClaim"} <= names
 
 
 def test_events_are_frozen_dataclasses_with_snake_case_fields() -> None:
     cls = event_class(json_abi(), "TradeSettled")
     assert cls.__name__ == "TradeSettled" and cls.__module__ == "ledger.events"
-    event = cls(batch_id=1, buyer="b", seller="s", order_id=2, resource=0, price=3, quantity=4)
+    event = cls(batch_id=1, buyer="b", seller="s", bid_order_id=2, ask_order_id=5, resource=0, price=3, quantity=4)
     with pytest.raises(AttributeError):
         event.price = 5  # type: ignore[misc]
     deposited = event_class(json_abi(), "Deposited")
@@ -89,8 +89,9 @@ def test_missing_artifacts_say_how_to_build_them(tmp_path: Path) -> None:
 
 
 def test_deployment_and_out_of_gas_failures_are_named(ccei_chain: Chain, ccei_suite: Suite) -> None:
-    with pytest.raises(ZeroAddress):
+    with pytest.raises(ContractReverted) as refused:
         deploy(ccei_chain, "SettlementToken", ZERO_ADDRESS, sender=ccei_chain.accounts[0])
+    assert (refused.value.error, refused.value.error_args) == ("AccessControlInvalidDefaultAdmin", (ZERO_ADDRESS,))
     settlement: Settlement = ccei_suite.settlement
     user = ccei_chain.accounts[0]
     token = ccei_suite.token

@@ -60,7 +60,7 @@ def test_gas_stays_within_the_snapshot(ccei_chain: Chain, ccei_accounts: CceiAcc
         settlement.withdraw(10, sender=u0)
         settlement.cancel_order(99, sender=u0)
         orders = [
-            sign_order(coincurve.PrivateKey(acc.key(u)), suite.domain, SettlementOrder(u, n, 0, 500, 100, order_expiry(0)))
+            sign_order(coincurve.PrivateKey(acc.key(u)), suite.domain, SettlementOrder(u, n, 0, 0, 500, 100, order_expiry(0)))
             for n, u in enumerate((u0, u1, u2, u0, u1), start=1)
         ]
         batch = assemble_batch(

@@ -11,9 +11,10 @@ from ledger.backends import MemoryBackend
 from ledger.batch import MAX_BATCH_TRADES, batch_id
 from ledger.errors import LedgerError
 from ledger.session import LedgerSession
-from ledger.signing import recover_signer
+from ledger.errors import SettlementRejected
+from ledger.signing import BUY, SELL, recover_payment_signer, recover_signer
 from ledger.tradelog import TradeLogWriter
-from market.orders import AgentId, Order, OrderId, Resource, Side, Trade
+from market.orders import AgentId, Order, OrderId, Payment, Resource, Side, Trade
 
 SEED = 5
 
@@ -22,8 +23,13 @@ def buy(order_id: int, owner: int, step: int, quantity: int = 10) -> Order:
     return Order(OrderId(order_id), AgentId(owner), Side.BUY, Resource.COMPUTE, quantity, 100, step)
 
 
+def ask(seller: int = 9, step: int = 0, order_id: int = 900) -> Order:
+    """The seller's standing ask (order id 900 + seller unless given)."""
+    return Order(OrderId(order_id + seller if order_id == 900 else order_id), AgentId(seller), Side.SELL, Resource.COMPUTE, 10**6, 50, step)
+
+
 def fill(order: Order, step: int, seller: int = 9, quantity: int = 10) -> Trade:
-    return Trade(step, order.owner, AgentId(seller), order.resource, 80, quantity, order.order_id, OrderId(0))
+    return Trade(step, order.owner, AgentId(seller), order.resource, 80, quantity, order.order_id, ask(seller).order_id)
 
 
 @pytest.fixture()
@@ -40,7 +46,7 @@ def _kinds(session: LedgerSession) -> list[str]:
 
 def test_orders_are_signed_by_their_owners_and_the_round_settles(session: LedgerSession) -> None:
     a, b = buy(1, 1, 0), buy(2, 2, 0)
-    outcome = session.settle(0, [a, b], [fill(a, 0), fill(b, 0, quantity=4)])
+    outcome = session.settle(0, [a, b, ask()], [fill(a, 0), fill(b, 0, quantity=4)])
     assert (outcome.batch_id, outcome.trades) == (batch_id(0), 2)
     batch = session.last_batch
     assert batch is not None
@@ -54,7 +60,7 @@ def test_orders_are_signed_by_their_owners_and_the_round_settles(session: Ledger
 
 def test_a_trade_may_fill_an_order_from_an_earlier_round_until_it_expires(session: LedgerSession) -> None:
     early = buy(1, 1, 0, quantity=20)
-    session.settle(0, [early], [fill(early, 0, quantity=5)])
+    session.settle(0, [early, ask()], [fill(early, 0, quantity=5)])
     session.settle(3, [], [fill(early, 3, quantity=5)])
     assert session.backend.filled(session.backend.address(AgentId(1)), 1) == 10
     late = session.ttl_rounds + 1
@@ -69,7 +75,7 @@ def test_a_round_without_trades_settles_nothing(session: LedgerSession) -> None:
 
 def test_a_large_round_settles_as_several_capped_batches(session: LedgerSession) -> None:
     orders = [buy(n, 1 + n % 2, 2, quantity=1) for n in range(1, MAX_BATCH_TRADES + 11)]
-    outcome = session.settle(2, orders, [fill(o, 2, quantity=1) for o in orders])
+    outcome = session.settle(2, [*orders, ask(step=2)], [fill(o, 2, quantity=1) for o in orders])
     assert outcome.trades == MAX_BATCH_TRADES + 10
     assert session.last_batch is not None and session.last_batch.batch_id == batch_id(2, 1)
     assert len(session.last_batch.trades) == 10
@@ -83,5 +89,48 @@ def test_unsigned_settlement_needs_the_unverified_memory_back_end(tmp_path: Path
     backend.open_accounts({AgentId(1): 10**6, AgentId(9): 0})
     unsigned = LedgerSession(backend, log, sign=False)
     a = buy(1, 1, 0)
-    unsigned.settle(0, [a], [fill(a, 0)])
+    unsigned.settle(0, [a, ask()], [fill(a, 0)])
     assert backend.escrow_balance(AgentId(9)) == 800
+
+
+def test_both_sides_are_authorized_in_the_log_and_sign(session: LedgerSession) -> None:
+    a = buy(1, 1, 0)
+    session.settle(0, [a, ask()], [fill(a, 0)])
+    session.log.sync()
+    lines = [json.loads(line) for line in session.log.path.read_text().splitlines()]
+    authorized = {line["order_id"] for line in lines if line["kind"] == "authorization"}
+    assert authorized == {1, 909}
+    batch = session.last_batch
+    assert batch is not None
+    assert {bo.signed.order.side for bo in batch.orders} == {BUY, SELL}
+    for bo in batch.orders:
+        assert recover_signer(session.backend.domain, bo.signed.order, bo.signed.signature) == bo.signed.order.owner
+
+
+def test_payments_are_signed_logged_and_settled_in_the_rounds_batch(session: LedgerSession) -> None:
+    a = buy(1, 1, 0)
+    payments = [Payment(1, AgentId(2), AgentId(9), 1_234, 0, "nash-bargain"), Payment(2, AgentId(9), AgentId(1), 10, 0, "fee")]
+    outcome = session.settle(0, [a, ask()], [fill(a, 0)], payments)
+    assert outcome.trades == 1
+    backend = session.backend
+    assert backend.escrow_balance(AgentId(2)) == 10**9 - 1_234
+    assert backend.escrow_balance(AgentId(9)) == 10**9 + 800 + 1_234 - 10
+    assert backend.escrow_balance(AgentId(1)) == 10**9 - 800 + 10
+    batch = session.last_batch
+    assert batch is not None and len(batch.payments) == 2 and batch.paid == 1_244
+    for bp in batch.payments:
+        assert recover_payment_signer(backend.domain, bp.signed.payment, bp.signed.signature) == bp.signed.payment.payer
+    session.log.sync()
+    lines = [json.loads(line) for line in session.log.path.read_text().splitlines()]
+    logged = [line for line in lines if line["kind"] == "payment"]
+    assert [(p["payment_id"], p["payer"], p["payee"], p["amount"], p["memo"]) for p in logged] == [
+        (1, 2, 9, 1_234, "nash-bargain"),
+        (2, 9, 1, 10, "fee"),
+    ]
+    (batch_line,) = [line for line in lines if line["kind"] == "batch"]
+    assert (batch_line["payments"], batch_line["paid"]) == (2, 1_244)
+    # a round with payments only settles them in a batch of their own; a payment id pays once
+    session.settle(1, [], [], [Payment(3, AgentId(1), AgentId(2), 5, 1, "penalty")])
+    assert backend.escrow_balance(AgentId(2)) == 10**9 - 1_234 + 5
+    with pytest.raises(SettlementRejected, match="PaymentAlreadySettled"):
+        session.settle(2, [], [], [Payment(3, AgentId(1), AgentId(2), 5, 2, "penalty")])

@@ -113,7 +113,7 @@ def signed_pool(draw: st.DrawFn) -> list[SignedOrder]:
     pool: list[SignedOrder] = []
     for _ in range(draw(st.integers(1, 6))):
         owner, order_id, limit = draw(st.integers(0, AGENTS - 1)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
-        so = SignedOrder(SettlementOrder(addr(owner), order_id, 0, limit, 10, order_expiry(0)), UNSIGNED)
+        so = SignedOrder(SettlementOrder(addr(owner), order_id, 0, 0, limit, 10, order_expiry(0)), UNSIGNED)
         pool.append(so)
         if draw(st.booleans()):
             pool.append(SignedOrder(so.order, so.signature))  # equal, another object
@@ -270,7 +270,7 @@ def batches(draw: st.DrawFn) -> SettlementBatch:
     for _ in range(draw(st.integers(1, 6))):
         owner, limit = draw(agents), draw(st.integers(1, 50))
         expiry = draw(st.sampled_from([order_expiry(0)] * 5 + [round_time(1), round_time(2) - 1, round_time(2)]))
-        order = SettlementOrder(addr(owner), draw(st.integers(1, 4)), 0, limit, draw(st.integers(1, 12)), expiry)
+        order = SettlementOrder(addr(owner), draw(st.integers(1, 4)), 0, 0, limit, draw(st.integers(1, 12)), expiry)
         price = draw(st.integers(0, limit) if draw(st.integers(0, 7)) else st.integers(0, 60))
         fills.append(Fill(SignedOrder(order, UNSIGNED), addr(draw(agents)), price, draw(st.integers(0, 8))))
     batch = assemble_batch(round_ * 1000 + draw(st.integers(0, 1)), fills)
@@ -331,9 +331,9 @@ def test_memory_backend_settles_like_the_reference(rounds: list[SettlementBatch]
 
 def test_expired_fills_are_forgotten_once_the_clock_passes_their_expiry_like_the_reference() -> None:
     fast, reference = backends(forget=True)
-    early = SignedOrder(SettlementOrder(addr(1), 1, 0, 5, 10, round_time(2) - 1), UNSIGNED)
-    edge = SignedOrder(SettlementOrder(addr(1), 2, 0, 5, 10, round_time(2)), UNSIGNED)
-    later = SignedOrder(SettlementOrder(addr(1), 3, 0, 5, 10, order_expiry(0)), UNSIGNED)
+    early = SignedOrder(SettlementOrder(addr(1), 1, 0, 0, 5, 10, round_time(2) - 1), UNSIGNED)
+    edge = SignedOrder(SettlementOrder(addr(1), 2, 0, 0, 5, 10, round_time(2)), UNSIGNED)
+    later = SignedOrder(SettlementOrder(addr(1), 3, 0, 0, 5, 10, order_expiry(0)), UNSIGNED)
     script = [
         (0, [Fill(early, addr(0), 1, 1), Fill(edge, addr(0), 1, 2)]),
         (1000, [Fill(later, addr(0), 1, 1)]),

@@ -45,7 +45,7 @@ def test_digest_and_signature_equal_eth_account_typed_data_signing(
     agent: int, order_id: int, resource: int, limit: int, quantity: int, expiry: int, chain_id: int
 ) -> None:
     domain = OrderDomain(chain_id, agent_address(1, agent + 1))
-    order = SettlementOrder(agent_address(1, agent), order_id, resource, limit, quantity, expiry)
+    order = SettlementOrder(agent_address(1, agent), order_id, 0, resource, limit, quantity, expiry)
     signable = encode_typed_data(full_message=typed_data(domain, order))
     from eth_utils import keccak
 
@@ -58,7 +58,7 @@ def test_digest_and_signature_equal_eth_account_typed_data_signing(
 
 
 def test_signing_is_deterministic_and_domain_bound() -> None:
-    order = SettlementOrder(agent_address(1, 2), 5, 0, 420, 1_500, order_expiry(3))
+    order = SettlementOrder(agent_address(1, 2), 5, 0, 0, 420, 1_500, order_expiry(3))
     key = agent_signing_key(1, 2)
     assert sign_order(key, DOMAIN, order) == sign_order(key, DOMAIN, order)
     other_chain = OrderDomain(DOMAIN.chain_id + 1, DOMAIN.verifying_contract)
@@ -68,7 +68,7 @@ def test_signing_is_deterministic_and_domain_bound() -> None:
 
 
 def test_malleable_twin_recovers_the_same_signer_but_is_high_s() -> None:
-    order = SettlementOrder(agent_address(1, 2), 5, 0, 420, 1_500, order_expiry(3))
+    order = SettlementOrder(agent_address(1, 2), 5, 0, 0, 420, 1_500, order_expiry(3))
     signature = sign_order(agent_signing_key(1, 2), DOMAIN, order).signature
     twin = malleable_twin(signature)
     assert not twin.is_low_s and twin.v != signature.v
@@ -80,18 +80,18 @@ def test_malleable_twin_recovers_the_same_signer_but_is_high_s() -> None:
     [Signature(29, 1, 1), Signature(27, 0, 1), Signature(27, 1, 0), Signature(27, SECP256K1_N, 1), Signature(27, 1, SECP256K1_N)],
 )
 def test_out_of_range_signatures_recover_the_zero_address(signature: Signature) -> None:
-    order = SettlementOrder(agent_address(1, 2), 5, 0, 420, 1_500, 0)
+    order = SettlementOrder(agent_address(1, 2), 5, 0, 0, 420, 1_500, 0)
     assert recover_signer(DOMAIN, order, signature) == ZERO_ADDRESS
 
 
 def test_a_point_that_does_not_recover_gives_the_zero_address() -> None:
-    order = SettlementOrder(agent_address(1, 2), 5, 0, 420, 1_500, 0)
+    order = SettlementOrder(agent_address(1, 2), 5, 0, 0, 420, 1_500, 0)
     # r = 5 is no x-coordinate of a curve point
     assert recover_signer(DOMAIN, order, Signature(27, 5, 1)) == ZERO_ADDRESS
 
 
 def test_signature_bytes_round_trip() -> None:
-    signature = sign_order(agent_signing_key(1, 2), DOMAIN, SettlementOrder(agent_address(1, 2), 1, 0, 1, 1, 1)).signature
+    signature = sign_order(agent_signing_key(1, 2), DOMAIN, SettlementOrder(agent_address(1, 2), 1, 0, 0, 1, 1, 1)).signature
     raw = signature.to_bytes()
     assert len(raw) == 65 and Signature.from_bytes(raw) == signature
     assert Signature.from_bytes(raw[:64] + bytes([raw[64] - 27])) == signature
