@@ -23,7 +23,8 @@ from ledger.contracts import (
 )
 from ledger.gas import check_snapshot, recording
 from ledger.pytest_plugin import CceiAccounts
-from ledger.signing import ZERO_ADDRESS, SettlementOrder, order_expiry, sign_order
+from ledger.merkle import memo_hash
+from ledger.signing import BUY, SELL, ZERO_ADDRESS, SettlementOrder, SettlementPayment, order_expiry, sign_order, sign_payment
 from ledger.suite import deploy_suite
 from market.carbon import EnergySource
 
@@ -59,13 +60,23 @@ def test_gas_stays_within_the_snapshot(ccei_chain: Chain, ccei_accounts: CceiAcc
             settlement.deposit_for(user, 10**8, sender=user)
         settlement.withdraw(10, sender=u0)
         settlement.cancel_order(99, sender=u0)
+        settlement.cancel_payment(98, sender=u0)
         orders = [
-            sign_order(coincurve.PrivateKey(acc.key(u)), suite.domain, SettlementOrder(u, n, 0, 0, 500, 100, order_expiry(0)))
+            sign_order(coincurve.PrivateKey(acc.key(u)), suite.domain, SettlementOrder(u, n, BUY, 0, 500, 100, order_expiry(0)))
             for n, u in enumerate((u0, u1, u2, u0, u1), start=1)
         ]
+        asks = [
+            sign_order(coincurve.PrivateKey(acc.key(s)), suite.domain, SettlementOrder(s, n, SELL, 0, 300, 1_000, order_expiry(0)))
+            for n, s in ((50, acc.compute_supplier), (51, u2))
+        ]
+        payments = [
+            sign_payment(
+                coincurve.PrivateKey(acc.key(u0)), suite.domain, SettlementPayment(u0, u1, 1, 777, order_expiry(0), memo_hash("fee"))
+            )
+        ]
         batch = assemble_batch(
-            1, [Fill(o, seller, 400, 20) for o in orders for seller in (acc.compute_supplier, u2)]
-        )  # 10 trades, 5 orders, 4 participants
+            1, [Fill(o, a, 400, 20) for o in orders for a in asks], payments
+        )  # 10 trades, 7 orders, 1 payment, 4 participants
         settlement.settle_batch(batch, sender=admin)
         settlement.pause(sender=admin)
         settlement.unpause(sender=admin)
@@ -79,30 +90,38 @@ def test_gas_stays_within_the_snapshot(ccei_chain: Chain, ccei_accounts: CceiAcc
             base = dict(
                 buyer=u0, oracle=ZERO_ADDRESS, service=Service.COMPUTE, terms_hash=ServiceAgreements.commit(b"t", b"\x01" * 32),
                 start=start, periods=2, period_seconds=600, units_per_period=100, payment_per_period=1_000,
-                penalty_per_unit=20, collateral=5_000, dispute_window=60,
+                penalty_per_unit=20, collateral=5_000, dispute_window=3_600, dispute_timeout=3_600,
             )  # fmt: skip
             return AgreementTerms(**{**base, **change})  # type: ignore[arg-type]
 
         first = agreements.offer(terms(), sender=acc.compute_supplier)
         second = agreements.offer(terms(), sender=acc.compute_supplier)
         third = agreements.offer(terms(), sender=acc.compute_supplier)
+        fourth, fifth = agreements.offer_many([terms(), terms()], sender=acc.compute_supplier)
         agreements.cancel_offer(third, sender=acc.compute_supplier)
         agreements.accept(first, sender=u0)
         agreements.accept(second, sender=u0)
+        agreements.accept_many([fourth, fifth], sender=u0)
         ccei_chain.time_travel(start + 600)
         agreements.attest(first, 0, 60, sender=u0)
+        agreements.attest_many([fourth, fifth], [0, 0], [50, 100], sender=u0)
         agreements.claim_compensation(first, 0, sender=u0)
+        agreements.claim_compensation_many([fourth], [0], sender=u0)
         agreements.open_dispute(second, sender=u0)
         agreements.reveal_terms(second, b"t", b"\x01" * 32, sender=u0)
         agreements.resolve_dispute(second, 500, 500, sender=admin)
-        ccei_chain.time_travel(start + 1_260)
+        agreements.open_dispute(fifth, sender=acc.compute_supplier)
+        ccei_chain.time_travel(ccei_chain.timestamp() + 3_600)
+        agreements.expire_dispute(fifth, sender=u0)
+        ccei_chain.time_travel(start + 1_200 + 3_601)
         agreements.release(first, sender=u0)
         agreements.withdraw(sender=u0)
         agreements.pause(sender=admin)
         agreements.unpause(sender=admin)
 
         certs.register_generator(acc.energy_supplier, EnergySource.WIND, sender=admin)
-        cid = certs.issue(100, 2030, sender=acc.energy_supplier)
+        cid = certs.attest_generation(acc.energy_supplier, 1, 100, sender=admin)
+        certs.attest_generation_many([acc.energy_supplier], 2, [250], sender=admin)
         certs.set_approval_for_all(u1, True, sender=acc.energy_supplier)
         certs.safe_transfer_from(acc.energy_supplier, u0, cid, 40, sender=u1)
         certs.retire(cid, 15, sender=u0)
