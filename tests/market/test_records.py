@@ -47,13 +47,13 @@ def test_defaults_apply() -> None:
 
 def test_a_record_refuses_missing_extra_and_unknown_arguments() -> None:
     with pytest.raises(TypeError, match="missing 1 required positional argument: 'expiry'"):
-        SettlementOrder("0x", 1, 2, 3, 4)  # type: ignore[call-arg]
-    with pytest.raises(TypeError, match="takes 7 positional arguments but 8 were given"):
-        SettlementOrder("0x", 1, 2, 3, 4, 5, 6)  # type: ignore[call-arg]
-    with pytest.raises(TypeError, match="unexpected keyword argument 'side'"):
-        SettlementOrder("0x", 1, 2, 3, 4, 5, side=1)  # type: ignore[call-arg]
-    with pytest.raises(ValueError, match="Got unexpected field names: \\['side'\\]"):
-        SettlementOrder("0x", 1, 2, 3, 4, 5)._replace(side=1)
+        SettlementOrder("0x", 1, 0, 2, 3, 4)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="takes 8 positional arguments but 9 were given"):
+        SettlementOrder("0x", 1, 0, 2, 3, 4, 5, 6)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'vintage'"):
+        SettlementOrder("0x", 1, 0, 2, 3, 4, 5, vintage=1)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="Got unexpected field names: \\['vintage'\\]"):
+        SettlementOrder("0x", 1, 0, 2, 3, 4, 5)._replace(vintage=1)
 
 
 def test_carbon_reports_add_field_by_field() -> None:
