@@ -134,3 +134,17 @@ def test_payments_are_signed_logged_and_settled_in_the_rounds_batch(session: Led
     assert backend.escrow_balance(AgentId(2)) == 10**9 - 1_234 + 5
     with pytest.raises(SettlementRejected, match="PaymentAlreadySettled"):
         session.settle(2, [], [], [Payment(3, AgentId(1), AgentId(2), 5, 2, "penalty")])
+
+
+def test_a_log_with_asks_and_payments_replays_verified(tmp_path: Path) -> None:
+    from ledger.replay import replay
+
+    backend = MemoryBackend(SEED)
+    session = LedgerSession(backend, TradeLogWriter(tmp_path / "trades.jsonl", {"seed": SEED}))
+    session.open_accounts({AgentId(a): 10**9 for a in (1, 2, 9)})
+    a = buy(1, 1, 0)
+    session.settle(0, [a, ask()], [fill(a, 0)], [Payment(1, AgentId(2), AgentId(9), 77, 0, "nash-bargain")])
+    session.settle(1, [], [], [Payment(2, AgentId(9), AgentId(1), 5, 1, "fee")])
+    session.close(2)
+    result = replay(tmp_path / "trades.jsonl")
+    assert (result.verified, result.trades, result.batches) == (True, 1, 2)
