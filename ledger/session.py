@@ -31,10 +31,10 @@ from ledger.batch import MAX_BATCH_TRADES, SettlementBatch, batch_id, build_batc
 from ledger.errors import LedgerError
 from ledger.keys import AddressBook, agent_signing_key
 from ledger.signing import DEFAULT_TTL_ROUNDS, SignedOrder
-from ledger.tradelog import TradeLogWriter, line_template, trade_body
+from ledger.tradelog import TradeLogWriter, trade_fields
 from market.orders import AgentId, Order, OrderId, SettlementOutcome, Trade
 
-__all__ = ["LedgerSession", "order_fields", "authorization_fields", "order_body", "authorization_body"]
+__all__ = ["LedgerSession", "order_fields", "authorization_fields"]
 
 
 def order_fields(order: Order) -> dict[str, Any]:
@@ -42,10 +42,8 @@ def order_fields(order: Order) -> dict[str, Any]:
     return {
         "order_id": int(order.order_id),
         "owner": int(order.owner),
-        # ``_value_`` is what ``.value`` returns, read without the property call that costs more,
-        # on Python 3.11, than any other field of a line.
-        "side": order.side._value_,
-        "resource": order.resource._value_,
+        "side": order.side.value,
+        "resource": order.resource.value,
         "quantity": order.quantity,
         "limit_price": order.limit_price,
         "placed": order.step,
@@ -60,30 +58,6 @@ def authorization_fields(order_id: OrderId, signed: SignedOrder, sign: bool) -> 
         "expiry": signed.order.expiry,
         "signature": "0x" + signed.signature.to_bytes().hex() if sign else None,
     }
-
-
-_ORDER_BODY = line_template(
-    "order",
-    {"order_id": "%d", "owner": "%d", "side": '"%s"', "resource": '"%s"', "quantity": "%d", "limit_price": "%d", "placed": "%d"},
-)
-_AUTHORIZATION_BODY = line_template("authorization", {"order_id": "%d", "address": '"%s"', "expiry": "%d", "signature": "%s"})
-
-
-def order_body(order: Order, prev: str, seq: int, step: int) -> bytes:
-    """The body of ``order``'s line: :func:`order_fields` as :meth:`TradeLogWriter.extend_formatted` takes it."""
-    return (
-        _ORDER_BODY
-        % (order.limit_price, order.order_id, order.owner, order.step, prev, order.quantity, order.resource._value_, seq, order.side._value_, step)
-    ).encode()
-
-
-def authorization_body(authorization: tuple[OrderId, SignedOrder, bool], prev: str, seq: int, step: int) -> bytes:
-    """The body of the line of :func:`authorization_fields` ``(*authorization)``, for
-    :meth:`TradeLogWriter.extend_formatted`."""
-    order_id, signed, sign = authorization
-    message = signed.order
-    signature = f'"0x{signed.signature.to_bytes().hex()}"' if sign else "null"
-    return (_AUTHORIZATION_BODY % (message.owner, message.expiry, order_id, prev, seq, signature, step)).encode()
 
 
 class LedgerSession:
@@ -175,7 +149,7 @@ class LedgerSession:
         """
         signed = self.signed_orders(step, orders, trades)
         log = self.log
-        log.extend_formatted(step, orders, order_body)
+        log.extend("order", step, map(order_fields, orders))
         if not trades:
             return SettlementOutcome(batch_id=batch_id(step), trades=0)
         chunks = [trades[start : start + MAX_BATCH_TRADES] for start in range(0, len(trades), MAX_BATCH_TRADES)]
@@ -183,8 +157,8 @@ class LedgerSession:
         volumes = [batch.volume for batch in batches]
         for batch, chunk, volume in zip(batches, chunks, volumes, strict=True):
             if self.sign:
-                log.extend_formatted(step, self._authorizations(chunk, signed), authorization_body)
-            log.extend_formatted(step, chunk, trade_body)
+                log.extend("authorization", step, self._authorizations(chunk, signed))
+            log.extend("trade", step, map(trade_fields, chunk))
             log.append("batch", step, batch_id=batch.batch_id, trades=len(batch.trades), volume=volume)
         log.sync()
         gas = transactions = 0
@@ -200,15 +174,15 @@ class LedgerSession:
         self.transactions += transactions
         return SettlementOutcome(batch_id=batches[0].batch_id, trades=len(trades), transactions=transactions, gas_used=gas)
 
-    def _authorizations(self, trades: list[Trade], signed: Mapping[OrderId, SignedOrder]) -> Iterator[tuple[OrderId, SignedOrder, bool]]:
-        """The authorizations (order id, signed order, signed or not) of the buy orders ``trades``
-        fill for the first time (each is marked authorized as it is produced, so its line is never
+    def _authorizations(self, trades: list[Trade], signed: Mapping[OrderId, SignedOrder]) -> Iterator[dict[str, Any]]:
+        """The authorization lines (:func:`authorization_fields`) of the buy orders ``trades`` fill
+        for the first time (each is marked authorized as it is produced, so its line is never
         written twice)."""
         authorized, sign = self._authorized, self.sign
         for trade in trades:
             if trade.buy_order not in authorized:
                 authorized.add(trade.buy_order)
-                yield trade.buy_order, signed[trade.buy_order], sign
+                yield authorization_fields(trade.buy_order, signed[trade.buy_order], sign)
 
     def _record(self, step: int, outcome: SettlementOutcome) -> None:
         if self._settlements is None:

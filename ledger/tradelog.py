@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,8 +29,6 @@ __all__ = [
     "entry_hash",
     "TradeLogWriter",
     "trade_fields",
-    "line_template",
-    "trade_body",
     "LogTampered",
     "LogUnreadable",
     "LogDiverged",
@@ -81,7 +79,7 @@ def trade_fields(trade: Trade) -> dict[str, Any]:
     return {
         "buyer": int(trade.buyer),
         "seller": int(trade.seller),
-        "resource": trade.resource._value_,  # ``.value`` without its property call (see ``order_fields``)
+        "resource": trade.resource.value,
         "price": trade.price,
         "quantity": trade.quantity,
         "buy_order": int(trade.buy_order),
@@ -89,81 +87,34 @@ def trade_fields(trade: Trade) -> dict[str, Any]:
     }
 
 
-#: The chain fields every line has besides its own; ``hash`` is left out of a line's body.
-_CHAIN_FIELDS = {"kind": None, "prev": '"%s"', "seq": "%d", "step": "%d"}
-
-
-def line_template(kind: str, fields: dict[str, str]) -> str:
-    """A ``%``-template of the body of a ``kind`` line: its canonical JSON without ``hash``.
-
-    The entries a round writes by the thousand (orders, authorizations, trades) are formatted
-    straight from the market's objects through such a template, rather than built as dicts and
-    serialised: one formatting instead of a dict, a sort and an encoding per line (see
-    :meth:`TradeLogWriter.extend_formatted`).
-
-    Args:
-        kind: The entry kind (written literally).
-        fields: Each field's placeholder: ``"%d"`` for an integer, ``'"%s"'`` for a string that
-            JSON writes without escapes (ASCII letters, digits, ``_``, ``-``), ``"%s"`` for a value
-            the caller passes already as JSON. ``prev``, ``seq`` and ``step`` are added.
-
-    Returns:
-        The template, placeholders in sorted key order: the values go in that order.
-
-    Raises:
-        ValueError: a field named like a chain field, or one that would sort between ``hash`` and
-            ``kind`` (the hash is written just before ``kind``).
-    """
-    clash = [f for f in fields if f in _CHAIN_FIELDS or f == "hash" or "hash" < f < "kind"]
-    if clash:
-        raise ValueError(f"{kind} lines cannot have the fields {clash}")
-    placeholders = {**fields, **_CHAIN_FIELDS, "kind": json.dumps(kind).replace("%", "%%")}
-    return "{" + ",".join(f'"{key}":{placeholders[key]}' for key in sorted(placeholders)) + "}"
-
-
-#: A trade's line: the fields of :func:`trade_fields`.
-_TRADE_BODY = line_template(
-    "trade",
-    {"buy_order": "%d", "buyer": "%d", "price": "%d", "quantity": "%d", "resource": '"%s"', "sell_order": "%d", "seller": "%d"},
-)
-
-
-def trade_body(trade: Trade, prev: str, seq: int, step: int) -> bytes:
-    """The body of ``trade``'s line (:func:`canonical` of its entry without ``hash``)."""
-    return (
-        _TRADE_BODY
-        % (trade.buy_order, trade.buyer, prev, trade.price, trade.quantity, trade.resource._value_, trade.sell_order, trade.seller, seq, step)
-    ).encode()
-
-
 _PLACEHOLDER = "0" * 64
-_PLACEHOLDER_VALUE = _PLACEHOLDER.encode() + b'",'  # as it follows the key in a line
+_PLACEHOLDER_FIELD = b'"hash":"' + _PLACEHOLDER.encode() + b'",'
 
 
-def _hashed_line(entry: dict[str, Any]) -> bytes:
-    """The entry's log line, with its ``hash`` filled in (``entry['hash']`` is updated too).
+def _line(entry: dict[str, Any], prev: str, seq: int) -> tuple[bytes, str]:
+    """``entry``'s log line and hash, chained after ``prev`` as number ``seq``.
 
-    Serialises once: the line is written with a placeholder hash, the hashed body is that line with
-    the ``"hash":"...",`` span cut out (exactly what :func:`entry_hash` hashes, as sorted keys put
-    ``hash`` before ``kind``, ``prev`` and ``seq``), and the digest replaces the placeholder.
+    ``seq``, ``prev`` and ``hash`` (the SHA-256 of the canonical JSON of everything else) are set
+    on ``entry`` in place, so it becomes the entry as written; the line is its :func:`canonical`
+    JSON. The entry is serialised once, with a placeholder hash: with sorted keys ``hash`` is
+    followed by ``kind``, so cutting its ``"hash":"...",`` field out of the line leaves exactly the
+    canonical JSON the hash is taken over (what :func:`_line_hash_ok` checks on reading). Where the
+    placeholder field is not unique in the line (a nested value holds the same text), the entry is
+    serialised twice instead.
     """
-    line = canonical(entry)
-    at = line.find(_HASH_KEY)
-    if at < 0 or line[at + 8 : at + 74] != _PLACEHOLDER_VALUE:
-        entry["hash"] = entry_hash(entry)  # a nested "hash" key came first: serialise twice
-        return canonical(entry) + b"\n"
-    digest = hashlib.sha256(line[:at] + line[at + _HASH_SPAN :]).hexdigest()
-    entry["hash"] = digest
-    return line[: at + 8] + digest.encode() + line[at + 72 :] + b"\n"
-
-
-def _entry_line(entry: dict[str, Any], prev: str, seq: int) -> tuple[bytes, str]:
-    """``entry``'s line and hash, chained after ``prev`` as number ``seq`` (set on it in place)."""
     entry["seq"] = seq
     entry["prev"] = prev
     entry["hash"] = _PLACEHOLDER
-    line = _hashed_line(entry)
-    return line, entry["hash"]
+    line = canonical(entry)
+    if line.count(_PLACEHOLDER_FIELD) == 1:
+        at = line.index(_PLACEHOLDER_FIELD)
+        digest = hashlib.sha256(line[:at] + line[at + _HASH_SPAN :]).hexdigest()
+        line = line[: at + 8] + digest.encode() + line[at + 72 :]
+    else:
+        digest = entry_hash(entry)
+        line = canonical({**entry, "hash": digest})
+    entry["hash"] = digest
+    return line + b"\n", digest
 
 
 def _tagged(kind: str, step: int, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -223,12 +174,6 @@ class TradeLogWriter:
 
         Each entry becomes the entry as written: ``seq``, ``prev`` and ``hash`` are set on it in
         place, as callers pass dicts of their own, so none is copied.
-        """
-        self._write_lines(entries, _entry_line)
-
-    def _write_lines(self, items: Iterable[Any], line_of: Callable[[Any, str, int], tuple[bytes, str]]) -> None:
-        """Chains and writes the line ``line_of(item, prev, seq)`` of each item (its bytes and its
-        hash), in order, or, catching up, checks them against the log.
 
         The lines go to the file in one write, and the writer's state is kept in locals for the
         loop; both happen however the loop ends, so after an error the writer stands at the last
@@ -241,8 +186,8 @@ class TradeLogWriter:
         catch_up = len(existing)
         lines: list[bytes] = []
         try:
-            for item in items:
-                line, digest = line_of(item, head, seq)
+            for entry in entries:
+                line, digest = _line(entry, head, seq)
                 if seq < catch_up:
                     if line != existing[seq]:
                         raise LogDiverged(
@@ -273,25 +218,6 @@ class TradeLogWriter:
         after an entry is written may depend on it.
         """
         self._write(_tagged(kind, step, rows))
-
-    def extend_formatted(self, step: int, rows: Iterable[Any], body: Callable[[Any, str, int, int], bytes]) -> None:
-        """Appends one entry per row, its line formatted by ``body(row, prev, seq, step)``.
-
-        ``body`` returns the entry's canonical JSON without ``hash`` (see :func:`line_template`
-        and :func:`trade_body`); the writer hashes it and writes the hash in its place, just
-        before ``kind``. The lines are those :meth:`extend` writes for the same entries, at a
-        fraction of the cost. ``rows`` is consumed lazily, as by :meth:`extend`.
-        """
-
-        sha256, join, kind_key, hash_key = hashlib.sha256, b"".join, _KIND_KEY, _HASH_KEY  # locals: this runs per line
-
-        def line_of(row: Any, prev: str, seq: int) -> tuple[bytes, str]:
-            text = body(row, prev, seq, step)
-            digest = sha256(text).hexdigest()
-            at = text.find(kind_key)
-            return join((text[:at], hash_key, digest.encode(), b'",', text[at:], b"\n")), digest
-
-        self._write_lines(rows, line_of)
 
     def sync(self) -> None:
         """Flushes to the operating system (which a killed process cannot lose) and, when the log is
@@ -356,7 +282,6 @@ class LogTampered(LedgerError):
 
 
 _HASH_KEY = b'"hash":"'
-_KIND_KEY = b'"kind":'
 _HASH_SPAN = len(_HASH_KEY) + 64 + 2  # key, 64 hex digits, closing quote, the comma after it
 
 
