@@ -29,7 +29,7 @@ from typing import IO, Any
 from ledger.backends import MemoryBackend, SettlementBackend, balances_digest
 from ledger.batch import MAX_BATCH_TRADES, SettlementBatch, batch_id, build_batch, sign_orders
 from ledger.errors import LedgerError
-from ledger.keys import AddressBook, agent_signing_key
+from ledger.keys import AddressBook, agent_signing_key, lab_secret
 from ledger.signing import DEFAULT_TTL_ROUNDS, SignedOrder
 from ledger.tradelog import TradeLogWriter, trade_fields
 from market.orders import AgentId, Order, OrderId, SettlementOutcome, Trade
@@ -94,6 +94,7 @@ class LedgerSession:
         # a resumed run rebuilds them, and the log, from the model, so flushing to the OS suffices.
         log.durable = not isinstance(backend, MemoryBackend)
         self.sign = sign
+        self._secret = lab_secret()
         self.ttl_rounds = ttl_rounds
         self.trades = 0
         self.volume_micro = 0
@@ -132,8 +133,8 @@ class LedgerSession:
             LedgerError: a trade fills an unknown buy order or one of another agent.
         """
         self._remember(step, orders)
-        seed = self.backend.seed
-        key_of = (lambda agent: agent_signing_key(seed, int(agent))) if self.sign else None
+        seed, secret = self.backend.seed, self._secret
+        key_of = (lambda agent: agent_signing_key(seed, int(agent), secret)) if self.sign else None
         return sign_orders(trades, self._orders, self.backend.domain, self._address_of, key_of, self.ttl_rounds)
 
     def settle(self, step: int, orders: list[Order], trades: list[Trade]) -> SettlementOutcome:
