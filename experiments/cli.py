@@ -179,7 +179,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         state = "verified" if result.verified else ("stopped at --until" if args.until is not None else "NOT verified")
         print(f"{args.log}: {result.entries} entries, {result.batches} batches, {result.trades} trades replayed on {result.backend}: {state}")
         print(f"log head {result.log_head}\nbalances digest {result.balances_digest}")
-    return 0 if result.verified or args.until is not None else 4
+    return 0 if result.verified or args.until is not None else 4  # a log ending early raised LogTruncated
 
 
 def _cmd_log_show(args: argparse.Namespace) -> int:
@@ -187,7 +187,7 @@ def _cmd_log_show(args: argparse.Namespace) -> int:
 
     from experiments.logview import show_table
 
-    table, matched = show_table(Path(args.log), limit=args.limit, agent=args.agent, step=args.step, kind=args.kind)
+    table, matched = show_table(Path(args.log), limit=args.limit, agent=args.agent, step=args.step, kind=args.kind, unverified=args.unverified)
     Console().print(table)
     shown = matched if args.limit is None else min(matched, args.limit)
     print(f"{matched} events matched, {shown} shown")
@@ -197,7 +197,7 @@ def _cmd_log_show(args: argparse.Namespace) -> int:
 def _cmd_log_export(args: argparse.Namespace) -> int:
     from experiments.logview import export_csv
 
-    rows = export_csv(Path(args.log), Path(args.csv), agent=args.agent, step=args.step, kind=args.kind)
+    rows = export_csv(Path(args.log), Path(args.csv), agent=args.agent, step=args.step, kind=args.kind, unverified=args.unverified)
     print(f"wrote {rows} events to {args.csv}")
     return 0
 
@@ -281,6 +281,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         q.add_argument("--agent", type=int, default=None, help="only events where this agent id is a party")
         q.add_argument("--step", type=int, default=None, help="only events of this step")
         q.add_argument("--kind", default=None, help="only events of this kind (trade, batch, order, ...)")
+        q.add_argument("--unverified", action="store_true", help="read a log that does not check out (truncated, tampered) without checking")
         if name == "show":
             q.add_argument("--limit", type=int, default=50, help="rows to print (default 50)")
         else:

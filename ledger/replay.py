@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from ledger.backends import MemoryBackend, SettlementBackend, balances_digest, open_backend
-from ledger.batch import UNSIGNED, Fill, assemble_batch
+from ledger.batch import UNSIGNED, Fill, assemble_batch, batch_id
 from ledger.errors import LedgerError, SettlementRejected
 from ledger.keys import AddressBook
 from ledger.signing import DEFAULT_TTL_ROUNDS, RESOURCE_CODES, SettlementOrder, Signature, SignedOrder, order_expiry, recover_signer
-from ledger.tradelog import LogTampered, read_log
+from ledger.tradelog import LogTampered, LogTruncated, verified_log
 from market.auctions import clear_double_auction
 
 __all__ = ["ReplayRefused", "ReplayResult", "replay", "Counterfactual", "reclear"]
@@ -73,29 +73,206 @@ class ReplayResult:
         }
 
 
+def _int(log: Path, line: int, entry: dict[str, Any], name: str, low: int = 0) -> int:
+    """``entry[name]``, which must be an integer of at least ``low``."""
+    value = entry.get(name)
+    if type(value) is not int or value < low:
+        raise LogTampered(log, line, name, f"{value!r} is not an integer of at least {low}")
+    return value
+
+
 @dataclass
-class _Round:
-    """Orders that may still be filled, their authorizations, and the fills of the batch being read.
+class _Order:
+    """A logged order that may still be filled, the line it was placed on, and what is left of it."""
+
+    entry: dict[str, Any]
+    line: int
+    remaining: int
+    signed: SignedOrder | None = None
+
+
+@dataclass
+class _Book:
+    """Orders that may still be filled, and the fills (with their lines) of the batch being read.
 
     Orders are forgotten once they can no longer be filled (placed more than their time to live
     ago), oldest first, so memory does not grow with the log.
     """
 
-    orders: dict[int, dict[str, Any]] = field(default_factory=dict)
-    signed: dict[int, SignedOrder] = field(default_factory=dict)
+    orders: dict[int, _Order] = field(default_factory=dict)
     fills: list[Fill] = field(default_factory=list)
+    fill_lines: list[int] = field(default_factory=list)
     _placed: deque[tuple[int, int]] = field(default_factory=deque)
 
-    def add(self, order: dict[str, Any]) -> None:
-        self.orders[order["order_id"]] = order
-        self._placed.append((order["placed"], order["order_id"]))
+    def add(self, order: _Order) -> None:
+        self.orders[order.entry["order_id"]] = order
+        self._placed.append((order.entry["placed"], order.entry["order_id"]))
 
     def forget_before(self, step: int) -> None:
         placed = self._placed
         while placed and placed[0][0] < step:
             _, oid = placed.popleft()
             self.orders.pop(oid, None)
-            self.signed.pop(oid, None)
+
+
+class _Replayer:
+    """Reads a log's entries in order, checking what each means, and settles its batches.
+
+    What is checked beyond the hash chain (:func:`ledger.tradelog.verified_log` refuses unknown
+    kinds and lines after the close): deposits come first, once per agent, at the agent's address;
+    orders name a known resource and side, are placed in the round they are logged in, and no id
+    is used twice; a trade fills a live buy order of its buyer and a live sell order of its seller,
+    of its resource, at a price within both limits, for no more than either has left; each round's
+    batches are numbered ``batch_id(step, 0), batch_id(step, 1), ...`` and hold exactly the trades
+    before them, every trade lying in one; the close recomputes the trades, volume, total supply
+    (the deposits' sum) and balances.
+    """
+
+    def __init__(self, log: Path, backend: SettlementBackend, signed: bool, result: ReplayResult) -> None:
+        self.log = log
+        self.backend = backend
+        self.signed = signed
+        self.result = result
+        self.address = AddressBook(backend.address)
+        self.book = _Book()
+        self.ttl = DEFAULT_TTL_ROUNDS
+        self.deposits: dict[int, int] | None = {}
+        self.supply = 0
+        self.volume = 0
+        self.step = -1
+        self.batches_this_round = 0
+
+    def entry(self, line: int, entry: dict[str, Any]) -> None:
+        kind = entry["kind"]
+        if kind == "deposit":
+            self._deposit(line, entry)
+            return
+        if self.deposits is not None:
+            self.backend.open_accounts(self.deposits)
+            self.deposits = None
+        step = _int(self.log, line, entry, "step")
+        if step < self.step:
+            raise LogTampered(self.log, line, "step", f"step {step} comes after step {self.step}: the rounds are out of order")
+        if step != self.step:
+            if self.book.fills:
+                self._unbatched()
+            self.step, self.batches_this_round = step, 0
+            self.book.forget_before(step - self.ttl)
+        getattr(self, "_" + kind)(line, entry)
+
+    def _deposit(self, line: int, entry: dict[str, Any]) -> None:
+        if self.deposits is None:
+            raise LogTampered(self.log, line, "kind", "a deposit after trading began")
+        agent = _int(self.log, line, entry, "agent")
+        amount = _int(self.log, line, entry, "amount")
+        if agent in self.deposits:
+            raise LogTampered(self.log, line, "agent", f"agent {agent} deposits twice")
+        if entry.get("address") != self.address[agent]:
+            raise LogTampered(self.log, line, "address", f"is not agent {agent}'s address")
+        self.deposits[agent] = amount
+        self.supply += amount
+
+    def _order(self, line: int, entry: dict[str, Any]) -> None:
+        oid = _int(self.log, line, entry, "order_id")
+        for name in ("owner", "quantity", "limit_price"):
+            _int(self.log, line, entry, name)
+        if entry.get("resource") not in RESOURCE_CODES:  # Resource is a StrEnum: its names find its members
+            raise LogTampered(self.log, line, "resource", f"{entry.get('resource')!r} is no resource of the market")
+        if entry.get("side") not in ("buy", "sell"):
+            raise LogTampered(self.log, line, "side", f"{entry.get('side')!r} is neither buy nor sell")
+        if entry.get("placed") != self.step:
+            raise LogTampered(self.log, line, "placed", f"an order logged in step {self.step} says it was placed in step {entry.get('placed')!r}")
+        if oid in self.book.orders:
+            raise LogTampered(self.log, line, "order_id", f"order {oid} was already placed on line {self.book.orders[oid].line}")
+        self.book.add(_Order(entry, line, entry["quantity"]))
+
+    def _authorization(self, line: int, entry: dict[str, Any]) -> None:
+        oid = entry.get("order_id")
+        order = self.book.orders.get(oid) if type(oid) is int else None
+        if order is None or order.entry["side"] != "buy":
+            raise LogTampered(self.log, line, "order_id", f"authorizes order {oid!r}, which is no live buy order of the log")
+        if order.signed is not None:
+            raise LogTampered(self.log, line, "order_id", f"order {oid} is authorized twice")
+        order.signed = _authorization(self.log, line, entry, order.entry, self.address, self.backend, self.signed)
+
+    def _trade(self, line: int, entry: dict[str, Any]) -> None:
+        log = self.log
+        buyer, seller = _int(log, line, entry, "buyer"), _int(log, line, entry, "seller")
+        price, quantity = _int(log, line, entry, "price"), _int(log, line, entry, "quantity", 1)
+        buy, sell = self._filled(line, entry, "buy_order", "buy", buyer), self._filled(line, entry, "sell_order", "sell", seller)
+        for order in (buy, sell):
+            if entry.get("resource") != order.entry["resource"]:
+                raise LogTampered(log, line, "resource", f"{entry.get('resource')!r} is not the resource of order {order.entry['order_id']} (line {order.line})")
+            if quantity > order.remaining:
+                raise LogTampered(log, line, "quantity", f"{quantity} is more than the {order.remaining} left of order {order.entry['order_id']} (line {order.line})")
+        if not sell.entry["limit_price"] <= price <= buy.entry["limit_price"]:
+            raise LogTampered(
+                log, line, "price", f"{price} lies outside the orders' limits (sell {sell.entry['limit_price']}, buy {buy.entry['limit_price']})"
+            )
+        signed = buy.signed
+        if signed is None:
+            if self.signed:
+                raise LogTampered(log, line, "buy_order", f"order {buy.entry['order_id']} has no authorization before it")
+            signed = buy.signed = _unsigned(buy.entry, self.address[buyer], self.ttl)
+        buy.remaining -= quantity
+        sell.remaining -= quantity
+        self.book.fills.append(Fill(signed, self.address[seller], price, quantity))
+        self.book.fill_lines.append(line)
+
+    def _filled(self, line: int, trade: dict[str, Any], name: str, side: str, party: int) -> _Order:
+        """The live ``side`` order of ``party`` that ``trade[name]`` names."""
+        oid = trade.get(name)
+        order = self.book.orders.get(oid) if type(oid) is int else None
+        if order is None or order.entry["side"] != side:
+            raise LogTampered(self.log, line, name, f"fills order {oid!r}, which is no live {side} order of the log")
+        if order.entry["owner"] != party:
+            raise LogTampered(self.log, line, "buyer" if side == "buy" else "seller", f"is not the owner of the {side} order (line {order.line})")
+        return order
+
+    def _batch(self, line: int, entry: dict[str, Any]) -> None:
+        log, book = self.log, self.book
+        expected = batch_id(self.step, self.batches_this_round)
+        if entry.get("batch_id") != expected:
+            raise LogTampered(log, line, "batch_id", f"{entry.get('batch_id')!r} is not the next batch of step {self.step} ({expected})")
+        if not book.fills:
+            raise LogTampered(log, line, "trades", "a batch without trades")
+        span = f"lines {book.fill_lines[0]}-{book.fill_lines[-1]}" if len(book.fill_lines) > 1 else f"line {book.fill_lines[0]}"
+        batch = assemble_batch(expected, book.fills)
+        if entry.get("trades") != len(batch.trades) or entry.get("volume") != batch.volume:
+            raise LogTampered(log, line, "volume", f"the batch's trades ({span}) add up to {len(batch.trades)} trades and {batch.volume}")
+        try:
+            self.backend.settle_batch(batch)
+        except SettlementRejected as exc:
+            raise LogTampered(log, line, "batch_id", f"the back end refused the batch of the trades on {span}: {exc.reason}") from None
+        book.fills, book.fill_lines = [], []
+        self.batches_this_round += 1
+        self.volume += batch.volume
+        self.result.batches += 1
+        self.result.trades += len(batch.trades)
+
+    def _unbatched(self) -> None:
+        raise LogTampered(self.log, self.book.fill_lines[0], "kind", "a trade that no batch line settles")
+
+    def _close(self, line: int, entry: dict[str, Any]) -> None:
+        if self.book.fills:
+            self._unbatched()
+        result = self.result
+        for name, value in (("trades", result.trades), ("volume", self.volume), ("total_supply", self.supply)):
+            if entry.get(name) != value:
+                raise LogTampered(self.log, line, name, f"the log's lines add up to {value}, not {entry.get(name)!r}")
+        if self.backend.total_supply() != self.supply:
+            raise LogTampered(self.log, line, "total_supply", f"the replayed supply is {self.backend.total_supply()}, not the deposits' {self.supply}")
+        result.balances_digest = balances_digest(self.backend.balances_by_address())
+        result.expected_digest = entry.get("balances_digest")
+        if result.balances_digest != result.expected_digest:
+            raise LogTampered(self.log, line, "balances_digest", "the replayed balances differ from the logged ones")
+        result.verified = True
+
+    def finish(self) -> None:
+        if self.deposits:
+            self.backend.open_accounts(self.deposits)
+        if not self.result.balances_digest:
+            self.result.balances_digest = balances_digest(self.backend.balances_by_address())
 
 
 def replay(
@@ -117,18 +294,22 @@ def replay(
         The result; ``verified`` only when the closing entry was reached and matched.
 
     Raises:
-        LogTampered: at the first line that does not check out (hash chain, address, signature,
-            batch totals, a settlement the back end refuses, or the final balances).
+        LogTampered: at the first line that does not check out (hash chain, kind, address,
+            signature, a trade's orders, limits, resource or step, batch totals, a settlement the
+            back end refuses, the close totals or the final balances).
+        LogTruncated: the log ends without its close line before ``until`` (naming its last line).
         ReplayRefused: an unsigned log on a chain back end.
         LogUnreadable, ChainUnavailable: as the message says.
     """
-    entries = read_log(log)
+    entries = verified_log(log)
     header = next(entries)
     signed = bool(header.get("signed", True))
     if not signed and chain != "memory":
         raise ReplayRefused(f"{log} was written with signing off (--no-sign); only --chain memory can replay it")
+    seed = header.get("seed")
+    if type(seed) is not int or seed < 0:
+        raise LogTampered(log, 1, "seed", f"{seed!r} is not a seed")
     # signatures are checked here, line by line, so the memory back end need not check them again
-    seed = int(header["seed"])
     backend = MemoryBackend(seed, verify_signatures=False, forget_expired=True) if chain == "memory" else open_backend(chain, seed)
     result = ReplayResult(entries=1, log_head=header["hash"], backend=backend.name)
     try:
@@ -147,61 +328,24 @@ def _replay_entries(
     on_entry: Callable[[int], None] | None,
     result: ReplayResult,
 ) -> None:
-    deposits: dict[int, int] | None = {}
-    state = _Round()
-    ttl = DEFAULT_TTL_ROUNDS
-    current_step = -1
-    address = AddressBook(backend.address)
-    for entry in entries:
-        seq, kind, line = entry["seq"], entry["kind"], entry["seq"] + 1
-        result.entries += 1
-        result.log_head = entry["hash"]
-        if on_entry:
-            on_entry(seq)
-        if kind == "deposit":
-            if deposits is None:
-                raise LogTampered(log, line, "kind", "a deposit after trading began")
-            if entry["address"] != address[entry["agent"]]:
-                raise LogTampered(log, line, "address", f"is not agent {entry['agent']}'s address")
-            deposits[entry["agent"]] = entry["amount"]
-        else:
-            if deposits is not None:
-                backend.open_accounts(deposits)
-                deposits = None
-            if entry["step"] != current_step:
-                current_step = entry["step"]
-                state.forget_before(current_step - ttl)
-            if kind == "order":
-                if entry["resource"] not in RESOURCE_CODES:  # Resource is a StrEnum: its names find its members
-                    raise LogTampered(log, line, "resource", f"{entry['resource']!r} is no resource of the market")
-                state.add(entry)
-            elif kind == "authorization":
-                state.signed[entry["order_id"]] = _authorization(log, line, entry, state, backend, signed)
-            elif kind == "trade":
-                so = state.signed.get(entry["buy_order"])
-                if so is None:
-                    if signed:
-                        raise LogTampered(log, line, "buy_order", f"order {entry['buy_order']} has no authorization before it")
-                    so = state.signed[entry["buy_order"]] = _unsigned(log, line, entry, state, address, ttl)
-                if so.order.owner != address[entry["buyer"]]:
-                    raise LogTampered(log, line, "buyer", "is not the owner of the buy order")
-                state.fills.append(Fill(so, address[entry["seller"]], entry["price"], entry["quantity"]))
-            elif kind == "batch":
-                _settle(log, line, entry, state, backend, result)
-            elif kind == "close":
-                result.balances_digest = balances_digest(backend.balances_by_address())
-                result.expected_digest = entry["balances_digest"]
-                if result.balances_digest != result.expected_digest:
-                    raise LogTampered(log, line, "balances_digest", "the replayed balances differ from the logged ones")
-                if entry["trades"] != result.trades:
-                    raise LogTampered(log, line, "trades", f"the log settled {result.trades} trades, not {entry['trades']}")
-                result.verified = True
-        if until is not None and seq >= until:
-            break
-    if deposits is not None and deposits:
-        backend.open_accounts(deposits)
-    if not result.balances_digest:
-        result.balances_digest = balances_digest(backend.balances_by_address())
+    replayer = _Replayer(log, backend, signed, result)
+    if until is not None and until < 1:
+        replayer.finish()
+        return
+    try:
+        for entry in entries:
+            seq = entry["seq"]
+            result.entries += 1
+            result.log_head = entry["hash"]
+            if on_entry:
+                on_entry(seq)
+            replayer.entry(seq + 1, entry)
+            if until is not None and seq >= until:
+                break
+    except LogTruncated:
+        if until is None or result.entries <= until:
+            raise
+    replayer.finish()
 
 
 def _settlement_order(order: dict[str, Any], owner: str, expiry: int) -> SettlementOrder:
@@ -210,46 +354,28 @@ def _settlement_order(order: dict[str, Any], owner: str, expiry: int) -> Settlem
     return SettlementOrder(owner, order["order_id"], RESOURCE_CODES[order["resource"]], order["limit_price"], order["quantity"], expiry)
 
 
-def _unsigned(log: Path, line: int, trade: dict[str, Any], state: _Round, address: AddressBook, ttl: int) -> SignedOrder:
-    """The unsigned settlement order a trade of an unsigned log fills, made from its order line (a
-    format-2 unsigned log has no authorization lines: the expiry follows from the round placed)."""
-    order = state.orders.get(trade["buy_order"])
-    if order is None or order["side"] != "buy":
-        raise LogTampered(log, line, "buy_order", f"fills order {trade['buy_order']}, which is no buy order of the log")
-    return SignedOrder(_settlement_order(order, address[order["owner"]], order_expiry(order["placed"], ttl)), UNSIGNED)
+def _unsigned(order: dict[str, Any], owner: str, ttl: int) -> SignedOrder:
+    """The unsigned settlement order of a buy order of an unsigned log (a format-2 unsigned log has
+    no authorization lines: the expiry follows from the round placed)."""
+    return SignedOrder(_settlement_order(order, owner, order_expiry(order["placed"], ttl)), UNSIGNED)
 
 
 def _authorization(
-    log: Path, line: int, entry: dict[str, Any], state: _Round, backend: SettlementBackend, signed: bool
+    log: Path, line: int, entry: dict[str, Any], order: dict[str, Any], address: AddressBook, backend: SettlementBackend, signed: bool
 ) -> SignedOrder:
-    order = state.orders.get(entry["order_id"])
-    if order is None or order["side"] != "buy":
-        raise LogTampered(log, line, "order_id", f"authorizes order {entry['order_id']}, which is no buy order of the log")
-    if entry["address"] != backend.address(order["owner"]):
+    if entry.get("address") != address[order["owner"]]:
         raise LogTampered(log, line, "address", f"is not agent {order['owner']}'s address")
-    message = _settlement_order(order, entry["address"], entry["expiry"])
+    expiry = _int(log, line, entry, "expiry")
+    message = _settlement_order(order, entry["address"], expiry)
     if not signed:  # a format-1 unsigned log: authorizations with a null signature
         return SignedOrder(message, UNSIGNED)
     try:
-        signature = Signature.from_bytes(bytes.fromhex(str(entry["signature"]).removeprefix("0x")))
+        signature = Signature.from_bytes(bytes.fromhex(str(entry.get("signature")).removeprefix("0x")))
     except ValueError:
         raise LogTampered(log, line, "signature", "is not a 65-byte hex signature") from None
     if not signature.is_low_s or recover_signer(backend.domain, message, signature) != entry["address"]:
         raise LogTampered(log, line, "signature", f"was not made by {entry['address']} over this order")
     return SignedOrder(message, signature)
-
-
-def _settle(log: Path, line: int, entry: dict[str, Any], state: _Round, backend: SettlementBackend, result: ReplayResult) -> None:
-    batch = assemble_batch(entry["batch_id"], state.fills)
-    state.fills = []
-    if len(batch.trades) != entry["trades"] or batch.volume != entry["volume"]:
-        raise LogTampered(log, line, "volume", f"the batch's trades add up to {len(batch.trades)} trades and {batch.volume}")
-    try:
-        backend.settle_batch(batch)
-    except SettlementRejected as exc:
-        raise LogTampered(log, line, "batch_id", f"the back end refused the batch: {exc.reason}") from None
-    result.batches += 1
-    result.trades += len(batch.trades)
 
 
 @dataclass(frozen=True)
@@ -313,7 +439,7 @@ def reclear(log: Path, mechanism: str) -> Counterfactual:
         rounds += 1
         round_orders.clear()
 
-    for entry in read_log(log):
+    for entry in verified_log(log):
         kind = entry["kind"]
         if kind in ("header", "deposit", "authorization", "batch"):
             continue

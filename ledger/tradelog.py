@@ -30,7 +30,11 @@ __all__ = [
     "TradeLogWriter",
     "trade_fields",
     "LogTampered",
+    "LogTruncated",
     "LogUnreadable",
+    "LOG_KINDS",
+    "verified_log",
+    "unverified_log",
     "LogDiverged",
     "read_log",
 ]
@@ -338,10 +342,13 @@ def read_log(path: Path, *, limit: int | None = None) -> Iterator[dict[str, Any]
         for number, raw in enumerate(handle, start=1):
             if limit is not None and number > limit:
                 break
+            torn = not raw.endswith(b"\n")
             raw = raw.rstrip(b"\n")
             try:
                 entry = _parse(raw)
             except ValueError:
+                if torn:  # the last line, cut off mid-write
+                    raise LogTruncated(path, number - 1) from None
                 raise LogTampered(path, number, "json", "not a JSON object") from None
             if not isinstance(entry, dict):
                 raise LogTampered(path, number, "json", "not a JSON object")
@@ -359,3 +366,64 @@ def read_log(path: Path, *, limit: int | None = None) -> Iterator[dict[str, Any]
         handle.close()
     if number == 0:
         raise LogUnreadable(f"{path}: the trade log is empty")
+
+
+#: Every kind of line a log may hold after its header. A line of any other kind is refused.
+LOG_KINDS = frozenset({"deposit", "order", "authorization", "trade", "batch", "close"})
+
+
+class LogTruncated(LogTampered):
+    """The log ends before its ``close`` line: cut off, or still being written."""
+
+    def __init__(self, path: Path, last_line: int) -> None:
+        self.line = last_line
+        self.field = "close"
+        LedgerError.__init__(
+            self, f"{path}:{last_line}: the log ends after this line, its last good one, without a close line (truncated, or the run is still going)"
+        )
+
+
+def verified_log(path: Path) -> Iterator[dict[str, Any]]:
+    """:func:`read_log`, also refusing what breaks the log's shape: a header anywhere but line 1, a
+    line of no known kind, any line after ``close``, and a log that ends without ``close``.
+
+    The checks come as the lines stream, so a reader sees the entries before the first bad line
+    and then the error; only the end (a missing close) is known last.
+
+    Raises:
+        LogUnreadable, LogTampered: as :func:`read_log`, or at the first line of an unknown kind or
+            after the close.
+        LogTruncated: the log ends without its close line (naming the last good line).
+    """
+    closed = False
+    number = 0
+    for number, entry in enumerate(read_log(path), start=1):
+        kind = entry.get("kind")
+        if closed:
+            raise LogTampered(path, number, "kind", f"a {kind!r} line after the close line (nothing may follow the close)")
+        if number > 1 and kind not in LOG_KINDS:
+            raise LogTampered(path, number, "kind", f"{kind!r} is no kind of log line")
+        closed = kind == "close"
+        yield entry
+    if not closed:
+        raise LogTruncated(path, number)
+
+
+def unverified_log(path: Path) -> Iterator[dict[str, Any]]:
+    """Every line of the log at ``path`` that is a JSON object, nothing checked (``--unverified``).
+
+    Raises:
+        LogUnreadable: the file cannot be read.
+    """
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed in the with below
+    except OSError as exc:
+        raise LogUnreadable(f"{path}: cannot read the trade log ({exc.strerror or exc})") from None
+    with handle:
+        for raw in handle:
+            try:
+                entry = _parse(raw)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                yield entry
