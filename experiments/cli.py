@@ -158,9 +158,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from ledger.replay import reclear, replay
+    from ledger.replay import ReplayRefused, reclear, replay
 
     if args.mechanism:
+        if args.until is not None or args.chain is not None:
+            raise ReplayRefused("--mechanism re-clears every round of the log off chain; it takes neither --until nor --chain")
         outcome = reclear(Path(args.log), args.mechanism).as_dict()
         if args.json:
             print(json.dumps(outcome, indent=2, sort_keys=True))
@@ -172,7 +174,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
                 fmt = (lambda v: "-" if v is None else f"{v:,.2f}")
                 print(f"{key:<16}{fmt(o[key]):>20}{fmt(c[key]):>20}")
         return 0
-    result = replay(Path(args.log), args.chain, until=args.until)
+    result = replay(Path(args.log), args.chain or "memory", until=args.until)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, sort_keys=True))
     else:
@@ -264,7 +266,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser("replay", help="re-execute and verify a trade log, or re-clear it under another mechanism")
     p.add_argument("log", metavar="LOG", help="a trades.jsonl")
-    p.add_argument("--chain", default="memory", help="memory (default) | eth-tester | http(s):// node URL")
+    p.add_argument("--chain", default=None, help="memory (default) | eth-tester | http(s):// node URL")
     p.add_argument("--until", type=int, default=None, metavar="SEQ", help="stop after the line with this seq")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--mechanism", default=None, help="re-clear the recorded orders: uniform | pay-as-bid | mcafee")
@@ -317,6 +319,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ccei: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file the command needed: one line, never a traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"ccei: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from agents import MarketModel
-from experiments.scenarios import Scenario
+from experiments.files import atomic_output, write_atomic
+from experiments.scenarios import MAX_INT, MAX_STEPS, Scenario
 from ledger.backends import SettlementBackend, open_backend
 from ledger.session import LedgerSession
-from ledger.tradelog import TradeLogWriter
+from ledger.tradelog import LOG_KINDS, LogTampered, TradeLogWriter, read_log
 from market.errors import CceiError
 
 __all__ = [
@@ -42,10 +43,12 @@ __all__ = [
     "prepare_out_dir",
     "code_version",
     "frozen_heap",
+    "finite",
 ]
 
 RUN_FILES = ("trades.jsonl", "metrics.csv", "summary.json")
 RUN_META = "run.json"
+SETTLEMENTS = "settlements.jsonl"
 
 
 class RunError(CceiError):
@@ -140,10 +143,21 @@ def open_accounts(settler: SettlementBackend | LedgerSession, model: MarketModel
     settler.open_accounts({p.agent_id: p.initial_funds_micro for p in model.participants})
 
 
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (which JSON cannot hold) replaced by ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
 def _write_metrics(path: Path, model: MarketModel) -> None:
     frame = model.datacollector.get_model_vars_dataframe()
     columns = list(frame.columns)
-    with open(path, "w", newline="") as fh:
+    with atomic_output(path, path.name, newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["step", *columns])
         for step, row in enumerate(frame.itertuples(index=False)):
@@ -179,17 +193,32 @@ def run(
     Raises:
         RunError, ChainUnavailable, SettlementRejected: as the message says.
     """
-    if seed < 0:
-        raise RunError(f"--seed {seed}: must not be negative")
+    if not 0 <= seed <= MAX_INT:
+        raise RunError(f"--seed {seed}: must lie in 0..2**63 - 1")
     steps = scenario.steps if steps is None else steps
-    if steps < 1:
-        raise RunError(f"--steps {steps}: must be at least 1")
+    if not 1 <= steps <= MAX_STEPS:
+        raise RunError(f"--steps {steps}: must lie in 1..{MAX_STEPS:,}")
     if not sign and chain != "memory":
         raise RunError(f"--no-sign: only the memory back end settles unsigned orders, not --chain {chain}")
+    _refuse_input_as_output(scenario, Path(out))
     out = prepare_out_dir(Path(out), overwrite)
-    (out / "settlements.jsonl").unlink(missing_ok=True)
-    (out / RUN_META).write_text(json.dumps({"chain": chain, "scenario_source": scenario.source}, indent=2) + "\n")
+    write_atomic(out / RUN_META, json.dumps({"chain": chain, "scenario_source": scenario.source}, indent=2) + "\n")
     return _execute(scenario, out, seed, steps, chain, sign, resume=False, on_step=on_step)
+
+
+def _refuse_input_as_output(scenario: Scenario, out: Path) -> None:
+    """A scenario file is never one of the files a run writes.
+
+    Raises:
+        RunError: the scenario file is (or would be replaced by) one of ``out``'s run files.
+    """
+    source = Path(scenario.source)
+    if not source.is_file():
+        return
+    for name in (*RUN_FILES, RUN_META, SETTLEMENTS):
+        target = out / name
+        if target.exists() and target.samefile(source) or target.resolve() == source.resolve():
+            raise RunError(f"--out {out}: would overwrite the scenario file {source} (an input is never an output)")
 
 
 def resume(out: Path, *, on_step: Callable[[int, int], None] | None = None) -> RunResult:
@@ -199,22 +228,53 @@ def resume(out: Path, *, on_step: Callable[[int, int], None] | None = None) -> R
         RunError: ``out`` holds no resumable run.
         LogTampered, LogDiverged: the log does not check out or the code no longer reproduces it.
     """
-    from experiments.scenarios import validate
-    from ledger.tradelog import read_log
+    from experiments.scenarios import ScenarioError, validate
 
     out = Path(out)
     log = out / "trades.jsonl"
     if not log.is_file() or not (out / RUN_META).is_file():
         raise RunError(f"--resume --out {out}: no run to resume there (trades.jsonl and {RUN_META} are needed)")
-    header = next(read_log(log, limit=1))
-    meta = json.loads((out / RUN_META).read_text())
-    data = {"name": header["scenario"], "model": header["model"], "steps": header["steps"], "params": header["params"]}
-    scenario = validate(data, f"{log} header", header["scenario"])
-    for name in ("metrics.csv", "summary.json", "settlements.jsonl"):
-        (out / name).unlink(missing_ok=True)  # rewritten: a fresh back end settles every batch again
-    return _execute(
-        scenario, out, header["seed"], header["steps"], meta["chain"], header.get("signed", True), resume=True, on_step=on_step
-    )
+    try:
+        meta = json.loads((out / RUN_META).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunError(f"--resume --out {out}: {RUN_META} cannot be read ({getattr(exc, 'strerror', None) or exc}); nothing was changed") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("chain"), str) or not meta["chain"]:
+        raise RunError(f"--resume --out {out}: {RUN_META} does not name the run's chain; nothing was changed")
+    header = _check_resumable(log)
+    data = {"name": header.get("scenario"), "model": header.get("model"), "steps": header.get("steps"), "params": header.get("params")}
+    try:
+        scenario = validate(data, f"{log} header", str(header.get("scenario")))
+    except ScenarioError as exc:
+        raise RunError(f"--resume --out {out}: the log's header is no scenario this code runs ({exc}); nothing was changed") from None
+    seed, steps, sign = header.get("seed"), header.get("steps"), header.get("signed", True)
+    if type(seed) is not int or type(steps) is not int or type(sign) is not bool:
+        raise RunError(f"--resume --out {out}: the log's header has no valid seed, steps and signed fields; nothing was changed")
+    return _execute(scenario, out, seed, steps, meta["chain"], sign, resume=True, on_step=on_step)
+
+
+def _check_resumable(log: Path) -> dict[str, Any]:
+    """The header of the log ``log``, after checking every complete line (chain, kinds, nothing
+    after the close) without changing the file.
+
+    Raises:
+        LogTampered, LogUnreadable: the log does not check out.
+    """
+    data_lines = log.read_bytes().count(b"\n")
+    header: dict[str, Any] = {}
+    closed = False
+    for number, entry in enumerate(read_log(log, limit=data_lines), start=1):
+        if number == 1:
+            header = entry
+            continue
+        kind = entry.get("kind")
+        if closed:
+            raise LogTampered(log, number, "kind", f"a {kind!r} line after the close line (nothing may follow the close)")
+        if kind not in LOG_KINDS:
+            raise LogTampered(log, number, "kind", f"{kind!r} is no kind of log line")
+        closed = kind == "close"
+    if not header:
+        raise RunError(f"--resume: {log} holds no complete line; nothing to resume")
+    return header
 
 
 def _execute(
@@ -230,9 +290,13 @@ def _execute(
 ) -> RunResult:
     started = time.perf_counter()
     backend = open_backend(chain, seed, verify_signatures=sign)
+    # A resumed run settles every batch again on a fresh back end, so it rewrites the settlements
+    # record: into a partial file, renamed over the old record only once the run has finished.
+    settlements = out / (f".{SETTLEMENTS}.partial" if resume else SETTLEMENTS)
     try:
         with TradeLogWriter(out / "trades.jsonl", run_header(scenario, seed, steps, sign), resume=resume) as log:
-            session = LedgerSession(backend, log, sign=sign, settlements=out / "settlements.jsonl")
+            settlements.unlink(missing_ok=True)  # only now: the back end is up and the log's header checked out
+            session = LedgerSession(backend, log, sign=sign, settlements=settlements)
             model = scenario.model_class(**scenario.params, seed=seed, settler=session)
             open_accounts(session, model)
             with frozen_heap():
@@ -242,6 +306,8 @@ def _execute(
                         on_step(step + 1, steps)
             closing = session.close(steps)
             log_head, entries = log.head, log.entries
+        if resume:
+            settlements.replace(out / SETTLEMENTS)
         _write_metrics(out / "metrics.csv", model)
         balances = backend.balances()
         summary = {
@@ -263,7 +329,12 @@ def _execute(
             "elapsed_s": round(time.perf_counter() - started, 3),
         }
         summary.update(model.summary_metrics())
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_atomic(out / "summary.json", json.dumps(finite(summary), indent=2, allow_nan=False) + "\n")
+    except OSError as exc:
+        raise RunError(
+            f"--out {out}: cannot write ({exc.strerror or exc}); what was written is kept: "
+            f"make room, then continue with `ccei run --resume --out {out}`"
+        ) from None
     finally:
         backend.close()
     return RunResult(out=out, summary=summary, backend=backend, model=model)

@@ -21,6 +21,7 @@ and gas go to ``settlements.jsonl``, one line per batch. So the same run writes 
 from __future__ import annotations
 
 import json
+import os
 from collections import deque
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -199,6 +200,8 @@ class LedgerSession:
         }
         self._settlements.write(json.dumps(record, sort_keys=True) + "\n")
         self._settlements.flush()
+        if self.log.durable:  # as the log: a settlement on a node outlives the process
+            os.fsync(self._settlements.fileno())
 
     def close(self, steps: int) -> dict[str, Any]:
         """Writes the closing entry (totals and the balances digest) and returns it."""

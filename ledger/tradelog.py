@@ -161,12 +161,15 @@ class TradeLogWriter:
         self.entries = 0
         self._existing: list[bytes] = _complete_lines(self.path) if resume else []
         self.resumed_entries = len(self._existing)
+        header = {"kind": "header", "format": FORMAT_VERSION, **header}
+        if resume and _line(dict(header), GENESIS, 0)[0] != self._existing[0]:  # checked before the file is touched
+            raise LogDiverged(f"{self.path}:1: the log's header differs from this run's (another code version, scenario or seed?)")
         mode = "r+b" if resume else "wb"
         self._file: IO[bytes] = open(self.path, mode)  # noqa: SIM115 - closed in close()
         if resume:
             self._file.truncate(sum(len(line) for line in self._existing))
             self._file.seek(0, os.SEEK_END)
-        self._write(({"kind": "header", "format": FORMAT_VERSION, **header},))
+        self._write((header,))
 
     @property
     def catching_up(self) -> bool:
@@ -232,8 +235,10 @@ class TradeLogWriter:
 
     def close(self) -> None:
         if not self._file.closed:
-            self.sync()
-            self._file.close()
+            try:
+                self.sync()
+            finally:
+                self._file.close()
 
     def __enter__(self) -> TradeLogWriter:
         return self
