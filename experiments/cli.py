@@ -13,6 +13,10 @@ from market.errors import CceiError
 __all__ = ["main", "build_parser"]
 
 
+#: Exit code of ``ccei replay`` for a log that checks out but whose operator was not authenticated.
+UNAUTHENTICATED = 5
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (no usage dump) and exit code 2."""
 
@@ -158,6 +162,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
+    from eth_utils import is_checksum_address
+
     from ledger.replay import ReplayRefused, reclear, replay
 
     if args.mechanism:
@@ -174,13 +180,28 @@ def _cmd_replay(args: argparse.Namespace) -> int:
                 fmt = (lambda v: "-" if v is None else f"{v:,.2f}")
                 print(f"{key:<16}{fmt(o[key]):>20}{fmt(c[key]):>20}")
         return 0
-    result = replay(Path(args.log), args.chain or "memory", until=args.until)
+    from ledger.keys import local_operator
+
+    operator = args.operator
+    if operator is not None and not is_checksum_address(operator):
+        raise ReplayRefused(f"--operator {operator}: not a checksummed Ethereum address (0x and 40 hex digits, mixed case)")
+    operator = operator or local_operator()
+    result = replay(Path(args.log), args.chain or "memory", until=args.until, operator=operator)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, sort_keys=True))
     else:
-        state = "verified" if result.verified else ("stopped at --until" if args.until is not None else "NOT verified")
+        if not result.verified:
+            state = "stopped at --until" if args.until is not None else "NOT verified"
+        elif result.authenticated:
+            state = f"verified, signed by the operator {result.operator}"
+        else:
+            state = "consistent but unauthenticated (" + (
+                f"signed by {result.operator}; pass --operator ADDRESS to authenticate it)" if result.operator else "a log without operator signatures)"
+            )
         print(f"{args.log}: {result.entries} entries, {result.batches} batches, {result.trades} trades replayed on {result.backend}: {state}")
         print(f"log head {result.log_head}\nbalances digest {result.balances_digest}")
+    if result.verified and not result.authenticated:
+        return UNAUTHENTICATED
     return 0 if result.verified or args.until is not None else 4  # a log ending early raised LogTruncated
 
 
@@ -270,6 +291,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--until", type=int, default=None, metavar="SEQ", help="stop after the line with this seq")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--mechanism", default=None, help="re-clear the recorded orders: uniform | pay-as-bid | mcafee")
+    p.add_argument(
+        "--operator",
+        default=None,
+        metavar="ADDRESS",
+        help="authenticate the log against this operator (default: this lab's, from its secret); "
+        f"a log that is only consistent exits {UNAUTHENTICATED}",
+    )
     p.set_defaults(func=_cmd_replay)
 
     p = sub.add_parser("log", help="look into a trade log: show or export its events")

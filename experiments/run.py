@@ -29,6 +29,7 @@ from agents import MarketModel
 from experiments.files import atomic_output, write_atomic
 from experiments.scenarios import MAX_INT, MAX_STEPS, Scenario
 from ledger.backends import SettlementBackend, open_backend
+from ledger.keys import operator_private_key
 from ledger.session import LedgerSession
 from ledger.tradelog import LOG_KINDS, LogTampered, TradeLogWriter, read_log
 from market.errors import CceiError
@@ -124,9 +125,10 @@ def default_out_dir(scenario: str, seed: int, root: Path = Path("runs")) -> Path
     return candidate
 
 
-def run_header(scenario: Scenario, seed: int, steps: int, signed: bool = True) -> dict[str, Any]:
-    """The facts a run's trade log starts with (its line 0)."""
-    return {
+def run_header(scenario: Scenario, seed: int, steps: int, signed: bool = True, domain: Any = None) -> dict[str, Any]:
+    """The facts a run's trade log starts with (its line 0); ``domain``, the back end's EIP-712
+    domain (:class:`ledger.signing.OrderDomain`), lets the orders' signatures be checked anywhere."""
+    header = {
         "scenario": scenario.name,
         "model": scenario.model,
         "seed": seed,
@@ -135,6 +137,9 @@ def run_header(scenario: Scenario, seed: int, steps: int, signed: bool = True) -
         "signed": signed,
         "code_version": code_version(),
     }
+    if domain is not None:
+        header["domain"] = {"chain_id": domain.chain_id, "verifying_contract": domain.verifying_contract}
+    return header
 
 
 def open_accounts(settler: SettlementBackend | LedgerSession, model: MarketModel) -> None:
@@ -294,7 +299,8 @@ def _execute(
     # record: into a partial file, renamed over the old record only once the run has finished.
     settlements = out / (f".{SETTLEMENTS}.partial" if resume else SETTLEMENTS)
     try:
-        with TradeLogWriter(out / "trades.jsonl", run_header(scenario, seed, steps, sign), resume=resume) as log:
+        header = run_header(scenario, seed, steps, sign, backend.domain)
+        with TradeLogWriter(out / "trades.jsonl", header, resume=resume, operator=operator_private_key()) as log:
             settlements.unlink(missing_ok=True)  # only now: the back end is up and the log's header checked out
             session = LedgerSession(backend, log, sign=sign, settlements=settlements)
             model = scenario.model_class(**scenario.params, seed=seed, settler=session)

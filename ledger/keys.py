@@ -42,6 +42,7 @@ __all__ = [
     "agent_signing_key",
     "operator_private_key",
     "operator_address",
+    "local_operator",
     "address_number",
     "AddressBook",
 ]
@@ -171,6 +172,14 @@ def _operator_key(secret: bytes) -> keys.PrivateKey:
 def operator_private_key(secret: bytes | None = None) -> keys.PrivateKey:
     """The lab operator's key, which signs the trade log's header, batches and close."""
     return _operator_key(lab_secret() if secret is None else secret)
+
+
+def local_operator() -> ChecksumAddress | None:
+    """This lab's operator address if a lab secret is set up here (``CCEI_LAB_SECRET`` or an
+    existing key file), else ``None``; never creates a key file."""
+    if os.environ.get(SECRET_ENV, "").strip() or secret_file().is_file():
+        return operator_address()
+    return None
 
 
 def operator_address(secret: bytes | None = None) -> ChecksumAddress:

@@ -14,17 +14,19 @@ double-auction rule and compares welfare, volume and prices with what the market
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from eth_utils import is_checksum_address
 
 from ledger.backends import MemoryBackend, SettlementBackend, balances_digest, open_backend
 from ledger.batch import UNSIGNED, Fill, assemble_batch, batch_id
 from ledger.errors import LedgerError, SettlementRejected
 from ledger.keys import AddressBook
-from ledger.signing import DEFAULT_TTL_ROUNDS, RESOURCE_CODES, SettlementOrder, Signature, SignedOrder, order_expiry, recover_signer
-from ledger.tradelog import LogTampered, LogTruncated, verified_log
+from ledger.signing import DEFAULT_TTL_ROUNDS, RESOURCE_CODES, OrderDomain, SettlementOrder, Signature, SignedOrder, order_expiry, recover_signer
+from ledger.tradelog import SIGNED_FORMAT, LogTampered, LogTruncated, verified_log
 from market.auctions import clear_double_auction
 
 __all__ = ["ReplayRefused", "ReplayResult", "replay", "Counterfactual", "reclear"]
@@ -59,6 +61,8 @@ class ReplayResult:
     expected_digest: str | None = None
     verified: bool = False
     backend: str = ""
+    operator: str | None = None
+    authenticated: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +74,8 @@ class ReplayResult:
             "expected_digest": self.expected_digest,
             "verified": self.verified,
             "backend": self.backend,
+            "operator": self.operator,
+            "authenticated": self.authenticated,
         }
 
 
@@ -128,12 +134,20 @@ class _Replayer:
     (the deposits' sum) and balances.
     """
 
-    def __init__(self, log: Path, backend: SettlementBackend, signed: bool, result: ReplayResult) -> None:
+    def __init__(self, log: Path, backend: SettlementBackend, signed: bool, result: ReplayResult, domain: OrderDomain | None = None) -> None:
         self.log = log
         self.backend = backend
         self.signed = signed
         self.result = result
-        self.address = AddressBook(backend.address)
+        self.domain = domain or backend.domain
+        self.sealed = domain is not None
+        if self.sealed:
+            # the participants are the deposit lines' addresses, which the operator signed: the
+            # back end settles for them, whatever its own key derivation would give
+            self.address: dict[int, str] = {}
+            backend.address = self._logged_address  # type: ignore[method-assign]
+        else:
+            self.address = AddressBook(backend.address)
         self.book = _Book()
         self.ttl = DEFAULT_TTL_ROUNDS
         self.deposits: dict[int, int] | None = {}
@@ -141,6 +155,9 @@ class _Replayer:
         self.volume = 0
         self.step = -1
         self.batches_this_round = 0
+
+    def _logged_address(self, agent: int) -> str:
+        return self.address[int(agent)]
 
     def entry(self, line: int, entry: dict[str, Any]) -> None:
         kind = entry["kind"]
@@ -167,7 +184,12 @@ class _Replayer:
         amount = _int(self.log, line, entry, "amount")
         if agent in self.deposits:
             raise LogTampered(self.log, line, "agent", f"agent {agent} deposits twice")
-        if entry.get("address") != self.address[agent]:
+        if self.sealed:
+            address = entry.get("address")
+            if not isinstance(address, str) or not is_checksum_address(address) or address in self.address.values():
+                raise LogTampered(self.log, line, "address", f"{address!r} is no checksummed address of its own")
+            self.address[agent] = address
+        elif entry.get("address") != self.address[agent]:
             raise LogTampered(self.log, line, "address", f"is not agent {agent}'s address")
         self.deposits[agent] = amount
         self.supply += amount
@@ -193,7 +215,7 @@ class _Replayer:
             raise LogTampered(self.log, line, "order_id", f"authorizes order {oid!r}, which is no live buy order of the log")
         if order.signed is not None:
             raise LogTampered(self.log, line, "order_id", f"order {oid} is authorized twice")
-        order.signed = _authorization(self.log, line, entry, order.entry, self.address, self.backend, self.signed)
+        order.signed = _authorization(self.log, line, entry, order.entry, self.address, self.domain, self.signed)
 
     def _trade(self, line: int, entry: dict[str, Any]) -> None:
         log = self.log
@@ -281,14 +303,23 @@ def replay(
     *,
     until: int | None = None,
     on_entry: Callable[[int], None] | None = None,
+    operator: str | None = None,
 ) -> ReplayResult:
     """Re-executes every settlement of ``log`` on a fresh back end and checks everything.
 
+    A format-3 log is signed by its operator (:mod:`ledger.logsigning`): the header, every batch
+    line (a Merkle root over the lines since the batch before) and the close (a signed tree head
+    over every line). Each signature must recover to the operator the header names; the log is
+    *authenticated* when that is ``operator``. The orders' signatures are checked off chain
+    against the EIP-712 domain in the header, and the participants' addresses are those of the
+    deposit lines (which the operator's signatures cover), so a log verifies on any back end.
+
     Args:
         log: The trade log.
-        chain: ``memory``, ``eth-tester`` or a node URL.
+        chain: ``memory``, ``eth-tester`` or a node URL (whose chain id must be the header's).
         until: Stop after the line whose ``seq`` is this (batches complete by then are settled).
         on_entry: Called with each line's ``seq`` (for a progress display).
+        operator: The address the log must be signed by; ``None`` checks consistency only.
 
     Returns:
         The result; ``verified`` only when the closing entry was reached and matched.
@@ -309,26 +340,45 @@ def replay(
     seed = header.get("seed")
     if type(seed) is not int or seed < 0:
         raise LogTampered(log, 1, "seed", f"{seed!r} is not a seed")
+    sealed = header.get("format") == SIGNED_FORMAT
+    domain = _header_checks(log, header, operator) if sealed else None
     # signatures are checked here, line by line, so the memory back end need not check them again
     backend = MemoryBackend(seed, verify_signatures=False, forget_expired=True) if chain == "memory" else open_backend(chain, seed)
     result = ReplayResult(entries=1, log_head=header["hash"], backend=backend.name)
     try:
-        _replay_entries(log, entries, backend, signed, until, on_entry, result)
+        if domain is not None and chain != "memory" and backend.domain.chain_id != domain.chain_id:
+            raise ReplayRefused(
+                f"--chain {chain}: its chain id is {backend.domain.chain_id}, the log's is {domain.chain_id}; "
+                f"replay on memory, or on a node started with chain id {domain.chain_id}"
+            )
+        replayer = _Replayer(log, backend, signed, result, domain)
+        if sealed:
+            result.operator = header["operator"]
+        _replay_entries(replayer, entries, until, on_entry)
+        result.authenticated = sealed and result.verified and operator is not None
     finally:
         backend.close()
     return result
 
 
-def _replay_entries(
-    log: Path,
-    entries: Iterator[dict[str, Any]],
-    backend: SettlementBackend,
-    signed: bool,
-    until: int | None,
-    on_entry: Callable[[int], None] | None,
-    result: ReplayResult,
-) -> None:
-    replayer = _Replayer(log, backend, signed, result)
+def _header_checks(log: Path, header: dict[str, Any], operator: str | None) -> OrderDomain:
+    """The EIP-712 domain of a format-3 log, after checking the header's operator signature.
+
+    Raises:
+        LogTampered: a malformed domain or operator, a signature not the operator's, or an
+            operator other than ``operator``.
+    """
+    claimed = header["operator"]  # checked, with the header's signature, by verified_log
+    if operator is not None and claimed != operator:
+        raise LogTampered(log, 1, "operator", f"the log is signed by {claimed}, not by the operator {operator}")
+    raw = header.get("domain")
+    if not isinstance(raw, dict) or type(raw.get("chain_id")) is not int or not is_checksum_address(raw.get("verifying_contract")):
+        raise LogTampered(log, 1, "domain", f"{raw!r} is not an EIP-712 domain (chain_id, verifying_contract)")
+    return OrderDomain(raw["chain_id"], raw["verifying_contract"])
+
+
+def _replay_entries(replayer: _Replayer, entries: Iterator[dict[str, Any]], until: int | None, on_entry: Callable[[int], None] | None) -> None:
+    result = replayer.result
     if until is not None and until < 1:
         replayer.finish()
         return
@@ -361,7 +411,7 @@ def _unsigned(order: dict[str, Any], owner: str, ttl: int) -> SignedOrder:
 
 
 def _authorization(
-    log: Path, line: int, entry: dict[str, Any], order: dict[str, Any], address: AddressBook, backend: SettlementBackend, signed: bool
+    log: Path, line: int, entry: dict[str, Any], order: dict[str, Any], address: Mapping[int, str], domain: OrderDomain, signed: bool
 ) -> SignedOrder:
     if entry.get("address") != address[order["owner"]]:
         raise LogTampered(log, line, "address", f"is not agent {order['owner']}'s address")
@@ -373,7 +423,7 @@ def _authorization(
         signature = Signature.from_bytes(bytes.fromhex(str(entry.get("signature")).removeprefix("0x")))
     except ValueError:
         raise LogTampered(log, line, "signature", "is not a 65-byte hex signature") from None
-    if not signature.is_low_s or recover_signer(backend.domain, message, signature) != entry["address"]:
+    if not signature.is_low_s or recover_signer(domain, message, signature) != entry["address"]:
         raise LogTampered(log, line, "signature", f"was not made by {entry['address']} over this order")
     return SignedOrder(message, signature)
 

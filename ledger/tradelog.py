@@ -23,6 +23,8 @@ from market.orders import Trade
 
 __all__ = [
     "FORMAT_VERSION",
+    "SIGNED_FORMAT",
+    "SEALED_KINDS",
     "READ_FORMATS",
     "GENESIS",
     "canonical",
@@ -42,7 +44,11 @@ __all__ = [
 #: The format this code writes. Format 2 leaves authorization lines out of unsigned logs (they
 #: carried nothing an order line does not give); format 1 logs are still read.
 FORMAT_VERSION = 2
-READ_FORMATS = (1, 2)
+#: The format of a log signed by the lab's operator (:mod:`ledger.logsigning`).
+SIGNED_FORMAT = 3
+READ_FORMATS = (1, 2, 3)
+#: The lines the operator signs in a format-3 log.
+SEALED_KINDS = frozenset({"header", "batch", "close"})
 GENESIS = "0" * 64
 
 
@@ -153,16 +159,22 @@ class TradeLogWriter:
         LogDiverged: resuming with a header that differs from the log's.
     """
 
-    def __init__(self, path: Path, header: dict[str, Any], *, resume: bool = False) -> None:
+    def __init__(self, path: Path, header: dict[str, Any], *, resume: bool = False, operator: Any = None) -> None:
         self.path = Path(path)
         self.durable = True
         self.seq = 0
         self.head = GENESIS
         self.entries = 0
+        self._operator = operator
+        if operator is not None:
+            from ledger.logsigning import MerkleFrontier
+
+            self._tree, self._segment = MerkleFrontier(), MerkleFrontier()
+            header = {"format": SIGNED_FORMAT, **header, "operator": operator.public_key.to_checksum_address()}
         self._existing: list[bytes] = _complete_lines(self.path) if resume else []
         self.resumed_entries = len(self._existing)
         header = {"kind": "header", "format": FORMAT_VERSION, **header}
-        if resume and _line(dict(header), GENESIS, 0)[0] != self._existing[0]:  # checked before the file is touched
+        if resume and _line(self._sealed(dict(header), GENESIS, 0), GENESIS, 0)[0] != self._existing[0]:  # checked before the file is touched
             raise LogDiverged(f"{self.path}:1: the log's header differs from this run's (another code version, scenario or seed?)")
         mode = "r+b" if resume else "wb"
         self._file: IO[bytes] = open(self.path, mode)  # noqa: SIM115 - closed in close()
@@ -194,7 +206,11 @@ class TradeLogWriter:
         lines: list[bytes] = []
         try:
             for entry in entries:
+                if self._operator is not None:
+                    self._sealed(entry, head, seq)
                 line, digest = _line(entry, head, seq)
+                if self._operator is not None:
+                    self._grow(entry["kind"], digest)
                 if seq < catch_up:
                     if line != existing[seq]:
                         raise LogDiverged(
@@ -209,6 +225,34 @@ class TradeLogWriter:
             self._file.write(b"".join(lines))
             self.entries += seq - self.seq
             self.seq, self.head = seq, head
+
+    def _sealed(self, entry: dict[str, Any], prev: str, seq: int) -> dict[str, Any]:
+        """Signs ``entry`` as the operator if it is a header, batch or close line (see
+        :mod:`ledger.logsigning`): a batch line over the lines since the batch before it, the
+        close over every line before it."""
+        kind = entry.get("kind")
+        if kind not in SEALED_KINDS:
+            return entry
+        from ledger.logsigning import sign_entry
+
+        entry["seq"], entry["prev"] = seq, prev
+        if kind == "batch":
+            entry["lines"], entry["lines_root"] = self._segment.size, self._segment.root()
+        elif kind == "close":
+            entry["tree_size"], entry["tree_root"] = self._tree.size, self._tree.root()
+        sign_entry(entry, self._operator)
+        return entry
+
+    def _grow(self, kind: str, digest: str) -> None:
+        """Adds a written line's hash to the signed trees."""
+        raw = bytes.fromhex(digest)
+        self._tree.append(raw)
+        if kind == "batch":
+            from ledger.logsigning import MerkleFrontier
+
+            self._segment = MerkleFrontier()
+        elif kind != "header":
+            self._segment.append(raw)
 
     def append(self, kind: str, step: int, **fields: Any) -> dict[str, Any]:
         """Appends one event and returns the entry as written."""
@@ -390,7 +434,9 @@ class LogTruncated(LogTampered):
 
 def verified_log(path: Path) -> Iterator[dict[str, Any]]:
     """:func:`read_log`, also refusing what breaks the log's shape: a header anywhere but line 1, a
-    line of no known kind, any line after ``close``, and a log that ends without ``close``.
+    line of no known kind, any line after ``close``, and a log that ends without ``close``; in a
+    format-3 log, also every operator signature and signed root (:class:`ledger.logsigning.SealCheck`:
+    consistency with the operator the header names; who that operator is, is the caller's check).
 
     The checks come as the lines stream, so a reader sees the entries before the first bad line
     and then the error; only the end (a missing close) is known last.
@@ -402,12 +448,21 @@ def verified_log(path: Path) -> Iterator[dict[str, Any]]:
     """
     closed = False
     number = 0
+    seals = None
     for number, entry in enumerate(read_log(path), start=1):
         kind = entry.get("kind")
         if closed:
             raise LogTampered(path, number, "kind", f"a {kind!r} line after the close line (nothing may follow the close)")
-        if number > 1 and kind not in LOG_KINDS:
-            raise LogTampered(path, number, "kind", f"{kind!r} is no kind of log line")
+        if number == 1:
+            if entry.get("format") == SIGNED_FORMAT:
+                from ledger.logsigning import SealCheck
+
+                seals = SealCheck(path, entry)
+        else:
+            if kind not in LOG_KINDS:
+                raise LogTampered(path, number, "kind", f"{kind!r} is no kind of log line")
+            if seals is not None:
+                seals.check(number, entry)
         closed = kind == "close"
         yield entry
     if not closed:
