@@ -87,6 +87,20 @@ def _int(log: Path, line: int, entry: dict[str, Any], name: str, low: int = 0) -
     return value
 
 
+def _ints(log: Path, line: int, entry: dict[str, Any], names: tuple[str, ...]) -> list[int]:
+    """``entry``'s fields ``names``, each a non-negative integer (one pass; the first that is not
+    is named, as :func:`_int` names it)."""
+    values = [entry.get(name) for name in names]
+    for name, value in zip(names, values, strict=True):
+        if type(value) is not int or value < 0:
+            _int(log, line, entry, name)
+    return values  # type: ignore[return-value]
+
+
+_ORDER_INTS = ("order_id", "owner", "quantity", "limit_price")
+_TRADE_INTS = ("buyer", "seller", "price", "quantity")
+
+
 @dataclass
 class _Order:
     """A logged order that may still be filled, the line it was placed on, and what is left of it."""
@@ -155,6 +169,7 @@ class _Replayer:
         self.volume = 0
         self.step = -1
         self.batches_this_round = 0
+        self._handlers = {"order": self._order, "authorization": self._authorization, "trade": self._trade, "batch": self._batch, "close": self._close}
 
     def _logged_address(self, agent: int) -> str:
         return self.address[int(agent)]
@@ -167,7 +182,9 @@ class _Replayer:
         if self.deposits is not None:
             self.backend.open_accounts(self.deposits)
             self.deposits = None
-        step = _int(self.log, line, entry, "step")
+        step = entry.get("step")
+        if type(step) is not int or step < 0:
+            _int(self.log, line, entry, "step")
         if step < self.step:
             raise LogTampered(self.log, line, "step", f"step {step} comes after step {self.step}: the rounds are out of order")
         if step != self.step:
@@ -175,7 +192,7 @@ class _Replayer:
                 self._unbatched()
             self.step, self.batches_this_round = step, 0
             self.book.forget_before(step - self.ttl)
-        getattr(self, "_" + kind)(line, entry)
+        self._handlers[kind](line, entry)
 
     def _deposit(self, line: int, entry: dict[str, Any]) -> None:
         if self.deposits is None:
@@ -195,9 +212,7 @@ class _Replayer:
         self.supply += amount
 
     def _order(self, line: int, entry: dict[str, Any]) -> None:
-        oid = _int(self.log, line, entry, "order_id")
-        for name in ("owner", "quantity", "limit_price"):
-            _int(self.log, line, entry, name)
+        oid = _ints(self.log, line, entry, _ORDER_INTS)[0]
         if entry.get("resource") not in RESOURCE_CODES:  # Resource is a StrEnum: its names find its members
             raise LogTampered(self.log, line, "resource", f"{entry.get('resource')!r} is no resource of the market")
         if entry.get("side") not in ("buy", "sell"):
@@ -219,8 +234,9 @@ class _Replayer:
 
     def _trade(self, line: int, entry: dict[str, Any]) -> None:
         log = self.log
-        buyer, seller = _int(log, line, entry, "buyer"), _int(log, line, entry, "seller")
-        price, quantity = _int(log, line, entry, "price"), _int(log, line, entry, "quantity", 1)
+        buyer, seller, price, quantity = _ints(log, line, entry, _TRADE_INTS)
+        if quantity < 1:
+            _int(log, line, entry, "quantity", 1)
         buy, sell = self._filled(line, entry, "buy_order", "buy", buyer), self._filled(line, entry, "sell_order", "sell", seller)
         for order in (buy, sell):
             if entry.get("resource") != order.entry["resource"]:

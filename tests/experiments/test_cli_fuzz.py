@@ -68,7 +68,7 @@ def argv_for(root: Path) -> st.SearchStrategy[list[str]]:
         "scenarios": [("--json", None)],
         "demo": [("--scenario", st.one_of(WORDS, path)), ("--port", NUMBERS), ("--host", st.sampled_from(["127.0.0.1", "", "999.1.1.1"])),
                  ("--chain", st.sampled_from(["memory", "ftp://x", ""])), ("--seed", NUMBERS), ("--set", WORDS), ("--out", st.one_of(path, fresh))],
-        "bench": [("--json", None), ("--small", NUMBERS), ("--large", NUMBERS), ("--repeats", NUMBERS), ("--steps", NUMBERS), ("--signed", None)],
+        "bench": [("--json", None), ("--small", NUMBERS), ("--large", NUMBERS), ("--repeats", NUMBERS), ("--steps", NUMBERS), ("--no-signed", None)],
         "compile": [("--bogus", None)],
     }
     positional = {
