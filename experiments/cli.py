@@ -180,6 +180,22 @@ def _cmd_replay(args: argparse.Namespace) -> int:
                 fmt = (lambda v: "-" if v is None else f"{v:,.2f}")
                 print(f"{key:<16}{fmt(o[key]):>20}{fmt(c[key]):>20}")
         return 0
+    if args.rerun:
+        if args.mechanism or args.until is not None or args.chain is not None:
+            raise ReplayRefused("--rerun re-executes the whole run on memory; it takes no --mechanism, --until or --chain")
+        from experiments.run import rerun
+
+        outcome = rerun(Path(args.log))
+        if outcome.matches:
+            print(f"{args.log}: the rerun wrote the same {outcome.lines} lines, byte for byte")
+            return 0
+        why = {
+            True: "this is the run's code (same source and contract digest): the log is not what its header's run writes",
+            False: "the code differs from the run's (source or contract digest): another code version, not necessarily a forgery",
+            None: "no run.json with a code digest beside the log: cannot tell a forgery from another code version",
+        }[outcome.same_code]
+        print(f"ccei: error: {args.log}:{outcome.first_difference}: differs from the rerun; {why}", file=sys.stderr)
+        return 4
     from ledger.keys import local_operator
 
     operator = args.operator
@@ -291,6 +307,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--until", type=int, default=None, metavar="SEQ", help="stop after the line with this seq")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--mechanism", default=None, help="re-clear the recorded orders: uniform | pay-as-bid | mcafee")
+    p.add_argument("--rerun", action="store_true", help="re-execute the run from the log's header and compare the log byte for byte")
     p.add_argument(
         "--operator",
         default=None,

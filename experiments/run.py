@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import gc
+import hashlib
 import json
 import math
 import time
@@ -43,6 +44,9 @@ __all__ = [
     "open_accounts",
     "prepare_out_dir",
     "code_version",
+    "code_digest",
+    "rerun",
+    "Rerun",
     "frozen_heap",
     "finite",
 ]
@@ -56,6 +60,23 @@ class RunError(CceiError):
     """A run cannot start or finish (e.g. the output directory is unusable)."""
 
     exit_code = 2
+
+
+_SOURCE_PACKAGES = ("market", "agents", "ledger", "experiments")
+
+
+def code_digest() -> str:
+    """SHA-256 over this code's Python sources and the contract artifacts (path and bytes of each,
+    in path order): two runs with the same digest ran the same code, so a rerun that differs from a
+    log under the same digest points at the log, not at a code change."""
+    from ledger.compiler import BUILD_DIR, REPO_ROOT
+
+    digest = hashlib.sha256()
+    files = [p for package in _SOURCE_PACKAGES for p in (REPO_ROOT / package).rglob("*.py")]
+    files += list(BUILD_DIR.glob("*.json"))
+    for path in sorted(files):
+        digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def code_version() -> str:
@@ -207,7 +228,8 @@ def run(
         raise RunError(f"--no-sign: only the memory back end settles unsigned orders, not --chain {chain}")
     _refuse_input_as_output(scenario, Path(out))
     out = prepare_out_dir(Path(out), overwrite)
-    write_atomic(out / RUN_META, json.dumps({"chain": chain, "scenario_source": scenario.source}, indent=2) + "\n")
+    meta = {"chain": chain, "scenario_source": scenario.source, "code_digest": code_digest()}
+    write_atomic(out / RUN_META, json.dumps(meta, indent=2) + "\n")
     return _execute(scenario, out, seed, steps, chain, sign, resume=False, on_step=on_step)
 
 
@@ -344,3 +366,62 @@ def _execute(
     finally:
         backend.close()
     return RunResult(out=out, summary=summary, backend=backend, model=model)
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """What re-executing a log's run found: ``matches`` when the rerun's log is the log, byte for byte."""
+
+    matches: bool
+    lines: int
+    first_difference: int | None
+    same_code: bool | None
+
+
+def rerun(log: Path) -> Rerun:
+    """Re-executes the run of ``log`` from its header (scenario, seed, steps, signing; the local lab
+    secret) on the memory back end and compares the log it writes with ``log``, byte for byte.
+
+    ``run.json`` beside the log, if there, tells whether this code is the run's (its
+    ``code_digest``), so a difference under other code is reported as such, not as a forgery.
+
+    Raises:
+        RunError: the header does not describe a run this code can repeat on memory.
+        LogTampered, LogUnreadable: as :func:`_check_resumable`.
+    """
+    import tempfile
+
+    from experiments.scenarios import ScenarioError, validate
+    from ledger.backends import MemoryBackend
+
+    log = Path(log)
+    header = _check_resumable(log)
+    data = {"name": header.get("scenario"), "model": header.get("model"), "steps": header.get("steps"), "params": header.get("params")}
+    try:
+        scenario = validate(data, f"{log} header", str(header.get("scenario")))
+    except ScenarioError as exc:
+        raise RunError(f"--rerun {log}: the header is no scenario this code runs ({exc})") from None
+    seed, steps, sign = header.get("seed"), header.get("steps"), header.get("signed", True)
+    if type(seed) is not int or type(steps) is not int or type(sign) is not bool:
+        raise RunError(f"--rerun {log}: the header has no valid seed, steps and signed fields")
+    domain = header.get("domain")
+    memory = MemoryBackend(seed).domain
+    if domain is not None and domain != {"chain_id": memory.chain_id, "verifying_contract": memory.verifying_contract}:
+        raise RunError(
+            f"--rerun {log}: the log was signed for chain id {domain.get('chain_id')} at {domain.get('verifying_contract')}; "
+            "a rerun on the memory back end signs for its own domain, so only logs of memory or eth-tester runs can be rerun"
+        )
+    same_code: bool | None = None
+    meta_path = log.parent / RUN_META
+    if meta_path.is_file():
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            recorded = json.loads(meta_path.read_text(encoding="utf-8")).get("code_digest")
+            same_code = None if recorded is None else recorded == code_digest()
+    with tempfile.TemporaryDirectory(prefix="ccei-rerun-") as tmp:
+        out = Path(tmp)
+        _execute(scenario, out, seed, steps, "memory", sign, resume=False, on_step=None)
+        mine, theirs = (out / "trades.jsonl").read_bytes().splitlines(), log.read_bytes().splitlines()
+    first = next((n for n, (a, b) in enumerate(zip(mine, theirs), start=1) if a != b), None)
+    if first is None and len(mine) != len(theirs):
+        first = min(len(mine), len(theirs)) + 1
+    return Rerun(matches=first is None, lines=len(theirs), first_difference=first, same_code=same_code)
