@@ -45,8 +45,6 @@ __all__ = ["CceiAccounts", "assert_reverts", "PLUGIN_SEED", "WALLET_MICRO"]
 
 #: The seed the participants' keys are derived from (see :mod:`ledger.keys`).
 PLUGIN_SEED = 0xCCE1
-#: The plugin's test accounts are throwaway keys: a fixed secret, never the user's lab secret.
-_PLUGIN_SECRET = b"ccei-pytest-plugin"
 #: Tokens each participant starts with in its wallet (micro-units).
 WALLET_MICRO = 1_000_000_000
 
@@ -147,7 +145,7 @@ def _build_world(spec: str) -> _World:
     keys: dict[str, bytes] = {}
     addresses = []
     for n in range(8):
-        key = agent_private_key(PLUGIN_SEED, n, _PLUGIN_SECRET).to_bytes()
+        key = agent_private_key(PLUGIN_SEED, n).to_bytes()  # the lab secret's: ChainBackend(PLUGIN_SEED) derives the same
         address = chain.unlock(key)
         chain.fund(address)
         keys[address] = key
