@@ -113,7 +113,7 @@ def index(entries: list[dict[str, Any]], kind: str, nth: int = 0) -> int:
     return [i for i, e in enumerate(entries) if e["kind"] == kind][nth]
 
 
-def refused(path: Path, line: int, field: str, match: str = "") -> LogTampered:
+def refused(path: Path, line: int, field: str, match: str | None = None) -> LogTampered:
     with pytest.raises(LogTampered, match=match) as info:
         replay(path)
     assert (info.value.line, info.value.field) == (line, field), str(info.value)
