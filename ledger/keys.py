@@ -68,7 +68,7 @@ def secret_file() -> Path:
     return Path(base) / "ccei" / "lab-secret"
 
 
-_file_secrets: dict[Path, bytes] = {}
+_file_secrets: dict[tuple[str | None, str | None], bytes] = {}
 
 
 def _read_or_create(path: Path) -> bytes:
@@ -111,10 +111,10 @@ def lab_secret() -> bytes:
         if not value.strip():
             raise LabSecretError(f"{SECRET_ENV} is set but empty; unset it to use {secret_file()}, or give it a value")
         return value.encode()
-    path = secret_file()
-    cached = _file_secrets.get(path)
-    if cached is None:
-        cached = _file_secrets[path] = _read_or_create(path)
+    where = (os.environ.get("XDG_CONFIG_HOME"), os.environ.get("HOME"))  # what secret_file() depends on
+    cached = _file_secrets.get(where)
+    if cached is None:  # read once: keys are derived thousands of times a round
+        cached = _file_secrets[where] = _read_or_create(secret_file())
     return cached
 
 
