@@ -160,11 +160,11 @@ def test_a_full_disk_mid_run_is_one_line_and_resumable(tmp_path: Path, capsys: p
 
 
 def test_nan_never_reaches_summary_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from agents.model import PostedPriceModel
+    from agents.posted_price import PostedPriceModel
     from experiments.run import finite
 
     assert finite({"a": float("nan"), "b": [float("inf"), 1.5], "c": 2}) == {"a": None, "b": [None, 1.5], "c": 2}
-    monkeypatch.setattr(PostedPriceModel, "summary_metrics", lambda self: {"efficiency": float("nan")}, raising=False)
+    monkeypatch.setattr(PostedPriceModel, "summary_metrics", lambda self: {"efficiency": float("nan")})
     assert main([*ARGS, "--out", str(tmp_path / "o")]) == 0
     text = (tmp_path / "o" / "summary.json").read_text()
     assert "NaN" not in text and json.loads(text)["efficiency"] is None
