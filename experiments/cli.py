@@ -13,6 +13,10 @@ from market.errors import CceiError
 __all__ = ["main", "build_parser"]
 
 
+#: Exit code of ``ccei replay`` for a log that checks out but whose operator was not authenticated.
+UNAUTHENTICATED = 5
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (no usage dump) and exit code 2."""
 
@@ -158,9 +162,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from ledger.replay import reclear, replay
+    from eth_utils import is_checksum_address
+
+    from ledger.replay import ReplayRefused, reclear, replay
 
     if args.mechanism:
+        if args.until is not None or args.chain is not None:
+            raise ReplayRefused("--mechanism re-clears every round of the log off chain; it takes neither --until nor --chain")
         outcome = reclear(Path(args.log), args.mechanism).as_dict()
         if args.json:
             print(json.dumps(outcome, indent=2, sort_keys=True))
@@ -172,14 +180,45 @@ def _cmd_replay(args: argparse.Namespace) -> int:
                 fmt = (lambda v: "-" if v is None else f"{v:,.2f}")
                 print(f"{key:<16}{fmt(o[key]):>20}{fmt(c[key]):>20}")
         return 0
-    result = replay(Path(args.log), args.chain, until=args.until)
+    if args.rerun:
+        if args.mechanism or args.until is not None or args.chain is not None:
+            raise ReplayRefused("--rerun re-executes the whole run on memory; it takes no --mechanism, --until or --chain")
+        from experiments.run import rerun
+
+        outcome = rerun(Path(args.log))
+        if outcome.matches:
+            print(f"{args.log}: the rerun wrote the same {outcome.lines} lines, byte for byte")
+            return 0
+        why = {
+            True: "this is the run's code (same source and contract digest): the log is not what its header's run writes",
+            False: "the code differs from the run's (source or contract digest): another code version, not necessarily a forgery",
+            None: "no run.json with a code digest beside the log: cannot tell a forgery from another code version",
+        }[outcome.same_code]
+        print(f"ccei: error: {args.log}:{outcome.first_difference}: differs from the rerun; {why}", file=sys.stderr)
+        return 4
+    from ledger.keys import local_operator
+
+    operator = args.operator
+    if operator is not None and not is_checksum_address(operator):
+        raise ReplayRefused(f"--operator {operator}: not a checksummed Ethereum address (0x and 40 hex digits, mixed case)")
+    operator = operator or local_operator()
+    result = replay(Path(args.log), args.chain or "memory", until=args.until, operator=operator)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, sort_keys=True))
     else:
-        state = "verified" if result.verified else ("stopped at --until" if args.until is not None else "NOT verified")
+        if not result.verified:
+            state = "stopped at --until" if args.until is not None else "NOT verified"
+        elif result.authenticated:
+            state = f"verified, signed by the operator {result.operator}"
+        else:
+            state = "consistent but unauthenticated (" + (
+                f"signed by {result.operator}; pass --operator ADDRESS to authenticate it)" if result.operator else "a log without operator signatures)"
+            )
         print(f"{args.log}: {result.entries} entries, {result.batches} batches, {result.trades} trades replayed on {result.backend}: {state}")
         print(f"log head {result.log_head}\nbalances digest {result.balances_digest}")
-    return 0 if result.verified or args.until is not None else 4
+    if result.verified and not result.authenticated:
+        return UNAUTHENTICATED
+    return 0 if result.verified or args.until is not None else 4  # a log ending early raised LogTruncated
 
 
 def _cmd_log_show(args: argparse.Namespace) -> int:
@@ -187,7 +226,7 @@ def _cmd_log_show(args: argparse.Namespace) -> int:
 
     from experiments.logview import show_table
 
-    table, matched = show_table(Path(args.log), limit=args.limit, agent=args.agent, step=args.step, kind=args.kind)
+    table, matched = show_table(Path(args.log), limit=args.limit, agent=args.agent, step=args.step, kind=args.kind, unverified=args.unverified)
     Console().print(table)
     shown = matched if args.limit is None else min(matched, args.limit)
     print(f"{matched} events matched, {shown} shown")
@@ -197,7 +236,7 @@ def _cmd_log_show(args: argparse.Namespace) -> int:
 def _cmd_log_export(args: argparse.Namespace) -> int:
     from experiments.logview import export_csv
 
-    rows = export_csv(Path(args.log), Path(args.csv), agent=args.agent, step=args.step, kind=args.kind)
+    rows = export_csv(Path(args.log), Path(args.csv), agent=args.agent, step=args.step, kind=args.kind, unverified=args.unverified)
     print(f"wrote {rows} events to {args.csv}")
     return 0
 
@@ -264,10 +303,18 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser("replay", help="re-execute and verify a trade log, or re-clear it under another mechanism")
     p.add_argument("log", metavar="LOG", help="a trades.jsonl")
-    p.add_argument("--chain", default="memory", help="memory (default) | eth-tester | http(s):// node URL")
+    p.add_argument("--chain", default=None, help="memory (default) | eth-tester | http(s):// node URL")
     p.add_argument("--until", type=int, default=None, metavar="SEQ", help="stop after the line with this seq")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--mechanism", default=None, help="re-clear the recorded orders: uniform | pay-as-bid | mcafee")
+    p.add_argument("--rerun", action="store_true", help="re-execute the run from the log's header and compare the log byte for byte")
+    p.add_argument(
+        "--operator",
+        default=None,
+        metavar="ADDRESS",
+        help="authenticate the log against this operator (default: this lab's, from its secret); "
+        f"a log that is only consistent exits {UNAUTHENTICATED}",
+    )
     p.set_defaults(func=_cmd_replay)
 
     p = sub.add_parser("log", help="look into a trade log: show or export its events")
@@ -281,6 +328,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         q.add_argument("--agent", type=int, default=None, help="only events where this agent id is a party")
         q.add_argument("--step", type=int, default=None, help="only events of this step")
         q.add_argument("--kind", default=None, help="only events of this kind (trade, batch, order, ...)")
+        q.add_argument("--unverified", action="store_true", help="read a log that does not check out (truncated, tampered) without checking")
         if name == "show":
             q.add_argument("--limit", type=int, default=50, help="rows to print (default 50)")
         else:
@@ -316,6 +364,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ccei: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file the command needed: one line, never a traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"ccei: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

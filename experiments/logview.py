@@ -1,7 +1,9 @@
 """Looking into a trade log: filter its events into a table, or export them as CSV.
 
-Both read the log as a stream (:func:`ledger.tradelog.read_log`), checking its hash chain on the
-way, so a tampered log is reported at its first bad line instead of being shown.
+Both read the log as a stream (:func:`ledger.tradelog.verified_log`), checking its hash chain and
+its shape on the way (no unknown kinds, nothing after the close, the close present), so a tampered
+or truncated log is refused at its first bad line instead of being shown; ``unverified=True``
+shows whatever lines parse, checking nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any
 
 from rich.table import Table
 
-from ledger.tradelog import read_log
+from experiments.files import atomic_output
+from ledger.tradelog import unverified_log, verified_log
 from market.errors import CceiError
 
 __all__ = ["EXPORT_COLUMNS", "LogViewError", "events", "show_table", "export_csv"]
@@ -45,7 +48,7 @@ class LogViewError(CceiError):
 
 
 def events(
-    log: Path, *, agent: int | None = None, step: int | None = None, kind: str | None = None
+    log: Path, *, agent: int | None = None, step: int | None = None, kind: str | None = None, unverified: bool = False
 ) -> Iterator[dict[str, Any]]:
     """The log's events (not the header) that match every filter given.
 
@@ -54,8 +57,12 @@ def events(
         agent: Keep events where this agent is buyer, seller or owner.
         step: Keep events of this step.
         kind: Keep events of this kind (trade, batch, order, ...).
+        unverified: Read the lines without checking anything.
+
+    Raises:
+        LogTampered, LogTruncated, LogUnreadable: the log does not check out (unless ``unverified``).
     """
-    for entry in read_log(log):
+    for entry in unverified_log(log) if unverified else verified_log(log):
         if entry.get("kind") == "header":
             continue
         if step is not None and entry.get("step") != step:
@@ -73,7 +80,13 @@ def _amount(entry: dict[str, Any]) -> int | str:
 
 
 def show_table(log: Path, *, limit: int | None = None, **filters: Any) -> tuple[Table, int]:
-    """A table of the matching events (at most ``limit`` rows) and how many matched in all."""
+    """A table of the matching events (at most ``limit`` rows) and how many matched in all.
+
+    Raises:
+        LogViewError: a negative ``limit``.
+    """
+    if limit is not None and limit < 0:
+        raise LogViewError(f"--limit {limit}: must not be negative")
     table = Table(title=str(log))
     for column in ("seq", "step", "kind", "buyer", "seller", "resource", "price", "quantity", "amount"):
         table.add_column(column, justify="right" if column not in ("kind", "resource") else "left")
@@ -93,26 +106,21 @@ def export_csv(log: Path, out: Path, **filters: Any) -> int:
     (a tampered line halfway) leaves no half-written file where an earlier export stood.
 
     Raises:
-        LogViewError: ``out`` cannot be written.
+        LogViewError: ``out`` is a directory, is the log itself, or cannot be written.
         LogTampered, LogUnreadable: the log does not check out.
     """
-    partial = out.with_name(out.name + ".partial")
-    try:
-        handle = open(partial, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise LogViewError(f"--csv {out}: cannot write there ({exc.strerror or exc})") from None
+    if out.is_dir():
+        raise LogViewError(f"--csv {out}: is a directory; name the CSV file to write")
+    if out.exists() and Path(log).exists() and out.samefile(log):
+        raise LogViewError(f"--csv {out}: is the trade log being read; an input is never overwritten")
     rows = 0
-    try:
-        with handle:
-            writer = csv.writer(handle)
-            writer.writerow([*EXPORT_COLUMNS, "extra"])
-            for entry in events(log, **filters):
-                extra = {k: v for k, v in entry.items() if k not in _NOT_EXTRA}
-                writer.writerow(
-                    [*(_amount(entry) if c == "amount" else entry.get(c, "") for c in EXPORT_COLUMNS), json.dumps(extra, sort_keys=True) if extra else ""]
-                )
-                rows += 1
-        partial.replace(out)
-    finally:
-        partial.unlink(missing_ok=True)
+    with atomic_output(out, f"--csv {out}", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*EXPORT_COLUMNS, "extra"])
+        for entry in events(log, **filters):
+            extra = {k: v for k, v in entry.items() if k not in _NOT_EXTRA}
+            writer.writerow(
+                [*(_amount(entry) if c == "amount" else entry.get(c, "") for c in EXPORT_COLUMNS), json.dumps(extra, sort_keys=True) if extra else ""]
+            )
+            rows += 1
     return rows

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import gc
+import hashlib
 import json
 import math
 import time
@@ -26,10 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from agents import MarketModel
-from experiments.scenarios import Scenario
+from experiments.files import atomic_output, write_atomic
+from experiments.scenarios import MAX_INT, MAX_STEPS, Scenario
 from ledger.backends import SettlementBackend, open_backend
+from ledger.keys import operator_private_key
 from ledger.session import LedgerSession
-from ledger.tradelog import TradeLogWriter
+from ledger.tradelog import LOG_KINDS, LogTampered, TradeLogWriter, read_log
 from market.errors import CceiError
 
 __all__ = [
@@ -41,17 +44,39 @@ __all__ = [
     "open_accounts",
     "prepare_out_dir",
     "code_version",
+    "code_digest",
+    "rerun",
+    "Rerun",
     "frozen_heap",
+    "finite",
 ]
 
 RUN_FILES = ("trades.jsonl", "metrics.csv", "summary.json")
 RUN_META = "run.json"
+SETTLEMENTS = "settlements.jsonl"
 
 
 class RunError(CceiError):
     """A run cannot start or finish (e.g. the output directory is unusable)."""
 
     exit_code = 2
+
+
+_SOURCE_PACKAGES = ("market", "agents", "ledger", "experiments")
+
+
+def code_digest() -> str:
+    """SHA-256 over this code's Python sources and the contract artifacts (path and bytes of each,
+    in path order): two runs with the same digest ran the same code, so a rerun that differs from a
+    log under the same digest points at the log, not at a code change."""
+    from ledger.compiler import BUILD_DIR, REPO_ROOT
+
+    digest = hashlib.sha256()
+    files = [p for package in _SOURCE_PACKAGES for p in (REPO_ROOT / package).rglob("*.py")]
+    files += list(BUILD_DIR.glob("*.json"))
+    for path in sorted(files):
+        digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def code_version() -> str:
@@ -121,9 +146,10 @@ def default_out_dir(scenario: str, seed: int, root: Path = Path("runs")) -> Path
     return candidate
 
 
-def run_header(scenario: Scenario, seed: int, steps: int, signed: bool = True) -> dict[str, Any]:
-    """The facts a run's trade log starts with (its line 0)."""
-    return {
+def run_header(scenario: Scenario, seed: int, steps: int, signed: bool = True, domain: Any = None) -> dict[str, Any]:
+    """The facts a run's trade log starts with (its line 0); ``domain``, the back end's EIP-712
+    domain (:class:`ledger.signing.OrderDomain`), lets the orders' signatures be checked anywhere."""
+    header = {
         "scenario": scenario.name,
         "model": scenario.model,
         "seed": seed,
@@ -132,6 +158,9 @@ def run_header(scenario: Scenario, seed: int, steps: int, signed: bool = True) -
         "signed": signed,
         "code_version": code_version(),
     }
+    if domain is not None:
+        header["domain"] = {"chain_id": domain.chain_id, "verifying_contract": domain.verifying_contract}
+    return header
 
 
 def open_accounts(settler: SettlementBackend | LedgerSession, model: MarketModel) -> None:
@@ -140,10 +169,21 @@ def open_accounts(settler: SettlementBackend | LedgerSession, model: MarketModel
     settler.open_accounts({p.agent_id: p.initial_funds_micro for p in model.participants})
 
 
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (which JSON cannot hold) replaced by ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
 def _write_metrics(path: Path, model: MarketModel) -> None:
     frame = model.datacollector.get_model_vars_dataframe()
     columns = list(frame.columns)
-    with open(path, "w", newline="") as fh:
+    with atomic_output(path, path.name, newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["step", *columns])
         for step, row in enumerate(frame.itertuples(index=False)):
@@ -179,17 +219,33 @@ def run(
     Raises:
         RunError, ChainUnavailable, SettlementRejected: as the message says.
     """
-    if seed < 0:
-        raise RunError(f"--seed {seed}: must not be negative")
+    if not 0 <= seed <= MAX_INT:
+        raise RunError(f"--seed {seed}: must lie in 0..2**63 - 1")
     steps = scenario.steps if steps is None else steps
-    if steps < 1:
-        raise RunError(f"--steps {steps}: must be at least 1")
+    if not 1 <= steps <= MAX_STEPS:
+        raise RunError(f"--steps {steps}: must lie in 1..{MAX_STEPS:,}")
     if not sign and chain != "memory":
         raise RunError(f"--no-sign: only the memory back end settles unsigned orders, not --chain {chain}")
+    _refuse_input_as_output(scenario, Path(out))
     out = prepare_out_dir(Path(out), overwrite)
-    (out / "settlements.jsonl").unlink(missing_ok=True)
-    (out / RUN_META).write_text(json.dumps({"chain": chain, "scenario_source": scenario.source}, indent=2) + "\n")
+    meta = {"chain": chain, "scenario_source": scenario.source, "code_digest": code_digest()}
+    write_atomic(out / RUN_META, json.dumps(meta, indent=2) + "\n")
     return _execute(scenario, out, seed, steps, chain, sign, resume=False, on_step=on_step)
+
+
+def _refuse_input_as_output(scenario: Scenario, out: Path) -> None:
+    """A scenario file is never one of the files a run writes.
+
+    Raises:
+        RunError: the scenario file is (or would be replaced by) one of ``out``'s run files.
+    """
+    source = Path(scenario.source)
+    if not source.is_file():
+        return
+    for name in (*RUN_FILES, RUN_META, SETTLEMENTS):
+        target = out / name
+        if target.exists() and target.samefile(source) or target.resolve() == source.resolve():
+            raise RunError(f"--out {out}: would overwrite the scenario file {source} (an input is never an output)")
 
 
 def resume(out: Path, *, on_step: Callable[[int, int], None] | None = None) -> RunResult:
@@ -199,22 +255,53 @@ def resume(out: Path, *, on_step: Callable[[int, int], None] | None = None) -> R
         RunError: ``out`` holds no resumable run.
         LogTampered, LogDiverged: the log does not check out or the code no longer reproduces it.
     """
-    from experiments.scenarios import validate
-    from ledger.tradelog import read_log
+    from experiments.scenarios import ScenarioError, validate
 
     out = Path(out)
     log = out / "trades.jsonl"
     if not log.is_file() or not (out / RUN_META).is_file():
         raise RunError(f"--resume --out {out}: no run to resume there (trades.jsonl and {RUN_META} are needed)")
-    header = next(read_log(log, limit=1))
-    meta = json.loads((out / RUN_META).read_text())
-    data = {"name": header["scenario"], "model": header["model"], "steps": header["steps"], "params": header["params"]}
-    scenario = validate(data, f"{log} header", header["scenario"])
-    for name in ("metrics.csv", "summary.json", "settlements.jsonl"):
-        (out / name).unlink(missing_ok=True)  # rewritten: a fresh back end settles every batch again
-    return _execute(
-        scenario, out, header["seed"], header["steps"], meta["chain"], header.get("signed", True), resume=True, on_step=on_step
-    )
+    try:
+        meta = json.loads((out / RUN_META).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunError(f"--resume --out {out}: {RUN_META} cannot be read ({getattr(exc, 'strerror', None) or exc}); nothing was changed") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("chain"), str) or not meta["chain"]:
+        raise RunError(f"--resume --out {out}: {RUN_META} does not name the run's chain; nothing was changed")
+    header = _check_resumable(log)
+    data = {"name": header.get("scenario"), "model": header.get("model"), "steps": header.get("steps"), "params": header.get("params")}
+    try:
+        scenario = validate(data, f"{log} header", str(header.get("scenario")))
+    except ScenarioError as exc:
+        raise RunError(f"--resume --out {out}: the log's header is no scenario this code runs ({exc}); nothing was changed") from None
+    seed, steps, sign = header.get("seed"), header.get("steps"), header.get("signed", True)
+    if type(seed) is not int or type(steps) is not int or type(sign) is not bool:
+        raise RunError(f"--resume --out {out}: the log's header has no valid seed, steps and signed fields; nothing was changed")
+    return _execute(scenario, out, seed, steps, meta["chain"], sign, resume=True, on_step=on_step)
+
+
+def _check_resumable(log: Path) -> dict[str, Any]:
+    """The header of the log ``log``, after checking every complete line (chain, kinds, nothing
+    after the close) without changing the file.
+
+    Raises:
+        LogTampered, LogUnreadable: the log does not check out.
+    """
+    data_lines = log.read_bytes().count(b"\n")
+    header: dict[str, Any] = {}
+    closed = False
+    for number, entry in enumerate(read_log(log, limit=data_lines), start=1):
+        if number == 1:
+            header = entry
+            continue
+        kind = entry.get("kind")
+        if closed:
+            raise LogTampered(log, number, "kind", f"a {kind!r} line after the close line (nothing may follow the close)")
+        if kind not in LOG_KINDS:
+            raise LogTampered(log, number, "kind", f"{kind!r} is no kind of log line")
+        closed = kind == "close"
+    if not header:
+        raise RunError(f"--resume: {log} holds no complete line; nothing to resume")
+    return header
 
 
 def _execute(
@@ -230,9 +317,14 @@ def _execute(
 ) -> RunResult:
     started = time.perf_counter()
     backend = open_backend(chain, seed, verify_signatures=sign)
+    # A resumed run settles every batch again on a fresh back end, so it rewrites the settlements
+    # record: into a partial file, renamed over the old record only once the run has finished.
+    settlements = out / (f".{SETTLEMENTS}.partial" if resume else SETTLEMENTS)
     try:
-        with TradeLogWriter(out / "trades.jsonl", run_header(scenario, seed, steps, sign), resume=resume) as log:
-            session = LedgerSession(backend, log, sign=sign, settlements=out / "settlements.jsonl")
+        header = run_header(scenario, seed, steps, sign, backend.domain)
+        with TradeLogWriter(out / "trades.jsonl", header, resume=resume, operator=operator_private_key()) as log:
+            settlements.unlink(missing_ok=True)  # only now: the back end is up and the log's header checked out
+            session = LedgerSession(backend, log, sign=sign, settlements=settlements)
             model = scenario.model_class(**scenario.params, seed=seed, settler=session)
             open_accounts(session, model)
             with frozen_heap():
@@ -242,6 +334,8 @@ def _execute(
                         on_step(step + 1, steps)
             closing = session.close(steps)
             log_head, entries = log.head, log.entries
+        if resume:
+            settlements.replace(out / SETTLEMENTS)
         _write_metrics(out / "metrics.csv", model)
         balances = backend.balances()
         summary = {
@@ -263,7 +357,71 @@ def _execute(
             "elapsed_s": round(time.perf_counter() - started, 3),
         }
         summary.update(model.summary_metrics())
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_atomic(out / "summary.json", json.dumps(finite(summary), indent=2, allow_nan=False) + "\n")
+    except OSError as exc:
+        raise RunError(
+            f"--out {out}: cannot write ({exc.strerror or exc}); what was written is kept: "
+            f"make room, then continue with `ccei run --resume --out {out}`"
+        ) from None
     finally:
         backend.close()
     return RunResult(out=out, summary=summary, backend=backend, model=model)
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """What re-executing a log's run found: ``matches`` when the rerun's log is the log, byte for byte."""
+
+    matches: bool
+    lines: int
+    first_difference: int | None
+    same_code: bool | None
+
+
+def rerun(log: Path) -> Rerun:
+    """Re-executes the run of ``log`` from its header (scenario, seed, steps, signing; the local lab
+    secret) on the memory back end and compares the log it writes with ``log``, byte for byte.
+
+    ``run.json`` beside the log, if there, tells whether this code is the run's (its
+    ``code_digest``), so a difference under other code is reported as such, not as a forgery.
+
+    Raises:
+        RunError: the header does not describe a run this code can repeat on memory.
+        LogTampered, LogUnreadable: as :func:`_check_resumable`.
+    """
+    import tempfile
+
+    from experiments.scenarios import ScenarioError, validate
+    from ledger.backends import MemoryBackend
+
+    log = Path(log)
+    header = _check_resumable(log)
+    data = {"name": header.get("scenario"), "model": header.get("model"), "steps": header.get("steps"), "params": header.get("params")}
+    try:
+        scenario = validate(data, f"{log} header", str(header.get("scenario")))
+    except ScenarioError as exc:
+        raise RunError(f"--rerun {log}: the header is no scenario this code runs ({exc})") from None
+    seed, steps, sign = header.get("seed"), header.get("steps"), header.get("signed", True)
+    if type(seed) is not int or type(steps) is not int or type(sign) is not bool:
+        raise RunError(f"--rerun {log}: the header has no valid seed, steps and signed fields")
+    domain = header.get("domain")
+    memory = MemoryBackend(seed).domain
+    if domain is not None and domain != {"chain_id": memory.chain_id, "verifying_contract": memory.verifying_contract}:
+        raise RunError(
+            f"--rerun {log}: the log was signed for chain id {domain.get('chain_id')} at {domain.get('verifying_contract')}; "
+            "a rerun on the memory back end signs for its own domain, so only logs of memory or eth-tester runs can be rerun"
+        )
+    same_code: bool | None = None
+    meta_path = log.parent / RUN_META
+    if meta_path.is_file():
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            recorded = json.loads(meta_path.read_text(encoding="utf-8")).get("code_digest")
+            same_code = None if recorded is None else recorded == code_digest()
+    with tempfile.TemporaryDirectory(prefix="ccei-rerun-") as tmp:
+        out = Path(tmp)
+        _execute(scenario, out, seed, steps, "memory", sign, resume=False, on_step=None)
+        mine, theirs = (out / "trades.jsonl").read_bytes().splitlines(), log.read_bytes().splitlines()
+    first = next((n for n, (a, b) in enumerate(zip(mine, theirs), start=1) if a != b), None)
+    if first is None and len(mine) != len(theirs):
+        first = min(len(mine), len(theirs)) + 1
+    return Rerun(matches=first is None, lines=len(theirs), first_difference=first, same_code=same_code)

@@ -10,6 +10,7 @@ key and the problem. The model class adds its own checks with its ``validate_par
 from __future__ import annotations
 
 import inspect
+import math
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -90,8 +91,12 @@ def _check_type(where: str, key: str, value: Any, default: Any) -> Any:
         numbers = isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
         if not numbers:
             raise ScenarioError(f"{where}: key '{key}': expected array of numbers, got {_type_name(value)} {value!r}")
+        if not value:
+            raise ScenarioError(f"{where}: key '{key}': must not be empty (leave the key out for the model's default)")
         if any(v < 0 for v in value):
             raise ScenarioError(f"{where}: key '{key}': must not hold negative numbers")
+        for v in value:
+            _check_bounds(where, key, v)
         return value
     if isinstance(default, bool):
         ok = isinstance(value, bool)
@@ -104,9 +109,27 @@ def _check_type(where: str, key: str, value: Any, default: Any) -> Any:
         ok = isinstance(value, type(default))
     if not ok:
         raise ScenarioError(f"{where}: key '{key}': expected {_type_name(default)}, got {_type_name(value)} {value!r}")
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-        raise ScenarioError(f"{where}: key '{key}': must not be negative, got {value}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value < 0:
+            raise ScenarioError(f"{where}: key '{key}': must not be negative, got {value}")
+        _check_bounds(where, key, value)
+        if key.rpartition(".")[2].startswith("n_") and not 1 <= value <= MAX_AGENTS:
+            raise ScenarioError(f"{where}: key '{key}': a number of agents must lie in 1..{MAX_AGENTS:,}, got {value}")
     return value
+
+
+#: Bounds every scenario value keeps: integers fit in 63 bits, floats are finite, agent counts
+#: (``n_*``) and rounds stay where a run ends in reasonable time and memory.
+MAX_INT = 2**63 - 1
+MAX_AGENTS = 1_000_000
+MAX_STEPS = 1_000_000
+
+
+def _check_bounds(where: str, key: str, value: float) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ScenarioError(f"{where}: key '{key}': must be a finite number, got {value}")
+    if isinstance(value, int) and value > MAX_INT:
+        raise ScenarioError(f"{where}: key '{key}': must be at most 2**63 - 1, got {value}")
 
 
 def validate(data: dict[str, Any], where: str, default_name: str) -> Scenario:
@@ -126,8 +149,8 @@ def validate(data: dict[str, Any], where: str, default_name: str) -> Scenario:
     if model not in MODELS:
         raise ScenarioError(f"{where}: key 'model': unknown model {model!r} (one of: {', '.join(MODELS)})")
     steps = data.get("steps", 100)
-    if steps < 1:
-        raise ScenarioError(f"{where}: key 'steps': must be at least 1, got {steps}")
+    if not 1 <= steps <= MAX_STEPS:
+        raise ScenarioError(f"{where}: key 'steps': must lie in 1..{MAX_STEPS:,}, got {steps}")
     signature = inspect.signature(MODELS[model].__init__)
     defaults = {
         name: p.default

@@ -598,7 +598,27 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def execute_run(spec: RunSpec, runs_dir: str) -> RunRecord:
+@contextlib.contextmanager
+def _lab_secret(secret: str | None) -> Iterator[None]:
+    """The client's lab secret in force for one task (a worker on another machine has no key file
+    of the client's); the worker's own setting is restored afterwards. Never logged or recorded."""
+    from ledger.keys import SECRET_ENV
+
+    if secret is None:
+        yield
+        return
+    before = os.environ.get(SECRET_ENV)
+    os.environ[SECRET_ENV] = secret
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(SECRET_ENV, None)
+        else:
+            os.environ[SECRET_ENV] = before
+
+
+def execute_run(spec: RunSpec, runs_dir: str, secret: str | None = None) -> RunRecord:
     """Runs one run into ``runs_dir/<run_id>/`` and writes its record there last.
 
     This is what worker processes execute; any exception the run raises becomes a failed record,
@@ -607,6 +627,7 @@ def execute_run(spec: RunSpec, runs_dir: str) -> RunRecord:
     Args:
         spec: The run.
         runs_dir: The sweep's ``runs`` directory (a path every worker can reach).
+        secret: The client's lab secret, which the run's keys derive from (see :mod:`ledger.keys`).
 
     Returns:
         The run's record.
@@ -616,7 +637,8 @@ def execute_run(spec: RunSpec, runs_dir: str) -> RunRecord:
     error: str | None = None
     error_type: str | None = None
     try:
-        run(spec.treatment.scenario, out=out, seed=spec.seed, steps=spec.steps, chain=spec.chain, overwrite=True)
+        with _lab_secret(secret):
+            run(spec.treatment.scenario, out=out, seed=spec.seed, steps=spec.steps, chain=spec.chain, overwrite=True)
     except Exception as exc:  # recorded, not raised: see the docstring
         error, error_type = _first_line(exc), type(exc).__name__
     record = RunRecord(
@@ -703,6 +725,9 @@ def run_sweep(
     Raises:
         SweepError: see :func:`prepare_sweep_dir` and :func:`open_executor`.
     """
+    from ledger.keys import lab_secret
+
+    secret = lab_secret().decode()  # handed to every worker with its task: the runs sign as this lab
     out = prepare_sweep_dir(Path(out), sweep)
     runs_dir = out / "runs"
     specs = sweep.runs()
@@ -721,7 +746,7 @@ def run_sweep(
             futures: dict[Future[RunRecord], RunSpec] = {}
             try:
                 for spec in todo:
-                    futures[executor.submit(execute_run, spec, str(runs_dir))] = spec
+                    futures[executor.submit(execute_run, spec, str(runs_dir), secret)] = spec
                 for future in as_completed(futures):
                     spec = futures[future]
                     try:

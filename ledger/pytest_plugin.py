@@ -145,7 +145,7 @@ def _build_world(spec: str) -> _World:
     keys: dict[str, bytes] = {}
     addresses = []
     for n in range(8):
-        key = agent_private_key(PLUGIN_SEED, n).to_bytes()
+        key = agent_private_key(PLUGIN_SEED, n).to_bytes()  # the lab secret's: ChainBackend(PLUGIN_SEED) derives the same
         address = chain.unlock(key)
         chain.fund(address)
         keys[address] = key

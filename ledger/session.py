@@ -23,6 +23,7 @@ and gas go to ``settlements.jsonl``, one line per batch. So the same run writes 
 from __future__ import annotations
 
 import json
+import os
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -31,12 +32,12 @@ from typing import IO, Any
 from ledger.backends import MemoryBackend, SettlementBackend, balances_digest
 from ledger.batch import MAX_BATCH_PAYMENTS, MAX_BATCH_TRADES, SettlementBatch, batch_id, build_batch, sign_orders, sign_payments
 from ledger.errors import LedgerError
-from ledger.keys import AddressBook, agent_signing_key
+from ledger.keys import AddressBook, agent_signing_key, lab_secret
 from ledger.signing import DEFAULT_TTL_ROUNDS, SignedOrder, SignedPayment
-from ledger.tradelog import TradeLogWriter, line_template, trade_body
+from ledger.tradelog import TradeLogWriter, trade_fields
 from market.orders import AgentId, Order, OrderId, Payment, SettlementOutcome, Trade
 
-__all__ = ["LedgerSession", "order_fields", "authorization_fields", "payment_fields", "order_body", "authorization_body"]
+__all__ = ["LedgerSession", "order_fields", "authorization_fields", "payment_fields"]
 
 
 def order_fields(order: Order) -> dict[str, Any]:
@@ -44,10 +45,8 @@ def order_fields(order: Order) -> dict[str, Any]:
     return {
         "order_id": int(order.order_id),
         "owner": int(order.owner),
-        # ``_value_`` is what ``.value`` returns, read without the property call that costs more,
-        # on Python 3.11, than any other field of a line.
-        "side": order.side._value_,
-        "resource": order.resource._value_,
+        "side": order.side.value,
+        "resource": order.resource.value,
         "quantity": order.quantity,
         "limit_price": order.limit_price,
         "placed": order.step,
@@ -75,30 +74,6 @@ def authorization_fields(order_id: OrderId, signed: SignedOrder, sign: bool) -> 
         "expiry": signed.order.expiry,
         "signature": "0x" + signed.signature.to_bytes().hex() if sign else None,
     }
-
-
-_ORDER_BODY = line_template(
-    "order",
-    {"order_id": "%d", "owner": "%d", "side": '"%s"', "resource": '"%s"', "quantity": "%d", "limit_price": "%d", "placed": "%d"},
-)
-_AUTHORIZATION_BODY = line_template("authorization", {"order_id": "%d", "address": '"%s"', "expiry": "%d", "signature": "%s"})
-
-
-def order_body(order: Order, prev: str, seq: int, step: int) -> bytes:
-    """The body of ``order``'s line: :func:`order_fields` as :meth:`TradeLogWriter.extend_formatted` takes it."""
-    return (
-        _ORDER_BODY
-        % (order.limit_price, order.order_id, order.owner, order.step, prev, order.quantity, order.resource._value_, seq, order.side._value_, step)
-    ).encode()
-
-
-def authorization_body(authorization: tuple[OrderId, SignedOrder, bool], prev: str, seq: int, step: int) -> bytes:
-    """The body of the line of :func:`authorization_fields` ``(*authorization)``, for
-    :meth:`TradeLogWriter.extend_formatted`."""
-    order_id, signed, sign = authorization
-    message = signed.order
-    signature = f'"0x{signed.signature.to_bytes().hex()}"' if sign else "null"
-    return (_AUTHORIZATION_BODY % (message.owner, message.expiry, order_id, prev, seq, signature, step)).encode()
 
 
 class LedgerSession:
@@ -135,6 +110,7 @@ class LedgerSession:
         # a resumed run rebuilds them, and the log, from the model, so flushing to the OS suffices.
         log.durable = not isinstance(backend, MemoryBackend)
         self.sign = sign
+        self._secret = lab_secret()
         self.ttl_rounds = ttl_rounds
         self.trades = 0
         self.payments = 0
@@ -169,8 +145,8 @@ class LedgerSession:
             placed.append((o.step, o.order_id))
 
     def _key_of(self) -> Any:
-        seed = self.backend.seed
-        return (lambda agent: agent_signing_key(seed, int(agent))) if self.sign else None
+        seed, secret = self.backend.seed, self._secret
+        return (lambda agent: agent_signing_key(seed, int(agent), secret)) if self.sign else None
 
     def signed_orders(self, step: int, orders: list[Order], trades: list[Trade]) -> dict[OrderId, SignedOrder]:
         """The round's signed buy and sell orders (unsigned placeholders when ``sign`` is off).
@@ -198,7 +174,7 @@ class LedgerSession:
         signed = self.signed_orders(step, orders, trades)
         signed_payments = sign_payments(payments, self.backend.domain, self._address_of, self._key_of(), self.ttl_rounds)
         log = self.log
-        log.extend_formatted(step, orders, order_body)
+        log.extend("order", step, map(order_fields, orders))
         if not trades and not payments:
             return SettlementOutcome(batch_id=batch_id(step), trades=0)
         chunks = [trades[start : start + MAX_BATCH_TRADES] for start in range(0, len(trades), MAX_BATCH_TRADES)]
@@ -213,8 +189,8 @@ class LedgerSession:
         volumes = [batch.volume for batch in batches]
         for batch, chunk, pay, volume in zip(batches, chunks, pay_chunks, volumes, strict=True):
             if self.sign:
-                log.extend_formatted(step, self._authorizations(chunk, signed), authorization_body)
-            log.extend_formatted(step, chunk, trade_body)
+                log.extend("authorization", step, self._authorizations(chunk, signed))
+            log.extend("trade", step, map(trade_fields, chunk))
             for i in pay:
                 log.append("payment", step, **payment_fields(payments[i], signed_payments[i], self.sign))
             log.append(
@@ -236,8 +212,8 @@ class LedgerSession:
         self.transactions += transactions
         return SettlementOutcome(batch_id=batches[0].batch_id, trades=len(trades), transactions=transactions, gas_used=gas)
 
-    def _authorizations(self, trades: list[Trade], signed: Mapping[OrderId, SignedOrder]) -> Iterator[tuple[OrderId, SignedOrder, bool]]:
-        """The authorizations (order id, signed order, signed or not) of the orders ``trades`` fill
+    def _authorizations(self, trades: list[Trade], signed: Mapping[OrderId, SignedOrder]) -> Iterator[dict[str, Any]]:
+        """The authorization lines (:func:`authorization_fields`) of the orders ``trades`` fill
         for the first time, each trade's bid before its ask (each is marked authorized as it is
         produced, so its line is never written twice)."""
         authorized, sign = self._authorized, self.sign
@@ -245,7 +221,7 @@ class LedgerSession:
             for order_id in (trade.buy_order, trade.sell_order):
                 if order_id not in authorized:
                     authorized.add(order_id)
-                    yield order_id, signed[order_id], sign
+                    yield authorization_fields(order_id, signed[order_id], sign)
 
     def _record(self, step: int, outcome: SettlementOutcome) -> None:
         if self._settlements is None:
@@ -261,6 +237,8 @@ class LedgerSession:
         }
         self._settlements.write(json.dumps(record, sort_keys=True) + "\n")
         self._settlements.flush()
+        if self.log.durable:  # as the log: a settlement on a node outlives the process
+            os.fsync(self._settlements.fileno())
 
     def close(self, steps: int) -> dict[str, Any]:
         """Writes the closing entry (totals and the balances digest) and returns it."""

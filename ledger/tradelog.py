@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,16 +23,20 @@ from market.orders import Trade
 
 __all__ = [
     "FORMAT_VERSION",
+    "SIGNED_FORMAT",
+    "SEALED_KINDS",
     "READ_FORMATS",
     "GENESIS",
     "canonical",
     "entry_hash",
     "TradeLogWriter",
     "trade_fields",
-    "line_template",
-    "trade_body",
     "LogTampered",
+    "LogTruncated",
     "LogUnreadable",
+    "LOG_KINDS",
+    "verified_log",
+    "unverified_log",
     "LogDiverged",
     "read_log",
 ]
@@ -40,7 +44,11 @@ __all__ = [
 #: The format this code writes. Format 2 leaves authorization lines out of unsigned logs (they
 #: carried nothing an order line does not give); format 1 logs are still read.
 FORMAT_VERSION = 2
-READ_FORMATS = (1, 2)
+#: The format of a log signed by the lab's operator (:mod:`ledger.logsigning`).
+SIGNED_FORMAT = 3
+READ_FORMATS = (1, 2, 3)
+#: The lines the operator signs in a format-3 log.
+SEALED_KINDS = frozenset({"header", "batch", "close"})
 GENESIS = "0" * 64
 
 
@@ -81,7 +89,7 @@ def trade_fields(trade: Trade) -> dict[str, Any]:
     return {
         "buyer": int(trade.buyer),
         "seller": int(trade.seller),
-        "resource": trade.resource._value_,  # ``.value`` without its property call (see ``order_fields``)
+        "resource": trade.resource.value,
         "price": trade.price,
         "quantity": trade.quantity,
         "buy_order": int(trade.buy_order),
@@ -89,81 +97,34 @@ def trade_fields(trade: Trade) -> dict[str, Any]:
     }
 
 
-#: The chain fields every line has besides its own; ``hash`` is left out of a line's body.
-_CHAIN_FIELDS = {"kind": None, "prev": '"%s"', "seq": "%d", "step": "%d"}
-
-
-def line_template(kind: str, fields: dict[str, str]) -> str:
-    """A ``%``-template of the body of a ``kind`` line: its canonical JSON without ``hash``.
-
-    The entries a round writes by the thousand (orders, authorizations, trades) are formatted
-    straight from the market's objects through such a template, rather than built as dicts and
-    serialised: one formatting instead of a dict, a sort and an encoding per line (see
-    :meth:`TradeLogWriter.extend_formatted`).
-
-    Args:
-        kind: The entry kind (written literally).
-        fields: Each field's placeholder: ``"%d"`` for an integer, ``'"%s"'`` for a string that
-            JSON writes without escapes (ASCII letters, digits, ``_``, ``-``), ``"%s"`` for a value
-            the caller passes already as JSON. ``prev``, ``seq`` and ``step`` are added.
-
-    Returns:
-        The template, placeholders in sorted key order: the values go in that order.
-
-    Raises:
-        ValueError: a field named like a chain field, or one that would sort between ``hash`` and
-            ``kind`` (the hash is written just before ``kind``).
-    """
-    clash = [f for f in fields if f in _CHAIN_FIELDS or f == "hash" or "hash" < f < "kind"]
-    if clash:
-        raise ValueError(f"{kind} lines cannot have the fields {clash}")
-    placeholders = {**fields, **_CHAIN_FIELDS, "kind": json.dumps(kind).replace("%", "%%")}
-    return "{" + ",".join(f'"{key}":{placeholders[key]}' for key in sorted(placeholders)) + "}"
-
-
-#: A trade's line: the fields of :func:`trade_fields`.
-_TRADE_BODY = line_template(
-    "trade",
-    {"buy_order": "%d", "buyer": "%d", "price": "%d", "quantity": "%d", "resource": '"%s"', "sell_order": "%d", "seller": "%d"},
-)
-
-
-def trade_body(trade: Trade, prev: str, seq: int, step: int) -> bytes:
-    """The body of ``trade``'s line (:func:`canonical` of its entry without ``hash``)."""
-    return (
-        _TRADE_BODY
-        % (trade.buy_order, trade.buyer, prev, trade.price, trade.quantity, trade.resource._value_, trade.sell_order, trade.seller, seq, step)
-    ).encode()
-
-
 _PLACEHOLDER = "0" * 64
-_PLACEHOLDER_VALUE = _PLACEHOLDER.encode() + b'",'  # as it follows the key in a line
+_PLACEHOLDER_FIELD = b'"hash":"' + _PLACEHOLDER.encode() + b'",'
 
 
-def _hashed_line(entry: dict[str, Any]) -> bytes:
-    """The entry's log line, with its ``hash`` filled in (``entry['hash']`` is updated too).
+def _line(entry: dict[str, Any], prev: str, seq: int) -> tuple[bytes, str]:
+    """``entry``'s log line and hash, chained after ``prev`` as number ``seq``.
 
-    Serialises once: the line is written with a placeholder hash, the hashed body is that line with
-    the ``"hash":"...",`` span cut out (exactly what :func:`entry_hash` hashes, as sorted keys put
-    ``hash`` before ``kind``, ``prev`` and ``seq``), and the digest replaces the placeholder.
+    ``seq``, ``prev`` and ``hash`` (the SHA-256 of the canonical JSON of everything else) are set
+    on ``entry`` in place, so it becomes the entry as written; the line is its :func:`canonical`
+    JSON. The entry is serialised once, with a placeholder hash: with sorted keys ``hash`` is
+    followed by ``kind``, so cutting its ``"hash":"...",`` field out of the line leaves exactly the
+    canonical JSON the hash is taken over (what :func:`_line_hash_ok` checks on reading). Where the
+    placeholder field is not unique in the line (a nested value holds the same text), the entry is
+    serialised twice instead.
     """
-    line = canonical(entry)
-    at = line.find(_HASH_KEY)
-    if at < 0 or line[at + 8 : at + 74] != _PLACEHOLDER_VALUE:
-        entry["hash"] = entry_hash(entry)  # a nested "hash" key came first: serialise twice
-        return canonical(entry) + b"\n"
-    digest = hashlib.sha256(line[:at] + line[at + _HASH_SPAN :]).hexdigest()
-    entry["hash"] = digest
-    return line[: at + 8] + digest.encode() + line[at + 72 :] + b"\n"
-
-
-def _entry_line(entry: dict[str, Any], prev: str, seq: int) -> tuple[bytes, str]:
-    """``entry``'s line and hash, chained after ``prev`` as number ``seq`` (set on it in place)."""
     entry["seq"] = seq
     entry["prev"] = prev
     entry["hash"] = _PLACEHOLDER
-    line = _hashed_line(entry)
-    return line, entry["hash"]
+    line = canonical(entry)
+    if line.count(_PLACEHOLDER_FIELD) == 1:
+        at = line.index(_PLACEHOLDER_FIELD)
+        digest = hashlib.sha256(line[:at] + line[at + _HASH_SPAN :]).hexdigest()
+        line = line[: at + 8] + digest.encode() + line[at + 72 :]
+    else:
+        digest = entry_hash(entry)
+        line = canonical({**entry, "hash": digest})
+    entry["hash"] = digest
+    return line + b"\n", digest
 
 
 def _tagged(kind: str, step: int, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -198,20 +159,29 @@ class TradeLogWriter:
         LogDiverged: resuming with a header that differs from the log's.
     """
 
-    def __init__(self, path: Path, header: dict[str, Any], *, resume: bool = False) -> None:
+    def __init__(self, path: Path, header: dict[str, Any], *, resume: bool = False, operator: Any = None) -> None:
         self.path = Path(path)
         self.durable = True
         self.seq = 0
         self.head = GENESIS
         self.entries = 0
+        self._operator = operator
+        if operator is not None:
+            from ledger.logsigning import MerkleFrontier
+
+            self._tree, self._segment = MerkleFrontier(), MerkleFrontier()
+            header = {"format": SIGNED_FORMAT, **header, "operator": operator.public_key.to_checksum_address()}
         self._existing: list[bytes] = _complete_lines(self.path) if resume else []
         self.resumed_entries = len(self._existing)
+        header = {"kind": "header", "format": FORMAT_VERSION, **header}
+        if resume and _line(self._sealed(dict(header), GENESIS, 0), GENESIS, 0)[0] != self._existing[0]:  # checked before the file is touched
+            raise LogDiverged(f"{self.path}:1: the log's header differs from this run's (another code version, scenario or seed?)")
         mode = "r+b" if resume else "wb"
         self._file: IO[bytes] = open(self.path, mode)  # noqa: SIM115 - closed in close()
         if resume:
             self._file.truncate(sum(len(line) for line in self._existing))
             self._file.seek(0, os.SEEK_END)
-        self._write(({"kind": "header", "format": FORMAT_VERSION, **header},))
+        self._write((header,))
 
     @property
     def catching_up(self) -> bool:
@@ -223,12 +193,6 @@ class TradeLogWriter:
 
         Each entry becomes the entry as written: ``seq``, ``prev`` and ``hash`` are set on it in
         place, as callers pass dicts of their own, so none is copied.
-        """
-        self._write_lines(entries, _entry_line)
-
-    def _write_lines(self, items: Iterable[Any], line_of: Callable[[Any, str, int], tuple[bytes, str]]) -> None:
-        """Chains and writes the line ``line_of(item, prev, seq)`` of each item (its bytes and its
-        hash), in order, or, catching up, checks them against the log.
 
         The lines go to the file in one write, and the writer's state is kept in locals for the
         loop; both happen however the loop ends, so after an error the writer stands at the last
@@ -241,8 +205,12 @@ class TradeLogWriter:
         catch_up = len(existing)
         lines: list[bytes] = []
         try:
-            for item in items:
-                line, digest = line_of(item, head, seq)
+            for entry in entries:
+                if self._operator is not None:
+                    self._sealed(entry, head, seq)
+                line, digest = _line(entry, head, seq)
+                if self._operator is not None:
+                    self._grow(entry["kind"], digest)
                 if seq < catch_up:
                     if line != existing[seq]:
                         raise LogDiverged(
@@ -257,6 +225,34 @@ class TradeLogWriter:
             self._file.write(b"".join(lines))
             self.entries += seq - self.seq
             self.seq, self.head = seq, head
+
+    def _sealed(self, entry: dict[str, Any], prev: str, seq: int) -> dict[str, Any]:
+        """Signs ``entry`` as the operator if it is a header, batch or close line (see
+        :mod:`ledger.logsigning`): a batch line over the lines since the batch before it, the
+        close over every line before it."""
+        kind = entry.get("kind")
+        if kind not in SEALED_KINDS:
+            return entry
+        from ledger.logsigning import sign_entry
+
+        entry["seq"], entry["prev"] = seq, prev
+        if kind == "batch":
+            entry["lines"], entry["lines_root"] = self._segment.size, self._segment.root()
+        elif kind == "close":
+            entry["tree_size"], entry["tree_root"] = self._tree.size, self._tree.root()
+        sign_entry(entry, self._operator)
+        return entry
+
+    def _grow(self, kind: str, digest: str) -> None:
+        """Adds a written line's hash to the signed trees."""
+        raw = bytes.fromhex(digest)
+        self._tree.append(raw)
+        if kind == "batch":
+            from ledger.logsigning import MerkleFrontier
+
+            self._segment = MerkleFrontier()
+        elif kind != "header":
+            self._segment.append(raw)
 
     def append(self, kind: str, step: int, **fields: Any) -> dict[str, Any]:
         """Appends one event and returns the entry as written."""
@@ -274,25 +270,6 @@ class TradeLogWriter:
         """
         self._write(_tagged(kind, step, rows))
 
-    def extend_formatted(self, step: int, rows: Iterable[Any], body: Callable[[Any, str, int, int], bytes]) -> None:
-        """Appends one entry per row, its line formatted by ``body(row, prev, seq, step)``.
-
-        ``body`` returns the entry's canonical JSON without ``hash`` (see :func:`line_template`
-        and :func:`trade_body`); the writer hashes it and writes the hash in its place, just
-        before ``kind``. The lines are those :meth:`extend` writes for the same entries, at a
-        fraction of the cost. ``rows`` is consumed lazily, as by :meth:`extend`.
-        """
-
-        sha256, join, kind_key, hash_key = hashlib.sha256, b"".join, _KIND_KEY, _HASH_KEY  # locals: this runs per line
-
-        def line_of(row: Any, prev: str, seq: int) -> tuple[bytes, str]:
-            text = body(row, prev, seq, step)
-            digest = sha256(text).hexdigest()
-            at = text.find(kind_key)
-            return join((text[:at], hash_key, digest.encode(), b'",', text[at:], b"\n")), digest
-
-        self._write_lines(rows, line_of)
-
     def sync(self) -> None:
         """Flushes to the operating system (which a killed process cannot lose) and, when the log is
         ``durable``, fsyncs so every entry so far also survives a power cut."""
@@ -302,8 +279,10 @@ class TradeLogWriter:
 
     def close(self) -> None:
         if not self._file.closed:
-            self.sync()
-            self._file.close()
+            try:
+                self.sync()
+            finally:
+                self._file.close()
 
     def __enter__(self) -> TradeLogWriter:
         return self
@@ -356,7 +335,6 @@ class LogTampered(LedgerError):
 
 
 _HASH_KEY = b'"hash":"'
-_KIND_KEY = b'"kind":'
 _HASH_SPAN = len(_HASH_KEY) + 64 + 2  # key, 64 hex digits, closing quote, the comma after it
 
 
@@ -413,10 +391,13 @@ def read_log(path: Path, *, limit: int | None = None) -> Iterator[dict[str, Any]
         for number, raw in enumerate(handle, start=1):
             if limit is not None and number > limit:
                 break
+            torn = not raw.endswith(b"\n")
             raw = raw.rstrip(b"\n")
             try:
                 entry = _parse(raw)
             except ValueError:
+                if torn:  # the last line, cut off mid-write
+                    raise LogTruncated(path, number - 1) from None
                 raise LogTampered(path, number, "json", "not a JSON object") from None
             if not isinstance(entry, dict):
                 raise LogTampered(path, number, "json", "not a JSON object")
@@ -434,3 +415,75 @@ def read_log(path: Path, *, limit: int | None = None) -> Iterator[dict[str, Any]
         handle.close()
     if number == 0:
         raise LogUnreadable(f"{path}: the trade log is empty")
+
+
+#: Every kind of line a log may hold after its header. A line of any other kind is refused.
+LOG_KINDS = frozenset({"deposit", "order", "authorization", "trade", "payment", "batch", "close"})
+
+
+class LogTruncated(LogTampered):
+    """The log ends before its ``close`` line: cut off, or still being written."""
+
+    def __init__(self, path: Path, last_line: int) -> None:
+        self.line = last_line
+        self.field = "close"
+        LedgerError.__init__(
+            self, f"{path}:{last_line}: the log ends after this line, its last good one, without a close line (truncated, or the run is still going)"
+        )
+
+
+def verified_log(path: Path) -> Iterator[dict[str, Any]]:
+    """:func:`read_log`, also refusing what breaks the log's shape: a header anywhere but line 1, a
+    line of no known kind, any line after ``close``, and a log that ends without ``close``; in a
+    format-3 log, also every operator signature and signed root (:class:`ledger.logsigning.SealCheck`:
+    consistency with the operator the header names; who that operator is, is the caller's check).
+
+    The checks come as the lines stream, so a reader sees the entries before the first bad line
+    and then the error; only the end (a missing close) is known last.
+
+    Raises:
+        LogUnreadable, LogTampered: as :func:`read_log`, or at the first line of an unknown kind or
+            after the close.
+        LogTruncated: the log ends without its close line (naming the last good line).
+    """
+    closed = False
+    number = 0
+    seals = None
+    for number, entry in enumerate(read_log(path), start=1):
+        kind = entry.get("kind")
+        if closed:
+            raise LogTampered(path, number, "kind", f"a {kind!r} line after the close line (nothing may follow the close)")
+        if number == 1:
+            if entry.get("format") == SIGNED_FORMAT:
+                from ledger.logsigning import SealCheck
+
+                seals = SealCheck(path, entry)
+        else:
+            if kind not in LOG_KINDS:
+                raise LogTampered(path, number, "kind", f"{kind!r} is no kind of log line")
+            if seals is not None:
+                seals.check(number, entry)
+        closed = kind == "close"
+        yield entry
+    if not closed:
+        raise LogTruncated(path, number)
+
+
+def unverified_log(path: Path) -> Iterator[dict[str, Any]]:
+    """Every line of the log at ``path`` that is a JSON object, nothing checked (``--unverified``).
+
+    Raises:
+        LogUnreadable: the file cannot be read.
+    """
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed in the with below
+    except OSError as exc:
+        raise LogUnreadable(f"{path}: cannot read the trade log ({exc.strerror or exc})") from None
+    with handle:
+        for raw in handle:
+            try:
+                entry = _parse(raw)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                yield entry

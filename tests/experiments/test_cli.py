@@ -99,8 +99,8 @@ def _free_port() -> int:
         (["--chain", "carrier-pigeon"], "expected 'memory', 'eth-tester' or an http(s):// node URL", 3),
         (["--chain", f"http://127.0.0.1:{_free_port()}"], "node not reachable", 3),
         (["--set", "n_users=lots"], "expected integer", 2),
-        (["--steps", "0"], "--steps 0: must be at least 1", 2),
-        (["--seed", "-1"], "--seed -1: must not be negative", 2),
+        (["--steps", "0"], "--steps 0: must lie in 1..1,000,000", 2),
+        (["--seed", "-1"], "--seed -1: must lie in 0..2**63 - 1", 2),
     ],
 )
 def test_bad_input_is_one_line_and_a_nonzero_exit(

@@ -35,7 +35,7 @@ def test_file_scenario_defaults_name_to_stem(tmp_path: Path) -> None:
         ('model = "posted-price"\ncolour = 3\n', r"s\.toml: unknown key 'colour'"),
         ("steps = 3\n", r"s\.toml: missing key 'model'"),
         ('model = "nope"\n', r"s\.toml: key 'model': unknown model 'nope'"),
-        ('model = "posted-price"\nsteps = 0\n', r"key 'steps': must be at least 1"),
+        ('model = "posted-price"\nsteps = 0\n', r"key 'steps': must lie in 1..1,000,000"),
         ('model = "posted-price"\nsteps = "ten"\n', r"key 'steps': expected integer, got string"),
         ('model = "posted-price"\n[params]\nn_users = "many"\n', r"key 'params\.n_users': expected integer, got string"),
         ('model = "posted-price"\n[params]\nn_users = 2.5\n', r"key 'params\.n_users': expected integer, got number"),

@@ -107,10 +107,10 @@ def test_a_dying_worker_counts_as_one_failed_run(tmp_path: Path, monkeypatch: py
     doomed = sweep.runs()[1].run_id
     real = sweep_module.execute_run
 
-    def flaky(spec: Any, runs_dir: str) -> Any:
+    def flaky(spec: Any, runs_dir: str, secret: str | None = None) -> Any:
         if spec.run_id == doomed:
             raise MemoryError("worker lost")
-        return real(spec, runs_dir)
+        return real(spec, runs_dir, secret)
 
     monkeypatch.setattr(sweep_module, "execute_run", flaky)
     result = run_sweep(sweep, tmp_path / "out", workers=0)
@@ -199,3 +199,28 @@ def test_executor_options_are_checked(tmp_path: Path) -> None:
     with pytest.raises(SchedulerUnavailable, match=r"--scheduler nonsense://x: cannot connect"):
         with open_executor(scheduler="nonsense://x", connect_timeout_s=0.5):
             pass
+
+
+def test_workers_sign_with_the_clients_secret_and_never_record_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json as _json
+
+    from ledger.keys import operator_address
+
+    seen: list[str | None] = []
+    real = sweep_module.execute_run
+
+    def worker(spec: Any, runs_dir: str, secret: str | None = None) -> Any:
+        monkeypatch.setenv("CCEI_LAB_SECRET", "a worker's own secret")  # what a remote worker would have
+        seen.append(secret)
+        return real(spec, runs_dir, secret)
+
+    monkeypatch.setattr(sweep_module, "execute_run", worker)
+    result = run_sweep(make(tmp_path), tmp_path / "out", workers=0)
+    assert result.ok == 4 and seen == ["ccei-test-lab-secret"] * 4
+    for record in result.records:
+        run_dir = tmp_path / "out" / "runs" / record.run_id
+        header = _json.loads((run_dir / "trades.jsonl").read_text().splitlines()[0])
+        assert header["operator"] == operator_address(b"ccei-test-lab-secret")
+    for path in (tmp_path / "out").rglob("*"):
+        if path.is_file():
+            assert b"ccei-test-lab-secret" not in path.read_bytes(), path

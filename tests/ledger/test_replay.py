@@ -78,15 +78,26 @@ def test_edited_price_is_caught_by_the_hash(signed_run: Path, tmp_path: Path) ->
     assert (info.value.line, info.value.field) == (i + 1, "hash")
 
 
-def test_rehashed_edited_price_is_caught_by_the_balances(signed_run: Path, tmp_path: Path) -> None:
+def test_rehashed_price_below_the_sell_limit_is_caught_at_the_trade(signed_run: Path, tmp_path: Path) -> None:
     rows = lines(signed_run / "trades.jsonl")
     i = first(rows, "trade")
     entry = json.loads(rows[i])
     entry["price"] -= 1
     rows[i] = json.dumps(entry)
-    with pytest.raises(LogTampered) as info:
+    with pytest.raises(LogTampered, match="lies outside the orders' limits") as info:
         replay(write(tmp_path / "t.jsonl", rechain(rows, i)))
-    assert info.value.field in {"volume", "balances_digest"}
+    assert (info.value.line, info.value.field) == (i + 1, "price")
+
+
+def test_rehashed_price_within_the_limits_is_caught_by_its_batch(signed_run: Path, tmp_path: Path) -> None:
+    rows = lines(signed_run / "trades.jsonl")
+    i = first(rows, "trade")
+    entry = json.loads(rows[i])
+    entry["price"] += 1
+    rows[i] = json.dumps(entry)
+    with pytest.raises(LogTampered, match="does not cover lines 2-") as info:
+        replay(write(tmp_path / "t.jsonl", rechain(rows, i)))
+    assert (info.value.line, info.value.field) == (first(rows, "batch") + 1, "lines_root")
 
 
 def test_deleted_line_is_caught(signed_run: Path, tmp_path: Path) -> None:
@@ -140,7 +151,7 @@ def rewritten(entries: list[dict[str, Any]]) -> list[str]:
 
 def test_unsigned_log_has_no_authorizations_and_replays_on_memory_only(unsigned_run: Path) -> None:
     rows = [json.loads(r) for r in lines(unsigned_run / "trades.jsonl")]
-    assert rows[0]["signed"] is False and rows[0]["format"] == 2
+    assert rows[0]["signed"] is False and rows[0]["format"] == 3  # orders unsigned; the operator still signs the log
     assert {r["kind"] for r in rows} == {"header", "deposit", "order", "trade", "batch", "close"}
     result = replay(unsigned_run / "trades.jsonl")
     assert result.verified and result.trades == sum(r["kind"] == "trade" for r in rows) > 0
@@ -155,7 +166,7 @@ def test_unsigned_trade_of_no_buy_order_is_caught(unsigned_run: Path, tmp_path: 
     with pytest.raises(LogTampered) as info:
         replay(write(tmp_path / "t.jsonl", rewritten(entries)))
     assert (info.value.line, info.value.field) == (i + 1, "buy_order")
-    assert f"fills order {entries[i]['sell_order']}, which is no buy order of the log" in str(info.value)
+    assert f"fills order {entries[i]['sell_order']}, which is no live buy order of the log" in str(info.value)
 
 
 def test_order_of_an_unknown_resource_is_caught(unsigned_run: Path, tmp_path: Path) -> None:
