@@ -2,7 +2,8 @@
 
 ``DIR/trades.jsonl`` is the hash-chained trade log, ``DIR/settlements.jsonl`` where each batch
 landed (transaction, block, gas), ``DIR/metrics.csv`` one row per step from the model's
-DataCollector, ``DIR/summary.json`` the totals, final balances and digests, and ``DIR/run.json``
+DataCollector, ``DIR/agents.csv`` one row per participant (what it bought, sold, paid, received,
+its surplus, kWh and kg CO2), ``DIR/summary.json`` the totals, final balances and digests, and ``DIR/run.json``
 what a resume needs beyond the log's header (the back end).
 
 A run killed at any moment continues with :func:`resume`: the model is rebuilt from the log's
@@ -150,6 +151,19 @@ def _write_metrics(path: Path, model: MarketModel) -> None:
             writer.writerow([step, *("" if isinstance(v, float) and math.isnan(v) else v for v in row)])
 
 
+def _write_agents(path: Path, model: Any) -> None:
+    """``agents.csv``: the model's :meth:`~agents.model.MarketModel.agent_rows`, one per participant."""
+    rows = model.agent_rows()
+    if not rows:
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+
+
 def run(
     scenario: Scenario,
     *,
@@ -210,7 +224,7 @@ def resume(out: Path, *, on_step: Callable[[int, int], None] | None = None) -> R
     meta = json.loads((out / RUN_META).read_text())
     data = {"name": header["scenario"], "model": header["model"], "steps": header["steps"], "params": header["params"]}
     scenario = validate(data, f"{log} header", header["scenario"])
-    for name in ("metrics.csv", "summary.json", "settlements.jsonl"):
+    for name in ("metrics.csv", "agents.csv", "summary.json", "settlements.jsonl"):
         (out / name).unlink(missing_ok=True)  # rewritten: a fresh back end settles every batch again
     return _execute(
         scenario, out, header["seed"], header["steps"], meta["chain"], header.get("signed", True), resume=True, on_step=on_step
@@ -243,6 +257,7 @@ def _execute(
             closing = session.close(steps)
             log_head, entries = log.head, log.entries
         _write_metrics(out / "metrics.csv", model)
+        _write_agents(out / "agents.csv", model)
         balances = backend.balances()
         summary = {
             "scenario": scenario.name,
