@@ -4,75 +4,110 @@ The agents and their loop follow the whitepaper's scheduling system (§3.3, Fig.
 compute and network services for tasks with QoS needs; compute suppliers (data centres) and network
 suppliers serve them and buy energy through the energy trading platform from solar, wind, thermal
 and microgrid suppliers; the compute-network scheduling platform matches tasks to (data centre,
-network path) bundles. Each step is one hour:
+network path, hour) bundles. Each step is one hour:
 
 1. **perceive**: energy suppliers see this hour's generation (clear-sky solar with cloud noise,
-   Weibull wind, dispatchable thermal, microgrids with storage), users' new tasks arrive;
-2. **energy market**: each data centre buys its expected energy in its region's market, cleared by
-   the energy trading platform as a call auction (uniform, pay-as-bid, McAfee) or by Nash
-   bargaining over each matched pair's surplus;
+   Weibull wind, dispatchable thermal, microgrids with storage); users' new tasks arrive at a rate
+   that follows the eastern working day and week (:func:`agents.environment.demand_multiplier`);
+2. **energy market**: each data centre bids a stepwise demand curve (:meth:`ComputeCentre.energy_bids`:
+   what each block of next hour's energy is worth to it, between the grid's feed-in and retail
+   tariffs, from how likely it is to need the block and its compute margin per Wh); suppliers ask
+   their marginal cost (at least the feed-in tariff they could sell to the grid at) through their
+   strategy; the energy trading platform clears each region as a call auction (uniform,
+   pay-as-bid, McAfee) or by Nash bargaining between data centres and suppliers with each side's
+   grid tariff as its disagreement point;
 3. **compute-network market**: data centres post dynamic prices (quality, service, energy type,
    load; :func:`market.pricing.posted_price_micro`, marked up by their strategy), and the
    scheduling platform allocates pending tasks (:mod:`market.allocation`) weighing price against
-   carbon; deferrable tasks may wait for greener hours or move west;
+   carbon over a rolling horizon of forecast hourly grid intensities; deferrable tasks may wait
+   for greener hours or move west;
 4. **guarantee contracts**: every scheduled task is covered by a guarantee contract (whitepaper
-   §3.5); a data centre hit by an outage misses its deliveries, the user pays nothing for them and
-   is compensated from the supplier's collateral at the agreed penalty rate;
-5. **settlement**: the round's orders and trades go to the settler (the ledger);
-6. **data collection**: prices, volumes, welfare, green share, kg CO2, QoS violations, breaches, gas.
+   §3.5): match, then delivery, then breach where an outage took the centre down (outages come
+   at a rate per year and last a repair time, as in the Uptime Institute's tiers); the user pays
+   nothing for a missed delivery and is compensated from the supplier's collateral;
+5. **energy balance**: each centre draws what it used, market purchases first, the grid for the
+   rest at retail; surplus goes back to the grid at the feed-in tariff, as does every supplier's
+   unsold energy that is worth more there than it costs to make;
+6. **settlement** of the round's orders and trades on the ledger, then **data collection**: prices,
+   volumes, the welfare account (value, generation, network, operating and carbon costs),
+   utilisation, green share, kg CO2, QoS violations, breaches, gas.
 
-Energy a data centre bought but did not use is sold back to the grid at the feed-in tariff, and a
-shortfall is bought from the grid at its retail price and regional emission factor.
+The calibration (demand, capacity, power, tariffs, intensities, outages) and its sources are in
+``docs/economy.md``.
 """
 
 from __future__ import annotations
 
-import enum
 import itertools
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import mesa
 import numpy as np
+from scipy.special import ndtri
 
 from agents.booking import RoundBook
-from agents.environment import SolarSite, WindSite
+from agents.environment import (
+    HOURS_PER_YEAR,
+    SOLAR_SHARE_2022,
+    SolarSite,
+    WindSite,
+    demand_multiplier,
+    grid_intensity_profile,
+)
 from agents.geography import CLUSTERS, Cluster, cluster, is_east, pue_target
 from agents.model import MarketModel, Participant
+from agents.optimum import HourRecord, RunRecord, welfare_upper_bound
 from agents.strategies import Strategy, StrategyName, make_strategy
 from market import allocation as alloc
 from market.auctions import clear_double_auction
 from market.bargaining import nash_bargaining_solution
 from market.carbon import SOURCE_FACTORS, EnergySource
-from market.metering import WATTS_PER_CORE, WATTS_PER_GPU, AnalyticalMeter, QosClass, TaskType
+from market.metering import NETWORK_WH_PER_GB, WATTS_PER_CORE, WATTS_PER_GPU, AnalyticalMeter, QosClass, TaskType
 from market.network import Link, backbone_graph, fibre_latency_ms, region_graph
 from market.orders import AgentId, Resource, Side
 from market.pricing import posted_price_micro
 
 __all__ = [
     "TaskProfile",
-    "Task",
-    "DataCentre",
+    "Job",
+    "ComputeCentre",
     "NetworkLink",
     "EnergySupplier",
-    "User",
+    "ComputeUser",
     "Grid",
     "EnergyTradingPlatform",
     "SchedulingPlatform",
+    "DemandParams",
+    "SupplyParams",
+    "MarketParams",
+    "CarbonParams",
+    "RoundStats",
     "EastWestModel",
     "ENERGY_MECHANISMS",
+    "REFERENCE_USERS",
 ]
 
 ENERGY_MECHANISMS = ("uniform", "pay-as-bid", "mcafee", "nash")
 _WH_PER_KWH = 1000.0
+_THERMAL_KG_PER_KWH = SOURCE_FACTORS[EnergySource.THERMAL]
 
+#: The population the capacities in a scenario are stated for: with ``n_users`` users every data
+#: centre, energy supplier and link has ``n_users / REFERENCE_USERS`` times its stated capacity, so
+#: utilisation (and so the economy) stays the same as the population grows.
+REFERENCE_USERS = 120
 
 _KINDS = (TaskType.INFERENCE, TaskType.ANALYTICS, TaskType.TRAINING)
 
 #: GPU work is sold in core-equivalents of equal power, so one resource (milli-core-hours) prices both.
 CORES_PER_GPU = WATTS_PER_GPU / WATTS_PER_CORE
+
+#: The probabilities at which a centre's demand curve cuts its forecast load into blocks: block j
+#: holds the busy energy between the forecast's quantiles j/5 and (j+1)/5 and is needed with
+#: probability 1 - (j + 1/2)/5.
+_CURVE_BLOCKS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +136,210 @@ PROFILES: dict[TaskType, TaskProfile] = {
 }
 
 
+# -- parameter records --------------------------------------------------------------------------------
+
+Problems = list[tuple[str, str]]
+
+
+def _unit(problems: Problems, record: object, *names: str) -> None:
+    for name in names:
+        value = getattr(record, name)
+        if not 0.0 <= value <= 1.0:
+            problems.append((name, f"must be in [0, 1], got {value}"))
+
+
+def _non_negative(problems: Problems, record: object, *names: str) -> None:
+    for name in names:
+        value = getattr(record, name)
+        if not value >= 0:
+            problems.append((name, f"must not be negative, got {value}"))
+
+
+@dataclass(frozen=True, slots=True)
+class DemandParams:
+    """The users and their tasks (see :class:`EastWestModel` for each field)."""
+
+    n_users: int
+    task_rate: float
+    inference_share: float
+    analytics_share: float
+    deadline_flex_h: int
+    inference_latency_ms: float
+    green_preference: float
+    budget_factor: float
+    diurnal_amplitude: float
+    weekend_factor: float
+
+    def problems(self) -> Problems:
+        out: Problems = []
+        _non_negative(out, self, "n_users", "task_rate", "deadline_flex_h", "inference_latency_ms", "budget_factor", "weekend_factor")
+        _unit(out, self, "inference_share", "analytics_share", "green_preference", "diurnal_amplitude")
+        if self.inference_share + self.analytics_share > 1.0:
+            out.append(("analytics_share", "inference_share + analytics_share must not exceed 1"))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SupplyParams:
+    """Data centres, energy suppliers and links: capacities (stated for :data:`REFERENCE_USERS`
+    users), costs, power and reliability."""
+
+    east_capacity_mcore_h: int
+    west_capacity_mcore_h: int
+    east_cost_micro: int
+    west_cost_micro: int
+    power_w_per_core: float
+    idle_share: float
+    solar_w: float
+    wind_w: float
+    thermal_w: float
+    microgrid_w: float
+    wind_scale_m_s: float
+    cloudiness: float
+    renewable_cost_micro: int
+    thermal_cost_micro: int
+    network_bandwidth_mb: int
+    route_factor: float
+    outage_per_year: float
+    repair_h: float
+    penalty_rate: float
+
+    def problems(self) -> Problems:
+        out: Problems = []
+        _non_negative(
+            out,
+            self,
+            "east_capacity_mcore_h",
+            "west_capacity_mcore_h",
+            "east_cost_micro",
+            "west_cost_micro",
+            "power_w_per_core",
+            "solar_w",
+            "wind_w",
+            "thermal_w",
+            "microgrid_w",
+            "wind_scale_m_s",
+            "renewable_cost_micro",
+            "thermal_cost_micro",
+            "network_bandwidth_mb",
+            "penalty_rate",
+        )
+        _unit(out, self, "idle_share", "cloudiness")
+        if self.route_factor < 1.0:
+            out.append(("route_factor", "no fibre route is shorter than the great circle (must be >= 1)"))
+        if not 0.0 <= self.outage_per_year <= HOURS_PER_YEAR:
+            out.append(("outage_per_year", f"must be in [0, {HOURS_PER_YEAR}] (at most one outage an hour), got {self.outage_per_year}"))
+        if not self.repair_h >= 0:
+            out.append(("repair_h", f"must not be negative, got {self.repair_h}"))
+        return out
+
+    @property
+    def outage_chance(self) -> float:
+        """The chance that a centre that is up fails in a given hour."""
+        return self.outage_per_year / HOURS_PER_YEAR
+
+
+@dataclass(frozen=True, slots=True)
+class MarketParams:
+    """Mechanism, strategies, tariffs and prices."""
+
+    mechanism: str
+    supplier_strategy: str
+    supplier_bargaining_power: float
+    surge: float
+    green_premium: float
+    grid_retail_micro: int
+    grid_feed_in_micro: int
+    grid_generation_micro: int
+    network_price_micro_per_mb: int
+    load_forecast_error: float
+    search_passes: int
+
+    def problems(self) -> Problems:
+        out: Problems = []
+        if self.mechanism not in ENERGY_MECHANISMS:
+            out.append(("mechanism", f"unknown energy mechanism {self.mechanism!r} (one of: {', '.join(ENERGY_MECHANISMS)})"))
+        if self.supplier_strategy not in {s.value for s in StrategyName}:
+            out.append(("supplier_strategy", f"unknown strategy {self.supplier_strategy!r}"))
+        _non_negative(out, self, "surge", "green_premium", "grid_retail_micro", "grid_feed_in_micro", "grid_generation_micro")
+        _non_negative(out, self, "network_price_micro_per_mb", "load_forecast_error", "search_passes")
+        if not self.supplier_bargaining_power > 0:
+            out.append(("supplier_bargaining_power", f"must be positive, got {self.supplier_bargaining_power}"))
+        if self.grid_feed_in_micro > self.grid_retail_micro:
+            out.append(("grid_feed_in_micro", "must not exceed grid_retail_micro"))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class CarbonParams:
+    """How carbon is weighed when scheduling and priced in the welfare account."""
+
+    carbon_aware: bool
+    carbon_price_micro_per_kg: float
+    green_weight_micro_per_kg: float
+    social_cost_micro_per_kg: int
+    forecast_error: float
+
+    def problems(self) -> Problems:
+        out: Problems = []
+        _non_negative(out, self, "carbon_price_micro_per_kg", "green_weight_micro_per_kg", "social_cost_micro_per_kg", "forecast_error")
+        return out
+
+
 @dataclass(slots=True)
-class Task:
+class RoundStats:
+    """One hour's figures; the data collector reads them (and the run's totals add them up).
+
+    Money is in micro-tokens and exact: ``welfare_micro`` is ``value_micro`` less the four costs.
+    """
+
+    compute_mcore_h: int = 0
+    compute_turnover_micro: int = 0
+    network_mb: int = 0
+    energy_wh: int = 0
+    energy_turnover_micro: int = 0
+    tasks_new: int = 0
+    tasks_served: int = 0
+    tasks_deferred: int = 0
+    qos_violations: int = 0
+    sla_breaches: int = 0
+    value_micro: int = 0
+    generation_cost_micro: int = 0
+    network_cost_micro: int = 0
+    operating_cost_micro: int = 0
+    carbon_cost_micro: int = 0
+    kwh: float = 0.0
+    green_kwh: float = 0.0
+    kg_co2: float = 0.0
+    kg_co2_deferrable: float = 0.0
+    kg_co2_deferrable_at_arrival: float = 0.0
+    deferrable_mcore_h: int = 0
+    deferrable_mb: int = 0
+    utilisation_east: float = 0.0
+    utilisation_mean: float = 0.0
+
+    @property
+    def welfare_micro(self) -> int:
+        return self.value_micro - self.generation_cost_micro - self.network_cost_micro - self.operating_cost_micro - self.carbon_cost_micro
+
+    @property
+    def green_share(self) -> float:
+        return self.green_kwh / self.kwh if self.kwh else math.nan
+
+    @property
+    def compute_price_micro(self) -> float:
+        return self.compute_turnover_micro / self.compute_mcore_h if self.compute_mcore_h else math.nan
+
+    @property
+    def energy_price_micro(self) -> float:
+        return self.energy_turnover_micro / self.energy_wh if self.energy_wh else math.nan
+
+
+# -- the agents --------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Job:
     """A user's task waiting to be scheduled.
 
     Attributes:
@@ -129,13 +366,24 @@ class Task:
     deadline: int
     value_micro: int
 
+    @property
+    def deferrable(self) -> bool:
+        return PROFILES[self.kind].flexible
+
 
 class Grid(Participant):
-    """The public grid: balances every data centre's shortfall (retail) and surplus (feed-in)."""
+    """The public grid: sells every shortfall at retail and buys every surplus at the feed-in tariff.
+
+    Its cost is the generation behind the energy it delivers (``grid_generation_micro`` per Wh)
+    less the generation it is spared by what is fed in.
+    """
 
 
-class DataCentre(Participant):
+class ComputeCentre(Participant):
     """A compute supplier: a data centre in one of the ten clusters.
+
+    Its servers follow the linear power model P(u) = P_idle + (P_peak − P_idle)·u, with P_idle the
+    ``idle_share`` of P_peak (Fan, Weber & Barroso 2007; Barroso & Hölzle 2007).
 
     Args:
         site: Its cluster.
@@ -175,11 +423,14 @@ class DataCentre(Participant):
         self.green_target = green_target
         self.quality = quality
         self.strategy = strategy
-        self.utilization = 0.3
+        self.utilization = 0.5
+        self.rigid_mcore_h = 0  # last hour's work that could not wait
+        self.planned_mcore_h: int | None = None  # deferrable work the platform plans to run here next hour
         self.green_share = 0.0
         self.price_micro = cost_micro
         self.used_mcore_h = 0
         self.online = True
+        self.repair_left_h = 0
         self.bought_green_wh = 0
         self.bought_thermal_wh = 0
         self.energy_wh = 0
@@ -187,7 +438,7 @@ class DataCentre(Participant):
 
     @property
     def wh_per_mcore_h(self) -> float:
-        """Facility energy per milli-core-hour of work (IT energy times PUE)."""
+        """Facility energy per milli-core-hour of work at full power (IT energy times PUE)."""
         return self.power_w_per_core / 1000.0 * self.pue
 
     def energy_for(self, used_mcore_h: int) -> int:
@@ -195,29 +446,66 @@ class DataCentre(Participant):
         busy = used_mcore_h + self.idle_share * (self.capacity_mcore_h - used_mcore_h)
         return int(busy * self.wh_per_mcore_h)
 
-    def expected_energy_wh(self) -> int:
-        """What it expects to draw next hour: last hour's load."""
-        return self.energy_for(int(self.utilization * self.capacity_mcore_h))
+    def marginal_wh(self, units: int) -> float:
+        """Energy that ``units`` milli-core-hours add to the idle draw (Wh)."""
+        return units * (1.0 - self.idle_share) * self.wh_per_mcore_h
 
-    def carbon_kg_per_mcore_h(self) -> float:
-        """Expected emissions per milli-core-hour, from its last energy mix and its grid."""
-        grid = self.site.grid_factor_kg_per_kwh
-        return self.wh_per_mcore_h / _WH_PER_KWH * (1.0 - self.green_share) * grid
+    def forecast_load_mcore_h(self) -> int:
+        """Next hour's load as it expects it: last hour's work that could not wait plus the
+        deferrable work the scheduling platform planned for it in that hour, or, where the platform
+        plans no further than the hour at hand, last hour's whole load."""
+        if self.planned_mcore_h is None:
+            return self.used_mcore_h
+        return min(self.capacity_mcore_h, self.rigid_mcore_h + self.planned_mcore_h)
+
+    def expected_energy_wh(self) -> int:
+        """What it expects to draw next hour."""
+        return self.energy_for(self.forecast_load_mcore_h())
+
+    def energy_bids(self) -> list[tuple[int, int]]:
+        """Its stepwise demand curve for next hour's energy: ``(price per Wh, Wh)`` steps, dearest first.
+
+        The idle draw is certain to be needed and is worth the retail tariff (the grid's price is
+        the alternative). The busy draw is uncertain: next hour's load is forecast
+        (:meth:`forecast_load_mcore_h`) with a relative normal error (``load_forecast_error``) and cut into :data:`_CURVE_BLOCKS`
+        blocks of equal probability. A block needed with probability ``q`` is worth ``q`` times
+        what a needed Wh is worth, the retail tariff or, where lower, the compute margin per Wh
+        after PUE (work that earns less than its energy costs is cut), plus ``1 − q`` times the
+        feed-in tariff it fetches when resold unused.
+        """
+        m = self.model
+        retail, feed_in = m.market.grid_retail_micro, m.market.grid_feed_in_micro
+        idle = self.energy_for(0)
+        steps = [(retail, idle)] if idle > 0 else []
+        busy_per_unit = (1.0 - self.idle_share) * self.wh_per_mcore_h
+        if busy_per_unit <= 0:
+            return steps
+        margin = (self.price_micro - self.cost_micro) / self.wh_per_mcore_h
+        needed = min(retail, max(feed_in, margin))
+        load = self.forecast_load_mcore_h()
+        sigma = m.market.load_forecast_error * load
+        edges = [min(self.capacity_mcore_h, max(0.0, load + sigma * q)) for q in m._curve_quantiles]
+        for j in range(_CURVE_BLOCKS):
+            wh = int((edges[j + 1] - edges[j]) * busy_per_unit)
+            if wh > 0:
+                q = 1.0 - (j + 0.5) / _CURVE_BLOCKS
+                steps.append((int(q * needed + (1.0 - q) * feed_in), wh))
+        return steps
 
     def post_price(self) -> None:
         """Posts this hour's price: base price from quality and energy type, load surcharge, markup."""
-        energy_cost = self.wh_per_mcore_h * self.model.grid_retail_micro
+        m = self.model
+        energy_cost = self.wh_per_mcore_h * m.market.grid_retail_micro
         reference = max(1, round(self.cost_micro + energy_cost))
         posted = posted_price_micro(
             reference,
             self.utilization,
-            surge=self.model.surge,
+            surge=m.market.surge,
             quality=self.quality,
             energy=self.green_share,
-            green_premium=self.model.green_premium,
+            green_premium=m.market.green_premium,
         )
-        self.price_micro = max(1, self.strategy.quote(Side.SELL, posted, self.model.rng))
-        self.used_mcore_h = 0
+        self.price_micro = max(1, self.strategy.quote(Side.SELL, posted, m.rng))
 
     def close_hour(self) -> None:
         self.utilization = self.used_mcore_h / self.capacity_mcore_h if self.capacity_mcore_h else 0.0
@@ -232,7 +520,6 @@ class NetworkLink(Participant):
         latency_ms: One-way latency (at least the fibre delay over the great-circle distance).
         bandwidth_mb: Data it carries per hour.
         price_micro_per_mb: Transit price.
-        energy_wh_per_gb: Energy to carry a GB across it.
     """
 
     def __init__(
@@ -243,23 +530,17 @@ class NetworkLink(Participant):
         latency_ms: float,
         bandwidth_mb: int,
         price_micro_per_mb: int,
-        energy_wh_per_gb: float,
     ) -> None:
         super().__init__(model, 0)
         self.a, self.b = a, b
         self.latency_ms = latency_ms
         self.bandwidth_mb = int(bandwidth_mb)
         self.price_micro_per_mb = int(price_micro_per_mb)
-        self.energy_wh_per_gb = energy_wh_per_gb
-        self.grid_factor_kg_per_kwh = cluster(a).grid_factor_kg_per_kwh  # the link is powered at its a end
         self.carried_mb = 0
 
-
-class SupplyKind(enum.StrEnum):
-    SOLAR = "solar"
-    WIND = "wind"
-    THERMAL = "thermal"
-    MICROGRID = "microgrid"
+    @property
+    def region(self) -> str:
+        return f"{self.a}-{self.b}"
 
 
 class EnergySupplier(Participant):
@@ -267,12 +548,13 @@ class EnergySupplier(Participant):
 
     A microgrid has solar and wind and a battery; it keeps half of its daytime generation in the
     battery and releases it when the sun is down, so it sells a steadier stream than a bare farm.
+    Renewables generate what the weather gives; a thermal plant generates only what it sells.
 
     Args:
         site: Its cluster (region).
-        kind: Solar, wind, thermal or microgrid.
+        kind: Its source (:class:`market.carbon.EnergySource`): solar, wind, thermal or microgrid.
         capacity_w: Rated power (solar plus wind for a microgrid).
-        marginal_cost_micro: Cost per Wh.
+        marginal_cost_micro: Cost per Wh generated.
         strategy: Its asking strategy.
     """
 
@@ -282,7 +564,7 @@ class EnergySupplier(Participant):
         self,
         model: EastWestModel,
         site: Cluster,
-        kind: SupplyKind,
+        kind: EnergySource,
         capacity_w: float,
         marginal_cost_micro: int,
         strategy: Strategy,
@@ -295,40 +577,41 @@ class EnergySupplier(Participant):
         self.capacity_w = capacity_w
         self.marginal_cost_micro = int(marginal_cost_micro)
         self.strategy = strategy
-        share_solar = 0.5 if kind is SupplyKind.MICROGRID else 1.0
+        share_solar = 0.5 if kind is EnergySource.MICROGRID else 1.0
         self.solar = SolarSite(site.lat, site.lon, capacity_w * share_solar, cloudiness=cloudiness)
-        self.wind = WindSite(capacity_w * (1 - share_solar) if kind is SupplyKind.MICROGRID else capacity_w, weibull_scale_m_s=wind_scale_m_s)
-        self.battery_wh = int(capacity_w * 4) if kind is SupplyKind.MICROGRID else 0
+        self.wind = WindSite(capacity_w * (1 - share_solar) if kind is EnergySource.MICROGRID else capacity_w, weibull_scale_m_s=wind_scale_m_s)
+        self.battery_wh = int(capacity_w * 4) if kind is EnergySource.MICROGRID else 0
         self.soc_wh = 0
         self.available_wh = 0
         self.sold_wh = 0
 
     @property
-    def source(self) -> EnergySource:
-        return EnergySource.THERMAL if self.kind is SupplyKind.THERMAL else EnergySource.SOLAR if self.kind is SupplyKind.SOLAR else EnergySource.WIND
+    def green(self) -> bool:
+        return self.kind.green
 
     @property
-    def green(self) -> bool:
-        return self.kind is not SupplyKind.THERMAL
+    def reservation_micro(self) -> int:
+        """The least it takes per Wh: its marginal cost, or the feed-in tariff where it can sell to the grid for more."""
+        return max(self.marginal_cost_micro, self.model.market.grid_feed_in_micro)
 
     def expected_wh(self, hour_of_year: int) -> float:
         """Energy it is expected to offer in ``hour_of_year``: the forecast the scheduling platform uses."""
-        if self.kind is SupplyKind.THERMAL:
+        if self.kind is EnergySource.THERMAL:
             return self.capacity_w
         wind = self.wind.expected_wh()
-        if self.kind is SupplyKind.WIND:
+        if self.kind is EnergySource.WIND:
             return wind
         solar = self.solar.expected_wh(hour_of_year)
-        return solar + (wind if self.kind is SupplyKind.MICROGRID else 0.0)
+        return solar + (wind if self.kind is EnergySource.MICROGRID else 0.0)
 
     def perceive(self) -> None:
         """Works out the energy it can sell this hour."""
         rng, hour = self.model.rng, self.model.hour_of_year
-        if self.kind is SupplyKind.THERMAL:
+        if self.kind is EnergySource.THERMAL:
             self.available_wh = int(self.capacity_w)
-        elif self.kind is SupplyKind.SOLAR:
+        elif self.kind is EnergySource.SOLAR:
             self.available_wh = self.solar.energy_wh(hour, rng)
-        elif self.kind is SupplyKind.WIND:
+        elif self.kind is EnergySource.WIND:
             self.available_wh = self.wind.energy_wh(rng)
         else:
             solar = self.solar.energy_wh(hour, rng)
@@ -340,7 +623,7 @@ class EnergySupplier(Participant):
         self.sold_wh = 0
 
 
-class User(Participant):
+class ComputeUser(Participant):
     """A user in an eastern hub with a stream of tasks.
 
     Args:
@@ -366,11 +649,15 @@ class User(Participant):
         self.deadline_flex_h = deadline_flex_h
         self.green_preference = green_preference
         self.budget_factor = budget_factor
-        self.pending: deque[Task] = deque()
+        self.pending: deque[Job] = deque()
         self.served = 0
         self.dropped = 0
 
-    def new_task(self, kind: TaskType, compute_mcore_h: int, data_mb: int) -> Task:
+    @property
+    def site(self) -> Cluster:
+        return self.home
+
+    def new_task(self, kind: TaskType, compute_mcore_h: int, data_mb: int) -> Job:
         """Queues a task of ``kind`` needing ``compute_mcore_h`` and moving ``data_mb``.
 
         The model draws and meters every user's new tasks at once each hour (see
@@ -379,11 +666,11 @@ class User(Participant):
         """
         m = self.model
         profile = PROFILES[kind]
-        latency = m.inference_latency_ms if kind is TaskType.INFERENCE else profile.qos.max_latency_ms
+        latency = m.demand.inference_latency_ms if kind is TaskType.INFERENCE else profile.qos.max_latency_ms
         now = m.steps
         # positional, in field order (id, user, kind, origin, compute, data, latency bound, arrival,
         # deadline, value): keywords would cost a dict per task
-        task = Task(
+        task = Job(
             m.next_task_id(),
             self.agent_id,
             kind,
@@ -396,6 +683,8 @@ class User(Participant):
             max(1, round(profile.value_micro * self.budget_factor)),
         )
         self.pending.append(task)
+        if m.optimum_record is not None:
+            m.optimum_record.jobs.append(task)
         return task
 
 
@@ -409,70 +698,100 @@ class EnergyTradingPlatform(Participant):
     model: EastWestModel
 
     def clear(self, book: RoundBook) -> None:
-        """Clears every region: data centres bid their expected energy, suppliers ask what they have."""
+        """Clears every region: data centres bid their demand curves, suppliers ask their reservation prices.
+
+        Under ``nash`` the data centres and their region's suppliers bargain instead (whitepaper
+        §3.4: compute centres and energy centres): the units that trade are those a truthful
+        auction would trade (every Wh a centre values above the supplier's reservation, both
+        sides' grid tariffs being their disagreement points), and each matched pair splits its
+        surplus by the weighted Nash bargaining solution (Nash 1950; Kalai 1977).
+        """
         m = self.model
+        nash = m.market.mechanism == "nash"
         for region, centres in m.centres_by_region.items():
             suppliers = [s for s in m.suppliers_by_region.get(region, []) if s.available_wh > 0]
-            bidders = [(dc, q) for dc in centres if (q := dc.expected_energy_wh()) > 0]
-            if not suppliers or not bidders:
+            if not suppliers:
                 continue
-            bids = [(m.grid_retail_micro, q) for _, q in bidders]
-            asks = [(s.strategy.quote(Side.SELL, s.marginal_cost_micro, m.rng), s.available_wh) for s in suppliers]
-            rule = "uniform" if m.mechanism == "nash" else m.mechanism
-            result = clear_double_auction(bids, asks, rule=rule)
-            traded = {id(s): 0 for s in suppliers}
+            bidders: list[ComputeCentre] = []
+            bids: list[tuple[int, int]] = []
+            for dc in centres:
+                for price, wh in dc.energy_bids():
+                    bidders.append(dc)
+                    bids.append((price, wh))
+            if not bids:
+                continue
+            reservations = [s.reservation_micro for s in suppliers]
+            if nash:
+                asks = [(r, s.available_wh) for r, s in zip(reservations, suppliers, strict=True)]
+            else:
+                asks = [(s.strategy.quote(Side.SELL, r, m.rng), s.available_wh) for r, s in zip(reservations, suppliers, strict=True)]
+            result = clear_double_auction(bids, asks, rule="uniform" if nash else m.market.mechanism)
+            # the log records every step of every curve and every offer as placed, filled or not
+            bid_orders = [book.submit(dc.agent_id, Side.BUY, Resource.ENERGY, wh, price) for dc, (price, wh) in zip(bidders, bids, strict=True)]
+            ask_orders = [book.submit(s.agent_id, Side.SELL, Resource.ENERGY, wh, price) for s, (price, wh) in zip(suppliers, asks, strict=True)]
+            traded = [0] * len(suppliers)
+            stats = m.round_stats
             for fill in result.fills:
-                dc, _ = bidders[fill.bid]
-                supplier = suppliers[fill.ask]
+                dc, supplier, q = bidders[fill.bid], suppliers[fill.ask], fill.quantity
                 buyer_price, seller_price = fill.buyer_price, fill.seller_price
-                if m.mechanism == "nash":
-                    # Nash bargaining over the pair's surplus at their true limits (Nash 1950; Kalai 1977)
-                    surplus = (bids[fill.bid][0] - asks[fill.ask][0]) * fill.quantity
-                    _, seller_share = nash_bargaining_solution([0.0, 0.0], surplus, weights=[1.0, m.supplier_bargaining_power])
-                    buyer_price = seller_price = asks[fill.ask][0] + seller_share / fill.quantity
-                seller_amount = round(seller_price * fill.quantity)
-                buyer_amount = max(seller_amount, round(buyer_price * fill.quantity))
-                book.add(dc.agent_id, supplier.agent_id, Resource.ENERGY, fill.quantity, seller_amount)
+                if nash:
+                    surplus = (bids[fill.bid][0] - asks[fill.ask][0]) * q
+                    _, seller_share = nash_bargaining_solution([0.0, 0.0], surplus, weights=[1.0, m.market.supplier_bargaining_power])
+                    buyer_price = seller_price = asks[fill.ask][0] + seller_share / q
+                seller_amount = math.floor(seller_price * q)
+                buyer_amount = max(seller_amount, math.floor(buyer_price * q))
+                book.add(dc.agent_id, supplier.agent_id, Resource.ENERGY, q, seller_amount, bid_orders[fill.bid], ask_orders[fill.ask])
                 if buyer_amount > seller_amount:
-                    book.add(dc.agent_id, self.agent_id, Resource.ENERGY, fill.quantity, buyer_amount - seller_amount)
+                    book.add(dc.agent_id, self.agent_id, Resource.ENERGY, q, buyer_amount - seller_amount)
                 if supplier.green:
-                    dc.bought_green_wh += fill.quantity
+                    dc.bought_green_wh += q
                 else:
-                    dc.bought_thermal_wh += fill.quantity
-                supplier.sold_wh += fill.quantity
-                traded[id(supplier)] += fill.quantity
-                m.round_stats["energy_wh"] += fill.quantity
-                m.round_stats["energy_turnover_micro"] += buyer_amount
-            for s in suppliers:
-                s.strategy.observe_round(Side.SELL, traded[id(s)] > 0)
+                    dc.bought_thermal_wh += q
+                supplier.sold_wh += q
+                traded[fill.ask] += q
+                stats.energy_wh += q
+                stats.energy_turnover_micro += buyer_amount
+            for s, units in zip(suppliers, traded, strict=True):
+                s.strategy.observe_round(Side.SELL, units > 0)
 
 
 class SchedulingPlatform(mesa.Agent):
     """The compute-network scheduling platform (whitepaper §3.3): allocates tasks to bundles.
 
     Each hour it plans every pending task over a rolling horizon of the next ``deadline_flex_h + 1``
-    hours (:func:`market.allocation.allocate_greedy`), with each data centre's green share forecast
-    per hour from the region's expected renewable supply. Tasks planned for this hour run now; the
-    rest stay pending and are planned again next hour with fresher information. Carbon-blind
-    scheduling plans one hour at a time with no carbon price, so tasks run as soon as they can.
+    hours (:func:`market.allocation.allocate_greedy`). A bundle's carbon in an hour is its centre's
+    energy per milli-core-hour times the forecast intensity of that energy: the share not covered
+    by the region's forecast renewable supply, at the region's forecast grid intensity for the
+    hour (:func:`agents.environment.grid_intensity_profile`, with a forecast error that grows with
+    the lead time, ``forecast_error``). Tasks planned for this hour run now; the rest stay pending
+    and are planned again next hour with fresher information. Carbon-blind scheduling plans one
+    hour at a time with no carbon price, so tasks run as soon as they can.
     """
 
     model: EastWestModel
 
-    def schedule(self) -> list[tuple[Task, DataCentre, tuple[NetworkLink, ...]]]:
+    def schedule(self) -> list[tuple[Job, ComputeCentre, tuple[NetworkLink, ...]]]:
         """Plans the pending tasks; returns those that run this hour as (task, centre, path links)."""
         m = self.model
         now = m.steps
-        horizon = m.deadline_flex_h + 1 if m.carbon_aware else 1
+        aware = m.carbon.carbon_aware
+        horizon = m.demand.deadline_flex_h + 1 if aware else 1
         waiting = [u for u in m.users if u.pending]
         pending = [t for u in waiting for t in u.pending]
         if not pending:
             return []
-        forecast = m.green_forecast(horizon)
+        intensity = m.intensity_forecast(horizon) if aware else {}
         inf, last, task = math.inf, horizon - 1, alloc.TaskDemand
+        weight = m.carbon_weight_micro_per_kg if aware else 0.0
+        # a deferrable task's data moves when it runs, at its origin's grid intensity then: the
+        # platform lets it start no earlier than the greenest forecast hour of its origin within its
+        # window (the allocation's carbon is per centre and hour, not per origin)
+        greenest = m.greenest_hours(horizon) if aware and horizon > 1 else {}
         problem = alloc.AllocationProblem(
             # positional, in field order (id, origin, compute, data, value, latency bound, release,
-            # deadline): keywords would cost a dict per task, every hour it waits
+            # deadline): keywords would cost a dict per task, every hour it waits. Moving the data
+            # costs the same energy wherever the task runs (one end-to-end figure per GB), so the
+            # routes carry no carbon; its timing is set by the release slot (greenest hours).
             tasks=tuple(
                 task(
                     t.task_id,
@@ -481,8 +800,10 @@ class SchedulingPlatform(mesa.Agent):
                     t.data_mb,
                     t.value_micro * t.compute_mcore_h,
                     inf if t.latency_ms is None else t.latency_ms,
-                    0,
-                    min(t.deadline - now, last),
+                    # runs in its origin's greenest forecast hour (where that is full, the next
+                    # hour's plan tries again)
+                    greenest[t.origin][min(t.deadline - now, last)] if greenest else 0,
+                    greenest[t.origin][min(t.deadline - now, last)] if greenest else min(t.deadline - now, last),
                 )
                 for t in pending
             ),
@@ -493,25 +814,38 @@ class SchedulingPlatform(mesa.Agent):
                     capacity_mcore_h=dc.capacity_mcore_h,
                     price_micro_per_mcore_h=dc.price_micro,
                     pue=dc.pue,
-                    green_share=tuple(forecast[dc.unique_id]),
+                    # the graph's nodes carry the fossil factor, an upper bound of every hourly
+                    # intensity; a centre's "green share" in a slot scales it down to the forecast
+                    # and by the busy share of power: only that much of the energy the allocation
+                    # counts per milli-core-hour is the work's own (the idle draw is spent anyway)
+                    green_share=tuple(1.0 - (1.0 - dc.idle_share) * x / _THERMAL_KG_PER_KWH for x in intensity[dc.unique_id])
+                    if aware
+                    else 0.0,
                     watts_per_core=dc.power_w_per_core,
                 )
                 for dc in m.centres
             ),
             graph=m.graph,
             slots=horizon,
-            carbon_price_micro_per_kg=m.carbon_weight_micro_per_kg if m.carbon_aware else 0.0,
-            network_wh_per_gb_hop=m.network_energy_wh_per_gb,
+            carbon_price_micro_per_kg=weight,
+            network_wh_per_gb_hop=0.0,
         )
-        result = alloc.allocate_greedy(problem, passes=m.search_passes)
+        result = alloc.allocate_greedy(problem, passes=m.market.search_passes)
         waits = {t.task_id: t for t in pending}  # what does not start now
+        if horizon > 1:  # what each centre should expect to run next hour (it bids for its energy)
+            planned = dict.fromkeys(m.centres_by_name, 0)
+            for a in result.assignments:
+                if a.slot == 1:
+                    planned[a.datacentre] += waits[a.task_id].compute_mcore_h
+            for name, dc in m.centres_by_name.items():
+                dc.planned_mcore_h = planned[name]
         centres = m.centres_by_name
         running = [
             (waits.pop(a.task_id), centres[a.datacentre], m.path_links(a.path)) for a in result.assignments if a.slot == 0
         ]
         expired = deferred = 0
         for user in waiting:
-            kept: deque[Task] = deque()
+            kept: deque[Job] = deque()
             for t in user.pending:
                 if t.task_id not in waits:  # started
                     continue
@@ -522,8 +856,8 @@ class SchedulingPlatform(mesa.Agent):
                     expired += 1
             user.pending = kept
             deferred += len(kept)
-        m.round_stats["qos_violations"] += expired
-        m.round_stats["tasks_deferred"] = float(deferred)
+        m.round_stats.qos_violations += expired
+        m.round_stats.tasks_deferred = deferred
         return running
 
 
@@ -545,14 +879,22 @@ def _parse_link_latencies(table: dict[str, float]) -> dict[frozenset[str], float
     return {frozenset(_link_pair(key)): float(ms) for key, ms in table.items()}
 
 
+# -- the model ---------------------------------------------------------------------------------------
+
+
 class EastWestModel(MarketModel):
     """The East-Data-West-Compute market: eastern demand, western resources, carbon-aware scheduling.
 
     Every argument has a keyword default, so ``mesa.batch_run`` and SolaraViz can rebuild the model.
+    Inside, the arguments are grouped into four frozen, validated records: :class:`DemandParams`
+    (``model.demand``), :class:`SupplyParams` (``model.supply``), :class:`MarketParams`
+    (``model.market``) and :class:`CarbonParams` (``model.carbon``). The defaults and their sources
+    are in ``docs/economy.md``.
 
     Args:
-        n_users: Users, spread over the eastern clusters.
-        task_rate: Expected tasks per user per hour.
+        n_users: Users, spread over the eastern clusters. Every capacity below is stated for
+            :data:`REFERENCE_USERS` users and scales with ``n_users``.
+        task_rate: Expected tasks per user per hour, on average over the day and week.
         inference_share, analytics_share: Task mix; training takes the rest.
         deadline_flex_h: Hours analytics and training tasks may wait.
         inference_latency_ms: One-way latency bound of inference tasks.
@@ -562,8 +904,13 @@ class EastWestModel(MarketModel):
         green_weight_micro_per_kg: What a fully green-minded user pays to avoid a kg of CO2.
         carbon_price_micro_per_kg: Carbon price the platform charges itself when scheduling; users'
             mean green preference times ``green_weight_micro_per_kg`` is added to it.
+        social_cost_micro_per_kg: Social cost of carbon, for the welfare account.
         carbon_aware: Whether the platform weighs carbon at all and defers tasks to greener hours.
+        forecast_error: Relative error (standard deviation) of the intensity forecast one hour
+            ahead; it grows with the square root of the lead time.
         budget_factor: Scales what users pay for compute.
+        diurnal_amplitude: Relative swing of demand over the day (peak at 15:00 Beijing time).
+        weekend_factor: Demand on Saturdays and Sundays over weekdays.
         east_capacity_mcore_h, west_capacity_mcore_h: Capacity per data centre per hour.
         east_cost_micro, west_cost_micro: Operating cost per milli-core-hour.
         power_w_per_core: IT power per busy core.
@@ -576,21 +923,32 @@ class EastWestModel(MarketModel):
         solar_w, wind_w, thermal_w, microgrid_w: Rated power per supplier, west (east sites get half).
         wind_scale_m_s: Weibull scale of wind speeds.
         cloudiness: Mean cloud loss of solar.
+        renewable_cost_micro: Marginal cost of solar, wind and microgrid energy per Wh.
+        thermal_cost_micro: Fuel cost of thermal energy per Wh.
         grid_retail_micro: Grid price per Wh.
-        grid_feed_in_micro: What the grid pays per Wh sold back.
+        grid_feed_in_micro: What the grid pays per Wh sold to it.
+        grid_generation_micro: The grid's generation cost per Wh it delivers (or is spared).
+        load_forecast_error: Relative error of a data centre's forecast of next hour's load,
+            which shapes its energy demand curve.
         network_price_micro_per_mb: Transit price per MB per link.
         network_bandwidth_mb: Capacity per link per hour.
-        network_energy_wh_per_gb: Energy per GB per link.
         route_factor: Fibre route length over great-circle distance.
-        outage_rate: Chance a data centre fails in an hour (its deliveries breach their guarantees).
+        outage_per_year: Outages per data centre per year (their deliveries breach their guarantees).
+        repair_h: Mean hours to repair an outage (each outage lasts a whole number of hours, at least one).
         penalty_rate: Compensation per breached delivery, as a share of its price.
         search_passes: Local-search passes after the scheduler's greedy placement
             (:func:`market.allocation.allocate_greedy`); the rolling horizon re-plans every hour, so
-            the default 0 loses almost nothing (0.001 % of welfare at 10k users) at 40 % of the time.
+            the default 0 loses almost nothing at a fraction of the time.
         start_hour: Hour of the year (UTC) of the first step.
         initial_funds_micro: Each user's escrow deposit.
+        track_optimum: Record every task and hour so that :meth:`summary_metrics` can report
+            ``efficiency`` against the perfect-foresight optimum (:mod:`agents.optimum`); off in
+            benchmarks, since the record grows with the run.
         seed: Seed of the model's generators.
         settler: Where each hour's trades settle.
+
+    Raises:
+        ValueError: a parameter out of range (the message names it).
     """
 
     def __init__(
@@ -600,80 +958,135 @@ class EastWestModel(MarketModel):
         inference_share: float = 0.6,
         analytics_share: float = 0.3,
         deadline_flex_h: int = 4,
-        inference_latency_ms: float = 30.0,
+        inference_latency_ms: float = 5.0,
         link_latency_ms: dict[str, float] | None = None,
         green_preference: float = 0.5,
         green_weight_micro_per_kg: float = 200_000.0,
         carbon_price_micro_per_kg: float = 1_000_000.0,
+        social_cost_micro_per_kg: int = 1_000_000,
         carbon_aware: bool = True,
+        forecast_error: float = 0.05,
         budget_factor: float = 1.0,
-        east_capacity_mcore_h: int = 400_000,
-        west_capacity_mcore_h: int = 1_500_000,
+        diurnal_amplitude: float = 0.35,
+        weekend_factor: float = 0.85,
+        east_capacity_mcore_h: int = 30_000,
+        west_capacity_mcore_h: int = 200_000,
         east_cost_micro: int = 110,
         west_cost_micro: int = 80,
         power_w_per_core: float = WATTS_PER_CORE,
-        idle_share: float = 0.3,
+        idle_share: float = 0.5,
         surge: float = 0.5,
         green_premium: float = 0.1,
         supplier_strategy: str = "markup",
         mechanism: str = "uniform",
         supplier_bargaining_power: float = 1.0,
-        solar_w: float = 15_000.0,
-        wind_w: float = 10_000.0,
-        thermal_w: float = 40_000.0,
-        microgrid_w: float = 6_000.0,
+        solar_w: float = 2_000.0,
+        wind_w: float = 1_500.0,
+        thermal_w: float = 1_500.0,
+        microgrid_w: float = 800.0,
         wind_scale_m_s: float = 8.0,
         cloudiness: float = 0.3,
+        renewable_cost_micro: int = 10,
+        thermal_cost_micro: int = 300,
         grid_retail_micro: int = 700,
-        grid_feed_in_micro: int = 250,
+        grid_feed_in_micro: int = 280,
+        grid_generation_micro: int = 280,
+        load_forecast_error: float = 0.2,
         network_price_micro_per_mb: int = 2,
         network_bandwidth_mb: int = 20_000_000,
-        network_energy_wh_per_gb: float = 5.0,
         route_factor: float = 1.5,
-        outage_rate: float = 0.01,
+        outage_per_year: float = 0.8,
+        repair_h: float = 2.0,
         penalty_rate: float = 0.5,
         search_passes: int = 0,
         start_hour: int = 4_000,
         initial_funds_micro: int = 1_000_000_000_000,
+        track_optimum: bool = False,
         seed: int | None = None,
         settler: Any = None,
     ) -> None:
         super().__init__(seed=seed, settler=settler)
-        if mechanism not in ENERGY_MECHANISMS:
-            raise ValueError(f"unknown energy mechanism {mechanism!r} (one of: {', '.join(ENERGY_MECHANISMS)})")
-        self.task_rate = task_rate
-        self.deadline_flex_h = deadline_flex_h
-        self.inference_latency_ms = inference_latency_ms
-        self.meter = AnalyticalMeter()
-        self.green_weight_micro_per_kg = green_weight_micro_per_kg
-        self.carbon_price_micro_per_kg = carbon_price_micro_per_kg
-        self.carbon_aware = carbon_aware
-        self.surge = surge
-        self.green_premium = green_premium
-        self.mechanism = mechanism
-        self.supplier_bargaining_power = supplier_bargaining_power
-        self.grid_retail_micro = grid_retail_micro
-        self.grid_feed_in_micro = grid_feed_in_micro
-        self.outage_rate = outage_rate
-        self.penalty_rate = penalty_rate
-        self.search_passes = search_passes
+        self.demand = DemandParams(
+            n_users,
+            task_rate,
+            inference_share,
+            analytics_share,
+            deadline_flex_h,
+            inference_latency_ms,
+            green_preference,
+            budget_factor,
+            diurnal_amplitude,
+            weekend_factor,
+        )
+        self.supply = SupplyParams(
+            east_capacity_mcore_h,
+            west_capacity_mcore_h,
+            east_cost_micro,
+            west_cost_micro,
+            power_w_per_core,
+            idle_share,
+            solar_w,
+            wind_w,
+            thermal_w,
+            microgrid_w,
+            wind_scale_m_s,
+            cloudiness,
+            renewable_cost_micro,
+            thermal_cost_micro,
+            network_bandwidth_mb,
+            route_factor,
+            outage_per_year,
+            repair_h,
+            penalty_rate,
+        )
+        self.market = MarketParams(
+            mechanism,
+            supplier_strategy,
+            supplier_bargaining_power,
+            surge,
+            green_premium,
+            grid_retail_micro,
+            grid_feed_in_micro,
+            grid_generation_micro,
+            network_price_micro_per_mb,
+            load_forecast_error,
+            search_passes,
+        )
+        self.carbon = CarbonParams(carbon_aware, carbon_price_micro_per_kg, green_weight_micro_per_kg, social_cost_micro_per_kg, forecast_error)
+        for record in (self.demand, self.supply, self.market, self.carbon):
+            for key, message in record.problems():
+                raise ValueError(f"{key}: {message}")
         self.start_hour = start_hour
+        self.optimum_record = RunRecord() if track_optimum else None
+        self.meter = AnalyticalMeter()
         self._order_ids = itertools.count(1)
         self._task_ids = itertools.count(1)
-        self.round_stats: dict[str, float] = {}
+        self.round_stats = RoundStats()
+        self.totals = RoundStats()
+        self.utilisation_east_peak = 0.0
         self._green_supply: dict[tuple[str, int], float] = {}
+        # where the busy blocks of a centre's demand curve end, in forecast standard deviations
+        self._curve_quantiles = [float(ndtri(min(max(j / _CURVE_BLOCKS, 0.005), 0.995))) for j in range(_CURVE_BLOCKS + 1)]
+        self._intensity = {
+            c.name: grid_intensity_profile(c.lat, c.lon, c.grid_factor_kg_per_kwh, SOLAR_SHARE_2022[c.grid_region], _THERMAL_KG_PER_KWH)
+            for c in CLUSTERS
+        }
 
         rng = self.rng
+        # forecast errors come from a generator of their own, so runs that forecast more or fewer
+        # hours ahead (or none: carbon-blind) still see the same tasks, weather and outages
+        self._forecast_rng = np.random.default_rng(int(rng.integers(2**63)))
+        scale = max(n_users, 1) / REFERENCE_USERS
         self.grid = Grid(self, initial_funds_micro)
         self.energy_platform = EnergyTradingPlatform(self, initial_funds_micro)
         self.scheduler = SchedulingPlatform(self)
         funds = initial_funds_micro
         for c in CLUSTERS:
             east = is_east(c)
-            DataCentre(
+            ComputeCentre(
                 self,
                 site=c,
-                capacity_mcore_h=east_capacity_mcore_h if east else west_capacity_mcore_h,
+                capacity_mcore_h=round((east_capacity_mcore_h if east else west_capacity_mcore_h) * scale),
                 pue=round(pue_target(c) - float(rng.uniform(0.0, 0.1)), 3),
                 cost_micro=east_cost_micro if east else west_cost_micro,
                 power_w_per_core=power_w_per_core,
@@ -683,36 +1096,37 @@ class EastWestModel(MarketModel):
                 strategy=make_strategy(supplier_strategy, rng, markup=0.15),
                 initial_funds_micro=funds,
             )
-            scale = 0.5 if east else 1.0
+            size = (0.5 if east else 1.0) * scale
             for kind, watts, cost in (
-                (SupplyKind.SOLAR, solar_w, 60),
-                (SupplyKind.WIND, wind_w, 50),
-                (SupplyKind.THERMAL, thermal_w, 380),
-                (SupplyKind.MICROGRID, microgrid_w, 120),
+                (EnergySource.SOLAR, solar_w, renewable_cost_micro),
+                (EnergySource.WIND, wind_w, renewable_cost_micro),
+                (EnergySource.THERMAL, thermal_w, thermal_cost_micro),
+                (EnergySource.MICROGRID, microgrid_w, renewable_cost_micro),
             ):
                 if watts > 0:
                     EnergySupplier(
                         self,
                         site=c,
                         kind=kind,
-                        capacity_w=watts * scale,
+                        capacity_w=watts * size,
                         marginal_cost_micro=cost,
-                        strategy=make_strategy(supplier_strategy, rng, markup=0.1),
+                        strategy=make_strategy(supplier_strategy, rng, floor=grid_feed_in_micro, ceiling=grid_retail_micro, markup=0.1),
                         cloudiness=cloudiness,
                         wind_scale_m_s=wind_scale_m_s,
                     )
         backbone = backbone_graph(CLUSTERS, route_factor=route_factor)
         measured = _parse_link_latencies(link_latency_ms or {})
+        bandwidth = round(network_bandwidth_mb * scale)
         for a, b, data in sorted(backbone.edges(data=True)):
             latency = measured.get(frozenset((a, b)), data["latency_ms"])
-            NetworkLink(self, a, b, latency, network_bandwidth_mb, network_price_micro_per_mb, network_energy_wh_per_gb)
+            NetworkLink(self, a, b, latency, bandwidth, network_price_micro_per_mb)
         eastern = [c for c in CLUSTERS if is_east(c)]
         mix = (inference_share, analytics_share, max(0.0, 1.0 - inference_share - analytics_share))
         self.task_mix = np.asarray(mix) / sum(mix)
         homes = rng.integers(len(eastern), size=n_users)
         prefs = np.clip(rng.normal(green_preference, 0.2, size=n_users), 0.0, 1.0)
         for i in range(n_users):
-            User(
+            ComputeUser(
                 self,
                 home=eastern[int(homes[i])],
                 deadline_flex_h=deadline_flex_h,
@@ -721,13 +1135,14 @@ class EastWestModel(MarketModel):
                 initial_funds_micro=funds,
             )
         self._index()
-        self.network_energy_wh_per_gb = network_energy_wh_per_gb
-        self.carbon_weight_micro_per_kg = carbon_price_micro_per_kg + green_weight_micro_per_kg * float(np.mean(prefs)) if n_users else carbon_price_micro_per_kg
+        mean_pref = float(np.mean(prefs)) if n_users else 0.0
+        self.carbon_weight_micro_per_kg = carbon_price_micro_per_kg + green_weight_micro_per_kg * mean_pref
         self._links_by_pair = {frozenset((link.a, link.b)): link for link in self.links}
         self._path_links: dict[tuple[str, ...], tuple[NetworkLink, ...]] = {}
+        # every node carries the fossil factor: the scheduler scales it down per centre and hour
         self.graph = region_graph(
             [Link(k.a, k.b, k.latency_ms, k.bandwidth_mb, k.price_micro_per_mb) for k in self.links],
-            {c.name: c.grid_factor_kg_per_kwh for c in CLUSTERS},
+            {c.name: _THERMAL_KG_PER_KWH for c in CLUSTERS},
         )
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
         self.datacollector.collect(self)
@@ -736,11 +1151,11 @@ class EastWestModel(MarketModel):
 
     def _index(self) -> None:
         by_type = self.agents_by_type
-        self.users = list(by_type.get(User, ()))
-        self.centres = list(by_type.get(DataCentre, ()))
+        self.users = list(by_type.get(ComputeUser, ()))
+        self.centres = list(by_type.get(ComputeCentre, ()))
         self.links = list(by_type.get(NetworkLink, ()))
         self.suppliers = list(by_type.get(EnergySupplier, ()))
-        self.centres_by_region: dict[str, list[DataCentre]] = {}
+        self.centres_by_region: dict[str, list[ComputeCentre]] = {}
         for dc in self.centres:
             self.centres_by_region.setdefault(dc.site.name, []).append(dc)
         self.suppliers_by_region: dict[str, list[EnergySupplier]] = {}
@@ -748,7 +1163,9 @@ class EastWestModel(MarketModel):
             self.suppliers_by_region.setdefault(s.site.name, []).append(s)
         self.by_id = {a.unique_id: a for a in self.agents}
         self.centres_by_name = {str(dc.unique_id): dc for dc in self.centres}
+        self.east_centres = [dc for dc in self.centres if is_east(dc.site)]
 
+    #: The hour's figures the data collector records (each a field or property of :class:`RoundStats`).
     _REPORTED = (
         "compute_mcore_h",
         "compute_price_micro",
@@ -760,35 +1177,39 @@ class EastWestModel(MarketModel):
         "tasks_deferred",
         "qos_violations",
         "sla_breaches",
+        "value_micro",
+        "generation_cost_micro",
+        "network_cost_micro",
+        "operating_cost_micro",
+        "carbon_cost_micro",
         "welfare_micro",
+        "utilisation_east",
+        "utilisation_mean",
         "green_share",
         "kg_co2",
+        "kg_co2_deferrable",
         "kwh",
     )
+    #: Running totals since the start, so ``mesa.batch_run``'s last-step row means the whole run.
+    _CUMULATIVE = ("tasks_served", "sla_breaches", "value_micro", "welfare_micro", "carbon_cost_micro", "kg_co2", "kwh")
 
     def _reporters(self) -> dict[str, Any]:
-        reporters: dict[str, Any] = {key: (lambda m, k=key: m.round_stats.get(k, np.nan)) for key in self._REPORTED}
+        reporters: dict[str, Any] = {key: (lambda m, k=key: getattr(m.round_stats, k)) for key in self._REPORTED}
+        for key in self._CUMULATIVE:
+            reporters[f"cum_{key}"] = lambda m, k=key: getattr(m.totals, k)
         reporters["trades"] = lambda m: len(m.trades)
         reporters["gas_used"] = lambda m: m.last_outcome.gas_used
         return reporters
 
     @classmethod
     def validate_params(cls, params: dict[str, Any]) -> list[tuple[str, str]]:
-        """Scenario checks beyond types."""
-        problems = []
-        if params["mechanism"] not in ENERGY_MECHANISMS:
-            problems.append(("mechanism", f"unknown mechanism {params['mechanism']!r} (one of: {', '.join(ENERGY_MECHANISMS)})"))
-        if params["supplier_strategy"] not in {s.value for s in StrategyName}:
-            problems.append(("supplier_strategy", f"unknown strategy {params['supplier_strategy']!r}"))
-        if params["inference_share"] + params["analytics_share"] > 1.0:
-            problems.append(("analytics_share", "inference_share + analytics_share must not exceed 1"))
-        for key in ("green_preference", "outage_rate", "idle_share", "cloudiness"):
-            if not 0.0 <= params[key] <= 1.0:
-                problems.append((key, f"must be in [0, 1], got {params[key]}"))
-        if params["route_factor"] < 1.0:
-            problems.append(("route_factor", "no fibre route is shorter than the great circle (must be >= 1)"))
-        if params["grid_feed_in_micro"] > params["grid_retail_micro"]:
-            problems.append(("grid_feed_in_micro", "must not exceed grid_retail_micro"))
+        """Scenario checks beyond types: each parameter record's own, and the link latencies."""
+        names = {
+            record: [f.name for f in fields(record)] for record in (DemandParams, SupplyParams, MarketParams, CarbonParams)
+        }
+        problems: Problems = []
+        for record, keys in names.items():
+            problems += record(*(params[k] for k in keys)).problems()
         for key, ms in (params["link_latency_ms"] or {}).items():
             try:
                 a, b = (cluster(n) for n in _link_pair(key))
@@ -811,59 +1232,59 @@ class EastWestModel(MarketModel):
     def next_task_id(self) -> int:
         return next(self._task_ids)
 
-    # -- the hourly loop --------------------------------------------------------------------------
+    def agent_role(self, agent: Any) -> tuple[str, str]:
+        if isinstance(agent, EnergySupplier):
+            return f"{agent.kind.value} supplier", agent.site.name
+        return super().agent_role(agent)
 
-    def step(self) -> None:
-        """One hour: perceive, energy market, compute-network market, guarantees, settlement, data."""
-        self.round_stats = dict.fromkeys((*self._REPORTED, "energy_turnover_micro", "compute_turnover_micro", "green_kwh"), 0.0)
-        book = RoundBook(self._order_ids, self.steps)
-        self._perceive()
-        for dc in self.centres:
-            dc.bought_green_wh = dc.bought_thermal_wh = 0
-        self.energy_platform.clear(book)
-        self.agents_by_type[DataCentre].do("post_price")
-        scheduled = self.scheduler.schedule()
-        self._deliver(scheduled, book)
-        self._balance_energy(book)
-        self.orders, self.trades = book.close()
-        self.settle_round()
-        self.pay_trades(self.by_id)
-        self.agents_by_type[DataCentre].do("close_hour")
-        self._finish_stats()
-        self.datacollector.collect(self)
+    # -- forecasts --------------------------------------------------------------------------------
 
-    def _perceive(self) -> None:
-        self.agents_by_type[EnergySupplier].do("perceive")
-        rng = self.rng
-        arrivals = rng.poisson(self.task_rate, size=len(self.users))
-        total = int(arrivals.sum())
-        kinds = rng.choice(3, size=total, p=self.task_mix)
-        sizes = rng.lognormal(0.0, 0.5, size=total)
-        owners = np.repeat(np.arange(len(self.users)), arrivals)
-        # meter all of the hour's tasks kind by kind (market.metering), GPU work in core-equivalents
-        compute = np.empty(total, dtype=np.int64)
-        data = np.empty(total, dtype=np.int64)
-        for k, kind in enumerate(_KINDS):
-            mask = kinds == k
-            profile = PROFILES[kind]
-            cores, gpus, mb = self.meter.demand_many(kind, profile.median_size * sizes[mask], profile.qos)
-            compute[mask] = np.maximum(1, cores + np.rint(gpus * CORES_PER_GPU).astype(np.int64))
-            data[mask] = np.maximum(1, mb)
-        users = self.users
-        for owner, kind, c, mb in zip(owners.tolist(), kinds.tolist(), compute.tolist(), data.tolist(), strict=True):
-            users[owner].new_task(_KINDS[kind], c, mb)
-        self.round_stats["tasks_new"] = float(total)
+    def grid_intensity(self, region: str, hour_of_year: int) -> float:
+        """The region's grid emission factor in ``hour_of_year``, kg CO2/kWh."""
+        return float(self._intensity[region][hour_of_year % HOURS_PER_YEAR])
 
-    def link_between(self, a: str, b: str) -> NetworkLink:
-        """The backbone link joining clusters ``a`` and ``b``."""
-        return self._links_by_pair[frozenset((a, b))]
+    def intensity_forecast(self, hours: int) -> dict[int, list[float]]:
+        """Each centre's forecast marginal emission factor for the next ``hours`` hours, kg CO2/kWh.
 
-    def path_links(self, path: tuple[str, ...]) -> tuple[NetworkLink, ...]:
-        """The backbone links along ``path`` (a sequence of cluster names), in order."""
-        links = self._path_links.get(path)
-        if links is None:
-            links = self._path_links[path] = tuple(self.link_between(a, b) for a, b in itertools.pairwise(path))
-        return links
+        Work added to a centre in an hour is met at the margin by its regional grid (its market
+        purchases were made before the work was placed), so the factor is the region's grid
+        intensity in that hour. The hour at hand is known; later hours carry a multiplicative
+        error of ``forecast_error`` times the square root of the lead time (drawn from the
+        model's forecast generator, one draw per region and hour ahead).
+        """
+        error = self.carbon.forecast_error
+        out: dict[int, list[float]] = {}
+        for region, centres in self.centres_by_region.items():
+            grid = [self.grid_intensity(region, self.hour_of_year + k) for k in range(hours)]
+            if error > 0 and hours > 1:
+                noise = self._forecast_rng.standard_normal(hours - 1)
+                grid = [grid[0]] + [max(0.0, g * (1.0 + error * math.sqrt(k + 1) * float(z))) for k, (g, z) in enumerate(zip(grid[1:], noise, strict=True))]
+            factors = [min(_THERMAL_KG_PER_KWH, g) for g in grid]
+            for dc in centres:
+                out[dc.unique_id] = factors
+        return out
+
+    def greenest_hours(self, hours: int) -> dict[str, list[int]]:
+        """For each region and each last slot ``d`` below ``hours``: the slot in ``0..d`` to run
+        deferrable work from that region in, by the forecast grid intensity (as in
+        :meth:`intensity_forecast`, from the forecast generator).
+
+        It is the earliest slot whose forecast is within the forecast's own relative error of the
+        lowest forecast up to ``d``: waiting is worth it only for a gain the forecast can tell
+        from its noise (else the minimum of noisy forecasts would drift to the far end of flat
+        nights).
+        """
+        error = self.carbon.forecast_error
+        noise = self._forecast_rng.standard_normal((len(CLUSTERS), hours))
+        out: dict[str, list[int]] = {}
+        for i, c in enumerate(CLUSTERS):
+            grid = [self.grid_intensity(c.name, self.hour_of_year + k) * (1.0 + error * math.sqrt(k) * float(noise[i, k])) for k in range(hours)]
+            firsts = []
+            for d in range(hours):
+                lowest = min(grid[: d + 1])
+                firsts.append(next(k for k in range(d + 1) if grid[k] <= lowest * (1.0 + error)))
+            out[c.name] = firsts
+        return out
 
     def green_forecast(self, hours: int) -> dict[int, list[float]]:
         """Each centre's expected renewable share for the next ``hours`` hours.
@@ -891,52 +1312,165 @@ class EastWestModel(MarketModel):
             supply = self._green_supply[key] = sum(s.expected_wh(hour_of_year) for s in suppliers if s.green)
         return supply
 
-    def _deliver(self, scheduled: list[tuple[Task, DataCentre, tuple[NetworkLink, ...]]], book: RoundBook) -> None:
-        """Runs the scheduled tasks under their guarantee contracts; a centre hit by an outage breaches."""
+    # -- the hourly loop --------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """One hour: perceive, energy market, compute-network market, guarantees, energy balance,
+        settlement, data."""
+        self.round_stats = RoundStats()
+        book = RoundBook(self._order_ids, self.steps)
+        self._perceive()
         for dc in self.centres:
-            dc.online = bool(self.rng.random() >= self.outage_rate)
+            dc.bought_green_wh = dc.bought_thermal_wh = 0
+        self.energy_platform.clear(book)
+        self.agents_by_type[ComputeCentre].do("post_price")
+        scheduled = self.scheduler.schedule()  # the match
+        self._deliver(scheduled, book)  # delivery, or breach
+        self._balance_energy(book)
+        self.orders, self.trades = book.close()
+        self.settle_round()
+        self.pay_trades(self.by_id)
+        self.agents_by_type[ComputeCentre].do("close_hour")
+        self._finish_stats()
+        self.datacollector.collect(self)
+
+    def _perceive(self) -> None:
+        self.agents_by_type[EnergySupplier].do("perceive")
+        rng, d = self.rng, self.demand
+        rate = d.task_rate * demand_multiplier(self.hour_of_year, d.diurnal_amplitude, d.weekend_factor)
+        arrivals = rng.poisson(rate, size=len(self.users))
+        total = int(arrivals.sum())
+        kinds = rng.choice(3, size=total, p=self.task_mix)
+        sizes = rng.lognormal(0.0, 0.5, size=total)
+        owners = np.repeat(np.arange(len(self.users)), arrivals)
+        # meter all of the hour's tasks kind by kind (market.metering), GPU work in core-equivalents
+        compute = np.empty(total, dtype=np.int64)
+        data = np.empty(total, dtype=np.int64)
+        for k, kind in enumerate(_KINDS):
+            mask = kinds == k
+            profile = PROFILES[kind]
+            cores, gpus, mb = self.meter.demand_many(kind, profile.median_size * sizes[mask], profile.qos)
+            compute[mask] = np.maximum(1, cores + np.rint(gpus * CORES_PER_GPU).astype(np.int64))
+            data[mask] = np.maximum(1, mb)
+        users = self.users
+        for owner, kind, c, mb in zip(owners.tolist(), kinds.tolist(), compute.tolist(), data.tolist(), strict=True):
+            users[owner].new_task(_KINDS[kind], c, mb)
+        self.round_stats.tasks_new = total
+
+    def link_between(self, a: str, b: str) -> NetworkLink:
+        """The backbone link joining clusters ``a`` and ``b``."""
+        return self._links_by_pair[frozenset((a, b))]
+
+    def path_links(self, path: tuple[str, ...]) -> tuple[NetworkLink, ...]:
+        """The backbone links along ``path`` (a sequence of cluster names), in order."""
+        links = self._path_links.get(path)
+        if links is None:
+            links = self._path_links[path] = tuple(self.link_between(a, b) for a, b in itertools.pairwise(path))
+        return links
+
+    def _outages(self) -> None:
+        """Which centres are down this hour: a centre that is up fails with the hourly chance of
+        ``outage_per_year`` and stays down for a repair time drawn around ``repair_h`` (exponential,
+        rounded up to whole hours)."""
+        chance, repair = self.supply.outage_chance, self.supply.repair_h
+        draws = self.rng.random(len(self.centres))
+        for dc, u in zip(self.centres, draws.tolist(), strict=True):
+            if dc.repair_left_h > 0:
+                dc.online = False
+                dc.repair_left_h -= 1
+            elif u < chance:
+                dc.online = False
+                dc.repair_left_h = max(1, math.ceil(self.rng.exponential(repair))) - 1 if repair > 0 else 0
+            else:
+                dc.online = True
+
+    def _deliver(self, scheduled: list[tuple[Job, ComputeCentre, tuple[NetworkLink, ...]]], book: RoundBook) -> None:
+        """Runs the scheduled tasks under their guarantee contracts; a centre hit by an outage breaches.
+
+        Each delivered task adds its value to its user's account and its operating cost to its
+        centre's; moving its data costs network energy (one end-to-end figure per GB,
+        :data:`market.metering.NETWORK_WH_PER_GB`), drawn at the origin's grid intensity and
+        costed at the grid's generation cost, booked to the links of its path (to the centre when
+        it runs where its data is).
+        """
+        self._outages()
+        if self.optimum_record is not None:
+            renewable: dict[str, int] = {}
+            thermal: dict[str, int] = {}
+            for s in self.suppliers:
+                into = renewable if s.green else thermal
+                into[s.site.name] = into.get(s.site.name, 0) + s.available_wh
+            self.optimum_record.hours.append(HourRecord(renewable, thermal, [dc.online for dc in self.centres]))
+        for dc in self.centres:
+            dc.used_mcore_h = dc.rigid_mcore_h = 0
         add, by_id, network, compute = book.add, self.by_id, Resource.NETWORK, Resource.COMPUTE
-        kwh = kg_co2 = 0.0
-        network_mb = compute_mcore_h = turnover = welfare = served = breaches = 0
+        stats, hour = self.round_stats, self.hour_of_year
+        generation = self.market.grid_generation_micro
+        penalty_rate = self.supply.penalty_rate
         for task, dc, path in scheduled:
             price, user, mb = dc.price_micro, task.user, task.data_mb
+            units = task.compute_mcore_h
+            if not dc.online:
+                # the guarantee contract: nothing is paid for the missed delivery and the supplier's
+                # collateral compensates the user (booked as the centre buying back the undelivered units)
+                add(dc.unique_id, user, compute, units, math.floor(penalty_rate * price * units))
+                stats.sla_breaches += 1
+                stats.qos_violations += 1
+                continue
             for link in path:
                 add(user, link.unique_id, network, mb, mb * link.price_micro_per_mb)
                 link.carried_mb += mb
-                link_kwh = mb / 1024 * link.energy_wh_per_gb / _WH_PER_KWH
-                kwh += link_kwh
-                kg_co2 += link_kwh * link.grid_factor_kg_per_kwh
-            network_mb += mb * len(path)
-            units = task.compute_mcore_h
-            if dc.online:
-                add(user, dc.unique_id, compute, units, units * price)
-                dc.used_mcore_h += units
-                dc.revenue_micro += units * price
-                compute_mcore_h += units
-                turnover += units * price
-                welfare += (task.value_micro - dc.cost_micro) * units
-                served += 1
-                by_id[user].served += 1
+            stats.network_mb += mb * len(path)
+            network_wh = mb / 1024 * NETWORK_WH_PER_GB
+            network_kg = network_wh / _WH_PER_KWH * self.grid_intensity(task.origin, hour)
+            network_cost = round(network_wh * generation)
+            carriers: tuple[Any, ...] = path or (dc,)
+            share, rest = divmod(network_cost, len(carriers))
+            for i, carrier in enumerate(carriers):
+                account = self.book(carrier.unique_id)
+                account.cost_micro += share + (rest if i == 0 else 0)
+                account.wh += network_wh / len(carriers)
+                account.kg_co2 += network_kg / len(carriers)
+            stats.network_cost_micro += network_cost
+            stats.kwh += network_wh / _WH_PER_KWH
+            stats.kg_co2 += network_kg
+            add(user, dc.unique_id, compute, units, units * price)
+            dc.used_mcore_h += units
+            dc.revenue_micro += units * price
+            value, operating = task.value_micro * units, dc.cost_micro * units
+            self.book(user).value_micro += value
+            self.book(dc.unique_id).cost_micro += operating
+            stats.value_micro += value
+            stats.operating_cost_micro += operating
+            stats.compute_mcore_h += units
+            stats.compute_turnover_micro += units * price
+            stats.tasks_served += 1
+            by_id[user].served += 1
+            if not task.deferrable:
+                dc.rigid_mcore_h += units
             else:
-                # the guarantee contract: nothing is paid for the missed delivery and the supplier's
-                # collateral compensates the user (booked as the centre buying back the undelivered units)
-                penalty = math.floor(self.penalty_rate * price * units)
-                add(dc.unique_id, user, compute, units, penalty)
-                breaches += 1
-        stats = self.round_stats
-        stats["kwh"] += kwh
-        stats["kg_co2"] += kg_co2
-        stats["network_mb"] += network_mb
-        stats["compute_mcore_h"] += compute_mcore_h
-        stats["compute_turnover_micro"] += turnover
-        stats["welfare_micro"] += welfare
-        stats["tasks_served"] += served
-        stats["sla_breaches"] += breaches
-        stats["qos_violations"] += breaches
+                # the work's own emissions at the margin: its busy energy at the centre's grid
+                # intensity and its data's at the origin's, now and had it run when it arrived
+                arrived = self.start_hour + task.arrival - 1
+                compute_kwh = dc.marginal_wh(units) / _WH_PER_KWH
+                stats.kg_co2_deferrable += compute_kwh * self.grid_intensity(dc.site.name, hour) + network_kg
+                stats.kg_co2_deferrable_at_arrival += compute_kwh * self.grid_intensity(dc.site.name, arrived) + network_wh / _WH_PER_KWH * self.grid_intensity(task.origin, arrived)
+                stats.deferrable_mcore_h += units
+                stats.deferrable_mb += mb
 
     def _balance_energy(self, book: RoundBook) -> None:
-        """Each centre draws what it used: market purchases first, the grid for the rest; surplus goes back."""
-        stats = self.round_stats
+        """Each centre draws what it used: market purchases first, the grid for the rest; surplus
+        goes back to the grid at the feed-in tariff, as does every supplier's unsold energy where
+        the tariff covers its cost (a thermal plant only generates what it sells).
+
+        Costs and emissions: each supplier's generation at its marginal cost (thermal at the
+        fossil factor), the grid's generation behind what it delivers less what it is spared by
+        what is fed in, and the grid energy a centre draws at its region's intensity this hour.
+        """
+        stats, hour, market = self.round_stats, self.hour_of_year, self.market
+        retail, feed_in, generation = market.grid_retail_micro, market.grid_feed_in_micro, market.grid_generation_micro
+        grid_id = self.grid.agent_id
+        grid_net_wh = 0  # delivered less fed in
         for dc in self.centres:
             used = dc.energy_for(dc.used_mcore_h) if dc.online else 0
             bought = dc.bought_green_wh + dc.bought_thermal_wh
@@ -944,36 +1478,85 @@ class EastWestModel(MarketModel):
             thermal = min(used - green, dc.bought_thermal_wh)
             from_grid = used - green - thermal
             if from_grid > 0:
-                book.add(dc.agent_id, self.grid.agent_id, Resource.ENERGY, from_grid, from_grid * self.grid_retail_micro)
+                book.add(dc.agent_id, grid_id, Resource.ENERGY, from_grid, from_grid * retail)
             surplus = bought - green - thermal
             if surplus > 0:
-                book.add(self.grid.agent_id, dc.agent_id, Resource.ENERGY, surplus, surplus * self.grid_feed_in_micro)
+                book.add(grid_id, dc.agent_id, Resource.ENERGY, surplus, surplus * feed_in)
+            grid_net_wh += from_grid - surplus
             dc.energy_wh = used
             dc.green_share = green / used if used else dc.green_share
-            kwh = used / _WH_PER_KWH
-            stats["kwh"] += kwh
-            stats["green_kwh"] += green / _WH_PER_KWH
-            stats["kg_co2"] += (
-                thermal / _WH_PER_KWH * SOURCE_FACTORS[EnergySource.THERMAL]
-                + from_grid / _WH_PER_KWH * dc.site.grid_factor_kg_per_kwh
-            )
+            # the centre's emissions: its grid draw at the hour's intensity and the thermal energy
+            # it bought (what it resold included: that was generated for it)
+            kg = from_grid / _WH_PER_KWH * self.grid_intensity(dc.site.name, hour) + dc.bought_thermal_wh / _WH_PER_KWH * _THERMAL_KG_PER_KWH
+            account = self.book(dc.unique_id)
+            account.wh += used
+            account.kg_co2 += kg
+            stats.kwh += used / _WH_PER_KWH
+            stats.green_kwh += green / _WH_PER_KWH
+            stats.kg_co2 += kg
+        for s in self.suppliers:
+            unsold = s.available_wh - s.sold_wh
+            fed = unsold if unsold > 0 and s.green and feed_in >= s.marginal_cost_micro else 0
+            if fed:
+                book.add(grid_id, s.agent_id, Resource.ENERGY, fed, fed * feed_in)
+                grid_net_wh -= fed
+            cost = (s.sold_wh + fed) * s.marginal_cost_micro
+            self.book(s.unique_id).cost_micro += cost
+            stats.generation_cost_micro += cost
+        grid_cost = grid_net_wh * generation
+        self.book(grid_id).cost_micro += grid_cost
+        stats.generation_cost_micro += grid_cost
 
     def _finish_stats(self) -> None:
-        s = self.round_stats
-        s["green_share"] = s.pop("green_kwh") / s["kwh"] if s["kwh"] else np.nan
-        turnover = s.pop("compute_turnover_micro")  # what users paid the centres for compute
-        s["compute_price_micro"] = turnover / s["compute_mcore_h"] if s["compute_mcore_h"] else np.nan
-        s["energy_price_micro"] = s.pop("energy_turnover_micro") / s["energy_wh"] if s["energy_wh"] else np.nan
+        s, t = self.round_stats, self.totals
+        s.carbon_cost_micro = round(s.kg_co2 * self.carbon.social_cost_micro_per_kg)
+        east_capacity = sum(dc.capacity_mcore_h for dc in self.east_centres)
+        s.utilisation_east = sum(dc.used_mcore_h for dc in self.east_centres) / east_capacity if east_capacity else 0.0
+        s.utilisation_mean = float(np.mean([dc.used_mcore_h / dc.capacity_mcore_h if dc.capacity_mcore_h else 0.0 for dc in self.centres]))
+        self.utilisation_east_peak = max(self.utilisation_east_peak, s.utilisation_east)
+        for f in fields(RoundStats):
+            setattr(t, f.name, getattr(t, f.name) + getattr(s, f.name))
+
+    @property
+    def carbon_cost_micro(self) -> int:
+        """The run's carbon cost so far (the part of welfare no agent bears)."""
+        return self.totals.carbon_cost_micro
 
     def summary_metrics(self) -> dict[str, Any]:
-        frame = self.datacollector.get_model_vars_dataframe().iloc[1:]
-        served = float(frame["tasks_served"].sum())
+        """The run's totals for ``summary.json``: the welfare account, utilisation, carbon, QoS."""
+        t = self.totals
+        hours = max(self.steps, 1)
         return {
-            "tasks_served": int(served),
-            "qos_violations": int(frame["qos_violations"].sum()),
-            "sla_breaches": int(frame["sla_breaches"].sum()),
-            "kg_co2": round(float(frame["kg_co2"].sum()), 3),
-            "kwh": round(float(frame["kwh"].sum()), 3),
-            "green_share": round(float((frame["green_share"] * frame["kwh"]).sum() / frame["kwh"].sum()), 6) if frame["kwh"].sum() else None,
-            "welfare_micro": int(frame["welfare_micro"].sum()),
+            "tasks_served": t.tasks_served,
+            "qos_violations": t.qos_violations,
+            "sla_breaches": t.sla_breaches,
+            "kg_co2": round(t.kg_co2, 3),
+            "kg_co2_deferrable": round(t.kg_co2_deferrable, 3),
+            "kg_co2_deferrable_at_arrival": round(t.kg_co2_deferrable_at_arrival, 3),
+            "temporal_saving": round(1.0 - t.kg_co2_deferrable / t.kg_co2_deferrable_at_arrival, 6) if t.kg_co2_deferrable_at_arrival else None,
+            "deferrable_mcore_h": t.deferrable_mcore_h,
+            "deferrable_mb": t.deferrable_mb,
+            "kwh": round(t.kwh, 3),
+            "green_share": round(t.green_kwh / t.kwh, 6) if t.kwh else None,
+            "value_micro": t.value_micro,
+            "generation_cost_micro": t.generation_cost_micro,
+            "network_cost_micro": t.network_cost_micro,
+            "operating_cost_micro": t.operating_cost_micro,
+            "carbon_cost_micro": t.carbon_cost_micro,
+            "welfare_micro": t.welfare_micro,
+            "utilisation_peak": round(self.utilisation_east_peak, 6),
+            "utilisation_mean": round(t.utilisation_mean / hours, 6),
+            **self._efficiency(),
+        }
+
+    def _efficiency(self) -> dict[str, Any]:
+        """``efficiency``: the run's welfare over the perfect-foresight optimum's upper bound (the
+        LP relaxation, :func:`agents.optimum.welfare_upper_bound`), where the run recorded what it needs."""
+        if self.optimum_record is None or not self.optimum_record.hours:
+            return {}
+        bound = welfare_upper_bound(self, self.optimum_record)
+        return {
+            "welfare_bound_micro": round(bound),
+            "efficiency": round(self.totals.welfare_micro / bound, 6) if bound > 0 else None,
+            "efficiency_bound": "lp-relaxation",
         }

@@ -27,7 +27,17 @@ import numpy as np
 from scipy import integrate
 from scipy.special import ndtr
 
-__all__ = ["HOURS_PER_YEAR", "clear_sky_ghi", "SolarSite", "WindSite", "turbine_power_fraction", "mean_capacity_factor"]
+__all__ = [
+    "HOURS_PER_YEAR",
+    "clear_sky_ghi",
+    "SolarSite",
+    "WindSite",
+    "turbine_power_fraction",
+    "mean_capacity_factor",
+    "SOLAR_SHARE_2022",
+    "grid_intensity_profile",
+    "demand_multiplier",
+]
 
 HOURS_PER_YEAR = 8760
 _STC_IRRADIANCE_W_M2 = 1000.0
@@ -151,3 +161,62 @@ class WindSite:
     def expected_wh(self) -> float:
         """Expected energy in an hour (Wh): rating times the long-run capacity factor."""
         return self.capacity_w * mean_capacity_factor(self.weibull_shape, self.weibull_scale_m_s)
+
+
+# -- the grid's hourly carbon intensity and the users' demand profile ----------------------------------
+
+#: Share of each regional grid's 2022 generation that came from solar: an assumption by region around
+#: the national share of about 5 % in 2022 (Ember, "China" electricity data, 2023), higher in the
+#: sunny northwest and north, lower in the hydro-rich south and southwest (see docs/economy.md).
+SOLAR_SHARE_2022: dict[str, float] = {
+    "north": 0.06,
+    "northeast": 0.05,
+    "east": 0.04,
+    "central": 0.04,
+    "northwest": 0.09,
+    "south": 0.03,
+    "southwest": 0.02,
+}
+
+
+@lru_cache(maxsize=64)
+def grid_intensity_profile(lat: float, lon: float, annual_factor: float, solar_share: float, fossil_factor: float) -> np.ndarray:
+    """A regional grid's hourly emission factor (kg CO2/kWh) for each hour of the year, 8760 values.
+
+    The region's generation is split into fossil and non-fossil parts so that the annual mean of
+    ``fossil share × fossil_factor`` equals ``annual_factor`` (the 2022 regional factor). Solar is
+    the part that moves within the day: its share of the hour's generation follows the site's
+    clear-sky irradiance, ``solar_share`` on average over the year, and displaces fossil
+    generation, so the grid is cleanest around local noon. Other non-fossil sources (hydro, wind,
+    nuclear) are taken as flat. Cached per site.
+
+    Args:
+        lat, lon: The region's representative site.
+        annual_factor: The region's annual mean factor, kg CO2/kWh.
+        solar_share: Solar's share of the region's annual generation.
+        fossil_factor: Emission factor of fossil generation, kg CO2/kWh.
+    """
+    ghi = clear_sky_ghi(round(lat, 2), round(lon, 2))
+    solar = solar_share * ghi / float(ghi.mean())
+    fossil_mean = annual_factor / fossil_factor
+    # the fossil share falls by solar's share in each hour; its annual mean stays fossil_mean
+    fossil = np.clip(fossil_mean + solar_share - solar, 0.0, 1.0)
+    fossil *= fossil_mean / float(fossil.mean())  # the clip at 0 (never hit with the 2022 figures) would move the mean
+    profile = fossil * fossil_factor
+    profile.setflags(write=False)
+    return profile
+
+
+#: Users' demand by local hour (UTC+8), as a multiple of the daily mean: a trough before dawn and a
+#: broad working-day peak in the afternoon, about 2:1 peak to trough with the default amplitude: an
+#: assumption in the range of the diurnal swings of cluster load reported for Google's 2019 Borg
+#: trace (Tirmazi et al., "Borg: the next generation", EuroSys 2020). The amplitude and the weekend
+#: factor are scenario keys (``diurnal_amplitude``, ``weekend_factor``; see docs/economy.md).
+def demand_multiplier(hour_of_year: int, amplitude: float, weekend_factor: float, utc_offset_h: int = 8, year: int = 2030) -> float:
+    """Demand in ``hour_of_year`` (UTC) over the mean weekday hour: a cosine peaking at 15:00
+    local time with relative ``amplitude``, times ``weekend_factor`` on Saturdays and Sundays."""
+    local = hour_of_year + utc_offset_h
+    hour = local % 24
+    weekday = (dt.date(year, 1, 1).weekday() + local // 24) % 7
+    shape = 1.0 + amplitude * float(np.cos(2.0 * np.pi * (hour - 15) / 24.0))
+    return shape * (weekend_factor if weekday >= 5 else 1.0)

@@ -6,19 +6,43 @@ settle (the ledger implements it; a model never touches a chain).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import mesa
 
-from market.orders import AgentId, Order, SettlementOutcome, Trade
+from market.orders import AgentId, Order, Resource, SettlementOutcome, Trade
 
-__all__ = ["Settler", "MarketModel", "Participant"]
+__all__ = ["Settler", "AgentBook", "MarketModel", "Participant"]
 
 
 class Settler(Protocol):
     """Settles one round: the orders placed and the trades that fill them. The ledger implements it."""
 
     def settle(self, step: int, orders: list[Order], trades: list[Trade]) -> SettlementOutcome: ...
+
+
+@dataclass(slots=True)
+class AgentBook:
+    """What one participant bought, sold, paid and received over a run (per resource, in its unit).
+
+    Models that know their agents' values and costs add them (``value_micro``, ``cost_micro``),
+    and energy and emissions (``wh``, ``kg_co2``); the surplus is then value plus receipts less
+    payments and costs. Where a model knows neither, the surplus is the net payment.
+    """
+
+    bought: dict[Resource, int] = field(default_factory=dict)
+    sold: dict[Resource, int] = field(default_factory=dict)
+    paid_micro: int = 0
+    received_micro: int = 0
+    value_micro: int = 0
+    cost_micro: int = 0
+    wh: float = 0.0
+    kg_co2: float = 0.0
+
+    @property
+    def surplus_micro(self) -> int:
+        return self.value_micro + self.received_micro - self.paid_micro - self.cost_micro
 
 
 class MarketModel(mesa.Model):
@@ -52,9 +76,53 @@ class MarketModel(mesa.Model):
         self.trades: list[Trade] = []
         self.last_outcome = SettlementOutcome(batch_id=0, trades=0)
         self.gas_used_total = 0
+        self.books: dict[int, AgentBook] = {}
+
+    def book(self, agent_id: int) -> AgentBook:
+        """The run's account of what agent ``agent_id`` traded (opened on first use)."""
+        found = self.books.get(agent_id)
+        if found is None:
+            found = self.books[agent_id] = AgentBook()
+        return found
+
+    def agent_role(self, agent: Any) -> tuple[str, str]:
+        """An agent's role and region for ``agents.csv``: its class name and ``site``/``region`` if any."""
+        site = getattr(agent, "site", None)
+        region = getattr(site, "name", None) or getattr(agent, "region", None) or ""
+        return type(agent).__name__, str(region)
+
+    def agent_rows(self) -> list[dict[str, Any]]:
+        """One row per participant for ``agents.csv``: id, role, region, units bought and sold per
+        resource, money paid and received, value, cost, surplus, kWh and kg CO2."""
+        rows = []
+        for agent in self.participants:
+            b = self.books.get(agent.unique_id) or AgentBook()
+            role, region = self.agent_role(agent)
+            row: dict[str, Any] = {"id": agent.unique_id, "role": role, "region": region}
+            for r in Resource:
+                row[f"bought_{r.value}"] = b.bought.get(r, 0)
+                row[f"sold_{r.value}"] = b.sold.get(r, 0)
+            row.update(
+                paid_micro=b.paid_micro,
+                received_micro=b.received_micro,
+                value_micro=b.value_micro,
+                cost_micro=b.cost_micro,
+                surplus_micro=b.surplus_micro,
+                kwh=round(b.wh / 1000.0, 6),
+                kg_co2=round(b.kg_co2, 6),
+            )
+            rows.append(row)
+        return rows
 
     def settle_round(self) -> None:
-        """Hands this round's orders and trades to the settler and books the gas it reports."""
+        """Hands this round's orders and trades to the settler, books the gas it reports and adds
+        the trades to each party's :class:`AgentBook`."""
+        for trade in self.trades:
+            buyer, seller = self.book(trade.buyer), self.book(trade.seller)
+            buyer.bought[trade.resource] = buyer.bought.get(trade.resource, 0) + trade.quantity
+            seller.sold[trade.resource] = seller.sold.get(trade.resource, 0) + trade.quantity
+            buyer.paid_micro += trade.amount
+            seller.received_micro += trade.amount
         if self.settler is not None:
             self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades)
             self.gas_used_total += self.last_outcome.gas_used

@@ -2,7 +2,8 @@
 
 ``DIR/trades.jsonl`` is the hash-chained trade log, ``DIR/settlements.jsonl`` where each batch
 landed (transaction, block, gas), ``DIR/metrics.csv`` one row per step from the model's
-DataCollector, ``DIR/summary.json`` the totals, final balances and digests, and ``DIR/run.json``
+DataCollector, ``DIR/agents.csv`` one row per participant (what it bought, sold, paid, received,
+its surplus, kWh and kg CO2), ``DIR/summary.json`` the totals, final balances and digests, and ``DIR/run.json``
 what a resume needs beyond the log's header (the back end).
 
 A run killed at any moment continues with :func:`resume`: the model is rebuilt from the log's
@@ -190,6 +191,17 @@ def _write_metrics(path: Path, model: MarketModel) -> None:
             writer.writerow([step, *("" if isinstance(v, float) and math.isnan(v) else v for v in row)])
 
 
+def _write_agents(path: Path, model: MarketModel) -> None:
+    """``agents.csv``: the model's :meth:`~agents.model.MarketModel.agent_rows`, one per participant."""
+    rows = model.agent_rows()
+    if not rows:
+        return
+    with atomic_output(path, path.name, newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def run(
     scenario: Scenario,
     *,
@@ -337,6 +349,7 @@ def _execute(
         if resume:
             settlements.replace(out / SETTLEMENTS)
         _write_metrics(out / "metrics.csv", model)
+        _write_agents(out / "agents.csv", model)
         balances = backend.balances()
         summary = {
             "scenario": scenario.name,

@@ -34,7 +34,11 @@ from market.errors import MechanismError
 __all__ = [
     "WATTS_PER_CORE",
     "WATTS_PER_GPU",
+    "NETWORK_ENERGY_YEAR",
+    "NETWORK_WH_PER_GB",
+    "TYPICAL_HOPS",
     "NETWORK_WH_PER_GB_HOP",
+    "network_wh_per_gb",
     "TaskType",
     "QosClass",
     "TaskSpec",
@@ -56,9 +60,24 @@ __all__ = [
 WATTS_PER_CORE = 10.0
 #: Power per busy GPU: the board power of a data-centre accelerator such as an A100 PCIe card.
 WATTS_PER_GPU = 300.0
-#: Core-network energy per GB per hop: Aslan et al.'s 2015 figure halved every two years to
-#: about 4 Wh/GB end to end, spread over about eight hops.
-NETWORK_WH_PER_GB_HOP = 0.5
+#: The year the network-energy figure stands for.
+NETWORK_ENERGY_YEAR = 2022
+
+
+def network_wh_per_gb(year: int = NETWORK_ENERGY_YEAR) -> float:
+    """End-to-end electricity of moving a GB over the internet (core and access networks) in ``year``:
+    Aslan et al.'s (2018) 0.06 kWh/GB for 2015, halving every two years as they found it did
+    from 2000 to 2015 (about 5.3 Wh/GB for 2022)."""
+    return 60.0 * 0.5 ** ((year - 2015) / 2.0)
+
+
+#: End-to-end network energy per GB transferred, Wh: the one figure metering and the models use.
+NETWORK_WH_PER_GB = network_wh_per_gb()
+#: Hops on a typical end-to-end path, over which :data:`NETWORK_WH_PER_GB` is spread where energy is
+#: counted per hop (:func:`network_energy_wh`, the allocation's routes).
+TYPICAL_HOPS = 10
+#: Network energy per GB per hop: the end-to-end figure spread over a typical path, to one decimal.
+NETWORK_WH_PER_GB_HOP = round(NETWORK_WH_PER_GB / TYPICAL_HOPS, 1)
 
 
 class TaskType(enum.StrEnum):

@@ -23,7 +23,7 @@ from typing import Any
 
 import mesa
 
-from agents.eastwest import DataCentre, EastWestModel, EnergySupplier, NetworkLink, User
+from agents.eastwest import ComputeCentre, ComputeUser, EastWestModel, EnergySupplier, NetworkLink
 from experiments.run import frozen_heap, open_accounts
 from ledger.backends import MemoryBackend
 from ledger.session import LedgerSession
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     per_step_small = best["east_west_small"] * counts["small"]
     per_step_large = best["east_west_large"] * counts["large"]
     exponent = math.log(per_step_large / per_step_small) / math.log(counts["large"] / counts["small"])
-    ew_agent_types = {"data_centres": DataCentre, "energy_suppliers": EnergySupplier, "network_links": NetworkLink, "users": User}
+    ew_agent_types = {"data_centres": ComputeCentre, "energy_suppliers": EnergySupplier, "network_links": NetworkLink, "users": ComputeUser}
     probe = EastWestModel(n_users=1, seed=1)
     return {
         "agents_small": counts["small"],

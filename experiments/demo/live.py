@@ -193,13 +193,13 @@ def agent_label(agent: mesa.Agent) -> str:
         return f"{'buyer' if agent.side is Side.BUY else 'seller'} #{agent.unique_id}"
     kind = type(agent).__name__
     site = getattr(getattr(agent, "site", None), "name", None)
-    if kind == "DataCentre":
+    if kind == "ComputeCentre":
         return f"DC {site}"
     if kind == "EnergySupplier":
         return f"{agent.kind} {site}"
     if kind == "NetworkLink":
         return f"link {agent.a}–{agent.b}"
-    if kind == "User":
+    if kind in ("User", "ComputeUser"):
         return f"user #{agent.unique_id}"
     words = "".join(f" {c.lower()}" if c.isupper() else c for c in kind).strip()
     return words if site is None else f"{words} {site}"

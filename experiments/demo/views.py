@@ -54,7 +54,7 @@ def model_params(scenario: Scenario, config: DemoConfig, room: Room) -> dict[str
             "green_preference": {"type": "SliderFloat", "label": "green preference", "value": p.get("green_preference", defaults["green_preference"]), "min": 0.0, "max": 1.0, "step": 0.05},
             "mechanism": {"type": "Select", "label": "energy market", "value": p.get("mechanism", defaults["mechanism"]), "values": list(ENERGY_MECHANISMS)},
             "carbon_price_micro_per_kg": {"type": "SliderFloat", "label": "carbon price, µtoken/kg", "value": p.get("carbon_price_micro_per_kg", defaults["carbon_price_micro_per_kg"]), "min": 0.0, "max": 5_000_000.0, "step": 100_000.0},
-            "outage_rate": {"type": "SliderFloat", "label": "outage rate", "value": p.get("outage_rate", defaults["outage_rate"]), "min": 0.0, "max": 0.2, "step": 0.01},
+            "outage_per_year": {"type": "SliderFloat", "label": "outages a year", "value": p.get("outage_per_year", defaults["outage_per_year"]), "min": 0.0, "max": 50.0, "step": 0.1},
         }  # fmt: skip
     elif scenario.model == "double-auction":
         controls = {

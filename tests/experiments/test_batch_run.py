@@ -52,3 +52,37 @@ def test_every_model_runs_under_batch_run_with_its_defaults(name: str) -> None:
     )
     assert [row["Step"] for row in rows] == [0, 1]
     assert all(row["seed"] == 3 for row in rows)
+
+
+def test_east_west_under_batch_run_last_step_carries_the_run_totals() -> None:
+    """The example in docs/economy.md: with Mesa's default ``data_collection_period=-1`` only the
+    last step is kept, and the ``cum_`` reporters make that row the whole run's totals."""
+    from agents import EastWestModel
+
+    every = pd.DataFrame(
+        mesa.batch_run(
+            EastWestModel,
+            parameters={"mechanism": ["uniform", "nash"], "n_users": 30, "seed": 1},
+            iterations=1,
+            max_steps=6,
+            number_processes=1,
+            data_collection_period=1,
+            display_progress=False,
+        )
+    )
+    last = pd.DataFrame(
+        mesa.batch_run(
+            EastWestModel,
+            parameters={"mechanism": ["uniform", "nash"], "n_users": 30, "seed": 1},
+            iterations=1,
+            max_steps=6,
+            number_processes=1,
+            data_collection_period=-1,
+            display_progress=False,
+        )
+    )
+    assert list(last["Step"]) == [6, 6]
+    for mechanism, rows in every.groupby("mechanism"):
+        final = last[last["mechanism"] == mechanism].iloc[0]
+        assert final["cum_welfare_micro"] == rows["welfare_micro"].sum()
+        assert final["cum_kg_co2"] == pytest.approx(rows["kg_co2"].sum())

@@ -220,9 +220,9 @@ def test_room_builds_once_and_a_reset_replaces_the_market(tmp_path: Path) -> Non
 def test_agent_labels_name_roles_and_sites() -> None:
     model = EastWestModel(n_users=3, seed=1)
     labels = {type(a).__name__: agent_label(a) for a in model.agents}
-    assert labels["DataCentre"].startswith("DC ")
+    assert labels["ComputeCentre"].startswith("DC ")
     assert labels["NetworkLink"].startswith("link ") and "–" in labels["NetworkLink"]
-    assert labels["User"].startswith("user #")
+    assert labels["ComputeUser"].startswith("user #")
     assert labels["EnergySupplier"].split()[0] in {"solar", "wind", "thermal", "microgrid"}
     assert labels["Grid"] == "grid"
     assert labels["EnergyTradingPlatform"] == "energy trading platform"

@@ -125,9 +125,11 @@ def test_model_specific_checks(override: str, message: str) -> None:
         ('link_latency_ms={"zhangjiakou-helinger" = 1.0}', r"link_latency_ms\.zhangjiakou-helinger': 1\.0 ms is below the fibre delay"),
         ('link_latency_ms={"zhangjiakou-atlantis" = 9.0}', r"'zhangjiakou-atlantis' does not name a link"),
         ('link_latency_ms={"zhangjiakou-helinger" = -1.0}', r"must not be negative"),
-        ("mechanism=barter", r"unknown mechanism 'barter'"),
+        ("mechanism=barter", r"unknown energy mechanism 'barter'"),
         ("route_factor=0.9", r"no fibre route is shorter than the great circle"),
-        ("outage_rate=1.5", r"outage_rate': must be in \[0, 1\]"),
+        ("outage_per_year=9000", r"outage_per_year': must be in \[0, 8760\]"),
+        ("repair_h=-1", r"repair_h': must not be negative"),
+        ("idle_share=1.5", r"idle_share': must be in \[0, 1\]"),
         ("inference_share=0.8", r"must not exceed 1"),
     ],
 )

@@ -224,7 +224,7 @@ def test_shipped_sweeps_are_well_formed(name: str) -> None:
     scenario, grid = SHIPPED[name]
     assert data["name"] == name and data["scenario"] == scenario
     assert {k: len(v) for k, v in data["grid"].items()} == grid
-    assert data["seeds"] >= 10 and data["description"]
+    assert data["seeds"] >= 8 and data["description"]  # issue 16 asks for 8 seeds
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))

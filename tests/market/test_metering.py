@@ -11,6 +11,10 @@ from hypothesis import strategies as st
 
 from market.errors import MechanismError
 from market.metering import (
+    NETWORK_ENERGY_YEAR,
+    NETWORK_WH_PER_GB,
+    NETWORK_WH_PER_GB_HOP,
+    TYPICAL_HOPS,
     AnalyticalMeter,
     Demand,
     LearnedMeter,
@@ -21,6 +25,7 @@ from market.metering import (
     TypeProfile,
     energy,
     meter,
+    network_wh_per_gb,
 )
 
 
@@ -34,9 +39,18 @@ def test_analytical_demand_by_hand() -> None:
 
 def test_energy_by_hand() -> None:
     e = energy(Demand(2_000, 500, 3_000), pue=1.25, hops=2)
-    # 2 core-h x 10 W + 0.5 GPU-h x 300 W = 170 Wh of IT; 3 GB over 2 hops at 0.5 Wh/GB/hop = 3 Wh
+    # 2 core-h x 10 W + 0.5 GPU-h x 300 W = 170 Wh of IT; 3 GB over 2 hops at 5.3 Wh/GB end to end
+    # (Aslan et al. 2018 for 2022) spread over 10 hops, 0.5 Wh/GB/hop = 3 Wh
     assert (e.it_energy_wh, e.facility_energy_wh, e.network_energy_wh, e.energy_wh) == (170.0, 212.5, 3.0, 215.5)
-    assert meter(TaskSpec(TaskType.ANALYTICS, 1.0), pue=1.0).energy_wh == pytest.approx(0.5)
+    assert meter(TaskSpec(TaskType.ANALYTICS, 1.0), pue=1.0).energy_wh == pytest.approx(0.5)  # no hops: IT only
+
+
+def test_network_energy_follows_aslan_et_al() -> None:
+    # 0.06 kWh/GB in 2015, halving every two years
+    assert network_wh_per_gb(2015) == pytest.approx(60.0)
+    assert network_wh_per_gb(2017) == pytest.approx(30.0)
+    assert NETWORK_WH_PER_GB == pytest.approx(network_wh_per_gb(NETWORK_ENERGY_YEAR)) == pytest.approx(5.3033, rel=1e-4)
+    assert NETWORK_WH_PER_GB_HOP == round(NETWORK_WH_PER_GB / TYPICAL_HOPS, 1) == 0.5
 
 
 @given(st.sampled_from(list(TaskType)), st.floats(0.01, 1e4), st.sampled_from(list(QosClass)), st.floats(1, 2), st.integers(0, 8))
