@@ -10,22 +10,24 @@ collector records the round.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import mesa
 import numpy as np
 
 from agents.agents import ComputeSupplier, Participant, User
-from market.orders import Order, OrderId, SettlementOutcome, Side, Trade
+from market.orders import Order, OrderId, Payment, SettlementOutcome, Side, Trade
 from market.posted import match_posted
 
 __all__ = ["Settler", "MarketModel", "PostedPriceModel"]
 
 
 class Settler(Protocol):
-    """Settles one round: the orders placed and the trades that fill them. The ledger implements it."""
+    """Settles one round: the orders placed, the trades that fill them and the payments that buy
+    nothing (a model passes ``payments`` only in rounds that have some). The ledger implements it."""
 
-    def settle(self, step: int, orders: list[Order], trades: list[Trade]) -> SettlementOutcome: ...
+    def settle(self, step: int, orders: list[Order], trades: list[Trade], *, payments: Sequence[Payment] = ()) -> SettlementOutcome: ...
 
 
 class MarketModel(mesa.Model):
@@ -45,20 +47,27 @@ class MarketModel(mesa.Model):
         self.settler = settler
         self.orders: list[Order] = []
         self.trades: list[Trade] = []
+        self.payments: list[Payment] = []
         self.last_outcome = SettlementOutcome(batch_id=0, trades=0)
         self.gas_used_total = 0
 
     def settle_round(self) -> None:
-        """Hands this round's orders and trades to the settler and books the gas it reports."""
+        """Hands this round's orders, trades and payments to the settler and books the gas it reports."""
         if self.settler is not None:
-            self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades)
+            if self.payments:
+                self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades, payments=self.payments)
+            else:
+                self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades)
             self.gas_used_total += self.last_outcome.gas_used
 
     def pay_trades(self, by_id: dict[int, Any]) -> None:
-        """Moves each trade's amount from the buyer's wallet to the seller's."""
+        """Moves each trade's amount from the buyer's wallet to the seller's, and each payment's."""
         for trade in self.trades:
             by_id[trade.buyer].wallet_micro -= trade.amount
             by_id[trade.seller].wallet_micro += trade.amount
+        for payment in self.payments:
+            by_id[payment.payer].wallet_micro -= payment.amount
+            by_id[payment.payee].wallet_micro += payment.amount
 
 
 class PostedPriceModel(MarketModel):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,7 +32,7 @@ from ledger.errors import LedgerError
 from ledger.keys import AddressBook, agent_signing_key
 from ledger.signing import DEFAULT_TTL_ROUNDS, SignedOrder
 from ledger.tradelog import TradeLogWriter, line_template, trade_body
-from market.orders import AgentId, Order, OrderId, SettlementOutcome, Trade
+from market.orders import AgentId, Order, OrderId, Payment, Resource, SettlementOutcome, Side, Trade
 
 __all__ = ["LedgerSession", "order_fields", "authorization_fields", "order_body", "authorization_body"]
 
@@ -162,8 +162,10 @@ class LedgerSession:
         key_of = (lambda agent: agent_signing_key(seed, int(agent))) if self.sign else None
         return sign_orders(trades, self._orders, self.backend.domain, self._address_of, key_of, self.ttl_rounds)
 
-    def settle(self, step: int, orders: list[Order], trades: list[Trade]) -> SettlementOutcome:
+    def settle(self, step: int, orders: list[Order], trades: list[Trade], *, payments: Sequence[Payment] = ()) -> SettlementOutcome:
         """Signs the round's buy orders, logs the round and syncs the log, then settles its batches.
+
+        ``payments`` are transfers that buy nothing (bargaining settlements, fees).
 
         A round with more trades than one batch may carry (``MAX_BATCH_TRADES``) settles as several
         batches, ``batch_id(step, 0)``, ``batch_id(step, 1)``, ... in trade order; all of them are in
@@ -173,6 +175,8 @@ class LedgerSession:
             SettlementRejected: the back end refused a batch.
             LedgerError: a trade fills an unknown buy order.
         """
+        if payments:
+            orders, trades = _payments_as_trades_stub(step, orders, trades, payments)
         signed = self.signed_orders(step, orders, trades)
         log = self.log
         log.extend_formatted(step, orders, order_body)
@@ -241,3 +245,22 @@ class LedgerSession:
             self._settlements.close()
             self._settlements = None
         return entry
+
+
+# THROWAWAY STUB (branch `bargain`, issue 16): the contracts branch (issue 14) adds the real payment
+# entry to ``settle``; until then each payment is booked the old way, as one 1-unit energy trade
+# between a buy order of the payer and a sell order of the payee, both limited at the amount. The
+# lead replaces this function and its call in ``settle`` with the real entry at merge time.
+_STUB_ORDER_BASE = 1 << 60  # order ids far above any model's, so the stub's never collide with them
+
+
+def _payments_as_trades_stub(
+    step: int, orders: list[Order], trades: list[Trade], payments: Sequence[Payment]
+) -> tuple[list[Order], list[Trade]]:
+    orders, trades = list(orders), list(trades)
+    for p in payments:
+        buy = Order(OrderId(_STUB_ORDER_BASE + 2 * p.payment_id), p.payer, Side.BUY, Resource.ENERGY, 1, p.amount, step)
+        sell = Order(OrderId(_STUB_ORDER_BASE + 2 * p.payment_id + 1), p.payee, Side.SELL, Resource.ENERGY, 1, p.amount, step)
+        orders += [buy, sell]
+        trades.append(Trade(step, p.payer, p.payee, Resource.ENERGY, p.amount, 1, buy.order_id, sell.order_id))
+    return orders, trades

@@ -15,7 +15,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any, NewType, TypeVar
 
-__all__ = ["AgentId", "OrderId", "Resource", "Side", "Order", "Trade", "SettlementOutcome", "UNIT", "exact_price_split", "slot_init"]
+__all__ = ["AgentId", "OrderId", "Resource", "Side", "Order", "Trade", "Payment", "SettlementOutcome", "UNIT", "exact_price_split", "slot_init"]
 
 _T = TypeVar("_T")
 
@@ -130,6 +130,30 @@ class Trade:
     def amount(self) -> int:
         """The payment in micro-tokens."""
         return self.price * self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """A transfer of money that buys no units: ``payer`` pays ``payee`` ``amount`` micro-tokens.
+
+    Bargaining settlements (the Nash split of a coalition's saving), penalties and fees are
+    payments, not trades: nothing is delivered for them, so they carry no price or quantity.
+
+    Attributes:
+        payment_id: Unique within a run.
+        payer: Who pays.
+        payee: Who is paid.
+        amount: Micro-tokens (positive).
+        step: The round it settles in.
+        memo: What it is for (e.g. ``"nash day 3"``).
+    """
+
+    payment_id: int
+    payer: AgentId
+    payee: AgentId
+    amount: int  # micro-tokens
+    step: int
+    memo: str
 
 
 @dataclass(frozen=True, slots=True)
