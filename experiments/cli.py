@@ -158,19 +158,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from ledger.replay import reclear, replay
+    from ledger.replay import replay
 
     if args.mechanism:
-        outcome = reclear(Path(args.log), args.mechanism).as_dict()
-        if args.json:
-            print(json.dumps(outcome, indent=2, sort_keys=True))
-        else:
-            o, c = outcome["original"], outcome["counterfactual"]
-            print(f"{outcome['rounds']} rounds re-cleared under {args.mechanism}")
-            print(f"{'':<16}{'original':>20}{args.mechanism:>20}")
-            for key in ("volume", "welfare", "mean_price"):
-                fmt = (lambda v: "-" if v is None else f"{v:,.2f}")
-                print(f"{key:<16}{fmt(o[key]):>20}{fmt(c[key]):>20}")
+        from experiments.counterfactual import reclear, render
+
+        outcome = reclear(Path(args.log), args.mechanism)
+        print(json.dumps(outcome.as_dict(), indent=2, sort_keys=True) if args.json else render(outcome))
         return 0
     result = replay(Path(args.log), args.chain, until=args.until)
     if args.json:
