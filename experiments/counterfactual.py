@@ -45,8 +45,9 @@ def efficient_welfare(bids: Iterable[Quote], asks: Iterable[Quote]) -> tuple[int
 
     The highest bids are matched with the lowest asks unit by unit while the bid is at least the
     ask, which maximises the sum of bid minus ask over traded units: the Marshallian surplus of the
-    step curves the orders draw. Units are those of the largest efficient allocation (pairs at
-    equal prices add no welfare but are counted, as a uniform-price call auction trades them).
+    step curves the orders draw. The units are that allocation's, zero-gain pairs at the margin
+    included (as a uniform-price call auction trades them); another allocation with the same
+    welfare may trade more units by pairing zero-gain orders differently.
 
     Args:
         bids: ``(price, units)`` a buyer pays at most per unit.
@@ -91,7 +92,7 @@ class ResourceCounterfactual:
         counterfactual_welfare_micro: Their gain at the orders' limits.
         counterfactual_turnover_micro: What buyers would have paid.
         efficient_welfare_micro: The most gain the same orders allow, round by round.
-        efficient_volume: Units the efficient allocation trades.
+        efficient_volume: Units the efficient allocation of :func:`efficient_welfare` trades.
     """
 
     resource: Resource

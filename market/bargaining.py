@@ -443,6 +443,7 @@ class DayPlan:
             (positive) or bids for (negative) before any exchange.
         transfers: Whole Wh sent between microgrids, by period.
         grid_wh: Exported (positive) or imported (negative) per period, after the exchanges.
+        alone_grid_wh: The same, operating alone (the disagreement point's schedule).
         cost_alone_micro: Grid bill operating alone (the disagreement point).
         grid_cost_micro: Grid bill in the plan.
         share_micro: Each member's share of the saving (0 for the others).
@@ -460,6 +461,7 @@ class DayPlan:
     position_wh: tuple[tuple[int, ...], ...]
     transfers: tuple[Transfer, ...]
     grid_wh: tuple[tuple[int, ...], ...]
+    alone_grid_wh: tuple[tuple[int, ...], ...]
     cost_alone_micro: tuple[int, ...]
     grid_cost_micro: tuple[int, ...]
     share_micro: tuple[int, ...]
@@ -619,6 +621,7 @@ def day_ahead_bargain(
         position_wh=tuple(tuple(p[2]) for p in plan),
         transfers=transfers,
         grid_wh=tuple(tuple(g) for g in grid),
+        alone_grid_wh=tuple(tuple(a[2]) for a in alone),
         cost_alone_micro=tuple(cost_alone),
         grid_cost_micro=tuple(grid_cost),
         share_micro=tuple(share),

@@ -62,6 +62,21 @@ def test_double_auction_log_reclears_below_the_efficient_welfare(auction_log: Pa
         assert energy.counterfactual_welfare_micro == energy.efficient_welfare_micro
 
 
+@pytest.mark.parametrize("mechanism", ["nash", "grid"])
+def test_microgrids_log_reclears_below_the_efficient_welfare_of_its_bids(tmp_path: Path, mechanism: str) -> None:
+    scenario = load_scenario("microgrids", [f"mechanism={mechanism}"])
+    run(scenario, out=tmp_path, seed=1, steps=6, chain="memory")
+    energy = reclear(tmp_path / "trades.jsonl", "mcafee").resources[Resource.ENERGY]
+    assert energy.rounds == 6
+    assert energy.counterfactual_welfare_micro <= energy.efficient_welfare_micro
+    assert 0 <= energy.original_welfare_micro <= energy.efficient_welfare_micro
+    if mechanism == "grid":
+        # everything went through the grid at its own tariffs: no gain from trade at the bids'
+        # limits, while the same bids exchanged locally would have gained (retail - feed-in) a Wh
+        assert energy.original_welfare_micro == 0 < energy.efficient_welfare_micro
+        assert energy.efficient_welfare_micro % (800 - 300) == 0
+
+
 def test_resources_are_never_pooled(tmp_path: Path) -> None:
     run(load_scenario("east-west"), out=tmp_path, seed=1, steps=2, chain="memory", sign=False)
     outcome = reclear(tmp_path / "trades.jsonl", "mcafee").as_dict()
