@@ -142,7 +142,7 @@ class MicrogridAgent(Participant):
             retail,
             feed_in,
             storage_capacity_wh=self.battery_wh,
-            storage_initial_wh=min(self.soc_wh, self.battery_wh),
+            storage_initial_wh=max(0.0, min(self.soc_wh, self.battery_wh)),
             storage_power_wh=self.battery_power_w,
             storage_efficiency=self.battery_efficiency,
         )
