@@ -324,7 +324,6 @@ class MicrogridModel(MarketModel):
             g.load_wh = g.day_load_wh[hour]
             g.net_wh = plan.position_wh[i][hour]
             g.soc_wh = plan.soc_wh[i][hour]
-        net = [g.net_wh for g in grids]
         stats: dict[str, float] = {"buy_price_micro": np.nan, "sell_price_micro": np.nan, "traded_wh": 0}
         if self.mechanism == "sdr":
             book = RoundBook(self._order_ids, self.steps)
@@ -370,11 +369,11 @@ class MicrogridModel(MarketModel):
         step, grid = self.steps, self.grid.agent_id
         bid: dict[str, Order] = {}
         offer: dict[str, Order] = {}
-        for g, q in zip(grids, (g.net_wh for g in grids), strict=True):
-            if q < 0:
-                bid[str(g.agent_id)] = self._order(g.agent_id, Side.BUY, -q, self.retail)
-            elif q > 0:
-                offer[str(g.agent_id)] = self._order(g.agent_id, Side.SELL, q, self.feed_in)
+        for g in grids:  # what each microgrid's energy is worth to it: its grid alternative
+            if g.net_wh < 0:
+                bid[str(g.agent_id)] = self._order(g.agent_id, Side.BUY, -g.net_wh, self.retail)
+            elif g.net_wh > 0:
+                offer[str(g.agent_id)] = self._order(g.agent_id, Side.SELL, g.net_wh, self.feed_in)
         # the grid stands ready to cover every shortfall and take every surplus
         shortfall = sum(o.quantity for o in bid.values())
         surplus = sum(o.quantity for o in offer.values())
