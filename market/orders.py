@@ -134,19 +134,9 @@ class Trade:
 
 @dataclass(frozen=True, slots=True)
 class Payment:
-    """A transfer of money that buys no units: ``payer`` pays ``payee`` ``amount`` micro-tokens.
-
-    Bargaining settlements (the Nash split of a coalition's saving), penalties and fees are
-    payments, not trades: nothing is delivered for them, so they carry no price or quantity.
-
-    Attributes:
-        payment_id: Unique within a run.
-        payer: Who pays.
-        payee: Who is paid.
-        amount: Micro-tokens (positive).
-        step: The round it settles in.
-        memo: What it is for (e.g. ``"nash day 3"``).
-    """
+    """A transfer that is no trade: ``payer`` pays ``payee`` ``amount`` micro-tokens in round
+    ``step`` (a bargaining settlement, a penalty, a fee; ``memo`` says which, e.g.
+    ``"nash-bargain"``, ``"penalty"``, ``"fee"``). ``payment_id`` is unique within a run."""
 
     payment_id: int
     payer: AgentId
