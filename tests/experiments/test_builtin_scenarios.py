@@ -20,7 +20,7 @@ SMOKE_STEPS = 3
 GOLDEN = {
     "east-west": "b4bfcd937a1270fbd4f999d7e2ab232760aee438e18c3f4a9af0a266e9b08887",
     "gode-sunder": "af34765ca5f933d01cdfdb0ae5b1d88900153b4f01614e531d0300b9ab2026a8",
-    "microgrids": "ed0a297bfd5920f4861df7559de28074af74744b5b706ea331d95132b5d4e2d9",
+    "microgrids": "43a5da830ec69d1953a392525b81c3a17fbda1521374b9fe78b4fa47dd409512",
     "posted-price": "4fb5e5c5ae2b9a4dda6a6cb6a64ab1dab6f21626d2d3e5e8232857f67a42ce38",
     "smith-1962": "e1041e54ee3dc2b711956bfcb85711404d15d998010bc55c7d8eb917ab7c1a81",
 }
