@@ -24,6 +24,7 @@ References:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,7 +37,7 @@ from market.auctions import OrderBook, clear_double_auction
 from market.errors import CceiError
 from market.orders import Order, OrderId, Resource, Side, Trade
 
-__all__ = ["Trader", "AuctionModel", "QuoteRejected", "max_surplus"]
+__all__ = ["Trader", "AuctionModel", "QuoteRejected", "max_surplus", "convergence"]
 
 MECHANISMS = ("cda", "uniform", "pay-as-bid", "mcafee")
 
@@ -49,6 +50,28 @@ def max_surplus(values: list[int], costs: list[int]) -> int:
             break
         total += v - c
     return total
+
+
+def convergence(prices: Sequence[int], equilibrium: float | None) -> tuple[float, float]:
+    """Smith's coefficient of convergence and the mean absolute deviation of ``prices`` from ``equilibrium``.
+
+    Smith (1962) measures how close a period's transaction prices lie to the competitive
+    equilibrium price P0 by alpha = 100 * sigma0 / P0, where sigma0 is the root-mean-square
+    deviation of the period's prices from P0 (not from their own mean): alpha is 0 when every
+    price is P0. The mean absolute deviation ``mean |p - P0|`` is in the prices' own unit.
+
+    Args:
+        prices: The period's transaction prices.
+        equilibrium: P0; ``None`` when supply and demand do not cross.
+
+    Returns:
+        ``(alpha in percent, mean absolute deviation)``; both NaN without trades, P0 or with P0 = 0.
+    """
+    if not prices or equilibrium is None or equilibrium <= 0:
+        return math.nan, math.nan
+    deviations = [p - equilibrium for p in prices]
+    sigma0 = math.sqrt(math.fsum(d * d for d in deviations) / len(deviations))
+    return 100.0 * sigma0 / equilibrium, math.fsum(abs(d) for d in deviations) / len(deviations)
 
 
 class QuoteRejected(CceiError, ValueError):
@@ -170,6 +193,8 @@ class AuctionModel(MarketModel):
         self.realised_surplus_micro = 0
         self.possible_surplus_micro = 0
         self.period_surplus_micro = 0
+        self.period_alpha: list[float] = []  # Smith's alpha of every period so far
+        self.period_mad_micro: list[float] = []  # mean |price - P0| of every period so far
         self._unit_limit: dict[OrderId, int] = {}
 
         buyers = [[v] for v in buyer_values] if buyer_values else self._draw(n_buyers, units_per_trader, value_min, value_max)
@@ -192,6 +217,8 @@ class AuctionModel(MarketModel):
                 "price_sd_micro": lambda m: float(np.std([t.price for t in m.trades])) if m.trades else np.nan,
                 "surplus_micro": lambda m: m.period_surplus_micro,
                 "efficiency": lambda m: m.period_surplus_micro / m.max_period_surplus_micro if m.max_period_surplus_micro else np.nan,
+                "smith_alpha": lambda m: m.period_alpha[-1] if m.period_alpha else np.nan,
+                "mad_from_equilibrium_micro": lambda m: m.period_mad_micro[-1] if m.period_mad_micro else np.nan,
                 "gas_used": lambda m: m.last_outcome.gas_used,
             }
         )
@@ -255,6 +282,9 @@ class AuctionModel(MarketModel):
             "max_surplus_micro": self.possible_surplus_micro,
             "equilibrium_price_micro": self.equilibrium_price,
             "equilibrium_volume": self.equilibrium_volume,
+            # per period, in order; null where a period had no trade (JSON has no NaN)
+            "smith_alpha_by_period": [None if math.isnan(a) else round(a, 6) for a in self.period_alpha],
+            "mad_from_equilibrium_micro_by_period": [None if math.isnan(d) else round(d, 6) for d in self.period_mad_micro],
         }
 
     def _traders(self) -> list[Trader]:
@@ -346,6 +376,9 @@ class AuctionModel(MarketModel):
         self.period_surplus_micro = sum(t.period_surplus_micro for t in traders)
         self.realised_surplus_micro += self.period_surplus_micro
         self.possible_surplus_micro += self.max_period_surplus_micro
+        alpha, mad = convergence([t.price for t in self.trades], self.equilibrium_price)
+        self.period_alpha.append(alpha)
+        self.period_mad_micro.append(mad)
         self.datacollector.collect(self)
 
     def _continuous(self, traders: list[Trader], by_id: dict[int, Trader], people: list[Order]) -> None:

@@ -1,26 +1,36 @@
-"""Microgrids trading energy among themselves: Nash bargaining (Wang & Huang) or SDR sharing (Liu et al.).
+"""Microgrids trading energy among themselves: day-ahead Nash bargaining (Wang & Huang) or SDR sharing (Liu et al.).
 
 Each microgrid has solar and wind generation (:mod:`agents.environment`), a daily load profile and
-a battery. Every step is one hour: microgrids perceive generation and load, dispatch their own
-battery (charge what is left over, discharge to cover a deficit), and trade what remains under
-the chosen mechanism:
+a battery. A step is one hour; at the first hour of each day every microgrid draws the day's
+generation and load (its day-ahead forecast, taken as exact) and the day is planned under the
+chosen mechanism:
 
-- ``nash``: the two stages of Wang & Huang (2018): the least-cost exchange among microgrids and
-  the grid, then the saving split by the Nash bargaining solution (:func:`market.bargaining.microgrid_trading`);
-- ``sdr``: supply-demand-ratio pricing of Liu et al. (2017) through the energy trading platform,
-  which buys every surplus and sells every deficit at the SDR prices and balances with the grid
-  (:func:`market.pricing.sdr_settlement`);
-- ``grid``: no local trading, every microgrid buys and sells at the grid's tariffs (the baseline).
+- ``nash``: the two stages of Wang & Huang (2018) over the whole day
+  (:func:`market.bargaining.day_ahead_bargain`): one linear programme schedules every battery and
+  the exchanges among microgrids jointly over all hours; the saving against every microgrid
+  operating alone is split by the Nash bargaining solution among the microgrids that exchange
+  energy, with equal weights or weights proportional to the energy each exchanges (scenario
+  option ``nash_weights``; Kalai 1977). A microgrid that exchanges nothing gets nothing. Exchanged
+  energy trades at the mid-point of the grid's tariffs, and the rest of the split settles as
+  payments (:class:`market.orders.Payment`) when the day is agreed;
+- ``sdr``: each battery scheduled alone over the day, then supply-demand-ratio pricing of Liu et
+  al. (2017) through the energy trading platform, hour by hour (:func:`market.pricing.sdr_settlement`);
+- ``grid``: each battery scheduled alone over the day, every microgrid buying and selling at the
+  grid's tariffs (the baseline, and the bargaining's disagreement point).
 
-Every payment becomes exact integer trades (:class:`agents.booking.RoundBook`). The battery is
-dispatched by each microgrid alone before trading, so the mechanisms compare on the same net
-positions; Wang & Huang's joint storage scheduling over a horizon is available in
-:func:`market.bargaining.microgrid_trading` for studies that want it.
+Every hour the microgrids submit what they actually bid and offer: a microgrid short of energy
+after its battery bids for the shortfall at the grid's retail price (what the energy is worth to
+it: its alternative), one with a surplus offers it at the feed-in tariff, and the grid offers to
+cover every shortfall at its retail price and bids for every surplus at its feed-in tariff. Under
+``nash`` and ``grid`` the hour's trades fill exactly these orders; under ``sdr`` the platform's
+legs are booked as exact integer trades (:class:`agents.booking.RoundBook`).
 
 References:
     H. Wang and J. Huang, "Incentivizing energy trading for interconnected microgrids", IEEE Trans.
-    Smart Grid 9(4), 2018. N. Liu et al., "Energy-sharing model with price-based demand response
-    for microgrids of peer-to-peer prosumers", IEEE Trans. Power Systems 32(5), 2017.
+    Smart Grid 9(4), 2018. E. Kalai, "Nonsymmetric Nash solutions and replications of 2-person
+    bargaining", Int. J. Game Theory 6(3), 1977. N. Liu et al., "Energy-sharing model with
+    price-based demand response for microgrids of peer-to-peer prosumers", IEEE Trans. Power
+    Systems 32(5), 2017.
 """
 
 from __future__ import annotations
@@ -36,14 +46,15 @@ from agents.booking import RoundBook
 from agents.environment import SolarSite, WindSite
 from agents.geography import cluster
 from agents.model import MarketModel, Participant
-from market.bargaining import Microgrid, microgrid_trading
-from market.orders import AgentId, Resource
+from market.bargaining import DayPlan, Microgrid, day_ahead_bargain
+from market.orders import AgentId, Order, OrderId, Payment, Resource, Side, Trade
 from market.pricing import sdr_settlement
-from market.rounding import round_preserving_sum
 
 __all__ = ["MECHANISMS", "Grid", "EnergyPlatform", "MicrogridAgent", "MicrogridModel", "daily_load_shape"]
 
 MECHANISMS = ("nash", "sdr", "grid")
+WEIGHTS = ("equal", "energy")
+HOURS_PER_DAY = 24
 E = Resource.ENERGY
 
 
@@ -104,41 +115,47 @@ class MicrogridAgent(Participant):
         self.battery_wh = int(battery_wh)
         self.battery_power_w = int(battery_power_w)
         self.battery_efficiency = battery_efficiency
-        self.soc_wh = self.battery_wh // 2
+        self.soc_wh: float = self.battery_wh // 2
+        self.day_generation_wh: list[int] = []
+        self.day_load_wh: list[int] = []
         self.generation_wh = 0
         self.load_wh = 0
         self.net_wh = 0
-        self.cost_micro = 0
 
-    def perceive(self) -> None:
-        """Draws this hour's generation and load."""
-        hour = self.model.hour_of_year
+    def perceive_day(self, hours: int) -> None:
+        """Draws the generation and load of the next ``hours`` hours (the day-ahead forecast)."""
+        first = self.model.hour_of_year
         rng = self.model.rng
-        self.generation_wh = self.solar.energy_wh(hour, rng) + self.wind.energy_wh(rng)
-        noise = float(rng.normal(1.0, 0.05))
-        self.load_wh = max(0, int(self.load_w * daily_load_shape(hour) * noise))
+        self.day_generation_wh, self.day_load_wh = [], []
+        for hour in range(first, first + hours):
+            self.day_generation_wh.append(self.solar.energy_wh(hour, rng) + self.wind.energy_wh(rng))
+            noise = float(rng.normal(1.0, 0.05))
+            self.day_load_wh.append(max(0, int(self.load_w * daily_load_shape(hour) * noise)))
 
-    def dispatch_storage(self) -> None:
-        """Charges the battery from a surplus or discharges it into a deficit; sets ``net_wh``."""
-        net = self.generation_wh - self.load_wh
-        if net > 0:
-            charge = min(net, self.battery_power_w, int((self.battery_wh - self.soc_wh) / self.battery_efficiency))
-            self.soc_wh += int(charge * self.battery_efficiency)
-            net -= charge
-        elif net < 0:
-            discharge = min(-net, self.battery_power_w, self.soc_wh)
-            self.soc_wh -= discharge
-            net += discharge
-        self.net_wh = net
+    def as_microgrid(self, retail: int, feed_in: int) -> Microgrid:
+        """The day's data as :func:`market.bargaining.day_ahead_bargain` takes it."""
+        return Microgrid(
+            str(self.agent_id),
+            self.day_generation_wh,
+            self.day_load_wh,
+            retail,
+            feed_in,
+            storage_capacity_wh=self.battery_wh,
+            storage_initial_wh=max(0.0, min(self.soc_wh, self.battery_wh)),
+            storage_power_wh=self.battery_power_w,
+            storage_efficiency=self.battery_efficiency,
+        )
 
 
 class MicrogridModel(MarketModel):
-    """N microgrids near one site trade their hourly surpluses and deficits.
+    """N microgrids near one site plan each day ahead and trade their hourly surpluses and deficits.
 
     Args:
         n_microgrids: Number of microgrids.
         site: Cluster key (see :mod:`agents.geography`) the microgrids stand around.
         mechanism: ``nash``, ``sdr`` or ``grid``.
+        nash_weights: Bargaining powers under ``nash``: ``equal``, or ``energy`` (proportional to the
+            energy each microgrid exchanges that day; Kalai 1977).
         solar_w, wind_w, load_w: Mean ratings; each microgrid draws its own between 0.3 and 1.7 times.
         battery_wh, battery_power_w, battery_efficiency: Battery of each microgrid.
         cloudiness: Mean cloud loss of solar.
@@ -147,7 +164,7 @@ class MicrogridModel(MarketModel):
         start_hour: Hour of the year (UTC) of the first step.
         initial_funds_micro: Each microgrid's escrow deposit.
         seed: Seed of the model's generators.
-        settler: Where each hour's trades settle.
+        settler: Where each hour's trades and payments settle.
     """
 
     def __init__(
@@ -155,6 +172,7 @@ class MicrogridModel(MarketModel):
         n_microgrids: int = 6,
         site: str = "zhangjiakou",
         mechanism: str = "nash",
+        nash_weights: str = "equal",
         solar_w: float = 400_000.0,
         wind_w: float = 300_000.0,
         load_w: float = 350_000.0,
@@ -172,13 +190,19 @@ class MicrogridModel(MarketModel):
         super().__init__(seed=seed, settler=settler)
         if mechanism not in MECHANISMS:
             raise ValueError(f"unknown mechanism {mechanism!r} (one of: {', '.join(MECHANISMS)})")
+        if nash_weights not in WEIGHTS:
+            raise ValueError(f"unknown nash_weights {nash_weights!r} (one of: {', '.join(WEIGHTS)})")
         self.mechanism = mechanism
+        self.nash_weights = nash_weights
         self.retail = int(grid_buy_price_micro)
         self.feed_in = int(grid_sell_price_micro)
         self.start_hour = start_hour
         self.grid_factor = cluster(site).grid_factor_kg_per_kwh
         self._order_ids = itertools.count(1)
+        self._payment_ids = itertools.count(1)
         self.hour_stats: dict[str, float] = {}
+        self.plan: DayPlan | None = None
+        self.totals = {"cost_micro": 0, "baseline_cost_micro": 0, "traded_wh": 0, "payments_micro": 0, "kg_co2": 0.0}
 
         self.grid = Grid(self, initial_funds_micro * max(1, n_microgrids))
         self.platform = EnergyPlatform(self, initial_funds_micro)
@@ -210,13 +234,21 @@ class MicrogridModel(MarketModel):
                     "cost_micro",
                     "baseline_cost_micro",
                     "saving_micro",
+                    "payments_micro",
                     "buy_price_micro",
                     "sell_price_micro",
                     "green_share",
                     "kg_co2",
                 )
             }
-            | {"trades": lambda m: len(m.trades), "gas_used": lambda m: m.last_outcome.gas_used}
+            | {
+                # cumulative, so a run's last row (what mesa.batch_run keeps by default) sums it up
+                "saving_micro_total": lambda m: m.totals["baseline_cost_micro"] - m.totals["cost_micro"],
+                "traded_wh_total": lambda m: m.totals["traded_wh"],
+                "trades": lambda m: len(m.trades),
+                "payments": lambda m: len(m.payments),
+                "gas_used": lambda m: m.last_outcome.gas_used,
+            }
         )
         self.datacollector.collect(self)
 
@@ -225,6 +257,8 @@ class MicrogridModel(MarketModel):
         problems = []
         if params["mechanism"] not in MECHANISMS:
             problems.append(("mechanism", f"unknown mechanism {params['mechanism']!r} (one of: {', '.join(MECHANISMS)})"))
+        if params.get("nash_weights", "equal") not in WEIGHTS:
+            problems.append(("nash_weights", f"unknown weights {params['nash_weights']!r} (one of: {', '.join(WEIGHTS)})"))
         if params["grid_sell_price_micro"] > params["grid_buy_price_micro"]:
             problems.append(("grid_sell_price_micro", "the feed-in tariff must not exceed the retail price"))
         if not 0 < params["battery_efficiency"] <= 1:
@@ -249,30 +283,61 @@ class MicrogridModel(MarketModel):
     def microgrids(self) -> list[MicrogridAgent]:
         return list(self.agents_by_type[MicrogridAgent])
 
-    def step(self) -> None:
-        """One hour: perceive, dispatch storage, trade, settle, collect."""
-        grids = self.microgrids
-        self.agents_by_type[MicrogridAgent].do("perceive")
-        self.agents_by_type[MicrogridAgent].do("dispatch_storage")
-        book = RoundBook(self._order_ids, self.steps)
-        net = [g.net_wh for g in grids]
-        stats = {"buy_price_micro": np.nan, "sell_price_micro": np.nan, "traded_wh": 0}
+    def summary_metrics(self) -> dict[str, Any]:
+        """The run's totals: the microgrids' grid bill against operating alone, energy exchanged, payments."""
+        t = self.totals
+        return {
+            "cost_micro": t["cost_micro"],
+            "baseline_cost_micro": t["baseline_cost_micro"],
+            "saving_micro": t["baseline_cost_micro"] - t["cost_micro"],
+            "traded_wh": t["traded_wh"],
+            "payments_micro": t["payments_micro"],
+            "kg_co2": round(t["kg_co2"], 6),
+        }
+
+    def _plan_day(self, grids: list[MicrogridAgent]) -> DayPlan:
+        """Draws the day and plans it: jointly under ``nash`` (payments settle now), alone otherwise."""
+        for g in grids:
+            g.perceive_day(HOURS_PER_DAY)
+        records = [g.as_microgrid(self.retail, self.feed_in) for g in grids]
         if self.mechanism == "nash":
-            position, traded = self._nash(grids, book)
-            stats["traded_wh"] = traded
-        elif self.mechanism == "sdr":
-            position = self._sdr(grids, book, stats)
+            self.plan = day_ahead_bargain(records, weights=self.nash_weights)
         else:
-            position = net
-            for g, q in zip(grids, net, strict=True):
-                self._with_grid(book, g.agent_id, q)
-        self.orders, self.trades = book.close()
+            self.plan = day_ahead_bargain(records, line_limits_wh={})  # nobody connected: each alone
+        by_name = {str(g.agent_id): g.agent_id for g in grids}
+        day = (self.steps - 1) // HOURS_PER_DAY + 1
+        self.payments = [
+            Payment(next(self._payment_ids), by_name[p.payer], by_name[p.payee], p.amount_micro, self.steps, f"nash day {day}")
+            for p in self.plan.payments
+        ]
+        return self.plan
+
+    def step(self) -> None:
+        """One hour: plan the day (at its first hour), submit bids and offers, trade, settle, collect."""
+        grids = self.microgrids
+        hour = (self.steps - 1) % HOURS_PER_DAY
+        self.payments = []
+        plan = self._plan_day(grids) if hour == 0 or self.plan is None else self.plan
+        for i, g in enumerate(grids):
+            g.generation_wh = g.day_generation_wh[hour]
+            g.load_wh = g.day_load_wh[hour]
+            g.net_wh = plan.position_wh[i][hour]
+            g.soc_wh = plan.soc_wh[i][hour]
+        stats: dict[str, float] = {"buy_price_micro": np.nan, "sell_price_micro": np.nan, "traded_wh": 0}
+        if self.mechanism == "sdr":
+            book = RoundBook(self._order_ids, self.steps)
+            position = self._sdr(grids, book, stats)
+            self.orders, self.trades = book.close()
+        else:
+            position = [plan.grid_wh[i][hour] for i in range(len(grids))]
+            stats["traded_wh"] = self._exchange(grids, plan, hour)
         self.settle_round()
         self.pay_trades({a.unique_id: a for a in self.agents})
         grid_import = sum(-q for q in position if q < 0)
         grid_export = sum(q for q in position if q > 0)
         load = sum(g.load_wh for g in grids)
-        baseline = sum(-q * self.retail if q < 0 else -q * self.feed_in for q in net)
+        alone = [plan.alone_grid_wh[i][hour] for i in range(len(grids))]
+        baseline = sum(-q * self.retail if q < 0 else -q * self.feed_in for q in alone)
         cost = grid_import * self.retail - grid_export * self.feed_in
         stats |= {
             "generation_wh": sum(g.generation_wh for g in grids),
@@ -282,45 +347,52 @@ class MicrogridModel(MarketModel):
             "cost_micro": cost,
             "baseline_cost_micro": baseline,
             "saving_micro": baseline - cost,
+            "payments_micro": sum(p.amount for p in self.payments),
             "green_share": 1.0 - grid_import / load if load else np.nan,
             "kg_co2": grid_import / 1000 * self.grid_factor,
         }
+        for key in self.totals:
+            self.totals[key] += stats[key]
         self.hour_stats = stats
         self.datacollector.collect(self)
 
-    def _with_grid(self, book: RoundBook, who: AgentId, position_wh: int) -> None:
-        if position_wh < 0:
-            book.add(who, self.grid.agent_id, E, -position_wh, -position_wh * self.retail)
-        elif position_wh > 0:
-            book.add(self.grid.agent_id, who, E, position_wh, position_wh * self.feed_in)
+    def _order(self, owner: AgentId, side: Side, quantity: int, limit: int) -> Order:
+        order = Order(OrderId(next(self._order_ids)), owner, side, E, quantity, limit, self.steps)
+        self.orders.append(order)
+        return order
 
-    def _nash(self, grids: list[MicrogridAgent], book: RoundBook) -> tuple[list[int], int]:
-        """Wang & Huang's two stages on this hour's net positions; returns grid positions and energy traded."""
-        names = [str(g.agent_id) for g in grids]
-        outcome = microgrid_trading(
-            [
-                Microgrid(name, [max(g.net_wh, 0)], [max(-g.net_wh, 0)], self.retail, self.feed_in)
-                for name, g in zip(names, grids, strict=True)
-            ]
-        )
-        index = {name: i for i, name in enumerate(names)}
-        energy = round_preserving_sum([t.energy_wh for t in outcome.transfers]) if outcome.transfers else []
-        delivered: dict[tuple[int, int], int] = {}
-        position = [g.net_wh for g in grids]
-        for t, wh in zip(outcome.transfers, energy, strict=True):
-            s, b = index[t.seller], index[t.buyer]
-            delivered[(s, b)] = delivered.get((s, b), 0) + wh
-            position[s] -= wh
-            position[b] += wh
-        paid = {(index[p.payee], index[p.payer]): p.amount_micro for p in outcome.payments}
-        for (s, b) in sorted(set(delivered) | set(paid)):
-            wh, amount = delivered.get((s, b), 0), paid.get((s, b), 0)
-            # a payment the flow decomposition routes between microgrids that exchanged no energy
-            # directly is booked as one unit, so every trade still pays price * quantity exactly
-            book.add(grids[b].agent_id, grids[s].agent_id, E, wh if wh else 1, amount)
-        for g, q in zip(grids, position, strict=True):
-            self._with_grid(book, g.agent_id, q)
-        return position, sum(delivered.values())
+    def _exchange(self, grids: list[MicrogridAgent], plan: DayPlan, hour: int) -> int:
+        """This hour's bids and offers, and the trades that fill them: the planned exchanges among
+        microgrids at the plan's price, then every microgrid's rest with the grid. Returns the Wh exchanged."""
+        self.orders, self.trades = [], []
+        step, grid = self.steps, self.grid.agent_id
+        bid: dict[str, Order] = {}
+        offer: dict[str, Order] = {}
+        for g in grids:  # what each microgrid's energy is worth to it: its grid alternative
+            if g.net_wh < 0:
+                bid[str(g.agent_id)] = self._order(g.agent_id, Side.BUY, -g.net_wh, self.retail)
+            elif g.net_wh > 0:
+                offer[str(g.agent_id)] = self._order(g.agent_id, Side.SELL, g.net_wh, self.feed_in)
+        # the grid stands ready to cover every shortfall and take every surplus
+        shortfall = sum(o.quantity for o in bid.values())
+        surplus = sum(o.quantity for o in offer.values())
+        grid_sells = self._order(grid, Side.SELL, shortfall, self.retail) if shortfall else None
+        grid_buys = self._order(grid, Side.BUY, surplus, self.feed_in) if surplus else None
+        exchanged = 0
+        for t in plan.transfers:
+            if t.period == hour:
+                b, s, wh = bid[t.buyer], offer[t.seller], int(t.energy_wh)
+                self.trades.append(Trade(step, b.owner, s.owner, E, plan.exchange_price_micro, wh, b.order_id, s.order_id))
+                exchanged += wh
+        for i, g in enumerate(grids):
+            q = plan.grid_wh[i][hour]
+            if q < 0 and grid_sells is not None:
+                b = bid[str(g.agent_id)]
+                self.trades.append(Trade(step, g.agent_id, grid, E, self.retail, -q, b.order_id, grid_sells.order_id))
+            elif q > 0 and grid_buys is not None:
+                s = offer[str(g.agent_id)]
+                self.trades.append(Trade(step, grid, g.agent_id, E, self.feed_in, q, grid_buys.order_id, s.order_id))
+        return exchanged
 
     def _sdr(self, grids: list[MicrogridAgent], book: RoundBook, stats: dict[str, float]) -> list[int]:
         """SDR sharing through the platform; returns the community's grid position (on the platform)."""

@@ -5,21 +5,22 @@ settle (the ledger implements it; a model never touches a chain).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import mesa
 
-from market.orders import AgentId, Order, Resource, SettlementOutcome, Trade
+from market.orders import AgentId, Order, Payment, Resource, SettlementOutcome, Trade
 
 __all__ = ["Settler", "AgentBook", "MarketModel", "Participant"]
 
 
 class Settler(Protocol):
-    """Settles one round: the orders placed and the trades that fill them. The ledger implements it."""
+    """Settles one round: the orders placed, the trades that fill them and the payments that buy
+    nothing (a model passes ``payments`` only in rounds that have some). The ledger implements it."""
 
-    def settle(self, step: int, orders: list[Order], trades: list[Trade]) -> SettlementOutcome: ...
+    def settle(self, step: int, orders: list[Order], trades: list[Trade], *, payments: Sequence[Payment] = ()) -> SettlementOutcome: ...
 
 
 @dataclass(slots=True)
@@ -74,6 +75,7 @@ class MarketModel(mesa.Model):
         self.settler = settler
         self.orders: list[Order] = []
         self.trades: list[Trade] = []
+        self.payments: list[Payment] = []
         self.last_outcome = SettlementOutcome(batch_id=0, trades=0)
         self.gas_used_total = 0
         self.books: dict[int, AgentBook] = {}
@@ -115,16 +117,22 @@ class MarketModel(mesa.Model):
         return rows
 
     def settle_round(self) -> None:
-        """Hands this round's orders and trades to the settler, books the gas it reports and adds
-        the trades to each party's :class:`AgentBook`."""
+        """Hands this round's orders, trades and payments to the settler, books the gas it reports
+        and adds the trades and payments to each party's :class:`AgentBook`."""
         for trade in self.trades:
             buyer, seller = self.book(trade.buyer), self.book(trade.seller)
             buyer.bought[trade.resource] = buyer.bought.get(trade.resource, 0) + trade.quantity
             seller.sold[trade.resource] = seller.sold.get(trade.resource, 0) + trade.quantity
             buyer.paid_micro += trade.amount
             seller.received_micro += trade.amount
+        for payment in self.payments:
+            self.book(payment.payer).paid_micro += payment.amount
+            self.book(payment.payee).received_micro += payment.amount
         if self.settler is not None:
-            self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades)
+            if self.payments:
+                self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades, payments=self.payments)
+            else:
+                self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades)
             self.gas_used_total += self.last_outcome.gas_used
 
     @property
@@ -146,10 +154,13 @@ class MarketModel(mesa.Model):
         return []
 
     def pay_trades(self, by_id: dict[int, Any]) -> None:
-        """Moves each trade's amount from the buyer's wallet to the seller's."""
+        """Moves each trade's amount from the buyer's wallet to the seller's, and each payment's."""
         for trade in self.trades:
             by_id[trade.buyer].wallet_micro -= trade.amount
             by_id[trade.seller].wallet_micro += trade.amount
+        for payment in self.payments:
+            by_id[payment.payer].wallet_micro -= payment.amount
+            by_id[payment.payee].wallet_micro += payment.amount
 
 
 class Participant(mesa.Agent):

@@ -164,21 +164,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from eth_utils import is_checksum_address
 
-    from ledger.replay import ReplayRefused, reclear, replay
+    from ledger.replay import ReplayRefused, replay
 
     if args.mechanism:
+        from experiments.counterfactual import reclear, render
+
         if args.until is not None or args.chain is not None:
             raise ReplayRefused("--mechanism re-clears every round of the log off chain; it takes neither --until nor --chain")
-        outcome = reclear(Path(args.log), args.mechanism).as_dict()
-        if args.json:
-            print(json.dumps(outcome, indent=2, sort_keys=True))
-        else:
-            o, c = outcome["original"], outcome["counterfactual"]
-            print(f"{outcome['rounds']} rounds re-cleared under {args.mechanism}")
-            print(f"{'':<16}{'original':>20}{args.mechanism:>20}")
-            for key in ("volume", "welfare", "mean_price"):
-                fmt = (lambda v: "-" if v is None else f"{v:,.2f}")
-                print(f"{key:<16}{fmt(o[key]):>20}{fmt(c[key]):>20}")
+
+        outcome = reclear(Path(args.log), args.mechanism)
+        print(json.dumps(outcome.as_dict(), indent=2, sort_keys=True) if args.json else render(outcome))
         return 0
     if args.rerun:
         if args.mechanism or args.until is not None or args.chain is not None:

@@ -7,13 +7,13 @@ and at the closing entry compares the resulting balances with the logged digest.
 first line that does not check out and names it. Memory stays flat: only the orders that can still
 be filled (within their time to live) and the balances are held.
 
-:func:`reclear` is the economist's what-if: it re-clears each round's recorded orders under another
-double-auction rule and compares welfare, volume and prices with what the market actually did.
+The economist's what-if (re-clearing the logged orders under another rule) lives in
+:mod:`experiments.counterfactual`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,9 +41,8 @@ from ledger.signing import (
     recover_signer,
 )
 from ledger.tradelog import SIGNED_FORMAT, LogTampered, LogTruncated, verified_log
-from market.auctions import clear_double_auction
 
-__all__ = ["ReplayRefused", "ReplayResult", "replay", "Counterfactual", "reclear"]
+__all__ = ["ReplayRefused", "ReplayResult", "replay"]
 
 
 class ReplayRefused(LedgerError):
@@ -497,96 +496,3 @@ def _authorization(
     if not signature.is_low_s or recover_signer(domain, message, signature) != entry["address"]:
         raise LogTampered(log, line, "signature", f"was not made by {entry['address']} over this order")
     return SignedOrder(message, signature)
-
-
-@dataclass(frozen=True)
-class Counterfactual:
-    """The market as it happened against the same orders re-cleared under ``mechanism``.
-
-    Welfare is the gain from trade at the orders' own limit prices (what buyers said they would pay
-    minus what sellers said they would take), so it compares allocations, not transfers.
-    """
-
-    mechanism: str
-    rounds: int
-    original_volume: int
-    original_welfare: float
-    original_mean_price: float | None
-    counterfactual_volume: int
-    counterfactual_welfare: float
-    counterfactual_mean_price: float | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "mechanism": self.mechanism,
-            "rounds": self.rounds,
-            "original": {"volume": self.original_volume, "welfare": self.original_welfare, "mean_price": self.original_mean_price},
-            "counterfactual": {
-                "volume": self.counterfactual_volume,
-                "welfare": self.counterfactual_welfare,
-                "mean_price": self.counterfactual_mean_price,
-            },
-            "welfare_change": self.counterfactual_welfare - self.original_welfare,
-        }
-
-
-def reclear(log: Path, mechanism: str) -> Counterfactual:
-    """Re-clears every round's recorded orders under ``mechanism`` and compares with the original.
-
-    Each round's buy and sell orders of each resource are cleared as one call double auction
-    (:func:`market.auctions.clear_double_auction`) with the orders' limit prices as bids and asks.
-
-    Raises:
-        MechanismError: an unknown mechanism.
-        LogTampered, LogUnreadable: the log does not check out.
-    """
-    clear_double_auction([], [], rule=mechanism)  # an unknown rule fails before the log is read
-    orig_volume = cf_volume = 0
-    orig_welfare = cf_welfare = 0.0
-    orig_turnover = cf_turnover = 0.0
-    rounds = 0
-    book: dict[int, dict[str, Any]] = {}
-    round_orders: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    step = None
-
-    def flush() -> None:
-        nonlocal cf_volume, cf_welfare, cf_turnover, rounds
-        for resource in {k.split(":")[0] for k in round_orders}:
-            bids, asks = round_orders.get(f"{resource}:buy", []), round_orders.get(f"{resource}:sell", [])
-            result = clear_double_auction(bids, asks, rule=mechanism)
-            cf_volume += result.volume
-            cf_welfare += result.surplus
-            cf_turnover += sum(f.buyer_amount for f in result.fills)
-        rounds += 1
-        round_orders.clear()
-
-    for entry in verified_log(log):
-        kind = entry["kind"]
-        if kind in ("header", "deposit", "authorization", "batch"):
-            continue
-        if entry["step"] != step:
-            if step is not None and round_orders:
-                flush()
-            step = entry["step"]
-            book = {k: o for k, o in book.items() if o["placed"] >= step - DEFAULT_TTL_ROUNDS}
-        if kind == "order":
-            book[entry["order_id"]] = entry
-            round_orders[f"{entry['resource']}:{entry['side']}"].append((entry["limit_price"], entry["quantity"]))
-        elif kind == "trade":
-            buy, sell = book.get(entry["buy_order"]), book.get(entry["sell_order"])
-            orig_volume += entry["quantity"]
-            orig_turnover += entry["price"] * entry["quantity"]
-            if buy is not None and sell is not None:
-                orig_welfare += (buy["limit_price"] - sell["limit_price"]) * entry["quantity"]
-    if round_orders:
-        flush()
-    return Counterfactual(
-        mechanism=mechanism,
-        rounds=rounds,
-        original_volume=orig_volume,
-        original_welfare=orig_welfare,
-        original_mean_price=orig_turnover / orig_volume if orig_volume else None,
-        counterfactual_volume=cf_volume,
-        counterfactual_welfare=cf_welfare,
-        counterfactual_mean_price=cf_turnover / cf_volume if cf_volume else None,
-    )

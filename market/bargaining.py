@@ -38,9 +38,11 @@ __all__ = [
     "nash_bargaining_solution",
     "Microgrid",
     "Transfer",
-    "Payment",
+    "SidePayment",
     "MicrogridOutcome",
     "microgrid_trading",
+    "DayPlan",
+    "day_ahead_bargain",
 ]
 
 #: Relative tolerance for "the surplus is not negative" (LP solutions carry solver noise).
@@ -107,6 +109,7 @@ class Microgrid:
         storage_initial_wh: Energy stored at the start; the horizon must end with at least as much.
         storage_power_wh: Most energy charged or discharged in one period.
         storage_efficiency: Share of charged energy that can later be discharged, in (0, 1].
+        storage_final_wh: Least energy stored at the end of the horizon; ``None``: the initial level.
     """
 
     name: str
@@ -118,6 +121,7 @@ class Microgrid:
     storage_initial_wh: float = 0.0
     storage_power_wh: float = 0.0
     storage_efficiency: float = 1.0
+    storage_final_wh: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +135,7 @@ class Transfer:
 
 
 @dataclass(frozen=True, slots=True)
-class Payment:
+class SidePayment:
     """``payer`` pays ``payee`` ``amount_micro`` micro-tokens for the horizon's trades."""
 
     payer: str
@@ -161,7 +165,7 @@ class MicrogridOutcome:
     cost_after_micro: tuple[float, ...]
     saving_micro: float
     transfers: tuple[Transfer, ...]
-    payments: tuple[Payment, ...]
+    payments: tuple[SidePayment, ...]
 
     @property
     def budget_balanced(self) -> bool:
@@ -200,6 +204,7 @@ class _Data:
     init: np.ndarray
     power: np.ndarray
     eff: np.ndarray
+    final: np.ndarray  # least level at the horizon's end
 
 
 def _validate(microgrids: Sequence[Microgrid]) -> _Data:
@@ -225,21 +230,29 @@ def _validate(microgrids: Sequence[Microgrid]) -> _Data:
             raise MechanismError(f"microgrid {m.name}: storage needs 0 <= initial <= capacity and power >= 0")
         if not 0 < m.storage_efficiency <= 1:
             raise MechanismError(f"microgrid {m.name}: storage efficiency {m.storage_efficiency} is not in (0, 1]")
+        final = m.storage_final_wh
+        if final is not None and not (math.isfinite(final) and 0 <= final <= m.storage_capacity_wh):
+            raise MechanismError(f"microgrid {m.name}: storage_final_wh {final} is not in [0, capacity]")
     return _Data(
         *(np.vstack(rows[k]) for k in ("gen", "load", "buy", "sell")),
         cap=np.array([m.storage_capacity_wh for m in microgrids], dtype=float),
         init=np.array([m.storage_initial_wh for m in microgrids], dtype=float),
         power=np.array([m.storage_power_wh for m in microgrids], dtype=float),
         eff=np.array([m.storage_efficiency for m in microgrids], dtype=float),
+        final=np.array(
+            [m.storage_initial_wh if m.storage_final_wh is None else m.storage_final_wh for m in microgrids], dtype=float
+        ),
     )
 
 
-def _schedule(data: _Data, members: Sequence[int], links: Mapping[tuple[int, int], float]) -> tuple[np.ndarray, np.ndarray]:
+def _schedule(
+    data: _Data, members: Sequence[int], links: Mapping[tuple[int, int], float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stage one for a coalition: the least-cost schedule of ``members`` trading over ``links``.
 
     Variables per member and period: import, export, charge, discharge, state of charge; per
-    directed link and period, the energy sent. Returns each member's grid bill and the energy
-    sent per (link, period).
+    directed link and period, the energy sent. Returns each member's grid bill, the energy sent
+    per (link, period) and each member's net charge (charge minus discharge) per period.
     """
     n, periods = len(members), data.gen.shape[1]
     pos = {g: k for k, g in enumerate(members)}
@@ -284,7 +297,7 @@ def _schedule(data: _Data, members: Sequence[int], links: Mapping[tuple[int, int
             cost[arc(a, t)] = tie_break
     lower_soc = np.zeros(n_vars)
     for k, g in enumerate(members):
-        lower_soc[var(k, 4, periods - 1)] = data.init[g]  # end the horizon no emptier than it began
+        lower_soc[var(k, 4, periods - 1)] = data.final[g]  # end the horizon no emptier than asked
     r, c, v = zip(*entries, strict=True)
     a_eq = sparse.csr_array((v, (r, c)), shape=(len(rhs), n_vars))
     res = linprog(cost, A_eq=a_eq, b_eq=np.array(rhs), bounds=np.column_stack([lower_soc, upper]), method="highs")
@@ -297,7 +310,8 @@ def _schedule(data: _Data, members: Sequence[int], links: Mapping[tuple[int, int
     sent = np.zeros((len(arcs), periods))
     for a in range(len(arcs)):
         sent[a] = x[n * per_member + a * periods : n * per_member + (a + 1) * periods]
-    return bills, sent
+    storage = np.array([x[var(k, 2, 0) : var(k, 2, 0) + periods] - x[var(k, 3, 0) : var(k, 3, 0) + periods] for k in range(n)])
+    return bills, sent, storage
 
 
 def _links(names: Sequence[str], line_limits_wh: Mapping[tuple[str, str], float] | None) -> dict[tuple[int, int], float]:
@@ -315,7 +329,7 @@ def _links(names: Sequence[str], line_limits_wh: Mapping[tuple[str, str], float]
     return links
 
 
-def _pairwise(names: Sequence[str], net: Sequence[int], bought_from: set[tuple[int, int]]) -> tuple[Payment, ...]:
+def _pairwise(names: Sequence[str], net: Sequence[int], bought_from: set[tuple[int, int]]) -> tuple[SidePayment, ...]:
     """Splits integer net payments into pairwise ones by a minimum-cost flow.
 
     Paying a microgrid one bought energy from costs 2 per micro-token and any other pair 3, so
@@ -329,7 +343,7 @@ def _pairwise(names: Sequence[str], net: Sequence[int], bought_from: set[tuple[i
         graph.add_edge(i, j, weight=2 if (i, j) in bought_from else 3)
     flow = nx.min_cost_flow(graph)
     return tuple(
-        Payment(names[i], names[j], int(flow[i][j])) for i, j in itertools.permutations(range(len(names)), 2) if flow[i][j] > 0
+        SidePayment(names[i], names[j], int(flow[i][j])) for i, j in itertools.permutations(range(len(names)), 2) if flow[i][j] > 0
     )
 
 
@@ -343,8 +357,9 @@ def microgrid_trading(
 
     Stage one solves, for each microgrid alone and then for all together, the least-cost schedule
     of grid imports and exports, storage and (together) energy sent between microgrids. Stage two
-    gives every microgrid its standalone cost minus its Nash-bargaining share of the total saving
-    (:func:`nash_bargaining_solution`), paid for by integer transfers among the microgrids.
+    gives every microgrid that exchanges energy its standalone cost minus its Nash-bargaining share
+    of those microgrids' saving (:func:`nash_bargaining_solution`), paid for by integer transfers
+    among them; a microgrid that exchanges nothing pays and receives nothing.
 
     Args:
         microgrids: The microgrids, all over the same horizon.
@@ -375,7 +390,7 @@ def microgrid_trading(
                 "trading between them would arbitrage the grid"
             )
     alone = np.array([_schedule(data, [i], {})[0][0] for i in range(n)])
-    together, sent = _schedule(data, list(range(n)), links)
+    together, sent, _ = _schedule(data, list(range(n)), links)
     arcs = list(links)
     arc_index = {key: a for a, key in enumerate(arcs)}
     transfers: list[Transfer] = []
@@ -389,8 +404,16 @@ def microgrid_trading(
                 seller, buyer = (src, dst) if wh > 0 else (dst, src)
                 transfers.append(Transfer(names[seller], names[buyer], t, float(abs(wh))))
                 bought_from.add((buyer, seller))
-    after = [-u for u in nash_bargaining_solution([-c for c in alone], -float(together.sum()), weights)]
-    payment = round_preserving_sum([a - e for a, e in zip(after, together, strict=True)], 0)
+    # only microgrids that exchange energy bargain: one that exchanges nothing adds nothing to the
+    # coalition's saving, and the Nash solution would still hand it a share (it is not in the core)
+    members = sorted({i for pair in bought_from for i in pair})
+    payment = [0] * n
+    if members:
+        member_weights = None if weights is None else [weights[i] for i in members]
+        after = nash_bargaining_solution([-alone[i] for i in members], -float(together[members].sum()), member_weights)
+        paid = round_preserving_sum([-u - together[i] for u, i in zip(after, members, strict=True)], 0)
+        for i, p in zip(members, paid, strict=True):
+            payment[i] = p
     cost_after = tuple(float(e) + p for e, p in zip(together, payment, strict=True))
     transfers.sort(key=lambda x: (x.period, x.seller, x.buyer))
     return MicrogridOutcome(
@@ -402,4 +425,208 @@ def microgrid_trading(
         saving_micro=max(float(alone.sum()) - sum(cost_after), 0.0),
         transfers=tuple(transfers),
         payments=_pairwise(names, payment, bought_from),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DayPlan:
+    """Microgrids' day-ahead agreement in whole Wh and micro-tokens (:func:`day_ahead_bargain`).
+
+    Per-microgrid tuples follow ``names``; per-period ones hold one entry per period.
+
+    Attributes:
+        names: The microgrids, in input order.
+        members: Those that exchange energy: the bargaining set (the others operate alone).
+        storage_wh: Net energy charged (negative: discharged) per period.
+        soc_wh: Energy stored at the end of each period.
+        position_wh: Generation minus load minus net charge per period: what a microgrid offers
+            (positive) or bids for (negative) before any exchange.
+        transfers: Whole Wh sent between microgrids, by period.
+        grid_wh: Exported (positive) or imported (negative) per period, after the exchanges.
+        alone_grid_wh: The same, operating alone (the disagreement point's schedule).
+        cost_alone_micro: Grid bill operating alone (the disagreement point).
+        grid_cost_micro: Grid bill in the plan.
+        share_micro: Each member's share of the saving (0 for the others).
+        cost_after_micro: ``cost_alone_micro - share_micro``: the grid bill plus what the
+            microgrid pays for energy from the others, minus what it is paid, plus its payment.
+        exchange_price_micro: Price per Wh of energy exchanged between microgrids.
+        payment_micro: Net payment to the other members (negative: received); sums to zero.
+        payments: Pairwise payments among members that add up to ``payment_micro``.
+    """
+
+    names: tuple[str, ...]
+    members: tuple[str, ...]
+    storage_wh: tuple[tuple[int, ...], ...]
+    soc_wh: tuple[tuple[float, ...], ...]
+    position_wh: tuple[tuple[int, ...], ...]
+    transfers: tuple[Transfer, ...]
+    grid_wh: tuple[tuple[int, ...], ...]
+    alone_grid_wh: tuple[tuple[int, ...], ...]
+    cost_alone_micro: tuple[int, ...]
+    grid_cost_micro: tuple[int, ...]
+    share_micro: tuple[int, ...]
+    cost_after_micro: tuple[int, ...]
+    exchange_price_micro: int
+    payment_micro: tuple[int, ...]
+    payments: tuple[SidePayment, ...]
+
+    @property
+    def saving_micro(self) -> int:
+        """What the members save together against operating alone."""
+        return sum(self.share_micro)
+
+
+def _whole_storage(data: _Data, g: int, net_charge: np.ndarray) -> tuple[list[int], list[float]]:
+    """The LP's net charge of microgrid ``g`` in whole Wh, kept within the battery's power and level."""
+    soc = float(data.init[g])
+    whole, levels = [], []
+    for want in net_charge:
+        s = int(round(float(want)))
+        if s > 0:
+            s = min(s, int(math.floor(data.power[g] + 1e-9)), int(math.floor((data.cap[g] - soc) / data.eff[g] + 1e-9)))
+            soc += data.eff[g] * max(s, 0)
+        elif s < 0:
+            s = -min(-s, int(math.floor(data.power[g] + 1e-9)), int(math.floor(soc + 1e-9)))
+            soc += s
+        whole.append(s)
+        levels.append(soc)
+    return whole, levels
+
+
+def _bill(data: _Data, g: int, grid: Sequence[int]) -> int:
+    """Microgrid ``g``'s grid bill for whole-Wh exports (positive) and imports (negative)."""
+    return int(sum(-q * data.buy[g, t] if q < 0 else -q * data.sell[g, t] for t, q in enumerate(grid)))
+
+
+def day_ahead_bargain(
+    microgrids: Sequence[Microgrid],
+    *,
+    weights: str = "equal",
+    exchange_price_micro: int | None = None,
+    line_limits_wh: Mapping[tuple[str, str], float] | None = None,
+) -> DayPlan:
+    """Wang and Huang's two stages over a day, in whole Wh and micro-tokens.
+
+    Stage one schedules every microgrid's storage and the exchanges among them jointly over the
+    whole horizon (one linear programme over all periods, :func:`microgrid_trading`'s), and each
+    microgrid alone (its disagreement point). The joint schedule is rounded to whole Wh within the
+    batteries' limits; a microgrid that exchanges no whole Wh operates on its own schedule and is
+    no party to the bargain. Stage two splits the members' saving by the Nash bargaining solution
+    with transferable utility (:func:`nash_bargaining_solution`): member ``i`` gets
+    ``w_i / sum(w)`` of it, with equal weights or weights proportional to the energy it exchanges
+    (Kalai's asymmetric solution). Shares are exact integers, so the plan is individually
+    rational (nobody's cost rises above operating alone) and budget balanced (the payments among
+    members cancel) to the micro-token. Should rounding leave the members no saving, everyone
+    operates alone.
+
+    Energy exchanged between microgrids is paid at ``exchange_price_micro`` per Wh (default: the
+    mid-point of the first microgrid's first-period tariffs); the payments make up the rest.
+
+    Args:
+        microgrids: Whole-Wh generation and load, whole micro-token tariffs, storage.
+        weights: ``"equal"`` or ``"energy"``.
+        exchange_price_micro: Price of exchanged energy per Wh.
+        line_limits_wh: As for :func:`microgrid_trading`; ``{}`` connects nobody (all alone).
+
+    Returns:
+        The plan.
+
+    Raises:
+        MechanismError: as :func:`microgrid_trading`, an unknown weighting, or an exchange price
+            outside every pair's tariffs (a seller would get less than its feed-in tariff or a
+            buyer pay more than its retail price).
+
+    References:
+        H. Wang and J. Huang (2018); E. Kalai (1977); J. F. Nash (1950).
+    """
+    if weights not in ("equal", "energy"):
+        raise MechanismError(f"day_ahead_bargain: weights {weights!r} must be 'equal' or 'energy'")
+    data = _validate(microgrids)
+    names = tuple(m.name for m in microgrids)
+    n, periods = len(names), data.gen.shape[1]
+    links = _links(names, line_limits_wh)
+    price = int((data.buy[0, 0] + data.sell[0, 0]) // 2) if exchange_price_micro is None else int(exchange_price_micro)
+    if links and (np.any(price < data.sell) or np.any(price > data.buy)):
+        raise MechanismError(f"day_ahead_bargain: exchange price {price} lies outside a microgrid's grid tariffs")
+    gen, load = np.rint(data.gen).astype(int), np.rint(data.load).astype(int)
+
+    def rounded(g: int, net_charge: np.ndarray) -> tuple[list[int], list[float], list[int]]:
+        storage, levels = _whole_storage(data, g, net_charge)
+        return storage, levels, [int(gen[g, t] - load[g, t] - storage[t]) for t in range(periods)]
+
+    alone = [rounded(i, _schedule(data, [i], {})[2][0]) for i in range(n)]
+    cost_alone = [_bill(data, i, alone[i][2]) for i in range(n)]
+    if links:
+        _, sent, net_charge = _schedule(data, list(range(n)), links)
+        joint = [rounded(i, row) for i, row in enumerate(net_charge)]
+    else:
+        sent, joint = np.zeros((0, periods)), alone
+
+    # whole-Wh flows, from a microgrid with a surplus to one with a deficit, within both
+    arcs = list(links)
+    flows: dict[tuple[int, int, int], int] = {}
+    for t in range(periods):
+        room_out = [max(joint[i][2][t], 0) for i in range(n)]
+        room_in = [max(-joint[i][2][t], 0) for i in range(n)]
+        for a, (src, dst) in enumerate(arcs):
+            wh = min(int(math.floor(sent[a, t] + 1e-6)), room_out[src], room_in[dst])
+            if wh > 0:
+                flows[(t, src, dst)] = flows.get((t, src, dst), 0) + wh
+                room_out[src] -= wh
+                room_in[dst] -= wh
+    sold = [0] * n
+    bought = [0] * n
+    for (_, src, dst), wh in flows.items():
+        sold[src] += wh
+        bought[dst] += wh
+    members = [i for i in range(n) if sold[i] or bought[i]]
+    grid = [list(alone[i][2]) for i in range(n)]
+    for i in members:
+        grid[i] = list(joint[i][2])
+    for (t, src, dst), wh in flows.items():
+        grid[src][t] -= wh
+        grid[dst][t] += wh
+    grid_cost = [_bill(data, i, grid[i]) for i in range(n)]
+    saving = sum(cost_alone[i] - grid_cost[i] for i in members)
+    if saving <= 0:  # rounding ate the gain (or nobody exchanges): everyone alone
+        members, flows, sold, bought, grid, grid_cost = [], {}, [0] * n, [0] * n, [list(a[2]) for a in alone], cost_alone[:]
+        saving = 0
+    plan = [joint[i] if i in members else alone[i] for i in range(n)]
+
+    share = [0] * n
+    if members:
+        w = {i: 1 if weights == "equal" else sold[i] + bought[i] for i in members}
+        total = sum(w.values())
+        exact = {i: divmod(saving * w[i], total) for i in members}
+        for i in members:
+            share[i] = exact[i][0]
+        # the largest remainders take the micro-tokens left over, ties to the earlier microgrid
+        for i in sorted(members, key=lambda i: (-exact[i][1], i))[: saving - sum(share)]:
+            share[i] += 1
+    cost_after = [cost_alone[i] - share[i] for i in range(n)]
+    payment = [cost_after[i] - grid_cost[i] - price * (bought[i] - sold[i]) for i in range(n)]
+    bought_from = {(dst, src) for (_, src, dst) in flows}
+    pos = {g: k for k, g in enumerate(members)}
+    pairwise = (
+        _pairwise([names[i] for i in members], [payment[i] for i in members], {(pos[b], pos[s]) for b, s in bought_from})
+        if members
+        else ()
+    )
+    transfers = tuple(Transfer(names[s], names[b], t, float(wh)) for (t, s, b), wh in sorted(flows.items()))
+    return DayPlan(
+        names=names,
+        members=tuple(names[i] for i in members),
+        storage_wh=tuple(tuple(p[0]) for p in plan),
+        soc_wh=tuple(tuple(p[1]) for p in plan),
+        position_wh=tuple(tuple(p[2]) for p in plan),
+        transfers=transfers,
+        grid_wh=tuple(tuple(g) for g in grid),
+        alone_grid_wh=tuple(tuple(a[2]) for a in alone),
+        cost_alone_micro=tuple(cost_alone),
+        grid_cost_micro=tuple(grid_cost),
+        share_micro=tuple(share),
+        cost_after_micro=tuple(cost_after),
+        exchange_price_micro=price,
+        payment_micro=tuple(payment),
+        payments=pairwise,
     )

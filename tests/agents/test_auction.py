@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.auction import AuctionModel, QuoteRejected, Trader, max_surplus
+import math
+
+from agents.auction import AuctionModel, QuoteRejected, Trader, convergence, max_surplus
 from market.orders import OrderId, SettlementOutcome, Side
 
 SMITH = {
@@ -22,6 +24,47 @@ def run(steps: int, **kw) -> AuctionModel:  # type: ignore[no-untyped-def]
     for _ in range(steps):
         model.step()
     return model
+
+
+def test_smiths_alpha_and_mean_absolute_deviation_by_hand() -> None:
+    # prices 190, 200, 215 around P0 = 200: deviations -10, 0, 15
+    alpha, mad = convergence([190, 200, 215], 200)
+    assert alpha == pytest.approx(100 * math.sqrt((100 + 0 + 225) / 3) / 200)
+    assert mad == pytest.approx(25 / 3)
+    assert convergence([200, 200], 200) == (0.0, 0.0)
+    # the deviation is from P0, not from the prices' own mean: constant prices off P0 still count
+    assert convergence([210, 210], 200) == pytest.approx((5.0, 10.0))
+
+
+@pytest.mark.parametrize(("prices", "p0"), [([], 200), ([200], None), ([5], 0)])
+def test_convergence_is_undefined_without_trades_or_equilibrium(prices: list[int], p0: int | None) -> None:
+    assert all(math.isnan(x) for x in convergence(prices, p0))
+
+
+def test_alpha_and_deviation_per_period_in_metrics_and_summary() -> None:
+    periods: list[list[int]] = []
+
+    class Settler:
+        def settle(self, step, orders, trades):  # type: ignore[no-untyped-def]
+            periods.append([t.price for t in trades])
+            return SettlementOutcome(step, len(trades))
+
+    model = run(8, seed=3, strategy="zip", shouts_per_period=300, settler=Settler(), **SMITH)
+    frame = model.datacollector.get_model_vars_dataframe()
+    summary = model.summary_metrics()
+    alphas, mads = summary["smith_alpha_by_period"], summary["mad_from_equilibrium_micro_by_period"]
+    assert len(alphas) == len(mads) == len(periods) == 8
+    assert frame["smith_alpha"].tolist()[1:] == pytest.approx(alphas, abs=1e-6)
+    assert frame["mad_from_equilibrium_micro"].tolist()[1:] == pytest.approx(mads, abs=1e-6)
+    for prices, alpha, mad in zip(periods, alphas, mads, strict=True):
+        assert (alpha, mad) == pytest.approx(convergence(prices, 200), abs=1e-6)
+    # ZIP traders converge on Smith's market as his subjects did: alpha falls over the session
+    assert alphas[-1] < alphas[0]
+
+
+def test_summary_has_null_not_nan_for_a_period_without_trades() -> None:
+    model = run(2, seed=1, strategy="truthful", buyer_values=[10], seller_costs=[50])
+    assert model.summary_metrics()["smith_alpha_by_period"] == [None, None]
 
 
 def test_max_surplus() -> None:

@@ -11,7 +11,7 @@ import pytest
 from experiments.cli import main
 from experiments.run import run
 from experiments.scenarios import load_scenario
-from ledger.replay import ReplayRefused, reclear, replay
+from ledger.replay import ReplayRefused, replay
 from ledger.signing import order_expiry
 from ledger.tradelog import GENESIS, LogTampered, canonical, entry_hash
 
@@ -205,18 +205,3 @@ def test_cli_replay_json_and_exit_codes(signed_run: Path, tmp_path: Path, capsys
     assert main(["replay", str(write(tmp_path / "t.jsonl", rows))]) == 4
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "field 'seq'" in err
-
-
-@pytest.mark.parametrize("mechanism", ["uniform", "pay-as-bid", "mcafee"])
-def test_counterfactual_reclearing(tmp_path: Path, mechanism: str) -> None:
-    run(load_scenario("gode-sunder"), out=tmp_path, seed=2, steps=4, chain="memory")
-    outcome = reclear(tmp_path / "trades.jsonl", mechanism)
-    assert outcome.rounds == 4
-    assert outcome.original_volume > 0 and outcome.counterfactual_volume > 0
-    # a call auction on the same bids and asks never trades more than the units the traders hold
-    assert outcome.counterfactual_volume <= 4 * 6 * 4
-
-
-def test_counterfactual_unknown_mechanism(signed_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["replay", str(signed_run / "trades.jsonl"), "--mechanism", "barter"]) == 2
-    assert "unknown auction rule 'barter'" in capsys.readouterr().err

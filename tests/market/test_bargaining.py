@@ -6,11 +6,18 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
-from market.bargaining import Microgrid, Payment, Transfer, microgrid_trading, nash_bargaining_solution
+from market.bargaining import (
+    Microgrid,
+    SidePayment,
+    Transfer,
+    day_ahead_bargain,
+    microgrid_trading,
+    nash_bargaining_solution,
+)
 from market.errors import MechanismError
 
 utils = st.floats(-1e3, 1e3)
@@ -108,7 +115,7 @@ def test_two_microgrids_by_hand() -> None:
     assert sum(out.energy_cost_micro) == pytest.approx(960)
     assert out.saving_micro == pytest.approx(640)
     assert out.cost_after_micro == pytest.approx((300 - 320, 1300 - 320))
-    assert out.payments == (Payment("b", "a", 480),)
+    assert out.payments == (SidePayment("b", "a", 480),)
     assert out.budget_balanced and out.individually_rational
 
 
@@ -178,6 +185,10 @@ def test_outcome_invariants(mgs: list[Microgrid], data: st.DataObject) -> None:
         paid = sum(p.amount_micro for p in out.payments if p.payer == name)
         got = sum(p.amount_micro for p in out.payments if p.payee == name)
         assert paid - got == out.payment_micro[i]
+    traders = {name for t in out.transfers for name in (t.seller, t.buyer)}
+    for i, name in enumerate(out.names):  # who exchanges nothing pays and receives nothing
+        if name not in traders:
+            assert out.payment_micro[i] == 0 and all(name not in (p.payer, p.payee) for p in out.payments)
     for t in out.transfers:
         assert t.energy_wh > 0
         if lines is not None:
@@ -204,3 +215,164 @@ def test_outcome_invariants(mgs: list[Microgrid], data: st.DataObject) -> None:
 def test_microgrid_trading_rejects_bad_input(mgs: list[Microgrid], kwargs: dict, message: str) -> None:
     with pytest.raises(MechanismError, match=message):
         microgrid_trading(mgs, **kwargs)
+
+
+# -- day-ahead bargaining in whole Wh and micro-tokens ---------------------------------------------
+
+
+def whole_microgrids(n: int, periods: int) -> st.SearchStrategy[list[Microgrid]]:
+    """Microgrids with whole-Wh data and one pair of whole micro-token tariffs (as the model's)."""
+    wh = st.lists(st.integers(0, 400), min_size=periods, max_size=periods)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> list[Microgrid]:
+        buy, sell = draw(st.integers(5, 900)), draw(st.integers(0, 5))
+        out = []
+        for i in range(n):
+            cap = draw(st.integers(0, 300))
+            out.append(
+                Microgrid(
+                    f"m{i}",
+                    draw(wh),
+                    draw(wh),
+                    buy,
+                    sell,
+                    storage_capacity_wh=cap,
+                    storage_initial_wh=draw(st.integers(0, cap)),
+                    storage_power_wh=draw(st.integers(0, 120)),
+                    storage_efficiency=draw(st.sampled_from([0.8, 0.9, 1.0])),
+                )
+            )
+        return out
+
+    return build()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 4).flatmap(lambda n: st.integers(1, 6).flatmap(lambda t: whole_microgrids(n, t))), st.data())
+def test_day_plan_is_individually_rational_budget_balanced_and_pays_no_idle_microgrid(
+    mgs: list[Microgrid], data: st.DataObject
+) -> None:
+    periods = len(mgs[0].load_wh)
+    idle = Microgrid("idle", [0] * periods, [0] * periods, mgs[0].grid_buy_price_micro, mgs[0].grid_sell_price_micro)
+    mgs = [*mgs, idle]
+    weights = data.draw(st.sampled_from(["equal", "energy"]))
+    plan = day_ahead_bargain(mgs, weights=weights)
+    n = len(mgs)
+    # individually rational and budget balanced to the micro-token
+    assert all(a <= b for a, b in zip(plan.cost_after_micro, plan.cost_alone_micro, strict=True))
+    assert sum(plan.payment_micro) == 0
+    sold = {name: 0 for name in plan.names}
+    bought = dict(sold)
+    for t in plan.transfers:
+        assert t.energy_wh == int(t.energy_wh) > 0 and t.seller in plan.members and t.buyer in plan.members
+        sold[t.seller] += int(t.energy_wh)
+        bought[t.buyer] += int(t.energy_wh)
+    for i, name in enumerate(plan.names):
+        paid = sum(p.amount_micro for p in plan.payments if p.payer == name)
+        got = sum(p.amount_micro for p in plan.payments if p.payee == name)
+        assert paid - got == plan.payment_micro[i]
+        # what a microgrid pays in all: its grid bill, energy from the others, its payment
+        exchange = plan.exchange_price_micro * (bought[name] - sold[name])
+        assert plan.grid_cost_micro[i] + exchange + plan.payment_micro[i] == plan.cost_after_micro[i]
+        if name not in plan.members:  # exchanges nothing: gets nothing, pays nothing
+            assert sold[name] == bought[name] == 0
+            assert plan.share_micro[i] == plan.payment_micro[i] == 0
+            assert plan.cost_after_micro[i] == plan.cost_alone_micro[i] == plan.grid_cost_micro[i]
+            assert all(name not in (p.payer, p.payee) for p in plan.payments)
+    assert "idle" not in plan.members
+    assert sum(plan.share_micro) == plan.saving_micro == sum(plan.cost_alone_micro) - sum(plan.cost_after_micro)
+    if weights == "energy" and plan.members:
+        w = {m: sold[m] + bought[m] for m in plan.members}
+        for m in plan.members:
+            share = plan.share_micro[plan.names.index(m)]
+            assert abs(share * sum(w.values()) - plan.saving_micro * w[m]) < sum(w.values())
+    # the physical plan: energy balances, batteries within their limits
+    for i, m in enumerate(mgs):
+        level = m.storage_initial_wh
+        for t in range(periods):
+            s = plan.storage_wh[i][t]
+            assert abs(s) <= m.storage_power_wh
+            level += s * m.storage_efficiency if s > 0 else s
+            assert -1e-6 <= level <= m.storage_capacity_wh + 1e-6
+            assert plan.position_wh[i][t] == m.generation_wh[t] - m.load_wh[t] - s
+            flow = sum(int(x.energy_wh) * ((x.buyer == m.name) - (x.seller == m.name)) for x in plan.transfers if x.period == t)
+            assert plan.grid_wh[i][t] == plan.position_wh[i][t] + flow
+    assert n == len(plan.names)
+
+
+def test_day_plan_by_hand_two_microgrids_equal_and_energy_weights() -> None:
+    # a sells its 100 Wh surplus to b: b avoids 100 Wh at 10, a loses 100 Wh of feed-in at 2: saving 800
+    a = Microgrid("a", [100], [0], 10, 2)
+    b = Microgrid("b", [0], [100], 10, 2)
+    plan = day_ahead_bargain([a, b, Microgrid("idle", [0], [0], 10, 2)], weights="equal")
+    assert plan.members == ("a", "b") and plan.transfers == (Transfer("a", "b", 0, 100.0),)
+    assert plan.cost_alone_micro == (-200, 1000, 0) and plan.share_micro == (400, 400, 0)
+    assert plan.cost_after_micro == (-600, 600, 0) and plan.exchange_price_micro == 6
+    # b pays 600 for the energy at the mid-point price 6, which is already the equal split
+    assert plan.payment_micro == (0, 0, 0) and plan.payments == ()
+    skewed = day_ahead_bargain([a, b], weights="equal", exchange_price_micro=9)
+    assert skewed.payment_micro == (300, -300) and skewed.payments == (SidePayment("a", "b", 300),)
+
+
+def test_no_links_means_everyone_alone() -> None:
+    a = Microgrid("a", [100], [0], 10, 2)
+    b = Microgrid("b", [0], [100], 10, 2)
+    plan = day_ahead_bargain([a, b], line_limits_wh={})
+    assert plan.members == () and plan.transfers == () and plan.cost_after_micro == plan.cost_alone_micro == (-200, 1000)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"weights": "power"}, "'equal' or 'energy'"), ({"exchange_price_micro": 11}, "outside"), ({"exchange_price_micro": 1}, "outside")],
+)
+def test_day_plan_rejects_bad_options(kwargs: dict, message: str) -> None:
+    with pytest.raises(MechanismError, match=message):
+        day_ahead_bargain([Microgrid("a", [100], [0], 10, 2), Microgrid("b", [0], [100], 10, 2)], **kwargs)
+
+
+def test_final_storage_level_is_validated() -> None:
+    with pytest.raises(MechanismError, match="storage_final_wh"):
+        microgrid_trading([Microgrid("a", [1], [1], 2, 1, storage_capacity_wh=5, storage_final_wh=6)])
+
+
+def hourly_dispatch_cost(mgs: list[Microgrid]) -> tuple[float, list[float]]:
+    """Each battery dispatched alone hour by hour (charge a surplus, discharge into a deficit), then
+    the hour's surpluses netted against its deficits, the rest traded with the grid at one tariff
+    pair: the old model's operation. Returns its cost and every battery's final level."""
+    buy, sell = float(mgs[0].grid_buy_price_micro), float(mgs[0].grid_sell_price_micro)
+    soc = [float(m.storage_initial_wh) for m in mgs]
+    cost = 0.0
+    for t in range(len(mgs[0].load_wh)):
+        total = 0.0
+        for i, m in enumerate(mgs):
+            net = m.generation_wh[t] - m.load_wh[t]
+            if net > 0:
+                charge = min(net, m.storage_power_wh, (m.storage_capacity_wh - soc[i]) / m.storage_efficiency)
+                soc[i] += charge * m.storage_efficiency
+                net -= charge
+            else:
+                discharge = min(-net, m.storage_power_wh, soc[i])
+                soc[i] -= discharge
+                net += discharge
+            total += net
+        cost += -total * buy if total < 0 else -total * sell
+    return cost, soc
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 4).flatmap(lambda n: st.integers(1, 8).flatmap(lambda t: whole_microgrids(n, t))))
+def test_the_day_lp_never_costs_more_than_hour_by_hour_dispatch(mgs: list[Microgrid]) -> None:
+    hourly, final = hourly_dispatch_cost(mgs)
+    # the same end state: each battery no emptier than the hourly dispatch left it
+    same_end = [
+        Microgrid(
+            m.name, m.generation_wh, m.load_wh, m.grid_buy_price_micro, m.grid_sell_price_micro,
+            storage_capacity_wh=m.storage_capacity_wh, storage_initial_wh=m.storage_initial_wh,
+            storage_power_wh=m.storage_power_wh, storage_efficiency=m.storage_efficiency,
+            storage_final_wh=min(level, m.storage_capacity_wh),
+        )
+        for m, level in zip(mgs, final, strict=True)
+    ]
+    out = microgrid_trading(same_end)
+    assert sum(out.energy_cost_micro) <= hourly + 1e-6 * max(1.0, abs(hourly))
