@@ -256,7 +256,16 @@ class RevmNode:
         return int(self._evm.get_balance(_checksum(account)))
 
     def code(self, account: str) -> bytes:
-        return bytes(self._evm.get_code(_checksum(account)) or b"")
+        """The account's code as deployed (revm keeps it padded for analysis: the padding is cut
+        where the code hash says the deployed code ends)."""
+        address = _checksum(account)
+        padded = bytes(self._evm.get_code(address) or b"")
+        want = bytes(self._evm.basic(address).code_hash)
+        # revm pads with 33 zero bytes; look there first, then anywhere
+        for end in (len(padded) - 33, *range(len(padded), -1, -1)):
+            if 0 <= end and keccak(padded[:end]) == want:
+                return padded[:end]
+        return padded  # pragma: no cover - the hash always names a prefix
 
     def storage(self, account: str, slot: int) -> int:
         return int(self._evm.storage(_checksum(account), slot))
