@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
 from eth_abi.exceptions import DecodingError, EncodingError
 from eth_abi.grammar import TupleType
 from eth_abi.grammar import parse as parse_abi_type
@@ -37,6 +36,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, ContractPan
 from web3.types import TxReceipt
 
 from ledger import gas as gas_recording
+from ledger.abi import encode as abi_encode
 from ledger.batch import SettlementBatch, batch_gas
 from ledger.chain import Chain
 from ledger.compiler import BUILD_DIR
@@ -409,9 +409,10 @@ class Deployed:
         return self.send(fn, data, sender=sender, gas=gas, wait=wait)
 
     def encode_fast(self, fn: str, *args: Any) -> bytes:
-        """Calldata for ``fn(*args)`` straight through eth-abi, skipping web3's argument
-        normalisation (several times faster for large batches): arguments must already be in
-        ABI form (checksummed addresses, ``bytes`` for fixed bytes, tuples for structs)."""
+        """Calldata for ``fn(*args)`` straight through :func:`ledger.abi.encode`, skipping web3's
+        argument normalisation and eth-abi's validation layers (many times faster for large
+        batches): arguments must already be in ABI form (checksummed addresses, ``bytes`` for
+        fixed bytes, tuples for structs)."""
         selector, types = _function_types(self._abi_json, fn)
         return selector + abi_encode(types, list(args))
 
