@@ -342,6 +342,8 @@ class RevmNode:
         tx_hash = keccak(
             rlp.encode([self.chain_id, expected, to_canonical_address(address), b"" if target is None else to_canonical_address(target), value, gas, data])
         )
+        if value > self.balance(address):
+            raise NodeError(f"insufficient funds: {address} has {self.balance(address)} wei, sends {value}")
         tx = Transaction(address, target, value, bytes(data), gas, expected, tx_hash)
         intrinsic = _intrinsic_gas(tx.data, target is None)
         if gas < intrinsic:
@@ -412,7 +414,8 @@ class RevmNode:
         halt = _HALT.match(message)
         if halt:
             return _Outcome(False, int(halt.group(2)), b"", (), halt=halt.group(1))
-        raise NodeError(f"revm refused the transaction {'0x' + tx.hash.hex()}: {message}")
+        # revm refused to run it at all (a check :meth:`send` did not foresee): it fails, using its gas
+        return _Outcome(False, tx.gas, b"", (), halt=message)
 
     # -- calls and estimates -------------------------------------------------------------------
 

@@ -210,6 +210,7 @@ def test_a_middleware_added_by_the_user_sees_every_request(chain: RevmChain, sui
         ({"from": None, "to": "0x" + "34" * 20, "gas": BLOCK_GAS_LIMIT + 1}, "exceeds the block gas limit"),
         ({"from": None, "to": "0x" + "34" * 20, "gas": 21_000, "nonce": 7}, "nonce 7"),
         ({"from": None, "to": "0x" + "34" * 20, "gas": 21_000, "chainId": 1}, "chain id 1"),
+        ({"from": None, "to": "0x" + "34" * 20, "gas": 21_000, "value": 10**25}, "insufficient funds"),
     ],
 )
 def test_the_node_refuses_bad_transactions_with_a_json_rpc_error(chain: RevmChain, tx: dict, message: str) -> None:
