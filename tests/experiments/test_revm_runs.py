@@ -4,6 +4,11 @@ and a log written on eth-tester verifies on revm."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +17,7 @@ import pytest
 from experiments.cli import main
 from experiments.run import run
 from experiments.scenarios import builtin_scenarios, load_scenario
+from ledger.compiler import REPO_ROOT
 
 STEPS = 6
 
@@ -86,3 +92,28 @@ def test_an_unknown_chain_is_one_line_naming_revm_among_the_choices(tmp_path: Pa
     assert main(["run", "--chain", "revmm", "--steps", "1", "--out", str(tmp_path / "x"), "-q"]) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "'revm'" in err and "revmm" in err
+
+
+def test_a_run_on_revm_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
+    argv = ["run", "--scenario", "posted-price", "--steps", "400", "--seed", "4", "--chain", "revm", "-q"]
+    victim = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "experiments.cli", *argv, "--out", str(victim)],
+        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        log = victim / "trades.jsonl"
+        deadline = time.monotonic() + 120
+        while not (log.exists() and log.read_bytes().count(b"\n") >= 300):
+            assert proc.poll() is None, f"the run ended before it was killed: {proc.stderr.read().decode()[-300:]}"  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "no 300 lines in two minutes"
+            time.sleep(0.02)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert not (victim / "summary.json").exists()
+    assert main(["run", "--resume", "--out", str(victim), "-q"]) == 0
+    whole = tmp_path / "whole"
+    assert main([*argv, "--out", str(whole)]) == 0
+    assert (victim / "trades.jsonl").read_bytes() == (whole / "trades.jsonl").read_bytes()
+    assert json.loads((victim / "summary.json").read_text())["balances_digest"] == json.loads((whole / "summary.json").read_text())["balances_digest"]
