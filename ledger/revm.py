@@ -9,7 +9,10 @@ the next block's timestamp, auto-mining). :class:`RevmProvider` speaks Ethereum 
 the way a node answers over HTTP, so web3 and every wrapper in :mod:`ledger.contracts` run exactly
 the code they run against eth-tester or anvil: the same ABI encoding, the same custom-error
 decoding into :mod:`ledger.reverts`, the same event parsing. :func:`connect_revm` returns the
-:class:`~ledger.chain.Chain` that ``--chain revm`` selects.
+:class:`~ledger.chain.Chain` that ``--chain revm`` selects; its web3 skips two middlewares an
+in-process chain has no use for (ENS names, the chain-id check the provider makes itself), and its
+``eth`` module answers ``call``, ``send_transaction`` and receipts straight from the node, with the
+results web3's generic path gives (the tests compare them), without the round trip through hex.
 
 The node mirrors a fresh eth-tester chain where the project relies on it: the same chain id and
 the same ten funded accounts (private keys 1 to 10), so the suite deploys to the same addresses
