@@ -122,7 +122,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     from experiments.sweep import load_sweep, run_sweep
 
-    sweep = load_sweep(args.sweep, steps=args.steps, seeds=args.seeds)
+    sweep = load_sweep(args.sweep, steps=args.steps, seeds=args.seeds, chain=args.chain)
     out = Path(args.out) if args.out else Path("runs") / sweep.name
     console = Console(stderr=True)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
@@ -253,7 +253,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None, help="market rounds (default: the scenario's)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument(
-        "--chain", default="eth-tester", help="memory | eth-tester (default, in-process) | http(s):// node URL"
+        "--chain", default="eth-tester", help="memory | eth-tester (default, in-process) | revm (in-process, fast) | http(s):// node URL"
     )
     p.add_argument("--out", default=None, help="output directory (default: runs/<scenario>-seed<S>)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a scenario value")
@@ -286,6 +286,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://HOST:8786")
     p.add_argument("--steps", type=int, default=None, help="override the rounds per run")
     p.add_argument("--seeds", type=int, default=None, metavar="N", help="override the seeds with 1..N")
+    p.add_argument("--chain", default=None, help="override the back end of every run: memory | eth-tester | revm | node URL")
     p.add_argument("--csv", action="store_true", help="also write runs.csv and steps.csv")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_sweep)
@@ -298,7 +299,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser("replay", help="re-execute and verify a trade log, or re-clear it under another mechanism")
     p.add_argument("log", metavar="LOG", help="a trades.jsonl")
-    p.add_argument("--chain", default=None, help="memory (default) | eth-tester | http(s):// node URL")
+    p.add_argument("--chain", default=None, help="memory (default) | eth-tester | revm | http(s):// node URL")
     p.add_argument("--until", type=int, default=None, metavar="SEQ", help="stop after the line with this seq")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--mechanism", default=None, help="re-clear the recorded orders: uniform | pay-as-bid | mcafee")

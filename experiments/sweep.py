@@ -507,13 +507,14 @@ def plan_sweep(data: dict[str, Any], where: str, *, base_dir: Path | None = None
     )
 
 
-def load_sweep(name_or_path: str, *, steps: int | None = None, seeds: int | None = None) -> Sweep:
+def load_sweep(name_or_path: str, *, steps: int | None = None, seeds: int | None = None, chain: str | None = None) -> Sweep:
     """Loads a shipped sweep by name, or a sweep file by path, checks it and plans it.
 
     Args:
         name_or_path: A name from :func:`builtin_sweeps` or a ``.toml`` file.
         steps: Override of the rounds per run (e.g. for a quick trial).
         seeds: Override of the seeds: ``1..seeds``.
+        chain: Override of the back end of every run (e.g. ``revm``: the contracts at native speed).
 
     Returns:
         The sweep.
@@ -530,6 +531,8 @@ def load_sweep(name_or_path: str, *, steps: int | None = None, seeds: int | None
         data["steps"] = steps
     if seeds is not None:
         data["seeds"] = seeds
+    if chain is not None:
+        data["chain"] = chain
     return plan_sweep(data, where, base_dir=path.parent, default_name=path.stem)
 
 

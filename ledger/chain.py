@@ -21,9 +21,11 @@ from web3.providers.eth_tester import EthereumTesterProvider
 
 from ledger.errors import ChainUnavailable
 
-__all__ = ["Chain", "connect", "create_address", "EMBEDDED", "EMBEDDED_CHAIN_ID", "EMBEDDED_DEPLOYER"]
+__all__ = ["Chain", "connect", "create_address", "EMBEDDED", "REVM", "EMBEDDED_CHAIN_ID", "EMBEDDED_DEPLOYER"]
 
 EMBEDDED = "eth-tester"
+#: The in-process revm chain (:mod:`ledger.revm`).
+REVM = "revm"
 #: The chain id of eth-tester's py-evm chain.
 EMBEDDED_CHAIN_ID = 131_277_322_940_537
 #: eth-tester's first unlocked account (private key 1), which deploys and operates.
@@ -41,7 +43,8 @@ class Chain:
 
     Attributes:
         w3: The web3 instance.
-        kind: ``"eth-tester"`` for the embedded chain, ``"rpc"`` for a JSON-RPC node.
+        kind: ``"eth-tester"`` for the embedded chain, ``"revm"`` for the in-process revm chain,
+            ``"rpc"`` for a JSON-RPC node.
         url: The node URL, or ``"eth-tester"``.
         accounts: Unlocked accounts the node manages; the first is the deployer and operator.
     """
@@ -147,7 +150,8 @@ def connect(spec: str = EMBEDDED, *, timeout_s: float = 10.0) -> Chain:
     """Connects to the chain named by ``spec``.
 
     Args:
-        spec: ``"eth-tester"`` for a fresh in-process chain, or a node URL
+        spec: ``"eth-tester"`` for a fresh in-process py-evm chain, ``"revm"`` for a fresh
+            in-process revm chain (:mod:`ledger.revm`), or a node URL
             (``http://`` or ``https://``; web3 8's websocket provider is async-only).
         timeout_s: How long to wait for a node to answer.
 
@@ -160,9 +164,15 @@ def connect(spec: str = EMBEDDED, *, timeout_s: float = 10.0) -> Chain:
     if spec == EMBEDDED:
         w3 = Web3(EthereumTesterProvider())
         return Chain(w3=w3, kind=EMBEDDED, url=EMBEDDED, accounts=list(w3.eth.accounts))
+    if spec == REVM:
+        try:
+            from ledger.revm import connect_revm
+        except ImportError as exc:  # pyrevm missing from this environment
+            raise ChainUnavailable(f"--chain revm needs pyrevm ({exc}); install it: pip install pyrevm==0.3.7") from None
+        return connect_revm()
     parsed = urllib.parse.urlparse(spec)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ChainUnavailable(f"--chain {spec!r}: expected 'memory', 'eth-tester' or an http(s):// node URL")
+        raise ChainUnavailable(f"--chain {spec!r}: expected 'memory', 'eth-tester', 'revm' or an http(s):// node URL")
     w3 = Web3(Web3.HTTPProvider(spec, request_kwargs={"timeout": timeout_s}))
     try:
         accounts = list(w3.eth.accounts)

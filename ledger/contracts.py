@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
+from eth_abi.exceptions import DecodingError, EncodingError
+from eth_abi.grammar import TupleType
+from eth_abi.grammar import parse as parse_abi_type
 from eth_tester.exceptions import TransactionFailed
 from eth_typing import ChecksumAddress
 from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
@@ -34,6 +36,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, ContractPan
 from web3.types import TxReceipt
 
 from ledger import gas as gas_recording
+from ledger.abi import encode as abi_encode
 from ledger.batch import SettlementBatch, batch_gas
 from ledger.chain import Chain
 from ledger.compiler import BUILD_DIR
@@ -226,6 +229,40 @@ def _function_types(abi_json: str, fn: str) -> tuple[bytes, list[str]]:
     return function_signature_to_4byte_selector(f"{fn}({','.join(types)})"), types
 
 
+@dataclass(frozen=True, slots=True)
+class _Codec:
+    """What encoding a call of one function and decoding its result needs, read once from the ABI."""
+
+    selector: bytes
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    output_grammar: tuple[Any, ...]
+    has_address: bool
+
+
+@cache
+def _codec(abi_json: str, fn: str) -> _Codec | None:
+    """The codec of ``fn``; ``None`` when the ABI overloads the name (web3 then picks the overload
+    by the arguments)."""
+    items = [i for i in json.loads(abi_json) if i.get("type") == "function" and i["name"] == fn]
+    if len(items) != 1:
+        return None
+    inputs = tuple(_abi_type(p) for p in items[0]["inputs"])
+    outputs = tuple(_abi_type(p) for p in items[0].get("outputs", []))
+    grammar = tuple(parse_abi_type(t) for t in outputs)
+    selector = function_signature_to_4byte_selector(f"{fn}({','.join(inputs)})")
+    return _Codec(selector, inputs, outputs, grammar, any("address" in t for t in outputs))
+
+
+def _checksummed(abi_type: Any, value: Any) -> Any:
+    """``value`` decoded as ``abi_type`` with every address checksummed (as web3 returns it)."""
+    if abi_type.is_array:
+        return tuple(_checksummed(abi_type.item_type, v) for v in value)
+    if isinstance(abi_type, TupleType):
+        return tuple(_checksummed(c, v) for c, v in zip(abi_type.components, value, strict=True))
+    return to_checksum_address(value) if abi_type.base == "address" else value
+
+
 @cache
 def event_class(abi_json: str, name: str) -> type:
     """A frozen, slotted dataclass named ``name`` with one snake_case field per event argument."""
@@ -325,11 +362,35 @@ class Deployed:
             ContractReverted: the call reverted (as the error's named subclass).
         """
         # An explicit "from" spares eth-tester's middleware listing every account on each call.
-        params = {"from": sender or self.chain.accounts[0]}
+        params: dict[str, Any] = {"from": sender or self.chain.accounts[0]}
+        codec = _codec(self._abi_json, fn)
+        data = self._encode(codec, args)
         try:
-            return self.function(fn, *args).call(params)
+            if data is None:  # arguments eth-abi does not take as they are: web3 normalises them (or says why not)
+                return self.function(fn, *args).call(params)
+            raw = self.chain.w3.eth.call({**params, "to": self.address, "data": data})  # type: ignore[typeddict-item]
         except REVERT_TYPES as exc:
             raise decode_revert(self.abi, revert_data(exc)) from exc
+        try:
+            values = abi_decode(codec.outputs, bytes(raw))  # type: ignore[union-attr]
+        except (DecodingError, ValueError):  # e.g. no code there: web3 says so in its own words
+            return self.function(fn, *args).call(params)
+        if codec.has_address:  # type: ignore[union-attr]
+            values = tuple(_checksummed(t, v) for t, v in zip(codec.output_grammar, values, strict=True))  # type: ignore[union-attr]
+        # web3's shape: the value of a single output, else a list of them
+        return values[0] if len(values) == 1 else list(values)
+
+    @staticmethod
+    def _encode(codec: _Codec | None, args: Sequence[Any]) -> bytes | None:
+        """Calldata through the function's cached types (web3's contract layer validates the whole
+        ABI on every call, most of a view's cost); ``None`` when the name is overloaded or eth-abi
+        does not take the arguments as they are, for web3 to normalise them or say why not."""
+        if codec is None:
+            return None
+        try:
+            return codec.selector + abi_encode(codec.inputs, list(args))
+        except (EncodingError, TypeError, ValueError):
+            return None
 
     def transact(
         self,
@@ -344,16 +405,16 @@ class Deployed:
         Raises:
             ContractReverted: the transaction reverted (as the error's named subclass).
         """
-        try:
+        data = self._encode(_codec(self._abi_json, fn), args)
+        if data is None:
             data = self.contract.encode_abi(fn, args=list(args))
-        except REVERT_TYPES as exc:  # pragma: no cover - encoding runs no code
-            raise decode_revert(self.abi, revert_data(exc)) from exc
         return self.send(fn, data, sender=sender, gas=gas, wait=wait)
 
     def encode_fast(self, fn: str, *args: Any) -> bytes:
-        """Calldata for ``fn(*args)`` straight through eth-abi, skipping web3's argument
-        normalisation (several times faster for large batches): arguments must already be in
-        ABI form (checksummed addresses, ``bytes`` for fixed bytes, tuples for structs)."""
+        """Calldata for ``fn(*args)`` straight through :func:`ledger.abi.encode`, skipping web3's
+        argument normalisation and eth-abi's validation layers (many times faster for large
+        batches): arguments must already be in ABI form (checksummed addresses, ``bytes`` for
+        fixed bytes, tuples for structs)."""
         selector, types = _function_types(self._abi_json, fn)
         return selector + abi_encode(types, list(args))
 

@@ -22,7 +22,10 @@ Options:
     ``--gas-report`` prints gas per contract function (calls, min, median, max) after the run, for
     every transaction the tests send through the :mod:`ledger.contracts` wrappers (the fixtures'
     own setup is left out).
-    ``--ccei-chain URL`` runs the fixtures against a JSON-RPC node instead of eth-tester.
+    ``--ccei-chain SPEC`` runs the fixtures on ``revm`` (the contracts on revm in this process,
+    many times faster: :mod:`ledger.revm` lists what differs) or on a JSON-RPC node URL instead of
+    eth-tester. A conftest that overrides the session fixture ``ccei_chain_spec`` (e.g. with
+    ``params=["eth-tester", "revm"]``) runs its tests on each chain.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--ccei-chain",
         default="eth-tester",
         metavar="SPEC",
-        help="chain for the ccei_* fixtures: eth-tester (default) or an http(s):// node URL",
+        help="chain for the ccei_* fixtures: eth-tester (default), revm or an http(s):// node URL",
     )
 
 
@@ -165,11 +168,17 @@ def _build_world(spec: str) -> _World:
 
 
 @pytest.fixture(scope="session")
-def _ccei_world(request: pytest.FixtureRequest) -> _World:
+def ccei_chain_spec(request: pytest.FixtureRequest) -> str:
+    """The chain the ``ccei_*`` fixtures run on (``--ccei-chain``); override it to choose per suite."""
+    return str(request.config.getoption("ccei_chain"))
+
+
+@pytest.fixture(scope="session")
+def _ccei_world(ccei_chain_spec: str) -> _World:
     from ledger.gas import suspended
 
     with suspended():  # the gas report covers the tests, not the fixtures' setup
-        return _build_world(request.config.getoption("ccei_chain"))
+        return _build_world(ccei_chain_spec)
 
 
 @pytest.fixture()

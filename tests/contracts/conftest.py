@@ -1,4 +1,8 @@
-"""Fixtures of the contract tests (the chain itself comes from the ``ccei_chain`` pytest plugin)."""
+"""Fixtures of the contract tests (the chain itself comes from the ``ccei_chain`` pytest plugin).
+
+Every contract test runs on eth-tester (py-evm) and on revm: the same contracts, the same
+wrappers, two EVMs. A test that needs one of them skips on the other and says why.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,15 @@ from ledger.suite import Suite
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from onchain_helpers import Market  # noqa: E402 - after the folder is importable
+
+
+#: The chains every contract test runs on.
+CHAINS = ("eth-tester", "revm")
+
+
+@pytest.fixture(scope="session", params=CHAINS)
+def ccei_chain_spec(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture()

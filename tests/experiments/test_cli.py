@@ -96,7 +96,7 @@ def _free_port() -> int:
     ("argv", "message", "code"),
     [
         (["--scenario", "atlantis"], "unknown scenario 'atlantis'", 2),
-        (["--chain", "carrier-pigeon"], "expected 'memory', 'eth-tester' or an http(s):// node URL", 3),
+        (["--chain", "carrier-pigeon"], "expected 'memory', 'eth-tester', 'revm' or an http(s):// node URL", 3),
         (["--chain", f"http://127.0.0.1:{_free_port()}"], "node not reachable", 3),
         (["--set", "n_users=lots"], "expected integer", 2),
         (["--steps", "0"], "--steps 0: must lie in 1..1,000,000", 2),

@@ -25,7 +25,7 @@ ANVIL = Path(__file__).resolve().parents[2] / "node_modules" / "@foundry-rs" / "
 
 
 def test_connect_refuses_what_is_not_a_chain() -> None:
-    with pytest.raises(ChainUnavailable, match=r"--chain 'ftp://x': expected 'memory', 'eth-tester' or an http\(s\):// node URL"):
+    with pytest.raises(ChainUnavailable, match=r"--chain 'ftp://x': expected 'memory', 'eth-tester', 'revm' or an http\(s\):// node URL"):
         connect("ftp://x")
     with pytest.raises(ChainUnavailable, match=r"--chain http://127.0.0.1:9: node not reachable"):
         connect("http://127.0.0.1:9", timeout_s=1)
@@ -143,3 +143,12 @@ def test_settlement_and_test_controls_on_a_json_rpc_node(anvil_url: str) -> None
     receipt = chain.w3.eth.get_transaction_receipt(tx)
     assert chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"] == target
     assert chain.next_timestamp() == target + 1
+
+
+def test_connect_revm_without_pyrevm_is_one_line_saying_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyrevm", None)  # importing it now raises ImportError
+    monkeypatch.delitem(sys.modules, "ledger.revm", raising=False)
+    with pytest.raises(ChainUnavailable, match=r"--chain revm needs pyrevm .*pip install pyrevm==0.3.7"):
+        connect("revm")
