@@ -29,7 +29,7 @@ from ledger.batch import MAX_BATCH_TRADES, Fill, SettlementBatch, assemble_batch
 from ledger.contracts import Capacity
 from ledger.errors import LedgerError
 from ledger.keys import agent_signing_key
-from ledger.signing import SettlementOrder, order_expiry, sign_order
+from ledger.signing import BUY, SELL, SettlementOrder, order_expiry, sign_order
 from market.orders import AgentId
 
 __all__ = ["DESCRIPTION", "BenchError", "add_arguments", "run", "signed_batches"]
@@ -69,8 +69,9 @@ def _open(spec: str, users: int, suppliers: int) -> SettlementBackend:
 
 
 def signed_batches(backend: SettlementBackend, trades: int, users: int, suppliers: int, batch_size: int, seed: int) -> list[SettlementBatch]:
-    """``trades`` trades, each filling its own buy order signed by one of ``users`` under the back
-    end's domain, bought from one of ``suppliers``, laid out in batches of ``batch_size``."""
+    """``trades`` trades, each filling its own buy order signed by one of ``users`` and its own sell
+    order signed by one of ``suppliers`` under the back end's domain, laid out in batches of
+    ``batch_size``."""
     rng = np.random.default_rng(seed)
     buyer = rng.integers(0, users, trades)
     seller = rng.integers(0, suppliers, trades)
@@ -79,10 +80,12 @@ def signed_batches(backend: SettlementBackend, trades: int, users: int, supplier
     quantity = rng.integers(100, 3_000, trades)
     fills = []
     for i in range(trades):
-        b = AgentId(int(buyer[i]))
-        order = SettlementOrder(backend.address(b), i + 1, 0, int(limit[i]), int(quantity[i]), order_expiry(0))
-        signed = sign_order(agent_signing_key(_SEED, int(b)), backend.domain, order)
-        fills.append(Fill(signed, backend.address(AgentId(users + int(seller[i]))), int(price[i]), int(quantity[i])))
+        b, s = AgentId(int(buyer[i])), AgentId(users + int(seller[i]))
+        bid = SettlementOrder(backend.address(b), i + 1, BUY, 0, int(limit[i]), int(quantity[i]), order_expiry(0))
+        ask = SettlementOrder(backend.address(s), trades + i + 1, SELL, 0, int(price[i]), int(quantity[i]), order_expiry(0))
+        signed_bid = sign_order(agent_signing_key(_SEED, int(b)), backend.domain, bid)
+        signed_ask = sign_order(agent_signing_key(_SEED, int(s)), backend.domain, ask)
+        fills.append(Fill(signed_bid, signed_ask, int(price[i]), int(quantity[i])))
     return [assemble_batch(k + 1, fills[start : start + batch_size]) for k, start in enumerate(range(0, trades, batch_size))]
 
 

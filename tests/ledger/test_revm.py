@@ -14,9 +14,9 @@ from ledger.chain import EMBEDDED_CHAIN_ID, Chain, connect
 from ledger.contracts import MINTER_ROLE, Capacity
 from ledger.errors import ChainUnavailable, SettlementRejected
 from ledger.keys import agent_address, agent_private_key, agent_signing_key
-from ledger.reverts import MissingRole
+from ledger.reverts import AccessControlUnauthorizedAccount
 from ledger.revm import BLOCK_GAS_LIMIT, SPEC, NodeError, RevmChain, RevmNode, RevmProvider, connect_revm
-from ledger.signing import SettlementOrder, order_expiry, sign_order
+from ledger.signing import BUY, SELL, SettlementOrder, order_expiry, sign_order
 from ledger.suite import EMBEDDED_DOMAIN, Suite, deploy_suite
 from market.orders import AgentId
 
@@ -78,12 +78,12 @@ def test_custom_errors_decode_into_the_named_classes_and_a_failed_transaction_is
     outsider = chain.accounts[1]
     nonce = chain.w3.eth.get_transaction_count(outsider)
     block = chain.w3.eth.block_number
-    with pytest.raises(MissingRole) as caught:
+    with pytest.raises(AccessControlUnauthorizedAccount) as caught:
         suite.token.mint(outsider, 5, sender=outsider)
-    assert caught.value.error_args == (MINTER_ROLE, outsider)
+    assert caught.value.error_args == (outsider, MINTER_ROLE)  # OpenZeppelin names the account, then the role
     assert chain.w3.eth.block_number == block + 1  # mined, as a node mines a failing transaction with explicit gas
     assert chain.w3.eth.get_transaction_count(outsider) == nonce + 1
-    with pytest.raises(MissingRole):  # a call (eth_call) decodes the same way
+    with pytest.raises(AccessControlUnauthorizedAccount):  # a call (eth_call) decodes the same way
         suite.token.call("mint", outsider, 5, sender=outsider)
 
 
@@ -242,9 +242,10 @@ def test_the_chain_back_end_on_revm_settles_signed_batches_reports_gas_and_refus
     assert isinstance(backend, ChainBackend) and isinstance(backend.chain, Chain)
     buyer, seller = AgentId(0), AgentId(1)
     backend.open_accounts({buyer: 10_000, seller: 0}, {seller: Capacity.COMPUTE_SUPPLIER})
-    order = SettlementOrder(backend.address(buyer), 1, 0, 50, 10, order_expiry(0))
-    signed = sign_order(agent_signing_key(3, 0), backend.domain, order)
-    batch = assemble_batch(1, [Fill(signed, backend.address(seller), 40, 10)])
+    bid = SettlementOrder(backend.address(buyer), 1, BUY, 0, 50, 10, order_expiry(0))
+    ask = SettlementOrder(backend.address(seller), 2, SELL, 0, 40, 10, order_expiry(0))
+    fill = Fill(sign_order(agent_signing_key(3, 0), backend.domain, bid), sign_order(agent_signing_key(3, 1), backend.domain, ask), 40, 10)
+    batch = assemble_batch(1, [fill])
     outcome = backend.settle_batch(batch)
     assert outcome.gas_used > 21_000 and outcome.tx_hash.startswith("0x") and outcome.block > 0
     assert backend.balances() == {buyer: 9_600, seller: 400}
@@ -259,8 +260,10 @@ def test_the_chain_back_end_on_revm_settles_signed_batches_reports_gas_and_refus
 def test_a_settlement_calldata_encoding_matches_between_chains() -> None:
     # the wrappers encode once for every chain: the bytes a batch sends do not depend on the EVM
     revm, tester = deploy_suite(connect("revm"), extras=False), deploy_suite(connect("eth-tester"), extras=False)
-    order = SettlementOrder(agent_address(1, 0), 1, 0, 5, 1, order_expiry(0))
-    batch = assemble_batch(1, [Fill(sign_order(agent_signing_key(1, 0), revm.domain, order), agent_address(1, 1), 5, 1)])
+    bid = SettlementOrder(agent_address(1, 0), 1, BUY, 0, 5, 1, order_expiry(0))
+    ask = SettlementOrder(agent_address(1, 1), 2, SELL, 0, 5, 1, order_expiry(0))
+    fill = Fill(sign_order(agent_signing_key(1, 0), revm.domain, bid), sign_order(agent_signing_key(1, 1), revm.domain, ask), 5, 1)
+    batch = assemble_batch(1, [fill])
     assert revm.settlement.encode_fast("settleBatch", *batch.call_args()) == tester.settlement.encode_fast(
         "settleBatch", *batch.call_args()
     )
