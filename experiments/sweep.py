@@ -54,6 +54,7 @@ import json
 import math
 import multiprocessing
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -90,9 +91,14 @@ __all__ = [
     "run_sweep",
     "read_plan",
     "read_record",
+    "finished_record",
     "prepare_sweep_dir",
     "RECORD_FILE",
     "PLAN_FILE",
+    "PARTIAL_DIR",
+    "LAB_SECRET_ENV",
+    "WorkerContext",
+    "worker_context",
 ]
 
 RECORD_FILE = "run.json"
@@ -598,25 +604,86 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def execute_run(spec: RunSpec, runs_dir: str) -> RunRecord:
-    """Runs one run into ``runs_dir/<run_id>/`` and writes its record there last.
+#: The environment variable a worker reads the lab secret from (the keys' module resolves it the same
+#: way in every process: this variable, else the user's key file).
+LAB_SECRET_ENV = "CCEI_LAB_SECRET"
 
-    This is what worker processes execute; any exception the run raises becomes a failed record,
-    because one broken treatment must not stop the others.
+
+@dataclass(frozen=True, slots=True)
+class WorkerContext:
+    """What a run needs besides its spec, sent with every task: a worker on another machine shares
+    no environment, file or key with the client.
+
+    Attributes:
+        lab_secret: The client's lab secret (it derives every agent's key), or ``None`` when the
+            client has none set; applied as ``CCEI_LAB_SECRET`` in the worker for the run.
+    """
+
+    lab_secret: str | None = None
+
+    def __repr__(self) -> str:  # never print the secret (Dask logs task arguments on errors)
+        return f"WorkerContext(lab_secret={'<set>' if self.lab_secret else None})"
+
+
+def worker_context() -> WorkerContext:
+    """The context of this (client) process, to send to workers with each task.
+
+    The secret is read where the client's runs would read it. Seam: once :mod:`ledger.keys`
+    resolves the lab secret itself (variable, else key file), take its resolved value here so a
+    client whose secret lives in its key file hands that to the workers too.
+    """
+    return WorkerContext(lab_secret=os.environ.get(LAB_SECRET_ENV))
+
+
+@contextlib.contextmanager
+def _applied(context: WorkerContext) -> Iterator[None]:
+    if context.lab_secret is None:
+        yield
+        return
+    saved = os.environ.get(LAB_SECRET_ENV)
+    os.environ[LAB_SECRET_ENV] = context.lab_secret
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(LAB_SECRET_ENV, None)
+        else:
+            os.environ[LAB_SECRET_ENV] = saved
+
+
+#: Where unfinished attempts of runs write, inside a sweep's ``runs`` directory.
+PARTIAL_DIR = ".partial"
+
+
+def execute_run(spec: RunSpec, runs_dir: str, context: WorkerContext | None = None) -> RunRecord:
+    """Runs one run into ``runs_dir/<run_id>/``, idempotently: whichever attempt finishes first wins.
+
+    This is what workers execute. A cluster runs a task again when the worker running it is lost,
+    and a resumed sweep may start a run whose earlier attempt is still going on a worker of a dead
+    client; so each attempt writes into its own folder under ``runs_dir/.partial/`` and, complete
+    with its record, renames it to ``runs_dir/<run_id>`` in one step. An attempt that finds the run
+    already there discards its own output and returns the record it finds. Any exception the run
+    raises becomes a failed record, because one broken treatment must not stop the others.
 
     Args:
         spec: The run.
         runs_dir: The sweep's ``runs`` directory (a path every worker can reach).
+        context: What the client sends with the task (see :class:`WorkerContext`).
 
     Returns:
         The run's record.
     """
-    out = Path(runs_dir) / spec.run_id
+    final = Path(runs_dir) / spec.run_id
+    existing = finished_record(final)
+    if existing is not None:
+        return existing
+    attempt = Path(runs_dir) / PARTIAL_DIR / f"{spec.run_id}.{os.getpid()}.{time.time_ns()}"
     started = time.perf_counter()
     error: str | None = None
     error_type: str | None = None
     try:
-        run(spec.treatment.scenario, out=out, seed=spec.seed, steps=spec.steps, chain=spec.chain, overwrite=True)
+        with _applied(context or WorkerContext()):
+            run(spec.treatment.scenario, out=attempt, seed=spec.seed, steps=spec.steps, chain=spec.chain, overwrite=True)
     except Exception as exc:  # recorded, not raised: see the docstring
         error, error_type = _first_line(exc), type(exc).__name__
     record = RunRecord(
@@ -628,8 +695,24 @@ def execute_run(spec: RunSpec, runs_dir: str) -> RunRecord:
         error_type=error_type,
         elapsed_s=round(time.perf_counter() - started, 4),
     )
-    out.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out / RECORD_FILE, record.to_json())
+    attempt.mkdir(parents=True, exist_ok=True)
+    _write_atomic(attempt / RECORD_FILE, record.to_json())
+    return _publish(attempt, final, record)
+
+
+def _publish(attempt: Path, final: Path, record: RunRecord) -> RunRecord:
+    """Moves a finished attempt into place unless another attempt's successful run is already there."""
+    existing = finished_record(final)
+    if existing is not None:
+        shutil.rmtree(attempt, ignore_errors=True)
+        return existing
+    if final.exists():  # a failed earlier attempt, or output of an older version: replaced
+        shutil.rmtree(final, ignore_errors=True)
+    try:
+        os.rename(attempt, final)
+    except OSError:  # another attempt got there between the check and the rename
+        shutil.rmtree(attempt, ignore_errors=True)
+        return read_record(final) or record
     return record
 
 
@@ -639,6 +722,14 @@ def read_record(run_dir: Path) -> RunRecord | None:
         return RunRecord.from_json((run_dir / RECORD_FILE).read_text())
     except (OSError, ValueError, TypeError, KeyError):
         return None
+
+
+def finished_record(run_dir: Path) -> RunRecord | None:
+    """The record of a run in ``run_dir`` that finished well (record ``ok`` and its summary there)."""
+    record = read_record(run_dir)
+    if record is None or record.status is not RunStatus.OK or not (run_dir / "summary.json").exists():
+        return None
+    return record
 
 
 def read_plan(out: Path) -> dict[str, Any]:
@@ -708,8 +799,8 @@ def run_sweep(
     specs = sweep.runs()
     records: dict[str, RunRecord] = {}
     for spec in specs:
-        record = read_record(runs_dir / spec.run_id)
-        if record is not None and record.status is RunStatus.OK and (runs_dir / spec.run_id / "summary.json").exists():
+        record = finished_record(runs_dir / spec.run_id)
+        if record is not None:
             records[spec.run_id] = record
     skipped = len(records)
     todo = [s for s in specs if s.run_id not in records]
@@ -720,8 +811,9 @@ def run_sweep(
         with open_executor(min(n_workers, len(todo)), scheduler) as executor:
             futures: dict[Future[RunRecord], RunSpec] = {}
             try:
+                context = worker_context()
                 for spec in todo:
-                    futures[executor.submit(execute_run, spec, str(runs_dir))] = spec
+                    futures[executor.submit(execute_run, spec, str(runs_dir), context)] = spec
                 for future in as_completed(futures):
                     spec = futures[future]
                     try:
@@ -744,5 +836,7 @@ def run_sweep(
                 executor.shutdown(wait=False)
                 raise
     ordered = tuple(records[s.run_id] for s in specs)
+    if all(r.status is RunStatus.OK for r in ordered):  # attempts lost with their worker, now redundant
+        shutil.rmtree(runs_dir / PARTIAL_DIR, ignore_errors=True)
     tables = write_tables(out, specs, ordered, csv=csv)
     return SweepResult(out=out, records=ordered, skipped=skipped, tables=tuple(tables))
