@@ -69,6 +69,7 @@ class Chain:
     url: str
     accounts: list[ChecksumAddress] = field(default_factory=list)
     _signers: set[str] = field(default_factory=set, repr=False)
+    _next_at_snapshot: dict[Any, int] = field(default_factory=dict, repr=False)
 
     @property
     def tester(self) -> Any:
@@ -91,7 +92,10 @@ class Chain:
         """Takes a snapshot of the chain state; give the result to :meth:`revert`."""
         if self.kind == EMBEDDED:
             return self.tester.take_snapshot()
-        return self._rpc("evm_snapshot", [])
+        next_timestamp = self.next_timestamp()
+        snapshot_id = self._rpc("evm_snapshot", [])
+        self._next_at_snapshot[snapshot_id] = next_timestamp
+        return snapshot_id
 
     def revert(self, snapshot_id: Any) -> None:
         """Returns the chain to a snapshot taken by :meth:`snapshot`."""
@@ -99,27 +103,42 @@ class Chain:
             self.tester.revert_to_snapshot(snapshot_id)
         elif not self._rpc("evm_revert", [snapshot_id]):
             raise ChainUnavailable(f"{self.url}: snapshot {snapshot_id} no longer exists")
+        elif snapshot_id in self._next_at_snapshot:
+            # eth-tester's revert restores the pending block, time travel included; a node forgets
+            # a next-block timestamp once a block used it, so it is set again
+            next_timestamp = self._next_at_snapshot.pop(snapshot_id)
+            if next_timestamp > self.timestamp():
+                self.time_travel(next_timestamp)
 
     def timestamp(self) -> int:
         """The latest block's timestamp (seconds)."""
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def next_timestamp(self) -> int:
-        """The earliest timestamp the next block can get (eth-tester's pending block; latest + 1 on a node)."""
+        """The timestamp the next block gets: the pending block's (latest + 1 on a node that has none)."""
         if self.kind == EMBEDDED:
             return int(self.tester.get_block_by_number("pending")["timestamp"])
-        return self.timestamp() + 1
+        try:
+            pending = self.w3.eth.get_block("pending")
+        except Exception:  # a node without a pending block (providers raise assorted types)
+            return self.timestamp() + 1
+        return int(pending["timestamp"])
 
     def time_travel(self, timestamp: int) -> None:
         """Makes the next block's timestamp exactly ``timestamp`` (later than the latest block's).
 
-        Later blocks follow one second apart on eth-tester. Pending transactions stay pending on a
+        Later blocks follow one second apart on eth-tester and on anvil. Pending transactions stay pending on a
         node; eth-tester mines them in a block one second before ``timestamp``.
         """
         if self.kind == EMBEDDED:
             self.tester.time_travel(timestamp)
         else:
             self._rpc("evm_setNextBlockTimestamp", [timestamp])
+            # anvil otherwise stamps blocks with the wall clock plus an offset, many blocks one second
+            try:
+                self._rpc("anvil_setBlockTimestampInterval", [1])
+            except ChainUnavailable:  # another node: its own rule for later blocks
+                pass
 
     def set_automine(self, enabled: bool) -> None:
         """Switches auto-mining on (one block per transaction) or off (see :meth:`mine`)."""

@@ -54,20 +54,30 @@ class GasRow:
 
 
 class GasRecorder:
-    """Collects the gas each contract function used, while active (see :func:`recording`)."""
+    """Collects the gas each contract function used, while active (see :func:`recording`).
+
+    Transactions that reverted are kept apart (``reverted_samples``): what a failed call burns says
+    nothing about what the function costs, and mixing them in would move the median.
+    """
 
     def __init__(self) -> None:
         self.samples: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.reverted_samples: dict[tuple[str, str], list[int]] = defaultdict(list)
 
-    def add(self, contract: str, function: str, gas_used: int) -> None:
-        self.samples[(contract, function)].append(int(gas_used))
+    def add(self, contract: str, function: str, gas_used: int, *, reverted: bool = False) -> None:
+        target = self.reverted_samples if reverted else self.samples
+        target[(contract, function)].append(int(gas_used))
 
-    def rows(self) -> list[GasRow]:
-        """One row per contract function, sorted by contract then function."""
+    def rows(self, *, reverted: bool = False) -> list[GasRow]:
+        """One row per contract function (of successful or of reverted transactions), sorted by contract then function."""
+        samples = self.reverted_samples if reverted else self.samples
         return [
-            GasRow(c, f, len(g), min(g), int(statistics.median_low(g)), max(g))
-            for (c, f), g in sorted(self.samples.items())
+            GasRow(c, f, len(g), min(g), int(statistics.median_low(g)), max(g)) for (c, f), g in sorted(samples.items())
         ]
+
+    def medians(self) -> dict[str, int]:
+        """``{"Contract.function": median gas of its successful transactions}`` (what ``ccei gas snapshot`` keeps)."""
+        return {f"{r.contract}.{r.function}": r.median for r in self.rows()}
 
     def last(self) -> dict[str, int]:
         """``{"Contract.function": gas of its last call}``."""
@@ -96,10 +106,10 @@ def suspended() -> Iterator[None]:
         _active[:] = saved + [r for r in _active if r not in saved]
 
 
-def record(contract: str, function: str, gas_used: int) -> None:
-    """Reports one transaction's gas to every active recorder."""
+def record(contract: str, function: str, gas_used: int, *, reverted: bool = False) -> None:
+    """Reports one transaction's gas (``reverted``: one mined as failed) to every active recorder."""
     for recorder in _active:
-        recorder.add(contract, function, gas_used)
+        recorder.add(contract, function, gas_used, reverted=reverted)
 
 
 def format_report(rows: list[GasRow]) -> str:
