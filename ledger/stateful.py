@@ -15,7 +15,7 @@ Example::
         def conserved(self): ...
 
     def test_escrow(ccei_session):
-        Escrow.run(ccei_session)
+        Escrow.run(ccei_session, max_examples=20)
 
 Requires hypothesis (a development dependency), which this module imports.
 """
@@ -68,12 +68,13 @@ class ChainStateMachine(RuleBasedStateMachine):
         return self.session.accounts
 
     @classmethod
-    def run(cls, session: CceiSession, run_settings: Any = None) -> None:
+    def run(cls, session: CceiSession, run_settings: settings | None = None, **overrides: Any) -> None:
         """Runs the machine on ``session``'s chain (hypothesis explores, then shrinks any failure).
 
         Args:
             session: The ``ccei_session`` fixture.
             run_settings: hypothesis ``settings`` (default :data:`CHAIN_SETTINGS`).
+            **overrides: Settings changed from those, e.g. ``max_examples=5, stateful_step_count=6``.
         """
         bound = type(cls.__name__, (cls,), {"session": session, "__module__": cls.__module__})
-        run_state_machine_as_test(bound, settings=run_settings or CHAIN_SETTINGS)
+        run_state_machine_as_test(bound, settings=settings(run_settings or CHAIN_SETTINGS, **overrides))

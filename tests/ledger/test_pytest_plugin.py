@@ -169,7 +169,7 @@ class Escrow(ChainStateMachine):
 
 
 def test_escrow_invariants(ccei_session):
-    Escrow.run(ccei_session, settings(max_examples=3, stateful_step_count=4))
+    Escrow.run(ccei_session, max_examples=3, stateful_step_count=4)
     assert ccei_session.suite.token.balance_of(ccei_session.accounts.users[0]) == WALLET_MICRO  # reverted
 
 
