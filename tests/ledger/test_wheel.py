@@ -95,6 +95,20 @@ def test_the_wheel_carries_the_suite_and_registers_only_its_own_plugin(installed
     assert lines[1].startswith(f"{site}/lib/python3.11/site-packages/ledger/solidity/build")
     plugins = eval(lines[2])  # noqa: S307 - our own probe's repr
     assert [p for p in plugins if p[1] == "ledger.pytest_plugin"] == [("ccei-market", "ledger.pytest_plugin")]
+    # every file the packaged sources import is packaged too (OpenZeppelin's, from node_modules)
+    packaged = Path(lines[1].split()[0]).parent
+    sources = sorted(packaged.glob("*.sol"))
+    assert {p.stem for p in sources} >= {"Settlement", "SettlementToken", "ParticipantRegistry"}
+    todo, seen = list(sources), set()
+    while todo:
+        source = todo.pop()
+        for name in re.findall(r'^\s*import\s+(?:[^"\';]*\bfrom\s+)?["\']([^"\']+)["\']', source.read_text(), re.M):
+            candidates = [source.parent / name, packaged / "node_modules" / name, packaged / name]
+            found = next((c.resolve() for c in candidates if c.is_file()), None)
+            assert found is not None, f"{source.name} imports {name}, which the wheel lacks"
+            if found not in seen:
+                seen.add(found)
+                todo.append(found)
 
 
 def test_the_readme_example_project_passes_in_a_fresh_environment(installed: Path, tmp_path: Path) -> None:
