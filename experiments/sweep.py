@@ -95,7 +95,7 @@ __all__ = [
     "prepare_sweep_dir",
     "RECORD_FILE",
     "PLAN_FILE",
-    "PARTIAL_DIR",
+    "PARTIAL_SUFFIX",
     "LAB_SECRET_ENV",
     "WorkerContext",
     "worker_context",
@@ -651,8 +651,8 @@ def _applied(context: WorkerContext) -> Iterator[None]:
             os.environ[LAB_SECRET_ENV] = saved
 
 
-#: Where unfinished attempts of runs write, inside a sweep's ``runs`` directory.
-PARTIAL_DIR = ".partial"
+#: How the folder of an unfinished attempt of a run ends (``runs/.<run_id>.<pid>.<ns>.partial``).
+PARTIAL_SUFFIX = ".partial"
 
 
 def execute_run(spec: RunSpec, runs_dir: str, context: WorkerContext | None = None) -> RunRecord:
@@ -660,8 +660,8 @@ def execute_run(spec: RunSpec, runs_dir: str, context: WorkerContext | None = No
 
     This is what workers execute. A cluster runs a task again when the worker running it is lost,
     and a resumed sweep may start a run whose earlier attempt is still going on a worker of a dead
-    client; so each attempt writes into its own folder under ``runs_dir/.partial/`` and, complete
-    with its record, renames it to ``runs_dir/<run_id>`` in one step. An attempt that finds the run
+    client; so each attempt writes into a hidden folder of its own in ``runs_dir`` (ending
+    ``.partial``) and, complete with its record, renames it to ``runs_dir/<run_id>`` in one step. An attempt that finds the run
     already there discards its own output and returns the record it finds. Any exception the run
     raises becomes a failed record, because one broken treatment must not stop the others.
 
@@ -677,7 +677,7 @@ def execute_run(spec: RunSpec, runs_dir: str, context: WorkerContext | None = No
     existing = finished_record(final)
     if existing is not None:
         return existing
-    attempt = Path(runs_dir) / PARTIAL_DIR / f"{spec.run_id}.{os.getpid()}.{time.time_ns()}"
+    attempt = Path(runs_dir) / f".{spec.run_id}.{os.getpid()}.{time.time_ns()}{PARTIAL_SUFFIX}"
     started = time.perf_counter()
     error: str | None = None
     error_type: str | None = None
@@ -837,6 +837,7 @@ def run_sweep(
                 raise
     ordered = tuple(records[s.run_id] for s in specs)
     if all(r.status is RunStatus.OK for r in ordered):  # attempts lost with their worker, now redundant
-        shutil.rmtree(runs_dir / PARTIAL_DIR, ignore_errors=True)
+        for attempt in runs_dir.glob(f".*{PARTIAL_SUFFIX}"):
+            shutil.rmtree(attempt, ignore_errors=True)
     tables = write_tables(out, specs, ordered, csv=csv)
     return SweepResult(out=out, records=ordered, skipped=skipped, tables=tuple(tables))

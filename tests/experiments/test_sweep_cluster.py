@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.sweep import PARTIAL_DIR, RECORD_FILE, RunRecord, RunStatus, Sweep, load_sweep, read_record, run_sweep
+from experiments.sweep import PARTIAL_SUFFIX, RECORD_FILE, RunRecord, RunStatus, Sweep, load_sweep, read_record, run_sweep
 
 # 2 treatments x 4 seeds = 8 short runs
 SWEEP = 'scenario = "posted-price"\nsteps = 6\nseeds = 4\nchain = "memory"\n[grid]\nn_users = [3, 5]\n'
@@ -96,7 +96,7 @@ def _check_every_run_once(sweep: Sweep, out: Path) -> None:
     for run_id in expected:
         record = read_record(out / "runs" / run_id)
         assert record is not None and record.status is RunStatus.OK
-    assert not (out / "runs" / PARTIAL_DIR).exists()
+    assert not list((out / "runs").glob(f".*{PARTIAL_SUFFIX}"))  # no attempt left over
 
 
 def test_a_sweep_on_a_scheduler_and_two_workers_survives_losing_a_worker(cluster: Cluster, tmp_path: Path) -> None:

@@ -210,7 +210,8 @@ def test_a_run_executed_twice_is_written_once(tmp_path: Path) -> None:
     again = sweep_module.execute_run(spec, str(runs))
     assert again == first and (runs / spec.run_id / "trades.jsonl").stat().st_mtime_ns == written
     # an attempt that finishes after another one has published discards its own output
-    late = runs / sweep_module.PARTIAL_DIR / "late"
+    assert sorted(p.name for p in runs.iterdir()) == [spec.run_id]  # no attempt folder left
+    late = runs / f".late{sweep_module.PARTIAL_SUFFIX}"
     late.mkdir(parents=True)
     (late / "trades.jsonl").write_text("another attempt")
     assert sweep_module._publish(late, runs / spec.run_id, first) == first

@@ -131,6 +131,16 @@ def test_an_own_error_bubbling_through_another_contract_decodes_by_name(ccei_cha
     assert_reverts(lambda: desk.transact("claimFor", voucher.address, sender=user), "VoucherExpired")
 
 
+def test_assert_reverts_with_auto_mining_off_leaves_pending_transactions_pending(ccei_chain, ccei_deploy, ccei_accounts):
+    voucher, deadline = _voucher(ccei_chain, ccei_deploy)
+    user = ccei_accounts.users[0]
+    ccei_chain.set_automine(False)
+    time_travel(ccei_chain, deadline + 1)
+    block = ccei_chain.w3.eth.block_number
+    assert_reverts(voucher.function("claim"), "VoucherExpired", deadline, deadline + 1, sender=user)
+    assert ccei_chain.w3.eth.block_number == block and ccei_chain.next_timestamp() == deadline + 1
+
+
 # --- property and invariant tests ----------------------------------------------------------------
 
 
@@ -188,7 +198,7 @@ CHAINS = [
 def test_a_developer_suite_runs_isolated_and_gets_a_gas_report(pytester: pytest.Pytester, chain: str) -> None:
     pytester.makepyfile(test_developer=DEVELOPER_TESTS.format(build=VOUCHER_BUILD))
     result = pytester.runpytest("--gas-report", "--ccei-chain", chain, "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=12)
+    result.assert_outcomes(passed=13)
     result.stdout.re_match_lines(
         [
             r".*gas report.*",
