@@ -43,6 +43,8 @@ def imported_files(sources: list[Path]) -> set[Path]:
 class BuildWithContracts(build_py):
     def run(self) -> None:
         super().run()
+        if getattr(self, "editable_mode", False):  # `pip install -e`: ledger reads contracts/ in place
+            return
         target = Path(self.build_lib) / "ledger" / "solidity"
         if target.exists():
             shutil.rmtree(target)
