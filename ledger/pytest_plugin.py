@@ -10,8 +10,8 @@ Fixtures:
     ``ccei_accounts``: named, funded participants (:class:`CceiAccounts`): the admin (every role,
         market operator), three users, a compute, a network and an energy supplier (a registered
         solar generator), a designated oracle and an unregistered outsider. Each has ether for
-        gas, 1,000 tokens in its wallet and a private key derived from :data:`PLUGIN_SEED`, the
-        admin's included, so the same accounts exist on every chain.
+        gas, 1,000 tokens in its wallet and its private key in ``keys`` (the admin's included);
+        the participants' keys derive from :data:`PLUGIN_SEED`, so they are the same on every chain.
     ``ccei_deploy``: deploys any artifact (a ``contracts/build`` name or a dict from
         :func:`ledger.compiler.compile_contracts`), registers its errors for decoding and returns
         its :class:`ledger.contracts.Deployed`.
@@ -74,7 +74,7 @@ __all__ = [
 
 #: The seed the participants' keys are derived from (see :mod:`ledger.keys`).
 PLUGIN_SEED = 0xCCE1
-#: The key index of the admin under :data:`PLUGIN_SEED` (participants are 0-7).
+#: The key index of the admin under :data:`PLUGIN_SEED` on a node whose own keys are unknown (participants are 0-7).
 ADMIN_INDEX = 1_000
 #: Tokens each participant starts with in its wallet (micro-units).
 WALLET_MICRO = 1_000_000_000
@@ -202,7 +202,8 @@ class CceiAccounts:
     """The participants the ``ccei_accounts`` fixture sets up, each funded and (but the outsider) registered.
 
     Attributes:
-        admin: Admin, minter, registrar, pauser and operator.
+        admin: Admin, minter, registrar, pauser and operator: the node's first account where its key
+        is a known development key (eth-tester, anvil), else one derived like the others.
         users: Three registered users.
         compute_supplier: Registered compute supplier.
         network_supplier: Registered network supplier.
@@ -274,8 +275,13 @@ def _build_session(chain: Chain, stop: Callable[[], None]) -> CceiSession:
         keys[address] = key
         return address
 
-    admin = open_account(ADMIN_INDEX)
-    chain.fund(admin, 10**20)  # deploys and operates
+    admin_key = _first_account_key(chain)
+    if admin_key is not None:  # the node's first account, so the suite lands where eth-tester's always does
+        admin = chain.accounts[0]
+        keys[admin] = admin_key
+    else:  # a node whose keys are unknown: an admin of our own
+        admin = open_account(ADMIN_INDEX)
+        chain.fund(admin, 10**20)  # deploys and operates
     suite = deploy_suite(chain, admin)
     assert suite.agreements is not None and suite.certificates is not None
     addresses = [open_account(n) for n in range(8)]
@@ -291,6 +297,23 @@ def _build_session(chain: Chain, stop: Callable[[], None]) -> CceiSession:
         suite.token.mint(address, WALLET_MICRO, sender=admin)
     accounts = CceiAccounts(admin, users, compute, network, energy, oracle, outsider, keys)
     return CceiSession(chain, suite, accounts, stop)
+
+
+#: The first key of anvil's (and Hardhat's) default test mnemonic, published in their documentation.
+_ANVIL_FIRST_KEY = bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
+
+
+def _first_account_key(chain: Chain) -> bytes | None:
+    """The private key of ``chain.accounts[0]`` where it is a known development key, else ``None``."""
+    from eth_account import Account
+
+    from ledger.chain import EMBEDDED
+
+    if chain.kind == EMBEDDED:
+        key = bytes(chain.tester.backend.account_keys[0].to_bytes())
+    else:
+        key = _ANVIL_FIRST_KEY
+    return key if Account.from_key(key).address == chain.accounts[0] else None
 
 
 def session_of(config: pytest.Config) -> CceiSession:
