@@ -41,6 +41,7 @@ it with ``--hypothesis-profile=ccei``.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -138,11 +139,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write each contract function's median gas to FILE as JSON (used by `ccei gas snapshot`)",
     )
     group.addoption(
+        "--ccei-full-tracebacks",
+        action="store_true",
+        default=False,
+        help="show a revert's whole traceback (by default it ends at the test's line, with no web3 frames)",
+    )
+    group.addoption(
         "--ccei-chain",
         default="eth-tester",
         metavar="SPEC",
         help="chain for the ccei_* fixtures: eth-tester (default), anvil, or an http(s):// node URL",
     )
+
+
+_LEDGER_DIR = str(Path(__file__).resolve().parent)
+
+
+def _trim(exc: BaseException) -> None:
+    """Cuts a revert's traceback at the test's own last frame and drops the node client's chained
+    exceptions: the error's name and arguments say what happened (``--ccei-full-tracebacks`` keeps all)."""
+    exc.__cause__ = None
+    exc.__suppress_context__ = True
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        if tb.tb_next.tb_frame.f_code.co_filename.startswith(_LEDGER_DIR):
+            tb.tb_next = None
+            break
+        tb = tb.tb_next
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
+    try:
+        return (yield)
+    except Exception as exc:
+        contracts = sys.modules.get("ledger.contracts")  # loaded only once a test used the chain
+        if contracts is not None and isinstance(exc, contracts.ContractReverted):
+            if not pyfuncitem.config.getoption("ccei_full_tracebacks"):
+                _trim(exc)
+        raise
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -164,14 +199,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    recorder = config.stash.get(_RECORDER, None)
-    if recorder is not None:
-        from ledger import gas
-
-        gas._active.remove(recorder)
     session = config.stash.get(_SESSION, None)
-    if session is not None:
-        session.stop()
+    try:
+        if session is not None:
+            session.stop()  # first, so nothing below can keep a node running
+    finally:
+        recorder = config.stash.get(_RECORDER, None)
+        if recorder is not None:
+            from ledger import gas
+
+            gas._active[:] = [r for r in gas._active if r is not recorder]
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -220,7 +257,7 @@ class CceiAccounts:
     energy_supplier: ChecksumAddress
     oracle: ChecksumAddress
     outsider: ChecksumAddress
-    keys: dict[str, bytes]
+    keys: dict[str, bytes] = field(repr=False)  # never printed in a failing test's report
 
     def key(self, account: str) -> bytes:
         """The private key of ``account``."""
@@ -247,7 +284,7 @@ class CceiSession:
         try:
             yield self
         finally:
-            _active_chain.remove(self.chain)
+            _active_chain.pop(max(i for i, c in enumerate(_active_chain) if c is self.chain))
             self.chain.set_automine(True)
             self.chain.revert(snapshot)
 

@@ -229,6 +229,27 @@ def test_wrong_error(ccei_suite, ccei_accounts):
     assert len(failure.splitlines()) <= 15
 
 
+def test_an_unexpected_revert_prints_the_test_line_and_the_error_not_the_node_clients_frames(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_unguarded="""
+def test_unguarded(ccei_suite, ccei_accounts):
+    user = ccei_accounts.users[0]
+    ccei_suite.token.mint(user, 1, sender=user)
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    failure = out[out.index("test_unguarded ___") : out.index("short test summary")]
+    assert "ledger.reverts.MissingRole: reverted with MissingRole(role=0x" in failure
+    assert "site-packages/web3" not in failure and "eth_tester" not in failure and "direct cause" not in failure
+    assert "ledger/contracts.py" not in failure and len(failure.splitlines()) <= 15
+    full = pytester.runpytest("-p", "no:cacheprovider", "--ccei-full-tracebacks").stdout.str()
+    assert "site-packages/web3" in full and "direct cause" in full
+
+
 def test_an_unknown_chain_is_one_usage_line(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_x="def test_x(ccei_chain):\n    pass\n")
     result = pytester.runpytest("--ccei-chain", "ftp://x", "-p", "no:cacheprovider")
