@@ -8,7 +8,12 @@
 const fs = require('fs');
 const path = require('path');
 
+// Looked for where ledger.compiler.find_solcjs looks, in the same order: $CCEI_SOLCJS, a node_modules
+// in the working directory or above it, then this checkout's.
 function loadSolc() {
+  if (process.env.CCEI_SOLCJS) {
+    return require(path.resolve(process.env.CCEI_SOLCJS));
+  }
   const roots = [process.cwd(), path.resolve(__dirname, '..')];
   for (const root of roots) {
     try {
@@ -17,7 +22,7 @@ function loadSolc() {
       if (err.code !== 'MODULE_NOT_FOUND') throw err;
     }
   }
-  process.stderr.write('solc-bridge: npm package "solc" is not installed; run `npm ci` in the repository\n');
+  process.stderr.write('solc-bridge: npm package "solc" is not installed; run `npm install solc` or set CCEI_SOLCJS\n');
   process.exit(1);
 }
 

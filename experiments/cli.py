@@ -236,6 +236,15 @@ def _cmd_log_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_gas_snapshot(args: argparse.Namespace) -> int:
+    from ledger.gas import take_snapshot
+
+    measured = take_snapshot(args.paths, snapshot=Path(args.file), check=args.check, tolerance=args.tolerance)
+    verb = "match" if args.check else "written to"
+    print(f"{len(measured)} functions' gas {verb} {args.file}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from experiments.demo.server import DemoConfig, launch
 
@@ -340,6 +349,15 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a scenario value")
     p.add_argument("--out", default="runs/demo", help="directory for the trade logs (default runs/demo)")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("gas", help="gas tooling for contract tests")
+    gas = p.add_subparsers(dest="gas_command", required=True, metavar="ACTION", parser_class=_Parser)
+    q = gas.add_parser("snapshot", help="run the tests and write (or --check) each function's median gas")
+    q.add_argument("paths", nargs="*", metavar="PATH", help="test files or folders (default: pytest's)")
+    q.add_argument("--check", action="store_true", help="compare with the snapshot instead of writing it")
+    q.add_argument("--file", default=".gas-snapshot.json", help="the snapshot file (default .gas-snapshot.json)")
+    q.add_argument("--tolerance", type=float, default=0.05, help="relative change --check allows (default 0.05)")
+    q.set_defaults(func=_cmd_gas_snapshot)
 
     p = sub.add_parser("scenarios", help="list the built-in scenarios")
     p.add_argument("--json", action="store_true", help="print JSON")

@@ -54,6 +54,7 @@ import json
 import math
 import multiprocessing
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -90,9 +91,14 @@ __all__ = [
     "run_sweep",
     "read_plan",
     "read_record",
+    "finished_record",
     "prepare_sweep_dir",
     "RECORD_FILE",
     "PLAN_FILE",
+    "PARTIAL_SUFFIX",
+    "LAB_SECRET_ENV",
+    "WorkerContext",
+    "worker_context",
 ]
 
 RECORD_FILE = "run.json"
@@ -601,47 +607,86 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-@contextlib.contextmanager
-def _lab_secret(secret: str | None) -> Iterator[None]:
-    """The client's lab secret in force for one task (a worker on another machine has no key file
-    of the client's); the worker's own setting is restored afterwards. Never logged or recorded."""
-    from ledger.keys import SECRET_ENV
+#: The environment variable a worker reads the lab secret from (:mod:`ledger.keys` resolves it the
+#: same way in every process: this variable, else the user's key file).
+LAB_SECRET_ENV = "CCEI_LAB_SECRET"
 
-    if secret is None:
+
+@dataclass(frozen=True, slots=True)
+class WorkerContext:
+    """What a run needs besides its spec, sent with every task: a worker on another machine shares
+    no environment, file or key with the client.
+
+    Attributes:
+        lab_secret: The client's lab secret (it derives every agent's key), or ``None`` when the
+            client has none set; applied as ``CCEI_LAB_SECRET`` in the worker for the run.
+    """
+
+    lab_secret: str | None = None
+
+    def __repr__(self) -> str:  # never print the secret (Dask logs task arguments on errors)
+        return f"WorkerContext(lab_secret={'<set>' if self.lab_secret else None})"
+
+
+def worker_context() -> WorkerContext:
+    """The context of this (client) process, to send to workers with each task: the lab secret as
+    :func:`ledger.keys.lab_secret` resolves it (the variable, else the user's key file, created on
+    first use), so the workers' runs sign as this lab.
+    """
+    from ledger.keys import lab_secret
+
+    return WorkerContext(lab_secret=lab_secret().decode())
+
+
+@contextlib.contextmanager
+def _applied(context: WorkerContext) -> Iterator[None]:
+    if context.lab_secret is None:
         yield
         return
-    before = os.environ.get(SECRET_ENV)
-    os.environ[SECRET_ENV] = secret
+    saved = os.environ.get(LAB_SECRET_ENV)
+    os.environ[LAB_SECRET_ENV] = context.lab_secret
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(SECRET_ENV, None)
+        if saved is None:
+            os.environ.pop(LAB_SECRET_ENV, None)
         else:
-            os.environ[SECRET_ENV] = before
+            os.environ[LAB_SECRET_ENV] = saved
 
 
-def execute_run(spec: RunSpec, runs_dir: str, secret: str | None = None) -> RunRecord:
-    """Runs one run into ``runs_dir/<run_id>/`` and writes its record there last.
+#: How the folder of an unfinished attempt of a run ends (``runs/.<run_id>.<pid>.<ns>.partial``).
+PARTIAL_SUFFIX = ".partial"
 
-    This is what worker processes execute; any exception the run raises becomes a failed record,
-    because one broken treatment must not stop the others.
+
+def execute_run(spec: RunSpec, runs_dir: str, context: WorkerContext | None = None) -> RunRecord:
+    """Runs one run into ``runs_dir/<run_id>/``, idempotently: whichever attempt finishes first wins.
+
+    This is what workers execute. A cluster runs a task again when the worker running it is lost,
+    and a resumed sweep may start a run whose earlier attempt is still going on a worker of a dead
+    client; so each attempt writes into a hidden folder of its own in ``runs_dir`` (ending
+    ``.partial``) and, complete with its record, renames it to ``runs_dir/<run_id>`` in one step. An attempt that finds the run
+    already there discards its own output and returns the record it finds. Any exception the run
+    raises becomes a failed record, because one broken treatment must not stop the others.
 
     Args:
         spec: The run.
         runs_dir: The sweep's ``runs`` directory (a path every worker can reach).
-        secret: The client's lab secret, which the run's keys derive from (see :mod:`ledger.keys`).
+        context: What the client sends with the task (see :class:`WorkerContext`).
 
     Returns:
         The run's record.
     """
-    out = Path(runs_dir) / spec.run_id
+    final = Path(runs_dir) / spec.run_id
+    existing = finished_record(final)
+    if existing is not None:
+        return existing
+    attempt = Path(runs_dir) / f".{spec.run_id}.{os.getpid()}.{time.time_ns()}{PARTIAL_SUFFIX}"
     started = time.perf_counter()
     error: str | None = None
     error_type: str | None = None
     try:
-        with _lab_secret(secret):
-            run(spec.treatment.scenario, out=out, seed=spec.seed, steps=spec.steps, chain=spec.chain, overwrite=True)
+        with _applied(context or WorkerContext()):
+            run(spec.treatment.scenario, out=attempt, seed=spec.seed, steps=spec.steps, chain=spec.chain, overwrite=True)
     except Exception as exc:  # recorded, not raised: see the docstring
         error, error_type = _first_line(exc), type(exc).__name__
     record = RunRecord(
@@ -653,8 +698,24 @@ def execute_run(spec: RunSpec, runs_dir: str, secret: str | None = None) -> RunR
         error_type=error_type,
         elapsed_s=round(time.perf_counter() - started, 4),
     )
-    out.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out / RECORD_FILE, record.to_json())
+    attempt.mkdir(parents=True, exist_ok=True)
+    _write_atomic(attempt / RECORD_FILE, record.to_json())
+    return _publish(attempt, final, record)
+
+
+def _publish(attempt: Path, final: Path, record: RunRecord) -> RunRecord:
+    """Moves a finished attempt into place unless another attempt's successful run is already there."""
+    existing = finished_record(final)
+    if existing is not None:
+        shutil.rmtree(attempt, ignore_errors=True)
+        return existing
+    if final.exists():  # a failed earlier attempt, or output of an older version: replaced
+        shutil.rmtree(final, ignore_errors=True)
+    try:
+        os.rename(attempt, final)
+    except OSError:  # another attempt got there between the check and the rename
+        shutil.rmtree(attempt, ignore_errors=True)
+        return read_record(final) or record
     return record
 
 
@@ -664,6 +725,14 @@ def read_record(run_dir: Path) -> RunRecord | None:
         return RunRecord.from_json((run_dir / RECORD_FILE).read_text())
     except (OSError, ValueError, TypeError, KeyError):
         return None
+
+
+def finished_record(run_dir: Path) -> RunRecord | None:
+    """The record of a run in ``run_dir`` that finished well (record ``ok`` and its summary there)."""
+    record = read_record(run_dir)
+    if record is None or record.status is not RunStatus.OK or not (run_dir / "summary.json").exists():
+        return None
+    return record
 
 
 def read_plan(out: Path) -> dict[str, Any]:
@@ -728,16 +797,13 @@ def run_sweep(
     Raises:
         SweepError: see :func:`prepare_sweep_dir` and :func:`open_executor`.
     """
-    from ledger.keys import lab_secret
-
-    secret = lab_secret().decode()  # handed to every worker with its task: the runs sign as this lab
     out = prepare_sweep_dir(Path(out), sweep)
     runs_dir = out / "runs"
     specs = sweep.runs()
     records: dict[str, RunRecord] = {}
     for spec in specs:
-        record = read_record(runs_dir / spec.run_id)
-        if record is not None and record.status is RunStatus.OK and (runs_dir / spec.run_id / "summary.json").exists():
+        record = finished_record(runs_dir / spec.run_id)
+        if record is not None:
             records[spec.run_id] = record
     skipped = len(records)
     todo = [s for s in specs if s.run_id not in records]
@@ -748,8 +814,9 @@ def run_sweep(
         with open_executor(min(n_workers, len(todo)), scheduler) as executor:
             futures: dict[Future[RunRecord], RunSpec] = {}
             try:
+                context = worker_context()
                 for spec in todo:
-                    futures[executor.submit(execute_run, spec, str(runs_dir), secret)] = spec
+                    futures[executor.submit(execute_run, spec, str(runs_dir), context)] = spec
                 for future in as_completed(futures):
                     spec = futures[future]
                     try:
@@ -772,5 +839,8 @@ def run_sweep(
                 executor.shutdown(wait=False)
                 raise
     ordered = tuple(records[s.run_id] for s in specs)
+    if all(r.status is RunStatus.OK for r in ordered):  # attempts lost with their worker, now redundant
+        for attempt in runs_dir.glob(f".*{PARTIAL_SUFFIX}"):
+            shutil.rmtree(attempt, ignore_errors=True)
     tables = write_tables(out, specs, ordered, csv=csv)
     return SweepResult(out=out, records=ordered, skipped=skipped, tables=tuple(tables))

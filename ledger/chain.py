@@ -9,8 +9,16 @@ node does not manage, and funding an account with ether for gas.
 
 from __future__ import annotations
 
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import time
 import urllib.parse
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import rlp
@@ -21,7 +29,18 @@ from web3.providers.eth_tester import EthereumTesterProvider
 
 from ledger.errors import ChainUnavailable
 
-__all__ = ["Chain", "connect", "create_address", "EMBEDDED", "REVM", "EMBEDDED_CHAIN_ID", "EMBEDDED_DEPLOYER"]
+__all__ = [
+    "Chain",
+    "connect",
+    "create_address",
+    "EMBEDDED",
+    "REVM",
+    "EMBEDDED_CHAIN_ID",
+    "EMBEDDED_DEPLOYER",
+    "ANVIL_ENV",
+    "find_anvil",
+    "AnvilNode",
+]
 
 EMBEDDED = "eth-tester"
 #: The in-process revm chain (:mod:`ledger.revm`).
@@ -54,6 +73,7 @@ class Chain:
     url: str
     accounts: list[ChecksumAddress] = field(default_factory=list)
     _signers: set[str] = field(default_factory=set, repr=False)
+    _next_at_snapshot: dict[Any, int] = field(default_factory=dict, repr=False)
 
     @property
     def tester(self) -> Any:
@@ -76,7 +96,10 @@ class Chain:
         """Takes a snapshot of the chain state; give the result to :meth:`revert`."""
         if self.kind == EMBEDDED:
             return self.tester.take_snapshot()
-        return self._rpc("evm_snapshot", [])
+        next_timestamp = self.next_timestamp()
+        snapshot_id = self._rpc("evm_snapshot", [])
+        self._next_at_snapshot[snapshot_id] = next_timestamp
+        return snapshot_id
 
     def revert(self, snapshot_id: Any) -> None:
         """Returns the chain to a snapshot taken by :meth:`snapshot`."""
@@ -84,27 +107,42 @@ class Chain:
             self.tester.revert_to_snapshot(snapshot_id)
         elif not self._rpc("evm_revert", [snapshot_id]):
             raise ChainUnavailable(f"{self.url}: snapshot {snapshot_id} no longer exists")
+        elif snapshot_id in self._next_at_snapshot:
+            # eth-tester's revert restores the pending block, time travel included; a node forgets
+            # a next-block timestamp once a block used it, so it is set again
+            next_timestamp = self._next_at_snapshot.pop(snapshot_id)
+            if next_timestamp > self.timestamp():
+                self.time_travel(next_timestamp)
 
     def timestamp(self) -> int:
         """The latest block's timestamp (seconds)."""
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def next_timestamp(self) -> int:
-        """The earliest timestamp the next block can get (eth-tester's pending block; latest + 1 on a node)."""
+        """The timestamp the next block gets: the pending block's (latest + 1 on a node that has none)."""
         if self.kind == EMBEDDED:
             return int(self.tester.get_block_by_number("pending")["timestamp"])
-        return self.timestamp() + 1
+        try:
+            pending = self.w3.eth.get_block("pending")
+        except Exception:  # a node without a pending block (providers raise assorted types)
+            return self.timestamp() + 1
+        return int(pending["timestamp"])
 
     def time_travel(self, timestamp: int) -> None:
         """Makes the next block's timestamp exactly ``timestamp`` (later than the latest block's).
 
-        Later blocks follow one second apart on eth-tester. Pending transactions stay pending on a
+        Later blocks follow one second apart on eth-tester and on anvil. Pending transactions stay pending on a
         node; eth-tester mines them in a block one second before ``timestamp``.
         """
         if self.kind == EMBEDDED:
             self.tester.time_travel(timestamp)
         else:
             self._rpc("evm_setNextBlockTimestamp", [timestamp])
+            # anvil otherwise stamps blocks with the wall clock plus an offset, many blocks one second
+            try:
+                self._rpc("anvil_setBlockTimestampInterval", [1])
+            except ChainUnavailable:  # another node: its own rule for later blocks
+                pass
 
     def set_automine(self, enabled: bool) -> None:
         """Switches auto-mining on (one block per transaction) or off (see :meth:`mine`)."""
@@ -182,3 +220,132 @@ def connect(spec: str = EMBEDDED, *, timeout_s: float = 10.0) -> Chain:
     if not accounts:
         raise ChainUnavailable(f"--chain {spec}: node has no unlocked accounts to deploy and operate with")
     return Chain(w3=w3, kind="rpc", url=spec, accounts=accounts)
+
+
+# ------------------------------------------------------------------------------------ a local anvil
+
+#: Environment variable naming an ``anvil`` binary to use instead of the one npm installed.
+ANVIL_ENV = "CCEI_ANVIL"
+
+_NPM_PLATFORM = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def find_anvil(*roots: Path) -> Path | None:
+    """The ``anvil`` binary itself, never npm's Node wrapper.
+
+    ``node_modules/.bin/anvil`` is a Node script that starts the real binary as its child; killing
+    the wrapper leaves that child running. So the platform package's binary is preferred
+    (``node_modules/@foundry-rs/anvil-<os>-<arch>/bin/anvil``), looked for under each of ``roots``
+    (default: the working directory and this checkout), after ``$CCEI_ANVIL`` and before a native
+    ``anvil`` on ``PATH`` (Foundry's own install).
+
+    Returns:
+        The binary's path, or ``None`` when there is none.
+    """
+    env = os.environ.get(ANVIL_ENV)
+    if env:
+        return Path(env) if Path(env).is_file() else None
+    system = platform.system().lower()
+    arch = _NPM_PLATFORM.get(platform.machine().lower(), platform.machine().lower())
+    package = f"anvil-{'win32' if system == 'windows' else system}-{arch}"
+    here = Path(__file__).resolve().parent.parent
+    for root in roots or (Path.cwd(), here):
+        binary = root / "node_modules" / "@foundry-rs" / package / "bin" / "anvil"
+        if binary.is_file():
+            return binary
+    native = shutil.which("anvil")
+    return Path(native) if native and "node_modules" not in native else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class AnvilNode:
+    """A local anvil node in its own process group, stopped as a group (nothing survives it).
+
+    Use as a context manager (``with AnvilNode.start() as node: connect(node.url)``) or call
+    :meth:`stop` yourself; :meth:`kill` is for tests of a node dying (SIGKILL to the group).
+
+    Attributes:
+        port: The port it listens on (127.0.0.1).
+        process: The process (the leader of its group).
+    """
+
+    def __init__(self, process: subprocess.Popen[bytes], port: int) -> None:
+        self.process = process
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @classmethod
+    def start(
+        cls, port: int | None = None, *, binary: Path | None = None, args: tuple[str, ...] = (), timeout_s: float = 30.0
+    ) -> AnvilNode:
+        """Starts anvil on 127.0.0.1 and waits until it answers JSON-RPC.
+
+        Args:
+            port: Port to listen on (default: a free one).
+            binary: The anvil binary (default: :func:`find_anvil`).
+            args: Further command-line arguments (e.g. ``("--chain-id", "7")``).
+            timeout_s: How long to wait for it to answer.
+
+        Raises:
+            ChainUnavailable: no anvil binary, or it did not answer in time (it is stopped then).
+        """
+        binary = binary or find_anvil()
+        if binary is None:
+            raise ChainUnavailable(
+                "no anvil: run `npm install` (package.json pins @foundry-rs/anvil) or set CCEI_ANVIL to its binary"
+            )
+        port = port or _free_port()
+        command = [str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent", *args]
+        # its own session and process group, so stop() reaches every process it may start
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        node = cls(process, port)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise ChainUnavailable(f"anvil exited with code {process.returncode} on start ({binary})")
+            try:
+                connect(node.url, timeout_s=1.0)
+                return node
+            except ChainUnavailable:
+                time.sleep(0.1)
+        node.stop()
+        raise ChainUnavailable(f"anvil did not answer on port {port} within {timeout_s:g} s")
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def kill(self) -> None:
+        """Kills the node's whole process group at once (SIGKILL), as a crash would, and reaps it."""
+        self._signal_group(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Asks the group to end (SIGTERM), kills it after ``timeout_s``, and reaps the leader."""
+        if self.process.poll() is None:
+            self._signal_group(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._signal_group(signal.SIGKILL)  # anything of the group that outlived its leader
+
+    def __enter__(self) -> AnvilNode:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

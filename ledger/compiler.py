@@ -1,12 +1,19 @@
-"""Compiling the Solidity sources in ``contracts/`` and keeping their committed artifacts fresh.
+"""Compiling Solidity (the suite's sources in ``contracts/`` or a user's own) and keeping the
+committed artifacts fresh.
 
 The compiler is found in this order (see :func:`find_solc`):
 
 1. the ``SOLC_BINARY`` environment variable;
 2. a native ``solc`` on ``PATH``, or one installed by py-solc-x;
-3. npm's ``solc`` package (solc-js, pinned in ``package.json``) through ``contracts/solc-bridge.cjs``,
-   which answers ``--version`` and ``--standard-json`` like the native binary.
+3. npm's ``solc`` package (solc-js) through the bridge ``solc-bridge.cjs``, which answers
+   ``--version`` and ``--standard-json`` like the native binary: the package ``CCEI_SOLCJS`` names,
+   else one in a ``node_modules`` of the working directory or a folder above it (a contract
+   developer's own project), else this checkout's (pinned in ``package.json``).
 
+When none is there, :class:`~ledger.errors.CompilerNotFound` says so in one line.
+
+Installed from a wheel, the package carries the suite's sources, artifacts and the bridge in
+``ledger/solidity/`` (see ``pyproject.toml``); in a checkout they are read from ``contracts/``.
 Everything goes through py-solc-x's ``compile_standard``. Each artifact in ``contracts/build/``
 records ABI, bytecode, deployed bytecode, compiler version and a hash over every input that can
 change the output (all sources, the settings, the compiler version), so ``check_artifacts`` can
@@ -40,6 +47,9 @@ __all__ = [
     "EVM_VERSION",
     "SolcInfo",
     "find_solc",
+    "find_solcjs",
+    "node_modules_dirs",
+    "SOLCJS_ENV",
     "source_files",
     "sources_hash",
     "compile_contracts",
@@ -48,13 +58,25 @@ __all__ = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CONTRACTS_DIR = REPO_ROOT / "contracts"
+#: Where a wheel installs the suite's sources, artifacts and the solc-js bridge.
+PACKAGED_CONTRACTS = Path(__file__).resolve().parent / "solidity"
+
+
+def _contracts_dir() -> Path:
+    if (PACKAGED_CONTRACTS / "build").is_dir():  # installed from a wheel
+        return PACKAGED_CONTRACTS
+    return REPO_ROOT / "contracts"
+
+
+CONTRACTS_DIR = _contracts_dir()
 BUILD_DIR = CONTRACTS_DIR / "build"
 BRIDGE = CONTRACTS_DIR / "solc-bridge.cjs"
 NODE_MODULES = REPO_ROOT / "node_modules"
 PACKAGE_LOCK = REPO_ROOT / "package-lock.json"
 #: Import prefixes read from ``node_modules`` (npm packages of Solidity sources).
 LIBRARY_PREFIXES = ("@openzeppelin/contracts/",)
+#: Environment variable naming the npm ``solc`` package (folder) to compile with.
+SOLCJS_ENV = "CCEI_SOLCJS"
 
 # py-evm in eth-tester 0.14 runs Prague; Cancun code runs there and on anvil's default hardfork.
 EVM_VERSION = "cancun"
@@ -103,13 +125,44 @@ def find_solc() -> SolcInfo:
     if installed:
         path = str(solcx.get_executable(installed[0]))
         return SolcInfo(path, _version_of(path), "py-solc-x")
-    node = shutil.which("node")
-    solc_js = REPO_ROOT / "node_modules" / "solc"
-    if node and solc_js.is_dir():
-        return SolcInfo(str(BRIDGE), _version_of(str(BRIDGE)), "npm solc-js")
-    raise CompilerNotFound(
-        "no Solidity compiler: set SOLC_BINARY, put solc on PATH, or run `npm ci` for solc-js"
-    )
+    solc_js = find_solcjs()
+    if solc_js is None:
+        raise CompilerNotFound(
+            "no Solidity compiler: put a native solc on PATH (or set SOLC_BINARY), or install solc-js "
+            f"(`npm install solc@{PINNED_SOLC}` in your project, or set {SOLCJS_ENV} to its folder)"
+        )
+    if shutil.which("node") is None:
+        raise CompilerNotFound(f"solc-js found at {solc_js}, but node is not on PATH to run it")
+    return SolcInfo(str(BRIDGE), _version_of(str(BRIDGE)), f"solc-js ({solc_js})")
+
+
+def node_modules_dirs(start: Path | None = None) -> list[Path]:
+    """Every ``node_modules`` folder an import or a tool may come from, nearest first: in ``start``
+    (default: the working directory) and each folder above it, then this checkout's, then the one
+    a wheel ships with the suite's imports (OpenZeppelin's sources).
+
+    The roots :func:`find_solcjs` looks in; also where npm-installed Solidity libraries are found.
+    """
+    start = (start or Path.cwd()).resolve()
+    found = [d / "node_modules" for d in (start, *start.parents) if (d / "node_modules").is_dir()]
+    for own in (REPO_ROOT / "node_modules", PACKAGED_CONTRACTS / "node_modules"):  # a checkout's; a wheel's
+        if own.is_dir() and own not in found:
+            found.append(own)
+    return found
+
+
+def find_solcjs(start: Path | None = None) -> Path | None:
+    """The npm ``solc`` package to compile with: ``$CCEI_SOLCJS``, else the first in :func:`node_modules_dirs`.
+
+    The bridge looks in the same places in the same order, so what is found here is what runs.
+    """
+    env = os.environ.get(SOLCJS_ENV)
+    if env:
+        return Path(env) if (Path(env) / "package.json").is_file() else None
+    for modules in node_modules_dirs(start):
+        if (modules / "solc" / "package.json").is_file():
+            return modules / "solc"
+    return None
 
 
 def source_files(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Path]:

@@ -452,6 +452,7 @@ class Deployed:
             return TxReceipt({"transactionHash": tx_hash})  # type: ignore[typeddict-item]
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
         if receipt["status"] != 1:
+            gas_recording.record(self.name, fn, receipt["gasUsed"], reverted=True)
             if receipt["gasUsed"] < gas:
                 try:
                     w3.eth.call(tx, block_identifier=receipt["blockNumber"])  # type: ignore[arg-type]

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from experiments.cli import main
+from ledger.chain import AnvilNode
 from ledger.compiler import REPO_ROOT
 
-ANVIL = REPO_ROOT / "node_modules" / ".bin" / "anvil"
 
 
 def ccei(*args: str) -> subprocess.Popen[bytes]:
@@ -78,38 +76,13 @@ def test_resume_refuses_a_log_edited_before_the_crash(tmp_path: Path, capsys: py
     assert f"trades.jsonl:{i + 1}: field 'hash'" in capsys.readouterr().err
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_anvil(port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([str(ANVIL), "--port", str(port), "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    pytest.fail("anvil did not start")
-
-
 @pytest.fixture()
-def anvil() -> Iterator[tuple[str, int]]:
-    if not ANVIL.exists() or shutil.which("node") is None:
-        pytest.skip("anvil is not installed: run `npm install` (package.json pins @foundry-rs/anvil)")
-    port = _free_port()
-    proc = _start_anvil(port)
-    state = {"proc": proc}
-    yield f"http://127.0.0.1:{port}", port
-    state["proc"].kill()
+def anvil(start_anvil: Callable[..., AnvilNode]) -> AnvilNode:
+    return start_anvil()
 
 
-def test_run_and_replay_on_anvil(anvil: tuple[str, int], tmp_path: Path) -> None:
-    url, _ = anvil
+def test_run_and_replay_on_anvil(anvil: AnvilNode, tmp_path: Path) -> None:
+    url = anvil.url
     assert main(["run", "--scenario", "posted-price", "--steps", "6", "--chain", url, "--out", str(tmp_path / "a"), "-q"]) == 0
     mem = tmp_path / "m"
     assert main(["run", "--scenario", "posted-price", "--steps", "6", "--chain", "memory", "--out", str(mem), "-q"]) == 0
@@ -120,22 +93,19 @@ def test_run_and_replay_on_anvil(anvil: tuple[str, int], tmp_path: Path) -> None
 
 
 def test_killed_anvil_stops_the_run_with_one_line_and_resume_finishes(
-    anvil: tuple[str, int], tmp_path: Path
+    start_anvil: Callable[..., AnvilNode], anvil: AnvilNode, tmp_path: Path
 ) -> None:
-    url, port = anvil
+    url = anvil.url
     out = tmp_path / "run"
     proc = ccei("run", "--scenario", "posted-price", "--steps", "120", "--chain", url, "--out", str(out), "-q")
     wait_for_lines(out / "trades.jsonl", 200, proc)
-    subprocess.run(["pkill", "-9", "-f", f"anvil --port {port}"], check=False)
+    anvil.kill()  # its own process group, SIGKILLed as a whole: a node dying under a run
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 3
     message = err.decode().strip().splitlines()
     assert len(message) == 1 and "the node stopped answering" in message[0] and "--resume" in message[0]
-    restarted = _start_anvil(port)
-    try:
-        assert main(["run", "--resume", "--out", str(out), "-q"]) == 0
-    finally:
-        restarted.kill()
+    start_anvil(anvil.port)  # a fresh node on the same port, stopped by the fixture
+    assert main(["run", "--resume", "--out", str(out), "-q"]) == 0
     assert summary(out)["steps"] == 120
     mem = tmp_path / "mem"
     assert main(["run", "--scenario", "posted-price", "--steps", "120", "--chain", "memory", "--out", str(mem), "-q"]) == 0

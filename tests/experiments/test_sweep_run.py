@@ -107,10 +107,10 @@ def test_a_dying_worker_counts_as_one_failed_run(tmp_path: Path, monkeypatch: py
     doomed = sweep.runs()[1].run_id
     real = sweep_module.execute_run
 
-    def flaky(spec: Any, runs_dir: str, secret: str | None = None) -> Any:
+    def flaky(spec: Any, runs_dir: str, context: Any) -> Any:
         if spec.run_id == doomed:
             raise MemoryError("worker lost")
-        return real(spec, runs_dir, secret)
+        return real(spec, runs_dir, context)
 
     monkeypatch.setattr(sweep_module, "execute_run", flaky)
     result = run_sweep(sweep, tmp_path / "out", workers=0)
@@ -201,6 +201,36 @@ def test_executor_options_are_checked(tmp_path: Path) -> None:
             pass
 
 
+def test_a_run_executed_twice_is_written_once(tmp_path: Path) -> None:
+    """A cluster re-runs a task whose worker was lost; the second attempt must not change the first."""
+    spec = make(tmp_path).runs()[0]
+    runs = tmp_path / "runs"
+    first = sweep_module.execute_run(spec, str(runs))
+    written = (runs / spec.run_id / "trades.jsonl").stat().st_mtime_ns
+    again = sweep_module.execute_run(spec, str(runs))
+    assert again == first and (runs / spec.run_id / "trades.jsonl").stat().st_mtime_ns == written
+    # an attempt that finishes after another one has published discards its own output
+    assert sorted(p.name for p in runs.iterdir()) == [spec.run_id]  # no attempt folder left
+    late = runs / f".late{sweep_module.PARTIAL_SUFFIX}"
+    late.mkdir(parents=True)
+    (late / "trades.jsonl").write_text("another attempt")
+    assert sweep_module._publish(late, runs / spec.run_id, first) == first
+    assert not late.exists() and (runs / spec.run_id / "trades.jsonl").stat().st_mtime_ns == written
+
+
+def test_workers_get_the_lab_secret_with_each_task_and_never_print_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str | None] = []
+    monkeypatch.setattr(sweep_module, "run", lambda *a, **k: seen.append(sweep_module.os.environ.get("CCEI_LAB_SECRET")))
+    monkeypatch.setenv("CCEI_LAB_SECRET", "client-secret")
+    context = sweep_module.worker_context()
+    assert "client-secret" not in repr(context) and "client-secret" not in str(context)
+    monkeypatch.delenv("CCEI_LAB_SECRET")  # a worker on another machine has none of its own
+    sweep_module.execute_run(make(tmp_path).runs()[0], str(tmp_path / "runs"), context)
+    assert seen == ["client-secret"] and "CCEI_LAB_SECRET" not in sweep_module.os.environ
+
+
 def test_workers_sign_with_the_clients_secret_and_never_record_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import json as _json
 
@@ -209,10 +239,10 @@ def test_workers_sign_with_the_clients_secret_and_never_record_it(tmp_path: Path
     seen: list[str | None] = []
     real = sweep_module.execute_run
 
-    def worker(spec: Any, runs_dir: str, secret: str | None = None) -> Any:
+    def worker(spec: Any, runs_dir: str, context: Any) -> Any:
         monkeypatch.setenv("CCEI_LAB_SECRET", "a worker's own secret")  # what a remote worker would have
-        seen.append(secret)
-        return real(spec, runs_dir, secret)
+        seen.append(context.lab_secret)
+        return real(spec, runs_dir, context)
 
     monkeypatch.setattr(sweep_module, "execute_run", worker)
     result = run_sweep(make(tmp_path), tmp_path / "out", workers=0)

@@ -3,12 +3,7 @@ and on a real JSON-RPC node (anvil from npm, when installed)."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
-from pathlib import Path
+import os
 
 import pytest
 
@@ -20,9 +15,6 @@ from ledger.keys import agent_private_key, agent_signing_key
 from ledger.signing import SettlementOrder, order_expiry, sign_order
 from ledger.suite import EMBEDDED_DOMAIN, deploy_suite
 from market.orders import AgentId
-
-ANVIL = Path(__file__).resolve().parents[2] / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
-
 
 def test_connect_refuses_what_is_not_a_chain() -> None:
     with pytest.raises(ChainUnavailable, match=r"--chain 'ftp://x': expected 'memory', 'eth-tester', 'revm' or an http\(s\):// node URL"):
@@ -87,33 +79,7 @@ def test_the_tester_handle_is_for_the_embedded_chain_only() -> None:
         chain.tester  # noqa: B018
 
 
-# -- a real node -------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def anvil_url() -> Iterator[str]:
-    if not ANVIL.is_file() or shutil.which("node") is None:
-        pytest.skip("anvil is not installed (npm ci installs @foundry-rs/anvil)")
-    port = _free_port()
-    process = subprocess.Popen([str(ANVIL), "--port", str(port), "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                connect(url, timeout_s=1)
-                break
-            except ChainUnavailable:
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+# -- a real node (the `anvil_url` fixture of tests/conftest.py) ---------------------------------
 
 
 def test_settlement_and_test_controls_on_a_json_rpc_node(anvil_url: str) -> None:
@@ -152,3 +118,27 @@ def test_connect_revm_without_pyrevm_is_one_line_saying_how_to_install_it(monkey
     monkeypatch.delitem(sys.modules, "ledger.revm", raising=False)
     with pytest.raises(ChainUnavailable, match=r"--chain revm needs pyrevm .*pip install pyrevm==0.3.7"):
         connect("revm")
+
+
+def test_an_anvil_node_is_stopped_with_every_process_of_its_group(start_anvil) -> None:  # type: ignore[no-untyped-def]
+    import psutil
+
+    from ledger.chain import AnvilNode
+
+    node: AnvilNode = start_anvil()
+    assert connect(node.url).chain_id == 31337
+    assert node.process.args[0].endswith("/bin/anvil") and "node_modules/.bin" not in node.process.args[0]
+    assert os.getpgid(node.pid) == node.pid  # leads its own group
+    node.kill()
+    assert not psutil.pid_exists(node.pid) or psutil.Process(node.pid).status() == psutil.STATUS_ZOMBIE
+    with pytest.raises(ChainUnavailable, match="node not reachable"):
+        connect(node.url, timeout_s=1)
+
+
+def test_without_an_anvil_binary_starting_one_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ledger.chain import ANVIL_ENV, AnvilNode, find_anvil
+
+    monkeypatch.setenv(ANVIL_ENV, str(tmp_path / "missing"))
+    assert find_anvil() is None
+    with pytest.raises(ChainUnavailable, match=r"no anvil: run `npm install`.*CCEI_ANVIL"):
+        AnvilNode.start()

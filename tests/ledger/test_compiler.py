@@ -72,21 +72,57 @@ def test_solc_binary_that_is_not_solc_is_an_error(monkeypatch: pytest.MonkeyPatc
         find_solc()
 
 
-def test_falls_back_to_solc_js_bridge(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_native_solc(monkeypatch: pytest.MonkeyPatch, node: bool = True) -> None:
     monkeypatch.delenv("SOLC_BINARY", raising=False)
-    monkeypatch.setattr(compiler.shutil, "which", lambda name: "/usr/bin/node" if name == "node" else None)
+    monkeypatch.delenv(compiler.SOLCJS_ENV, raising=False)
+    monkeypatch.setattr(compiler.shutil, "which", lambda name: "/usr/bin/node" if node and name == "node" else None)
     monkeypatch.setattr(compiler.solcx, "get_installed_solc_versions", lambda: [])
+
+
+def test_a_native_solc_on_path_comes_before_solc_js(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOLC_BINARY", raising=False)
+    monkeypatch.setattr(compiler.shutil, "which", lambda name: str(compiler.BRIDGE) if name == "solc" else None)
+    assert find_solc().origin == "PATH"
+
+
+def test_falls_back_to_solc_js_of_the_working_directory_or_above(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _no_native_solc(monkeypatch)
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    (project / "node_modules").symlink_to(compiler.REPO_ROOT / "node_modules")  # the user's `npm install solc`
+    monkeypatch.chdir(project / "tests")
     solc = find_solc()
-    assert solc.origin == "npm solc-js"
-    assert solc.path == str(compiler.BRIDGE)
+    assert solc.origin == f"solc-js ({project / 'node_modules' / 'solc'})"
+    assert solc.path == str(compiler.BRIDGE) and solc.version.startswith(compiler.PINNED_SOLC)
 
 
-def test_no_compiler_anywhere(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SOLC_BINARY", raising=False)
-    monkeypatch.setattr(compiler.shutil, "which", lambda name: None)
-    monkeypatch.setattr(compiler.solcx, "get_installed_solc_versions", lambda: [])
-    with pytest.raises(CompilerNotFound, match="npm ci"):
+def test_ccei_solcjs_names_the_solc_js_to_use(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _no_native_solc(monkeypatch)
+    monkeypatch.setenv(compiler.SOLCJS_ENV, str(compiler.REPO_ROOT / "node_modules" / "solc"))
+    monkeypatch.chdir(tmp_path)
+    assert find_solc().origin == f"solc-js ({compiler.REPO_ROOT / 'node_modules' / 'solc'})"
+    monkeypatch.setenv(compiler.SOLCJS_ENV, str(tmp_path))  # no package there
+    monkeypatch.setattr(compiler, "REPO_ROOT", tmp_path)
+    with pytest.raises(CompilerNotFound, match=r"^no Solidity compiler: .*CCEI_SOLCJS"):
         find_solc()
+
+
+def test_solc_js_without_node_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_native_solc(monkeypatch, node=False)
+    with pytest.raises(CompilerNotFound, match="but node is not on PATH"):
+        find_solc()
+
+
+def test_no_compiler_anywhere_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _no_native_solc(monkeypatch)
+    monkeypatch.setattr(compiler, "REPO_ROOT", tmp_path)  # a checkout without node_modules
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CompilerNotFound) as info:
+        find_solc()
+    message = str(info.value)
+    assert "\n" not in message and "solc on PATH" in message and "npm install solc@0.8.30" in message
 
 
 def test_recompiling_reproduces_the_committed_bytecode(contracts_copy: tuple[Path, Path], tmp_path: Path) -> None:
