@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+__all__ = ["EventStream", "add_arguments", "run"]
+
 DESCRIPTION = "classroom server: CPU per step with 30 pages connected over 1, and the time a step takes to reach every page"
 
 STARTUP_S = 120.0
@@ -42,8 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--blocks", type=int, default=3, help="blocks of each kind, alternating (default 3)")
 
 
-class Page:
-    """One student's page: an event stream read in a thread, remembering the latest period it showed and when."""
+class EventStream:
+    """A page without a browser: the event stream a student's page opens, read in a thread, remembering the latest period it showed and when."""
 
     def __init__(self, port: int, code: str) -> None:
         self.period = -1
@@ -152,7 +154,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=15)
 
 
-def _block(proc: subprocess.Popen[bytes], port: int, token: str, pages: list[Page], steps: int) -> tuple[float, list[float]]:
+def _block(proc: subprocess.Popen[bytes], port: int, token: str, pages: list[EventStream], steps: int) -> tuple[float, list[float]]:
     """Runs ``steps`` periods with ``pages`` connected: server CPU seconds, and each period's time to the last page."""
     period = pages[0].period
     time.sleep(0.3)  # the streams' first messages are out of the way
@@ -179,14 +181,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         proc, port, token = _start_server(Path(tmp))
         try:
             codes = [_request(port, "POST", "/api/join", {"name": f"student {i + 1}"})["code"] for i in range(sessions)]
-            first = Page(port, codes[0])
+            first = EventStream(port, codes[0])
             first.wait_for(0, 30.0)
             cpu_one = cpu_many = 0.0
             late_many: list[float] = []
             for _ in range(blocks):
                 cpu, _late = _block(proc, port, token, [first], steps)
                 cpu_one += cpu
-                others = [Page(port, c) for c in codes[1:]]
+                others = [EventStream(port, c) for c in codes[1:]]
                 try:
                     for p in others:
                         p.wait_for(first.period, 30.0)

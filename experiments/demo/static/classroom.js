@@ -131,7 +131,7 @@ const CCEI = (() => {
     const show = () => {
       if (timerEnds === null) { el.textContent = ""; return; }
       const left = Math.max(0, Math.round((timerEnds - Date.now()) / 1000));
-      el.textContent = `⏱ ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+      el.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left`;
     };
     show();
     if (!trackTimer.every) trackTimer.every = setInterval(show, 500);
@@ -141,7 +141,11 @@ const CCEI = (() => {
   function student() {
     let code = localStorage.getItem("ccei-seat");
     let source = null, state = null, seat = null;
-    const say = (el, text, kind) => { el.textContent = text; el.className = `message ${kind || ""}`; };
+    const say = (el, text, kind) => {
+      el.textContent = text;
+      el.classList.remove("error", "ok");
+      if (kind) el.classList.add(kind);
+    };
 
     function showSeat(view) {
       seat = view;
@@ -274,7 +278,10 @@ const CCEI = (() => {
     const token = new URLSearchParams(location.search).get("token") || "";
     const auth = { "X-Teacher-Token": token };
     let state = null;
-    const say = (text, kind) => { $("msg").textContent = text; $("msg").className = `message ${kind || ""}`; };
+    const say = (text, kind) => {
+      $("msg").textContent = text;
+      $("msg").classList.toggle("error", kind === "error");
+    };
     const act = async (action, body) => {
       const r = await post(`/api/teacher/${action}`, body, auth);
       say(r.ok ? "" : r.data.error, r.ok ? "" : "error");
@@ -332,8 +339,8 @@ const CCEI = (() => {
         ],
       });
       chart($("efficiency"), {
-        label: "efficiency per period, every round", font: 18, x: [0.5, n + 0.5], y: [0, 1.05], yDecimals: 1, xLabel: "period",
-        layers: rounds.map((r, i) => ({ kind: "line", points: r.periods.map((p) => [p.period, p.efficiency]), colour: COLOURS[i % COLOURS.length], legend: `${label(r)}: ${pct(roundEfficiency(r))}` })),
+        label: "efficiency per period, every round", font: 18, x: [0.5, n + 0.5], y: [0, 105], yDecimals: 0, xLabel: "period (efficiency in %)",
+        layers: rounds.map((r, i) => ({ kind: "line", points: r.periods.map((p) => [p.period, p.efficiency === null ? null : 100 * p.efficiency]), colour: COLOURS[i % COLOURS.length], legend: `${label(r)}: ${pct(roundEfficiency(r))}` })),
       });
       $("rounds").innerHTML = rounds.map((r) => `<tr><td>${r.number}</td><td>${esc(treatment({ treatment: r }))}</td><td class="num">${r.periods.length}</td><td class="num">${r.trades.length}</td><td class="num">${pct(roundEfficiency(r))}</td></tr>`).join("");
     };
