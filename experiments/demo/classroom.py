@@ -215,6 +215,7 @@ class Classroom:
         self.version = 0
         self.seats: dict[str, Seat] = {}
         self.removed: list[Seat] = []  # seats the teacher removed: their trades stay in the export
+        self._present: frozenset[str] = frozenset()  # the seats present when last checked
         self.rounds: list[RoundRecord] = []
         self.period_ends: float | None = None  # clock time the running period timer steps the market
         self.period_s: float | None = None
@@ -316,6 +317,17 @@ class Classroom:
     def present(self, seat: Seat) -> bool:
         """A page of the seat is open, or it was seen in the last :data:`PRESENT_S` seconds."""
         return seat.code in self.seats and (seat.pages > 0 or self.clock() - seat.last_seen <= PRESENT_S)
+
+    def check_presence(self) -> bool:
+        """Notes whether the seats present changed since the last call (a page gone for :data:`PRESENT_S`
+        seconds, or back); if so the class's state changed too. The server calls this every tick."""
+        with self.lock:
+            present = frozenset(code for code, s in self.seats.items() if self.present(s))
+            if present == self._present:
+                return False
+            self._present = present
+            self._changed()
+            return True
 
     def quote(self, code: str, text: str) -> int:
         """Queues (or replaces) the seat's bid or ask for the next period; returns it in micro-tokens.

@@ -183,13 +183,15 @@ def create_app(room: Classroom) -> Starlette:
                 await asyncio.to_thread(room.reset, data.get("strategy") or None, data.get("mechanism") or None)
             elif action == "timer":
                 seconds = data.get("seconds")
+                if seconds not in (None, "", 0) and not isinstance(seconds, int | float):
+                    raise DemoError(f"timed periods: {str(seconds)[:20]!r} is not a number of seconds")
                 room.set_timer(None if seconds in (None, "", 0) else float(seconds))
             elif action == "remove":
                 room.remove(str(data.get("code", "")))
             else:
                 return JSONResponse({"error": f"no action {action!r}"}, status_code=404)
-        except (DemoError, ValueError, TypeError) as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
+        except DemoError as exc:
+            return _error(exc)
         hub.publish()
         return JSONResponse({"ok": True, "round": len(room.rounds), "period": room.model.steps})
 
@@ -201,18 +203,13 @@ def create_app(room: Classroom) -> Starlette:
 
     async def ticker() -> None:
         """Steps the market when a timed period ends; tells the pages when a seat stops counting as present."""
-        present = None
         while True:
             await asyncio.sleep(TICK_S)
             if room.due():
                 await asyncio.to_thread(room.step)
                 hub.publish()
-            now = frozenset(code for code, s in room.seats.items() if room.present(s))
-            if present is not None and now != present:
-                with room.lock:
-                    room.version += 1
+            if room.check_presence():
                 hub.publish()
-            present = now
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
