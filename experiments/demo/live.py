@@ -209,6 +209,7 @@ class DemoMarket(MarketModel):
         self.lock = threading.RLock()
         self.version = 0
         self.retired = False
+        self.previous_frame: Any = None  # the DataCollector frame of the market this one replaced (Room.adopt)
         self.chain = chain
         self.demo_params = dict(kwargs)
         self.demo_seed = seed
@@ -359,8 +360,10 @@ class Room:
             return self._model  # type: ignore[return-value]  # set above
 
     def adopt(self, model: DemoMarket) -> None:
-        """Makes ``model`` the room's market and stops the one before."""
+        """Makes ``model`` the room's market and stops the one before, whose series ``model`` keeps to compare against."""
         with self._lock:
             old, self._model = self._model, model
         if old is not None and old is not model:
+            with old.lock:
+                model.previous_frame = old.datacollector.get_model_vars_dataframe().copy()
             old.close()

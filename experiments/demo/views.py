@@ -134,7 +134,7 @@ def MapView(model: DemoMarket) -> None:
 def ChartsView(model: DemoMarket) -> None:
     """Live charts of prices, volumes, green share, emissions and welfare (or the auction's)."""
     update_counter.get()
-    fig = _figure(model, lambda: charts_figure(model, model.model_key))
+    fig = _figure(model, lambda: charts_figure(model, model.model_key, model.previous_frame))
     with solara.Column(classes=["ccei-charts"], style=_FILL):
         solara.FigureMatplotlib(fig, format="png", dependencies=[id(model), model.version])
 

@@ -124,8 +124,10 @@ def test_room_builds_once_and_a_reset_replaces_the_market(tmp_path: Path) -> Non
     room = Room(build)
     first = room.model
     assert room.model is first and len(built) == 1
+    first.step()
     second = cls(**scenario.params, log_dir=str(tmp_path), room=room)  # what SolaraViz's reset does
     assert room.model is second and first.retired and not second.retired
+    assert first.previous_frame is None and len(second.previous_frame) == 2  # the first run's series, to compare against
     assert demo_class(scenario.model_class) is cls
 
 
