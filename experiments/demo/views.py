@@ -42,7 +42,8 @@ def model_params(scenario: Scenario, config: DemoConfig, room: Room) -> dict[str
     """SolaraViz's parameters: controls for the scenario's key parameters, the rest fixed.
 
     The East-Data-West-Compute market gets users, green preference, energy mechanism, carbon
-    price and outage rate; the double auctions get strategy, mechanism and shouts per period.
+    price, carbon-aware shifting (with the carbon price, the setting whose effect shows within a
+    day) and outage rate; the double auctions get strategy, mechanism and shouts per period.
     """
     p = scenario.params
     defaults = _defaults(scenario)
@@ -53,6 +54,7 @@ def model_params(scenario: Scenario, config: DemoConfig, room: Room) -> dict[str
             "green_preference": {"type": "SliderFloat", "label": "green preference", "value": p.get("green_preference", defaults["green_preference"]), "min": 0.0, "max": 1.0, "step": 0.05},
             "mechanism": {"type": "Select", "label": "energy market", "value": p.get("mechanism", defaults["mechanism"]), "values": list(ENERGY_MECHANISMS)},
             "carbon_price_micro_per_kg": {"type": "SliderFloat", "label": "carbon price, µtoken/kg", "value": p.get("carbon_price_micro_per_kg", defaults["carbon_price_micro_per_kg"]), "min": 0.0, "max": 5_000_000.0, "step": 100_000.0},
+            "carbon_aware": {"type": "Checkbox", "label": "carbon-aware shifting", "value": p.get("carbon_aware", defaults["carbon_aware"])},
             "outage_rate": {"type": "SliderFloat", "label": "outage rate", "value": p.get("outage_rate", defaults["outage_rate"]), "min": 0.0, "max": 0.2, "step": 0.01},
         }  # fmt: skip
     elif scenario.model == "double-auction":

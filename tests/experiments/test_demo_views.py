@@ -32,7 +32,8 @@ def test_controls_for_the_key_parameters_and_fixed_wiring(tmp_path: Path) -> Non
     room = Room(lambda r: None)  # type: ignore[arg-type, return-value]
     params = model_params(scenario, config, room)
     controls = {k: p for k, p in params.items() if isinstance(p, dict) and "type" in p}
-    assert set(controls) == {"n_users", "green_preference", "mechanism", "carbon_price_micro_per_kg", "outage_rate"}
+    assert set(controls) == {"n_users", "green_preference", "mechanism", "carbon_price_micro_per_kg", "carbon_aware", "outage_rate"}
+    assert controls["carbon_aware"] == {"type": "Checkbox", "label": "carbon-aware shifting", "value": scenario.params["carbon_aware"]}
     assert controls["n_users"]["value"] == scenario.params["n_users"] and controls["mechanism"]["values"] == ["uniform", "pay-as-bid", "mcafee", "nash"]
     assert params["chain"] == "eth-tester" and params["seed"] == 5 and params["room"] is room and params["log_dir"] == str(tmp_path)
     assert params["solar_w"] == scenario.params["solar_w"]  # the rest of the scenario is passed through

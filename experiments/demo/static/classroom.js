@@ -44,7 +44,8 @@ const CCEI = (() => {
   function chart(box, spec) {
     const W = Math.max(200, box.clientWidth), H = Math.max(160, box.clientHeight);
     const font = spec.font || 16;
-    const m = { l: font * 3.6, r: font * 0.8, t: font * 0.6, b: font * 2.9 };
+    const legends = spec.layers.filter((l) => l.legend);
+    const m = { l: font * 3.6, r: font * 0.8, t: font * 0.6, b: font * (2.9 + 1.3 * legends.length) };  // legends under the x axis, off the data
     const x = (v) => m.l + ((v - spec.x[0]) / (spec.x[1] - spec.x[0] || 1)) * (W - m.l - m.r);
     const y = (v) => H - m.b - ((v - spec.y[0]) / (spec.y[1] - spec.y[0] || 1)) * (H - m.t - m.b);
     const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" style="font-size:${font}px" role="img" aria-label="${esc(spec.label || "")}">`];
@@ -62,7 +63,7 @@ const CCEI = (() => {
       parts.push(`<text x="${x(v)}" y="${H - m.b + font * 1.2}" text-anchor="middle" fill="#5a6275">${v}</text>`);
     }
     parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${H - m.b}" y2="${H - m.b}" stroke="#5a6275"/><line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${H - m.b}" stroke="#5a6275"/>`);
-    parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - font * 0.3}" text-anchor="middle">${esc(spec.xLabel || "")}</text>`);
+    parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - m.b + font * 2.45}" text-anchor="middle">${esc(spec.xLabel || "")}</text>`);
     for (const layer of spec.layers) {
       const c = layer.colour || "#1f6feb", dash = layer.dash ? ` stroke-dasharray="6 5"` : "";
       if (layer.kind === "step" && layer.values.length) {
@@ -81,10 +82,13 @@ const CCEI = (() => {
         for (const v of layer.values) parts.push(`<line x1="${x(v)}" x2="${x(v)}" y1="${m.t}" y2="${H - m.b}" stroke="#d6dae3" stroke-dasharray="4 4"/>`);
       }
     }
-    let ly = m.t + font * 1.1;
-    for (const layer of spec.layers.filter((l) => l.legend)) {
-      parts.push(`<text x="${W - m.r - 6}" y="${ly}" text-anchor="end" fill="${layer.colour || "#1f6feb"}" font-weight="600">${esc(layer.legend)}</text>`);
-      ly += font * 1.25;
+    let ly = H - m.b + font * 3.75;
+    for (const layer of legends) {
+      const c = layer.colour || "#1f6feb";
+      if (layer.kind === "points") parts.push(`<circle cx="${m.l + font * 0.8}" cy="${ly - font * 0.35}" r="5" fill="${c}"/>`);
+      else parts.push(`<line x1="${m.l}" x2="${m.l + font * 1.6}" y1="${ly - font * 0.35}" y2="${ly - font * 0.35}" stroke="${c}" stroke-width="3"${layer.kind === "hline" ? ' stroke-dasharray="6 4"' : ""}/>`);
+      parts.push(`<text x="${m.l + font * 2.1}" y="${ly}" fill="${c}" font-weight="600">${esc(layer.legend)}</text>`);
+      ly += font * 1.3;
     }
     parts.push("</svg>");
     box.innerHTML = parts.join("");
@@ -339,7 +343,8 @@ const CCEI = (() => {
         ],
       });
       chart($("efficiency"), {
-        label: "efficiency per period, every round", font: 18, x: [0.5, n + 0.5], y: [0, 105], yDecimals: 0, xLabel: "period (efficiency in %)",
+        label: "efficiency per period, every round", font: 18, x: [0.5, n + 0.5], yDecimals: 0, xLabel: "period (efficiency in %; below 0: more lost than gained)",
+        y: [Math.min(0, ...rounds.flatMap((r) => r.periods.map((p) => (p.efficiency === null ? 0 : Math.floor(10 * p.efficiency) * 10)))), 105],
         layers: rounds.map((r, i) => ({ kind: "line", points: r.periods.map((p) => [p.period, p.efficiency === null ? null : 100 * p.efficiency]), colour: COLOURS[i % COLOURS.length], legend: `${label(r)}: ${pct(roundEfficiency(r))}` })),
       });
       $("rounds").innerHTML = rounds.map((r) => `<tr><td>${r.number}</td><td>${esc(treatment({ treatment: r }))}</td><td class="num">${r.periods.length}</td><td class="num">${r.trades.length}</td><td class="num">${pct(roundEfficiency(r))}</td></tr>`).join("");
