@@ -289,7 +289,14 @@ def test_a_class_of_thirty_trades_in_one_market(server: ClassServer, in_browser:
             assert "ZI-C" in debrief.locator(".ccei-rounds").inner_text()
             debrief.screenshot(path=str(ARTIFACTS / "classroom-debrief.png"))
 
-            # the CSV export from the console names every student
+            # the teacher removes a seat: that student's page says so and offers a new seat
+            leaving = pages[2]
+            teacher.on("dialog", lambda dialog: dialog.accept())
+            teacher.locator(".ccei-seats tr", has_text=NAMES[2]).get_by_role("button", name="remove").click()
+            leaving.locator("#join-msg", has_text="Your seat was removed").wait_for(timeout=UI_MS)
+            projector.locator(".ccei-who-bid", has_text=f"of {CLASS - 1}").wait_for(timeout=UI_MS)
+
+            # the CSV export from the console names every student (the removed one too)
             with teacher.expect_download(timeout=UI_MS) as download:
                 teacher.locator(".ccei-export").click()
             exported = Path(download.value.path()).read_text(encoding="utf-8")

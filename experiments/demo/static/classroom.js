@@ -189,7 +189,13 @@ const CCEI = (() => {
           trackTimer(s, $("timer"));
           if (seat) showSeat(seat);
         },
-        seat: (view) => showSeat(view),
+        seat: (view) => {
+          if (view.seated) { showSeat(view); return; }
+          localStorage.removeItem("ccei-seat");  // the teacher removed the seat
+          code = null;
+          showJoin("Your seat was removed: take a new one with your name.");
+          open();
+        },
         error: async () => {
           if (!code) return;
           const r = await fetch(`/api/seat/${encodeURIComponent(code)}`);
