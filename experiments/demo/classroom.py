@@ -55,7 +55,7 @@ from experiments.scenarios import Scenario
 from market.auctions import clear_double_auction
 from market.orders import Side
 
-__all__ = ["Classroom", "Seat", "SeatError", "normalise_name", "parse_price", "NAME_MAX", "PRESENT_S", "CODE_ALPHABET"]
+__all__ = ["Classroom", "Seat", "SeatTrade", "ClassTrade", "PeriodRecord", "RoundRecord", "SeatError", "normalise_name", "parse_price", "NAME_MAX", "PRESENT_S", "CODE_ALPHABET"]
 
 #: Longest name a seat takes, in characters.
 NAME_MAX = 24
@@ -169,16 +169,55 @@ class Seat:
         return sum(t.profit_micro for t in self.trades)
 
 
+@dataclass(frozen=True, slots=True)
+class ClassTrade:
+    """A trade of the class's market: period, price (micro-tokens), and the people's names ("" for an agent)."""
+
+    period: int
+    price_micro: int
+    buyer: str
+    seller: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodRecord:
+    """What one period produced, against the benchmarks of the agents and the seats present when it ran.
+
+    Attributes:
+        period: The period's number in its round.
+        mean_price_micro: Mean trade price (None without trades).
+        volume: Units traded.
+        surplus_micro: Surplus realised.
+        best_micro: Largest surplus possible.
+        eq_price_micro: Equilibrium price (None when no unit can trade).
+        eq_volume: Equilibrium volume.
+        people: Seats present.
+    """
+
+    period: int
+    mean_price_micro: float | None
+    volume: int
+    surplus_micro: int
+    best_micro: int
+    eq_price_micro: int | None
+    eq_volume: int
+    people: int
+
+    @property
+    def efficiency(self) -> float | None:
+        return self.surplus_micro / self.best_micro if self.best_micro else None
+
+
 @dataclass(slots=True)
 class RoundRecord:
-    """One round: its treatment and what each period produced (for the price path and the debrief)."""
+    """One round: its treatment, trade log and what each period produced (for the price path and the debrief)."""
 
     number: int
     strategy: str
     mechanism: str
     log: str
-    trades: list[dict[str, Any]] = field(default_factory=list)  # {"period", "price", "buyer", "seller"} micro-tokens, names
-    periods: list[dict[str, Any]] = field(default_factory=list)  # {"period", "mean", "volume", "efficiency", "eq_price", "eq_volume", "people"}
+    trades: list[ClassTrade] = field(default_factory=list)
+    periods: list[PeriodRecord] = field(default_factory=list)
 
 
 class Classroom:
@@ -261,7 +300,7 @@ class Classroom:
                 raise SeatError(f"the name {shown!r} is taken: if it is yours, type your join code; otherwise add an initial")
             buyers = sum(s.side is Side.BUY for s in self.seats.values())
             side = Side.BUY if buyers <= len(self.seats) - buyers else Side.SELL
-            rng = np.random.default_rng([self.seed, 7_919, len(self.seats)])
+            rng = np.random.default_rng([self.seed, 7_919, len(self.seats) + len(self.removed)])  # the seat's number, removed ones counted
             p = self.scenario.params
             listed = p.get("buyer_values" if side is Side.BUY else "seller_costs") or []
             if listed:
@@ -382,9 +421,13 @@ class Classroom:
     # -- the teacher's actions ------------------------------------------------------------------------
 
     def step(self) -> None:
-        """Runs one period with the queued quotes; records prices, efficiency and each seat's trades; writes the CSV."""
+        """Runs one period with the quotes of the seats present; records prices, efficiency and each seat's trades; writes the CSV."""
         with self.lock:
             live = [s for s in self.seats.values() if self.present(s)]
+            with self.market.lock:
+                for seat in self.seats.values():
+                    if seat not in live:  # an empty seat trades nothing, even a bid sent before its page went
+                        seat.trader.quotes = []
             eq_price, eq_volume, best = self._benchmarks(live)
             self.market.step()
             model, record = self.model, self.rounds[-1]
@@ -392,25 +435,23 @@ class Classroom:
             by_agent = {s.trader.agent_id: s for s in self.seats.values()}
             names = {a: s.name for a, s in by_agent.items()}
             for t in model.trades:
-                record.trades.append({"period": period, "price": t.price, "buyer": names.get(t.buyer, ""), "seller": names.get(t.seller, "")})
+                record.trades.append(ClassTrade(period, t.price, names.get(t.buyer, ""), names.get(t.seller, "")))
                 for seat in (by_agent.get(t.buyer), by_agent.get(t.seller)):
                     if seat is not None:
                         profit = seat.limit_micro - t.price if seat.side is Side.BUY else t.price - seat.limit_micro
                         seat.trades.append(SeatTrade(record.number, period, t.price, profit))
-            surplus = model.period_surplus_micro
             prices = [t.price for t in model.trades]
             record.periods.append(
-                {
-                    "period": period,
-                    "mean": float(np.mean(prices)) if prices else None,
-                    "volume": sum(t.quantity for t in model.trades),
-                    "efficiency": surplus / best if best else None,
-                    "surplus": surplus,
-                    "best": best,
-                    "eq_price": eq_price,
-                    "eq_volume": eq_volume,
-                    "people": len(live),
-                }
+                PeriodRecord(
+                    period=period,
+                    mean_price_micro=float(np.mean(prices)) if prices else None,
+                    volume=sum(t.quantity for t in model.trades),
+                    surplus_micro=model.period_surplus_micro,
+                    best_micro=best,
+                    eq_price_micro=eq_price,
+                    eq_volume=eq_volume,
+                    people=len(live),
+                )
             )
             for seat in self.seats.values():
                 seat.quote_micro = None
@@ -521,9 +562,19 @@ class Classroom:
             "number": record.number,
             "strategy": record.strategy,
             "mechanism": record.mechanism,
-            "trades": [[t["period"], t["price"] / scale, bool(t["buyer"] or t["seller"])] for t in record.trades],
+            "trades": [[t.period, t.price_micro / scale, bool(t.buyer or t.seller)] for t in record.trades],
             "periods": [
-                {**p, "mean": None if p["mean"] is None else p["mean"] / scale, "eq_price": None if p["eq_price"] is None else p["eq_price"] / scale}
+                {
+                    "period": p.period,
+                    "mean": None if p.mean_price_micro is None else p.mean_price_micro / scale,
+                    "volume": p.volume,
+                    "efficiency": p.efficiency,
+                    "surplus": p.surplus_micro,
+                    "best": p.best_micro,
+                    "eq_price": None if p.eq_price_micro is None else p.eq_price_micro / scale,
+                    "eq_volume": p.eq_volume,
+                    "people": p.people,
+                }
                 for p in record.periods
             ],
         }
@@ -552,7 +603,7 @@ class Classroom:
         writer.writerow(["round", "strategy", "mechanism", "period", "buyer", "seller", f"price_{unit.label.replace('µ', 'micro')}"])
         for r in self.rounds:
             for t in r.trades:
-                writer.writerow([r.number, r.strategy, r.mechanism, t["period"], t["buyer"] or "agent", t["seller"] or "agent", unit.show(t["price"]).replace(",", "")])
+                writer.writerow([r.number, r.strategy, r.mechanism, t.period, t.buyer or "agent", t.seller or "agent", unit.show(t.price_micro).replace(",", "")])
         writer.writerow([])
         writer.writerow(["seat", "name", "side", "value_or_cost", "trades", "profit"])
         for s in [*self.seats.values(), *self.removed]:

@@ -180,14 +180,14 @@ def test_a_period_books_the_seats_trades_and_profit(tmp_path: Path, clock: Clock
     room.step()
     record = room.rounds[-1]
     (period,) = record.periods
-    assert period["period"] == 1 and period["people"] == 7 and period["best"] > 0
-    assert period["efficiency"] == pytest.approx(period["surplus"] / period["best"])
-    mine = [t for t in record.trades if t["buyer"] == ada.name]
+    assert period.period == 1 and period.people == 7 and period.best_micro > 0 and period.volume == len(record.trades)
+    assert period.efficiency == pytest.approx(period.surplus_micro / period.best_micro)
+    mine = [t for t in record.trades if t.buyer == ada.name]
     assert len(mine) == len(ada.trades) == 1
     assert ada.trades[0].profit_micro == ada.limit_micro - ada.trades[0].price_micro == ada.profit_micro
     assert ada.quote_micro is None and room.seat_view(ada)["quote"] is None  # quotes last one period
     view = room.seat_view(ada)
-    assert view["trades"] == [{"round": 1, "period": 1, "price": TOKENS.show(mine[0]["price"]), "profit": TOKENS.show(ada.profit_micro)}]
+    assert view["trades"] == [{"round": 1, "period": 1, "price": TOKENS.show(mine[0].price_micro), "profit": TOKENS.show(ada.profit_micro)}]
 
 
 def test_the_same_class_writes_the_same_log(tmp_path: Path) -> None:
@@ -222,6 +222,17 @@ def test_an_absent_seat_moves_no_equilibrium(tmp_path: Path, clock: Clock) -> No
     assert room.check_presence() and state(room)["equilibrium"] == alone  # nobody left: Smith's own market
 
 
+def test_an_empty_seat_trades_nothing(tmp_path: Path, clock: Clock) -> None:
+    room = smith(tmp_path, clock)
+    buyers = [s for s in (room.join(n) for n in ("Ada", "Bo", "Cy", "Di", "Ed", "Fay", "Gus")) if s.side is Side.BUY]
+    ada = max(buyers, key=lambda s: s.limit_micro)
+    room.quote(ada.code, TOKENS.show(ada.limit_micro))  # a bid that would trade...
+    clock.now += PRESENT_S + 1  # ... but her page went away long ago
+    room.step()
+    assert not ada.trades and not any(t.buyer == ada.name for t in room.rounds[-1].trades)
+    assert room.rounds[-1].periods[0].people == 0
+
+
 def test_a_reset_starts_a_round_and_keeps_every_seat(tmp_path: Path, clock: Clock) -> None:
     room = smith(tmp_path, clock)
     ada, bo = room.join("Ada"), room.join("Bo")
@@ -254,7 +265,7 @@ def test_a_removed_seat_leaves_the_market_but_not_the_record(tmp_path: Path, clo
     with pytest.raises(SeatError, match="no seat has the join code"):
         room.quote(bo.code, "2")
     room.step()
-    assert not any("Bo" in (t["buyer"], t["seller"]) for t in room.rounds[-1].trades)
+    assert not any("Bo" in (t.buyer, t.seller) for t in room.rounds[-1].trades)
     assert f"{bo.code},Bo,sell" in room.csv_text()
     assert room.join("Bo").code != bo.code  # the name is free again
 

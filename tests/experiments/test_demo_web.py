@@ -168,4 +168,5 @@ def test_a_timed_period_runs_by_itself(client: Client) -> None:
     deadline = time.monotonic() + 20
     while client.room.model.steps == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert client.room.model.steps == 1 and client.room.period_ends is not None and client.room.period_ends > client.room.clock()
+    with client.room.lock:  # the period has finished once the lock is free
+        assert client.room.model.steps == 1 and client.room.period_ends is not None and client.room.period_ends > client.room.clock()
