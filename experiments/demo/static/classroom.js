@@ -162,6 +162,8 @@ const CCEI = (() => {
       $("me-code").textContent = view.code;
       $("limit-word").textContent = buying ? "Your value" : "Your cost";
       $("limit").textContent = view.limit;
+      const limit = Number(view.limit.replace(/,/g, "")), decimals = (view.limit.split(".")[1] || "").length;
+      $("price").placeholder = `e.g. ${(buying ? limit * 0.9 : limit * 1.1).toFixed(decimals)}`;  // a bid under the value, an ask over the cost
       $("price-label").textContent = `Your ${buying ? "bid" : "ask"}${state ? ", " + state.unit.label : ""}`;
       $("submit").textContent = view.quote === null ? `Send ${buying ? "bid" : "ask"}` : `Change ${buying ? "bid" : "ask"}`;
       $("withdraw").disabled = view.quote === null;
