@@ -24,6 +24,8 @@ from matplotlib.ticker import MaxNLocator
 from agents.geography import CLUSTERS, is_east
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from agents import EastWestModel, MarketModel
 
 __all__ = ["map_figure", "charts_figure", "SERIES"]
@@ -103,14 +105,21 @@ def _utilisation_colour(u: float) -> tuple[float, float, float]:
     return (min(1.0, 2 * u), min(1.0, 2 * (1 - u)) * 0.8, 0.2)
 
 
-def charts_figure(model: MarketModel, model_key: str) -> Figure:
+def charts_figure(model: MarketModel, model_key: str, previous: pd.DataFrame | None = None) -> Figure:
     """The live charts of a model: one small panel per series of its DataCollector.
 
     Auction models get their own panels (prices of the latest period against the equilibrium,
     mean price, volume and efficiency per period); a model without a series list here gets a
     panel per numeric column (at most eight).
+
+    Args:
+        model: The market.
+        model_key: Its key in :data:`agents.MODELS`.
+        previous: The DataCollector frame of the run before the last reset, drawn grey and dashed
+            under each series so a changed setting (e.g. the carbon price) shows against it.
     """
     frame = model.datacollector.get_model_vars_dataframe().iloc[1:]  # row 0 is the state before the first step
+    before = previous.iloc[1:] if previous is not None and len(previous) > 1 else None
     if model_key == "double-auction":
         return _auction_charts(model, frame)
     series = SERIES.get(model_key) or [(c, c, 1.0) for c in frame.columns if np.issubdtype(frame[c].dtype, np.number)][:8]
@@ -120,11 +129,13 @@ def charts_figure(model: MarketModel, model_key: str) -> Figure:
     steps = np.arange(1, len(frame) + 1)
     for i, (column, title, divisor) in enumerate(series):
         ax = fig.add_subplot(rows, cols, i + 1)
+        if before is not None and column in before:
+            ax.plot(np.arange(1, len(before) + 1), before[column].to_numpy(dtype=float) / divisor, lw=1.0, ls="--", color="grey", label="previous run")
         values = frame[column].to_numpy(dtype=float) / divisor if column in frame else np.full(len(frame), np.nan)
         ax.plot(steps, values, lw=1.4, color=f"C{i % 10}")
         ax.set_title(title, fontsize=8)
         _style(ax)
-    fig.suptitle(f"step {model.steps}", fontsize=8)
+    fig.suptitle(f"step {model.steps}" + ("  (grey, dashed: the run before the last reset)" if before is not None else ""), fontsize=8)
     return fig
 
 

@@ -11,14 +11,8 @@ sees and trades in the same market; each step and each seat taken bumps the mode
 which the sessions watch. Steps, seats and quotes take the model's lock, so several people and
 the play loop can act at once.
 
-Classroom mode (auction scenarios): :meth:`DemoMarket.join` gives a person a trader with induced
-values or costs drawn like the agents' (Smith 1962; Gode & Sunder 1993) and opens their ledger
-account; :meth:`DemoMarket.quote` queues their bid or ask for the next period.
-
-References:
-    Smith, V. L. (1962), "An experimental study of competitive market behavior", J. Political
-    Economy 70(2). Gode, D. K. & Sunder, S. (1993), "Allocative efficiency of markets with
-    zero-intelligence traders", J. Political Economy 101(1).
+A class trading in an auction scenario is seated by :mod:`experiments.demo.classroom`, which
+builds its markets with :func:`demo_class` too.
 """
 
 from __future__ import annotations
@@ -29,15 +23,13 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import mesa
-import numpy as np
 
 from agents import MODELS, MarketModel
-from agents.auction import AuctionModel, Trader
+from agents.auction import Trader
 from experiments.run import open_accounts, run_header
 from experiments.scenarios import Scenario
 from ledger.backends import SettlementBackend, open_backend
@@ -70,7 +62,7 @@ class DemoError(CceiError):
 
 @dataclass(frozen=True, slots=True)
 class PriceUnit:
-    """How prices are shown and typed: whole tokens with two decimals, or micro-tokens.
+    """How prices are shown (and typed, see :func:`experiments.demo.classroom.parse_price`): whole tokens with two decimals, or micro-tokens.
 
     Attributes:
         scale: Micro-tokens per displayed unit.
@@ -90,22 +82,6 @@ class PriceUnit:
     def show(self, micro: float) -> str:
         """``micro`` micro-tokens in this unit, e.g. ``2.05`` or ``150``."""
         return f"{micro / self.scale:,.{self.decimals}f}"
-
-    def parse(self, text: str) -> int:
-        """A typed price in this unit as integer micro-tokens.
-
-        Raises:
-            DemoError: not a number, negative, or finer than the unit allows.
-        """
-        try:
-            value = Decimal(text.strip().replace(",", ""))
-        except InvalidOperation:
-            raise DemoError(f"price {text.strip()!r} is not a number of {self.label}") from None
-        if not value.is_finite() or value < 0:
-            raise DemoError(f"price {text.strip()!r} must be a positive number of {self.label}")
-        if int(value.normalize().as_tuple().exponent) < -self.decimals:
-            raise DemoError(f"price {text.strip()!r} has more than {self.decimals} decimals")
-        return int(value * self.scale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +209,7 @@ class DemoMarket(MarketModel):
         self.lock = threading.RLock()
         self.version = 0
         self.retired = False
+        self.previous_frame: Any = None  # the DataCollector frame of the market this one replaced (Room.adopt)
         self.chain = chain
         self.demo_params = dict(kwargs)
         self.demo_seed = seed
@@ -319,68 +296,6 @@ class DemoMarket(MarketModel):
                 log_head=self.tail.head,
             )
 
-    # -- classroom mode -------------------------------------------------------------------------------
-
-    def join(self, name: str, side: Side | str) -> Trader:
-        """Seats a person as a buyer or seller with induced values (costs) drawn like the agents'.
-
-        A scenario with explicit values (Smith's) gives the person one unit valued like one of its
-        buyers (sellers), drawn at random; one with drawn values gives ``units_per_trader`` units
-        from the same ranges. The draws come from a generator seeded by the run's seed and the
-        seat's number, so the agents' own draws are untouched.
-
-        Raises:
-            DemoError: not an auction scenario, no name, or the name is taken.
-        """
-        if not isinstance(self, AuctionModel):
-            raise DemoError("classroom mode needs a double-auction scenario (smith-1962, gode-sunder)")
-        name = " ".join(name.split())
-        if not name:
-            raise DemoError("type your name to take a seat")
-        side = Side(side)
-        with self.lock:
-            if any(h.name == name for h in self.humans):
-                raise DemoError(f"{name!r} is taken; choose another name")
-            seat = len(self.humans)
-            rng = np.random.default_rng([self.demo_seed, 7_919, seat])
-            listed = self._param("buyer_values" if side is Side.BUY else "seller_costs") or []
-            if listed:
-                limits = [int(rng.choice(listed))]
-            else:
-                low, high = (
-                    (self._param("value_min"), self._param("value_max"))
-                    if side is Side.BUY
-                    else (self._param("cost_min"), self._param("cost_max"))
-                )
-                limits = [int(v) for v in rng.integers(low, high + 1, size=int(self._param("units_per_trader")))]
-            trader = self.add_human(side, limits, name)
-            self.session.open_accounts({trader.agent_id: trader.initial_funds_micro})
-            self.tail.poll()
-            self.version += 1
-            return trader
-
-    def quote(self, trader: Trader, text: str) -> int:
-        """Queues the person's bid or ask, typed in the market's price unit, for the next period.
-
-        Returns:
-            The price in micro-tokens.
-
-        Raises:
-            DemoError: the price cannot be read.
-            QuoteRejected: the market refuses it (outside the price range, no unit left, no money).
-        """
-        price = self.price_unit.parse(text)
-        with self.lock:
-            self.submit_quote(trader, price)
-            self.version += 1
-        return price
-
-    def seat(self, agent_id: int | None) -> Trader | None:
-        """The person's trader with ``agent_id`` in this market, if any."""
-        if agent_id is None or not isinstance(self, AuctionModel):
-            return None
-        return next((h for h in self.humans if h.unique_id == agent_id), None)
-
     def close(self) -> None:
         """Stops the market: later steps do nothing; the trade log gets its closing entry; all is released."""
         with self.lock:
@@ -445,8 +360,10 @@ class Room:
             return self._model  # type: ignore[return-value]  # set above
 
     def adopt(self, model: DemoMarket) -> None:
-        """Makes ``model`` the room's market and stops the one before."""
+        """Makes ``model`` the room's market and stops the one before, whose series ``model`` keeps to compare against."""
         with self._lock:
             old, self._model = self._model, model
         if old is not None and old is not model:
+            with old.lock:
+                model.previous_frame = old.datacollector.get_model_vars_dataframe().copy()
             old.close()

@@ -22,7 +22,10 @@ from experiments.demo.assets import missing_assets
 from experiments.demo.live import DemoError, DemoMarket, Room, demo_class
 from experiments.scenarios import Scenario, load_scenario
 
-__all__ = ["DemoConfig", "APP", "ENV", "room_for", "check_port", "free_port", "solara_command", "server_env", "launch"]
+__all__ = [
+    "DemoConfig", "APP", "ENV", "room_for", "check_port", "free_port", "solara_command", "server_env", "launch",
+    "join_host", "classroom_addresses", "serve_classroom",
+]  # fmt: skip
 
 #: The Solara app module.
 APP = Path(__file__).with_name("app.py")
@@ -166,14 +169,15 @@ def server_env(config: DemoConfig, base: Mapping[str, str] | None = None) -> dic
 
 
 def launch(config: DemoConfig, *, host: str = "127.0.0.1", port: int = 8521, check_chain: bool = True) -> None:
-    """Checks the settings, then becomes the Solara server (this process is replaced; Ctrl-C stops it).
+    """Checks the settings, then serves the demo until Ctrl-C: a double-auction scenario as a classroom
+    (:func:`serve_classroom`), any other as the Solara dashboard (this process is replaced by it).
 
     Raises:
         ScenarioError, DemoError, ChainUnavailable, AssetsMissing: as the message says.
     """
-    config.load()
+    scenario = config.load()
     check_port(host, port)
-    missing = missing_assets()
+    missing = missing_assets() if scenario.model != "double-auction" else []
     if missing:
         raise DemoError(
             f"browser assets missing ({', '.join(a.spec for a in missing)}): run `make setup` or "
@@ -183,6 +187,52 @@ def launch(config: DemoConfig, *, host: str = "127.0.0.1", port: int = 8521, che
         from ledger.backends import open_backend
 
         open_backend(config.chain, config.seed).close()
+    if scenario.model == "double-auction":
+        serve_classroom(config, scenario, host=host, port=port)
+        return
     print(f"CCEI demo: {config.scenario} on {config.chain}, http://{host}:{port}/  (Ctrl-C stops it)", flush=True)
     command = solara_command(host, port)
     os.execve(command[0], command, server_env(config))
+
+
+def join_host(host: str) -> str:
+    """The address students type: ``host``, or this machine's address on its network when listening on all (``0.0.0.0``).
+
+    The network address is the one the system would send from (a UDP socket "connected" to a
+    documentation address sends nothing); loopback when there is no network.
+    """
+    if host not in ("0.0.0.0", "::", ""):  # noqa: S104 - comparing, not binding
+        return host
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(("192.0.2.1", 9))
+            return str(sock.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+def classroom_addresses(host: str, port: int, token: str) -> dict[str, str]:
+    """The classroom's pages: the students' join address, the projector, the debrief and the teacher's console (with its token)."""
+    base = f"http://{join_host(host)}:{port}"
+    return {"students": f"{base}/", "projector": f"{base}/projector", "debrief": f"{base}/debrief", "teacher": f"{base}/teacher?token={token}"}
+
+
+def serve_classroom(config: DemoConfig, scenario: Scenario, *, host: str, port: int) -> None:
+    """Serves a class session on ``scenario`` (see :mod:`experiments.demo.web`) until Ctrl-C; prints its addresses first.
+
+    Raises:
+        DemoError: the scenario is not a double auction.
+    """
+    import uvicorn
+
+    from experiments.demo.classroom import Classroom
+    from experiments.demo.web import create_app
+
+    room = Classroom(scenario, chain=config.chain, seed=config.seed, out=config.out, join_url="")
+    pages = classroom_addresses(host, port, room.teacher_token)
+    room.join_url = pages["students"]
+    print(f"CCEI classroom: {scenario.name} on {config.chain} (Ctrl-C stops it)", flush=True)
+    for name, url in pages.items():
+        print(f"  {name + ':':<11}{url}", flush=True)
+    print(f"  {'trades:':<11}{room.csv_path} (the class's trades, CSV, after every period)", flush=True)
+    uvicorn.run(create_app(room), host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)

@@ -1,4 +1,4 @@
-"""The dashboard's Solara components around Mesa's SolaraViz: map, charts, ticker, ledger, classroom.
+"""The dashboard's Solara components around Mesa's SolaraViz: map, charts, ticker, ledger.
 
 :func:`Dashboard` follows its :class:`~experiments.demo.live.Room`: it hands SolaraViz the room's
 market (SolaraViz brings the reset, step and play controls and the parameter controls of
@@ -28,9 +28,8 @@ from experiments.demo.live import DemoMarket, Room
 from experiments.demo.server import DemoConfig
 from experiments.scenarios import Scenario
 from market.errors import CceiError
-from market.orders import Side
 
-__all__ = ["Dashboard", "MapView", "ChartsView", "TickerView", "LedgerView", "ClassroomView", "model_params", "components_for"]
+__all__ = ["Dashboard", "MapView", "ChartsView", "TickerView", "LedgerView", "model_params", "components_for"]
 
 #: How often a session looks whether another one changed the market, seconds.
 FOLLOW_S = 0.5
@@ -43,7 +42,8 @@ def model_params(scenario: Scenario, config: DemoConfig, room: Room) -> dict[str
     """SolaraViz's parameters: controls for the scenario's key parameters, the rest fixed.
 
     The East-Data-West-Compute market gets users, green preference, energy mechanism, carbon
-    price and outage rate; the double auctions get strategy, mechanism and shouts per period.
+    price, carbon-aware shifting (with the carbon price, the setting whose effect shows within a
+    day) and outage rate; the double auctions get strategy, mechanism and shouts per period.
     """
     p = scenario.params
     defaults = _defaults(scenario)
@@ -54,6 +54,7 @@ def model_params(scenario: Scenario, config: DemoConfig, room: Room) -> dict[str
             "green_preference": {"type": "SliderFloat", "label": "green preference", "value": p.get("green_preference", defaults["green_preference"]), "min": 0.0, "max": 1.0, "step": 0.05},
             "mechanism": {"type": "Select", "label": "energy market", "value": p.get("mechanism", defaults["mechanism"]), "values": list(ENERGY_MECHANISMS)},
             "carbon_price_micro_per_kg": {"type": "SliderFloat", "label": "carbon price, µtoken/kg", "value": p.get("carbon_price_micro_per_kg", defaults["carbon_price_micro_per_kg"]), "min": 0.0, "max": 5_000_000.0, "step": 100_000.0},
+            "carbon_aware": {"type": "Checkbox", "label": "carbon-aware shifting", "value": p.get("carbon_aware", defaults["carbon_aware"])},
             "outage_per_year": {"type": "SliderFloat", "label": "outages a year", "value": p.get("outage_per_year", defaults["outage_per_year"]), "min": 0.0, "max": 50.0, "step": 0.1},
         }  # fmt: skip
     elif scenario.model == "double-auction":
@@ -72,8 +73,11 @@ def _defaults(scenario: Scenario) -> dict[str, Any]:
 
 
 def components_for(model_key: str) -> list[tuple[Callable[..., Any], int]]:
-    """The panels of a model, two to a row: the map (or the classroom), the charts, the ticker, the ledger."""
-    first = {"east-west": [MapView], "double-auction": [ClassroomView]}.get(model_key, [])
+    """The panels of a model, two to a row: the map (East-Data-West-Compute), the charts, the ticker, the ledger.
+
+    A class trading in a double auction uses the classroom server instead (:mod:`experiments.demo.web`).
+    """
+    first = {"east-west": [MapView]}.get(model_key, [])
     return [(c, 0) for c in (*first, ChartsView, TickerView, LedgerView)]
 
 
@@ -132,7 +136,7 @@ def MapView(model: DemoMarket) -> None:
 def ChartsView(model: DemoMarket) -> None:
     """Live charts of prices, volumes, green share, emissions and welfare (or the auction's)."""
     update_counter.get()
-    fig = _figure(model, lambda: charts_figure(model, model.model_key))
+    fig = _figure(model, lambda: charts_figure(model, model.model_key, model.previous_frame))
     with solara.Column(classes=["ccei-charts"], style=_FILL):
         solara.FigureMatplotlib(fig, format="png", dependencies=[id(model), model.version])
 
@@ -178,103 +182,3 @@ def LedgerView(model: DemoMarket) -> None:
     where = f"embedded chain ({html.escape(model.chain)})" if s.backend == "chain" else "memory back end"
     with solara.Column(classes=["ccei-ledger"], style=_FILL):
         solara.HTML(tag="div", unsafe_innerHTML=f"<b>Ledger</b>: {where}<ul>{''.join(f'<li>{i}</li>' for i in items)}</ul>")
-
-
-@solara.component
-def ClassroomView(model: DemoMarket) -> None:
-    """A person's seat in a double auction: join, quote, and see one's own surplus and the market's efficiency."""
-    update_counter.get()
-    seat_id = solara.use_reactive(0)
-    name = solara.use_reactive("")
-    side = solara.use_reactive("buy")
-    price = solara.use_reactive("")
-    note = solara.use_reactive(("", "", -1))  # (kind, text, the step it belongs to)
-    me = model.seat(seat_id.value or None)
-    unit = model.price_unit
-
-    def join() -> None:
-        try:
-            trader = model.join(name.value, side.value)
-        except CceiError as exc:
-            note.set(("error", str(exc), model.steps))
-            return
-        seat_id.set(trader.unique_id)
-        word = "value" if trader.side is Side.BUY else "cost"
-        note.set(("ok", f"Welcome, {trader.name}: your {word} is private; trade from the next period on", model.steps))
-
-    def submit() -> None:
-        if me is None:
-            return
-        try:
-            micro = model.quote(me, price.value)
-        except CceiError as exc:
-            note.set(("error", str(exc), model.steps))
-            return
-        price.set("")
-        note.set(("ok", f"Your {'bid' if me.side is Side.BUY else 'ask'} of {unit.show(micro)} {unit.label} stands in period {model.steps + 1}", model.steps))
-
-    with solara.Column(classes=["ccei-classroom"], style=_FILL):
-        solara.Text("Classroom: trade against the agents", style={"font-weight": "bold", "font-size": "16px"})
-        if me is None:
-            solara.Text("Take a seat as a buyer or a seller. You get a private value (cost) per unit; buy below it (sell above it) to earn surplus.")
-            solara.InputText("your name", value=name, continuous_update=True, classes=["ccei-name"])
-            solara.ToggleButtonsSingle(value=side, values=["buy", "sell"], classes=["ccei-side"])
-            solara.Button("Take a seat", on_click=join, color="primary", classes=["ccei-join"])
-        else:
-            buying = me.side is Side.BUY
-            word = "bid" if buying else "ask"
-            limits = ", ".join(unit.show(v) for v in me.limits)
-            solara.HTML(
-                tag="div",
-                unsafe_innerHTML=f"<b>{html.escape(me.name)}</b>, you {'buy' if buying else 'sell'}: your {'value' if buying else 'cost'} "
-                f"per unit is <b class='ccei-limit'>{limits} {unit.label}</b>. "
-                f"Prices run from {unit.show(model.price_floor)} to {unit.show(model.price_ceiling)}.",
-            )
-            with solara.Row():
-                solara.InputText(f"your {word}, {unit.label}", value=price, continuous_update=True, classes=["ccei-price"])
-                solara.Button(f"Submit {word}", on_click=submit, color="primary", classes=["ccei-submit"])
-            mine = [t for t in model.trades if me.agent_id in (t.buyer, t.seller)]
-            last = ", ".join(unit.show(t.price) for t in mine) or "nothing"
-            queued = ", ".join(unit.show(q) for q in me.quotes) or "none"
-            solara.HTML(
-                tag="div",
-                unsafe_innerHTML=f"Queued for period {model.steps + 1}: <b>{queued}</b>. Period {model.steps}: you traded at <b>{last}</b>.<br>"
-                f"Your surplus: period <b>{unit.show(me.period_surplus_micro)}</b>, "
-                f"total <b class='ccei-surplus'>{unit.show(me.surplus_micro)}</b> {unit.label}.",
-                classes=["ccei-you"],
-            )
-        kind, text, step = note.value
-        if text and step == model.steps:
-            (solara.Success if kind == "ok" else solara.Error)(text, dense=True, classes=["ccei-note"])
-        _market_line(model)
-        _people_table(model, me.unique_id if me else None)
-
-
-def _market_line(model: Any) -> None:
-    unit = model.price_unit
-    frame = model.datacollector.get_model_vars_dataframe()
-    period = frame["efficiency"].iloc[-1] if len(frame) > 1 else float("nan")
-    overall = model.efficiency()
-    eq = "none" if model.equilibrium_price is None else unit.show(model.equilibrium_price)
-    shown = [f"{v:.0%}" if v == v else "n/a" for v in (period, overall)]
-    solara.Text(
-        f"Market efficiency: last period {shown[0]}, overall {shown[1]}; equilibrium {model.equilibrium_volume} units at {eq} {unit.label}",
-        classes=["ccei-efficiency"],
-    )
-
-
-def _people_table(model: Any, mine: int | None) -> None:
-    unit = model.price_unit
-    bold = ' style="font-weight:bold"'
-    rows = "".join(
-        f"<tr{bold if h.unique_id == mine else ''}><td>{html.escape(h.name)}</td><td>{h.side}</td>"
-        f"<td>{h.traded}/{len(h.limits)}</td><td style='text-align:right'>{unit.show(h.surplus_micro)}</td></tr>"
-        for h in model.humans
-    )
-    if rows:
-        solara.HTML(
-            tag="div",
-            unsafe_innerHTML=f'{_CELLS}<table class="ccei-table" style="{_TABLE}"><thead><tr style="text-align:left"><th>person</th><th>side</th>'
-            f"<th>traded last period</th><th style='text-align:right'>surplus, {unit.label}</th></tr></thead><tbody>{rows}</tbody></table>",
-            classes=["ccei-people"],
-        )

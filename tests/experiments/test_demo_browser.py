@@ -2,8 +2,8 @@
 
 Each test starts ``ccei demo`` on a free loopback port in a subprocess, drives Debian's
 ``chromium`` through Playwright (never a browser Playwright downloads), steps the market, and
-checks that the charts and the trade ticker update; the classroom test takes a seat and submits a
-bid as a person would. Screenshots go to ``test-artifacts/``.
+checks that the charts and the trade ticker update. Screenshots go to ``test-artifacts/``. A class
+in a double auction: ``test_demo_classroom_browser.py``.
 
 Skipped, with the command that fixes it, when Chromium, Playwright or the browser assets are missing.
 """
@@ -93,9 +93,8 @@ class Server:
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
-    """Both servers start at once, so their slow start-ups overlap."""
+    """The servers start at once, so their slow start-ups overlap (the classroom has its own test: test_demo_classroom_browser.py)."""
     started = {
-        "smith": Server(tmp_path_factory.mktemp("smith"), "--scenario", "smith-1962"),
         "east-west": Server(tmp_path_factory.mktemp("east-west"), "--scenario", "east-west", "--chain", "eth-tester", "--set", "n_users=60"),
     }
     try:
@@ -143,49 +142,6 @@ def _chart_src(page: object) -> str:
 
 def _step(page: object) -> None:
     page.get_by_role("button", name="Step").click()  # type: ignore[attr-defined]
-
-
-def test_a_person_bids_against_the_agents_in_the_browser(servers: dict[str, Server], browser: object) -> None:
-    page = _open(browser, servers["smith"])
-    page.locator(".ccei-classroom").wait_for(timeout=UI_MS)
-    assert page.locator(".ccei-trade").count() == 0
-    before = _chart_src(page)
-
-    page.locator(".ccei-name input").fill("Ada")
-    page.get_by_role("button", name="buy", exact=True).click()
-    page.get_by_role("button", name="Take a seat").click()
-    page.locator(".ccei-price input").wait_for(timeout=UI_MS)
-    assert "tokens" in page.locator(".ccei-limit").inner_text()
-    page.locator(".ccei-price input").fill("3.90")  # above every seller's cost: some ask will meet it
-    page.get_by_role("button", name="Submit bid").click()
-    page.locator(".ccei-note").get_by_text("stands in period 1").wait_for(timeout=UI_MS)
-
-    _step(page)
-    page.locator(".ccei-trade", has_text="Ada").first.wait_for(timeout=UI_MS)
-    page.wait_for_function(
-        "before => { const img = document.querySelector('.ccei-charts img'); return img && img.src !== before; }",
-        arg=before,
-        timeout=UI_MS,
-    )
-    assert page.locator(".ccei-trade").count() >= 2
-    row = page.locator(".ccei-trade", has_text="Ada").first.inner_text()
-    assert "3.90" in row  # the standing bid trades at its own price
-    page.locator(".ccei-you", has_text="you traded at 3.90").wait_for(timeout=UI_MS)
-    assert page.locator(".ccei-people").get_by_text("Ada").count() == 1
-    assert "%" in page.locator(".ccei-efficiency").inner_text()
-
-    # a classmate's browser shows the same market, and each sees what the other does
-    other = _open(browser, servers["smith"])
-    other.locator(".ccei-people").get_by_text("Ada").wait_for(timeout=UI_MS)
-    other.get_by_text("Step: 1").wait_for(timeout=UI_MS)
-    _step(other)
-    page.get_by_text("Step: 2").wait_for(timeout=UI_MS)
-    page.locator(".ccei-trade", has_text="Ada").first.wait_for(timeout=UI_MS)  # older trades stay in the ticker
-    other.close()
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "demo-classroom.png"), full_page=True)
-    assert not [u for u in page.failed_requests if "/_solara/cdn/" in u], "browser assets failed to load"
 
 
 def test_the_east_west_dashboard_on_the_embedded_chain(servers: dict[str, Server], browser: object) -> None:

@@ -13,6 +13,7 @@ from agents.geography import CLUSTERS
 from experiments.demo.figures import SERIES, charts_figure, map_figure
 from experiments.demo.live import demo_class
 from experiments.scenarios import load_scenario
+from market.orders import Side
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,20 @@ def test_east_west_charts_follow_the_data_collector(east_west: EastWestModel) ->
     assert np.allclose(y, frame["welfare_micro"].iloc[1:].to_numpy(dtype=float) / 1e6)
 
 
+def test_charts_keep_the_run_before_a_reset_to_compare(east_west: EastWestModel) -> None:
+    before = EastWestModel(n_users=20, seed=2, carbon_price_micro_per_kg=0.0)
+    for _ in range(5):
+        before.step()
+    previous = before.datacollector.get_model_vars_dataframe()
+    fig = charts_figure(east_west, "east-west", previous)
+    co2 = next(ax for ax in fig.axes if ax.get_title().startswith("emissions"))
+    old, new = co2.lines
+    assert old.get_linestyle() == "--" and old.get_label() == "previous run" and list(old.get_xdata()) == [1, 2, 3, 4, 5]
+    assert np.allclose(old.get_ydata(), previous["kg_co2"].iloc[1:].to_numpy(dtype=float))
+    assert list(new.get_xdata()) == [1, 2, 3] and "run before the last reset" in fig.get_suptitle()
+    assert all(len(ax.lines) == 1 for ax in charts_figure(east_west, "east-west").axes)  # nothing to compare: one line
+
+
 def test_charts_of_a_model_without_a_series_list() -> None:
     from agents.posted_price import PostedPriceModel
 
@@ -72,14 +87,15 @@ def test_charts_of_a_model_without_a_series_list() -> None:
 def test_auction_charts_show_the_period_the_equilibrium_and_a_persons_trades(tmp_path: Path) -> None:
     scenario = load_scenario("smith-1962")
     model = demo_class(scenario.model_class)(**scenario.params, log_dir=str(tmp_path), scenario="smith-1962", seed=1)
-    ada = model.join("Ada", "buy")
-    model.quote(ada, "3.90")
+    ada = model.add_human(Side.BUY, [4_000_000], "Ada")
+    model.session.open_accounts({ada.agent_id: ada.initial_funds_micro})
+    model.submit_quote(ada, 3_900_000)
     model.step()
     fig = charts_figure(model, "double-auction")
     prices = fig.axes[0]
     assert prices.get_title().startswith("period 1: prices")
     assert len(prices.lines[0].get_xdata()) == len(model.trades)
-    assert any(line.get_ydata()[0] == 2.0 for line in prices.lines[1:])  # the equilibrium at 2.00 tokens
+    assert any(line.get_ydata()[0] == model.equilibrium_price / 1e6 for line in prices.lines[1:])  # the equilibrium, Ada counted in
     people = [c for c in prices.collections if len(c.get_offsets())]
     assert len(people) == 1 and people[0].get_offsets()[0][1] == pytest.approx(3.9)
     assert "overall" in fig.axes[3].get_title()

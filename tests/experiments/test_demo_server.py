@@ -6,14 +6,26 @@ import json
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 
 from experiments.cli import main
 from experiments.demo import server
 from experiments.demo.assets import Asset
 from experiments.demo.live import DemoError
-from experiments.demo.server import ENV, DemoConfig, check_port, free_port, room_for, server_env, solara_command
+from experiments.demo.server import (
+    ENV,
+    DemoConfig,
+    check_port,
+    classroom_addresses,
+    free_port,
+    join_host,
+    room_for,
+    server_env,
+    solara_command,
+)
 from experiments.scenarios import ScenarioError
 
 
@@ -88,8 +100,14 @@ class Exec:
     def __init__(self) -> None:
         self.calls: list[tuple[str, list[str], dict[str, str]]] = []
 
+        self.served: list[tuple[Any, dict[str, Any]]] = []
+
     def __call__(self, path: str, argv: list[str], env: dict[str, str]) -> None:
         self.calls.append((path, argv, env))
+
+    def serve(self, app: Any, **kwargs: Any) -> None:
+        """Stands in for ``uvicorn.run``: records the classroom app and where it would listen."""
+        self.served.append((app, kwargs))
 
 
 @pytest.fixture
@@ -97,17 +115,42 @@ def execve(monkeypatch: pytest.MonkeyPatch) -> Exec:
     fake = Exec()
     monkeypatch.setattr(server.os, "execve", fake)
     monkeypatch.setattr(server, "missing_assets", lambda: [])
+    monkeypatch.setattr(uvicorn, "run", fake.serve)
     return fake
 
 
 def test_ccei_demo_becomes_the_solara_server(execve: Exec, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     port = free_port()
-    code = main(["demo", "--scenario", "smith-1962", "--port", str(port), "--set", "strategy=zi-u", "--out", str(tmp_path), "--seed", "4"])
+    code = main(["demo", "--scenario", "east-west", "--port", str(port), "--set", "n_users=20", "--out", str(tmp_path), "--seed", "4"])
     assert code == 0
     (path, argv, env), = execve.calls
     assert path == sys.executable and argv[argv.index("--port") + 1] == str(port)
-    assert DemoConfig.from_env(env) == DemoConfig("smith-1962", ("strategy=zi-u",), "memory", 4, str(tmp_path))
+    assert DemoConfig.from_env(env) == DemoConfig("east-west", ("n_users=20",), "memory", 4, str(tmp_path))
     assert f"http://127.0.0.1:{port}/" in capsys.readouterr().out
+    assert not execve.served
+
+
+def test_ccei_demo_serves_a_class_for_an_auction(execve: Exec, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    port = free_port()
+    code = main(["demo", "--scenario", "smith-1962", "--port", str(port), "--set", "strategy=zi-u", "--out", str(tmp_path), "--seed", "4"])
+    assert code == 0 and not execve.calls
+    (app, where), = execve.served
+    assert where["host"] == "127.0.0.1" and where["port"] == port
+    room = app.state.room
+    assert room.treatment["strategy"] == "zi-u" and room.seed == 4 and room.out == tmp_path
+    out = capsys.readouterr().out
+    base = f"http://127.0.0.1:{port}"
+    assert f"students:  {base}/\n" in out and f"projector: {base}/projector" in out and f"debrief:   {base}/debrief" in out
+    assert f"teacher:   {base}/teacher?token={room.teacher_token}" in out and str(room.csv_path) in out
+    assert room.join_url == f"{base}/"
+
+
+def test_students_get_the_machines_network_address_when_it_listens_on_all() -> None:
+    assert join_host("127.0.0.1") == "127.0.0.1" and join_host("10.1.2.3") == "10.1.2.3"
+    network = join_host("0.0.0.0")
+    assert network != "0.0.0.0" and socket.inet_aton(network)
+    pages = classroom_addresses("0.0.0.0", 8521, "tok")
+    assert pages["students"] == f"http://{network}:8521/" and pages["teacher"].endswith("/teacher?token=tok")
 
 
 @pytest.mark.parametrize(
@@ -126,7 +169,7 @@ def test_ccei_demo_errors_are_one_line(execve: Exec, capsys: pytest.CaptureFixtu
     assert main(args) == code
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
-    assert not execve.calls
+    assert not execve.calls and not execve.served
 
 
 def test_ccei_demo_says_how_to_fetch_missing_assets(execve: Exec, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

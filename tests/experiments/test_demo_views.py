@@ -5,14 +5,13 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-import ipyvuetify as v
 import ipywidgets
 import pytest
 import solara
 
 from experiments.demo.live import Room, demo_class
 from experiments.demo.server import DemoConfig
-from experiments.demo.views import ClassroomView, LedgerView, MapView, TickerView, components_for, model_params
+from experiments.demo.views import LedgerView, MapView, TickerView, components_for, model_params
 from experiments.scenarios import load_scenario
 
 
@@ -33,7 +32,8 @@ def test_controls_for_the_key_parameters_and_fixed_wiring(tmp_path: Path) -> Non
     room = Room(lambda r: None)  # type: ignore[arg-type, return-value]
     params = model_params(scenario, config, room)
     controls = {k: p for k, p in params.items() if isinstance(p, dict) and "type" in p}
-    assert set(controls) == {"n_users", "green_preference", "mechanism", "carbon_price_micro_per_kg", "outage_per_year"}
+    assert set(controls) == {"n_users", "green_preference", "mechanism", "carbon_price_micro_per_kg", "carbon_aware", "outage_per_year"}
+    assert controls["carbon_aware"] == {"type": "Checkbox", "label": "carbon-aware shifting", "value": scenario.params["carbon_aware"]}
     assert controls["n_users"]["value"] == scenario.params["n_users"] and controls["mechanism"]["values"] == ["uniform", "pay-as-bid", "mcafee", "nash"]
     assert params["chain"] == "eth-tester" and params["seed"] == 5 and params["room"] is room and params["log_dir"] == str(tmp_path)
     assert params["solar_w"] == scenario.params["solar_w"]  # the rest of the scenario is passed through
@@ -47,7 +47,7 @@ def test_controls_for_the_key_parameters_and_fixed_wiring(tmp_path: Path) -> Non
 def test_panels_per_model() -> None:
     names = lambda key: [c.__name__ if hasattr(c, "__name__") else c.f.__name__ for c, _ in components_for(key)]  # noqa: E731
     assert names("east-west") == ["MapView", "ChartsView", "TickerView", "LedgerView"]
-    assert names("double-auction") == ["ClassroomView", "ChartsView", "TickerView", "LedgerView"]
+    assert names("double-auction") == ["ChartsView", "TickerView", "LedgerView"]  # a class uses the classroom server
     assert names("microgrids") == ["ChartsView", "TickerView", "LedgerView"]
 
 
@@ -59,28 +59,6 @@ def test_ticker_and_ledger_panels(smith: object) -> None:
     assert html_of(rc).count('class="ccei-trade"') == len(smith.ticker()) > 0  # type: ignore[attr-defined]
     box, rc = solara.render(LedgerView(smith), handle_error=False)
     assert "memory back end" in html_of(rc) and "no gas" in html_of(rc)
-
-
-def test_a_seat_from_the_classroom_panel(smith: object) -> None:
-    box, rc = solara.render(ClassroomView(smith), handle_error=False)
-    rc.find(v.Btn, children=["Take a seat"]).widget.click()
-    assert "type your name to take a seat" in str(rc.find(v.Alert).widget.children)
-    rc.find(v.TextField, label="your name").widget.v_model = "Ada"
-    rc.find(v.Btn, children=["Take a seat"]).widget.click()
-    rc.find(v.Btn, children=["Submit bid"]).assert_single()
-    assert "Welcome, Ada" in str(rc.find(v.Alert).widget.children)
-    price = rc.find(v.TextField, label="your bid, tokens").widget
-    price.v_model = "lots"
-    rc.find(v.Btn, children=["Submit bid"]).widget.click()
-    assert "'lots' is not a number of tokens" in str(rc.find(v.Alert).widget.children)
-    price.v_model = "9"
-    rc.find(v.Btn, children=["Submit bid"]).widget.click()
-    assert "is outside" in str(rc.find(v.Alert).widget.children)
-    price.v_model = "3.90"
-    rc.find(v.Btn, children=["Submit bid"]).widget.click()
-    assert "Your bid of 3.90 tokens stands in period 1" in str(rc.find(v.Alert).widget.children)
-    (ada,) = smith.humans  # type: ignore[attr-defined]
-    assert ada.quotes == [3_900_000] and "Ada" in html_of(rc)
 
 
 def test_map_panel_draws_a_picture(tmp_path: Path) -> None:
