@@ -83,18 +83,26 @@ def forge(entries: list[dict[str, Any]], path: Path, key: Any = None) -> Path:
     """Fixes batch and close totals and the balances digest after an edit, and re-chains it all
     (a signed log: recomputes its roots too, re-signing them only with ``key``, the forger's own)."""
     entries = [dict(e) for e in entries]
-    trades = volume = batch_trades = batch_volume = supply = 0
+    trades = volume = batch_trades = batch_volume = supply = payments = paid = batch_payments = batch_paid = 0
     for entry in entries:
         if entry["kind"] == "deposit":
             supply += entry["amount"]
         elif entry["kind"] == "trade":
             batch_trades += 1
             batch_volume += entry["price"] * entry["quantity"]
+        elif entry["kind"] == "payment":
+            batch_payments += 1
+            batch_paid += entry["amount"]
         elif entry["kind"] == "batch":
             entry.update(trades=batch_trades, volume=batch_volume)
+            if "payments" in entry or batch_payments:
+                entry.update(payments=batch_payments, paid=batch_paid)
             trades, volume, batch_trades, batch_volume = trades + batch_trades, volume + batch_volume, 0, 0
+            payments, paid, batch_payments, batch_paid = payments + batch_payments, paid + batch_paid, 0, 0
         elif entry["kind"] == "close":
             entry.update(trades=trades, volume=volume, total_supply=supply)
+            if "payments" in entry or payments:
+                entry.update(payments=payments, paid=paid)
     sealed = entries[0].get("format") == 3
     close = next((i for i, e in enumerate(entries) if e["kind"] == "close"), None)
     if close is not None:
@@ -385,3 +393,60 @@ def test_a_signed_log_verifies_on_the_embedded_chain_and_a_chain_of_another_id_i
     moved = forge(other, tmp_path / "moved.jsonl", key=operator_private_key())  # as the lab would sign an anvil run
     with pytest.raises(ReplayRefused, match="its chain id is .*, the log's is 31337"):
         replay(moved, "eth-tester", operator=OPERATOR)
+
+
+@pytest.fixture(scope="module")
+def paying(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """A microgrids log, whose Nash splits settle as signed payments, stripped of the operator's
+    signatures as ``genuine`` is (the meaning checks alone must catch these edits)."""
+    out = tmp_path_factory.mktemp("paying")
+    run(load_scenario("microgrids"), out=out, seed=3, steps=3, chain="memory")
+    plain = [{k: v for k, v in json.loads(raw).items() if k not in SEAL_FIELDS} for raw in (out / "trades.jsonl").read_text().splitlines()]
+    plain[0]["format"] = 2
+    return plain
+
+
+def test_the_forged_payment_log_itself_verifies(paying: list[dict[str, Any]], tmp_path: Path) -> None:
+    assert any(e["kind"] == "payment" for e in paying)
+    assert replay(forge(paying, tmp_path / "t.jsonl")).verified
+
+
+@pytest.mark.parametrize("field", ["amount", "payee", "memo", "signature"])
+def test_an_edited_payment_is_refused_at_its_line(paying: list[dict[str, Any]], tmp_path: Path, field: str) -> None:
+    """The payer signed the payment (EIP-712): any change to it, or to the signature, breaks that."""
+    i = index(paying, "payment")
+    payment = paying[i]
+    other = next(e["agent"] for e in paying if e["kind"] == "deposit" and e["agent"] not in (payment["payer"], payment["payee"]))
+    value = {"amount": 1, "payee": other, "memo": "another day", "signature": "0x00"}[field]
+    refused(forge(edit(paying, i, **{field: value}), tmp_path / "t.jsonl"), i + 1, "signature")
+
+
+def test_a_payment_to_its_own_payer_is_refused(paying: list[dict[str, Any]], tmp_path: Path) -> None:
+    i = index(paying, "payment")
+    refused(forge(edit(paying, i, payee=paying[i]["payer"]), tmp_path / "t.jsonl"), i + 1, "payee", "its own payer")
+
+
+def test_a_payment_no_batch_settles_is_refused(paying: list[dict[str, Any]], tmp_path: Path) -> None:
+    i = index(paying, "payment")
+    batch = next(j for j in range(i, len(paying)) if paying[j]["kind"] == "batch")
+    moved = [e for j, e in enumerate(paying) if j != i]
+    moved.insert(batch, {**paying[i], "step": paying[batch]["step"]})  # after its batch: settled by none
+    refused(forge(moved, tmp_path / "t.jsonl"), batch + 1, "kind", "no batch line settles")
+
+
+@pytest.fixture(scope="module")
+def signed_paying(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    out = tmp_path_factory.mktemp("signed-paying")
+    run(load_scenario("microgrids"), out=out, seed=3, steps=3, chain="memory")
+    return [json.loads(raw) for raw in (out / "trades.jsonl").read_text().splitlines()]
+
+
+def test_a_deleted_payment_is_refused_at_its_batch_by_the_operators_root(signed_paying: list[dict[str, Any]], tmp_path: Path) -> None:
+    """Dropping a payment (the payee forging its own loss away) keeps every line consistent: the
+    operator's signature over the batch's lines is what refuses it."""
+    i = index(signed_paying, "payment")
+    entries = [e for j, e in enumerate(signed_paying) if j != i]
+    batch = next(j for j in range(i, len(entries)) if entries[j]["kind"] == "batch") + 1
+    with pytest.raises(LogTampered, match="over this batch") as info:
+        replay(forge(entries, tmp_path / "t.jsonl"), operator=OPERATOR)
+    assert (info.value.line, info.value.field) == (batch, "operator_signature")
