@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.pytest_plugin import CceiAccounts
+from ledger.pytest_plugin import CceiAccounts, CceiSession, session_of
 from ledger.suite import Suite
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -25,6 +25,14 @@ CHAINS = ("eth-tester", "revm")
 @pytest.fixture(scope="session", params=CHAINS)
 def ccei_chain_spec(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def ccei_session(request: pytest.FixtureRequest, ccei_chain_spec: str) -> CceiSession:
+    """The plugin's fixture, declared here again so that its cached session (the last chain of
+    ``CHAINS``) stays with these tests and is not handed to the other packages' tests, which
+    run on ``--ccei-chain``."""
+    return session_of(request.config, ccei_chain_spec)
 
 
 @pytest.fixture()
