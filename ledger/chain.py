@@ -184,7 +184,7 @@ class Chain:
         self.w3.eth.wait_for_transaction_receipt(tx)
 
 
-def connect(spec: str = EMBEDDED, *, timeout_s: float = 10.0) -> Chain:
+def connect(spec: str = EMBEDDED, *, timeout_s: float = 10.0, chain_id: int | None = None) -> Chain:
     """Connects to the chain named by ``spec``.
 
     Args:
@@ -192,6 +192,8 @@ def connect(spec: str = EMBEDDED, *, timeout_s: float = 10.0) -> Chain:
             in-process revm chain (:mod:`ledger.revm`), or a node URL
             (``http://`` or ``https://``; web3 8's websocket provider is async-only).
         timeout_s: How long to wait for a node to answer.
+        chain_id: The chain id a fresh in-process chain runs with (default: eth-tester's,
+            :data:`EMBEDDED_CHAIN_ID`); a node keeps its own (the caller compares).
 
     Returns:
         The connected chain.
@@ -200,14 +202,14 @@ def connect(spec: str = EMBEDDED, *, timeout_s: float = 10.0) -> Chain:
         ChainUnavailable: the spec is neither, or the node does not answer as an Ethereum node.
     """
     if spec == EMBEDDED:
-        w3 = Web3(EthereumTesterProvider())
+        w3 = Web3(EthereumTesterProvider() if chain_id is None else _tester_provider(chain_id))
         return Chain(w3=w3, kind=EMBEDDED, url=EMBEDDED, accounts=list(w3.eth.accounts))
     if spec == REVM:
         try:
-            from ledger.revm import connect_revm
+            from ledger.revm import RevmNode, connect_revm
         except ImportError as exc:  # pyrevm missing from this environment
             raise ChainUnavailable(f"--chain revm needs pyrevm ({exc}); install it: pip install pyrevm==0.3.7") from None
-        return connect_revm()
+        return connect_revm(None if chain_id is None else RevmNode(chain_id=chain_id))
     parsed = urllib.parse.urlparse(spec)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ChainUnavailable(f"--chain {spec!r}: expected 'memory', 'eth-tester', 'revm' or an http(s):// node URL")
@@ -220,6 +222,22 @@ def connect(spec: str = EMBEDDED, *, timeout_s: float = 10.0) -> Chain:
     if not accounts:
         raise ChainUnavailable(f"--chain {spec}: node has no unlocked accounts to deploy and operate with")
     return Chain(w3=w3, kind="rpc", url=spec, accounts=accounts)
+
+
+def _tester_provider(chain_id: int) -> EthereumTesterProvider:
+    """An eth-tester provider whose py-evm chain runs with ``chain_id``.
+
+    py-evm reads ``Chain.chain_id`` (a class attribute) for ``block.chainid`` and for signing;
+    eth-tester builds a class of its own for each backend, so setting it there changes this chain
+    only. web3's endpoint table answers ``eth_chainId`` with a constant, replaced here.
+    """
+    from eth_tester import EthereumTester, PyEVMBackend
+    from web3.providers.eth_tester.defaults import API_ENDPOINTS
+
+    backend = PyEVMBackend()
+    type(backend.chain).chain_id = chain_id
+    endpoints = {**API_ENDPOINTS, "eth": {**API_ENDPOINTS["eth"], "chainId": lambda *_args, **_kwargs: chain_id}}
+    return EthereumTesterProvider(EthereumTester(backend), api_endpoints=endpoints)
 
 
 # ------------------------------------------------------------------------------------ a local anvil

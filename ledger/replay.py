@@ -21,11 +21,13 @@ from typing import Any
 
 from eth_utils import is_checksum_address
 
-from ledger.backends import MemoryBackend, SettlementBackend, balances_digest, open_backend
+from ledger.backends import ChainBackend, MemoryBackend, SettlementBackend, balances_digest, open_backend
 from ledger.batch import UNSIGNED, Fill, assemble_batch, batch_id
+from ledger.chain import EMBEDDED, REVM, connect
 from ledger.errors import LedgerError, SettlementRejected
 from ledger.keys import AddressBook
 from ledger.merkle import memo_hash
+from ledger.suite import deploy_suite_at
 from ledger.signing import (
     DEFAULT_TTL_ROUNDS,
     RESOURCE_CODES,
@@ -411,14 +413,14 @@ def replay(
     sealed = header.get("format") == SIGNED_FORMAT
     domain = _header_checks(log, header, operator) if sealed else None
     # signatures are checked here, line by line, so the memory back end need not check them again
-    backend = MemoryBackend(seed, verify_signatures=False, forget_expired=True) if chain == "memory" else open_backend(chain, seed)
+    if chain == "memory":
+        backend: SettlementBackend = MemoryBackend(seed, verify_signatures=False, forget_expired=True)
+    elif domain is None:
+        backend = open_backend(chain, seed)
+    else:
+        backend = _chain_for(chain, seed, domain)
     result = ReplayResult(entries=1, log_head=header["hash"], backend=backend.name)
     try:
-        if domain is not None and chain != "memory" and backend.domain.chain_id != domain.chain_id:
-            raise ReplayRefused(
-                f"--chain {chain}: its chain id is {backend.domain.chain_id}, the log's is {domain.chain_id}; "
-                f"replay on memory, or on a node started with chain id {domain.chain_id}"
-            )
         replayer = _Replayer(log, backend, signed, result, domain)
         if sealed:
             result.operator = header["operator"]
@@ -427,6 +429,34 @@ def replay(
     finally:
         backend.close()
     return result
+
+
+def _chain_for(spec: str, seed: int, domain: OrderDomain) -> ChainBackend:
+    """A chain back end whose Settlement contract has the log's EIP-712 domain, so the contract
+    accepts the orders' signatures as the chain they were written on did.
+
+    An in-process chain (eth-tester, revm) starts with the log's chain id; a node must already
+    run on it. The suite is deployed so the contract lands at the log's address
+    (:func:`ledger.suite.deploy_suite_at`).
+
+    Raises:
+        ReplayRefused: a node on another chain id, or no known deployer can create the log's
+            contract address there.
+    """
+    in_process = spec in (EMBEDDED, REVM)
+    node = connect(spec, chain_id=domain.chain_id if in_process else None)
+    if node.chain_id != domain.chain_id:
+        raise ReplayRefused(
+            f"--chain {spec}: its chain id is {node.chain_id}, the log's is {domain.chain_id}; "
+            f"replay on memory, or on a node started with chain id {domain.chain_id}"
+        )
+    suite = deploy_suite_at(node, domain.verifying_contract)
+    if suite is None:
+        raise ReplayRefused(
+            f"--chain {spec}: the log's contract {domain.verifying_contract} cannot be deployed there "
+            "(no known deployer's unused nonce creates it); replay on memory, or on a fresh node"
+        )
+    return ChainBackend(seed, node, suite)
 
 
 def _header_checks(log: Path, header: dict[str, Any], operator: str | None) -> OrderDomain:

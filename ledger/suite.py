@@ -28,12 +28,20 @@ from ledger.contracts import (
 )
 from ledger.signing import OrderDomain
 
-__all__ = ["Suite", "deploy_suite", "SETTLEMENT_NONCE", "EMBEDDED_DOMAIN"]
+__all__ = ["Suite", "deploy_suite", "deploy_suite_at", "SETTLEMENT_NONCE", "EMBEDDED_DOMAIN", "DEVELOPMENT_KEYS"]
 
 #: The deployer's nonce that creates the Settlement contract (token 0, registry 1, settlement 2).
 SETTLEMENT_NONCE = 2
 #: The order domain of a suite deployed on a fresh eth-tester chain by its first account.
 EMBEDDED_DOMAIN = OrderDomain(EMBEDDED_CHAIN_ID, create_address(EMBEDDED_DEPLOYER, SETTLEMENT_NONCE))
+#: Private keys whose first account deploys on the chains runs use: eth-tester's (and revm's)
+#: first account (key 1) and anvil's (the first key of its published test mnemonic).
+DEVELOPMENT_KEYS = (
+    (1).to_bytes(32, "big"),
+    bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"),
+)
+#: How many of a deployer's transactions :func:`deploy_suite_at` looks through for the address.
+_NONCES_SEARCHED = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +99,38 @@ def deploy_suite(chain: Chain, admin: ChecksumAddress | None = None, *, extras: 
         certificates.grant_role(REGISTRAR_ROLE, admin, sender=admin)
         certificates.grant_role(METER_ROLE, admin, sender=admin)
     return Suite(chain, admin, token, registry, settlement, agreements, certificates)
+
+
+def deploy_suite_at(chain: Chain, settlement: ChecksumAddress) -> Suite | None:
+    """Deploys the suite (``extras=False``) so that its Settlement contract lands at ``settlement``.
+
+    A contract's address follows from its deployer and the deployer's nonce (CREATE), so the
+    contract a log's orders were signed for can be deployed again on another chain: the deployer is
+    looked for among the chain's first account and :data:`DEVELOPMENT_KEYS`, the nonce among its
+    first transactions. The deployer (unlocked and funded with gas money when it is a development
+    key the chain does not manage) sends empty transactions to itself up to that nonce, then
+    deploys.
+
+    Args:
+        chain: A chain where the deployer has not yet sent more transactions than that.
+        settlement: The address the Settlement contract must have.
+
+    Returns:
+        The suite, or ``None`` when no known deployer's unused nonce creates ``settlement``.
+    """
+    from eth_account import Account
+
+    candidates: list[tuple[ChecksumAddress, bytes | None]] = [(chain.accounts[0], None)]
+    candidates += [(Account.from_key(key).address, key) for key in DEVELOPMENT_KEYS]
+    for deployer, key in candidates:
+        first = int(chain.w3.eth.get_transaction_count(deployer))
+        nonce = next((n for n in range(first, _NONCES_SEARCHED) if create_address(deployer, n + SETTLEMENT_NONCE) == settlement), None)
+        if nonce is None:
+            continue
+        if deployer not in chain.accounts:
+            chain.unlock(key)  # type: ignore[arg-type] # a development key: the only candidates the chain does not manage
+            chain.fund(deployer, 10**20)
+        for _ in range(nonce - first):
+            chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_transaction({"from": deployer, "to": deployer, "value": 0, "gas": 21_000}))
+        return deploy_suite(chain, deployer, extras=False)
+    return None

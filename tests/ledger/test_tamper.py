@@ -383,16 +383,17 @@ def test_an_order_re_signed_with_the_seed_derived_key_is_refused(signed_log: lis
     assert agent_private_key(seed, order["owner"]).to_bytes() != old_key.to_bytes()
 
 
-def test_a_signed_log_verifies_on_the_embedded_chain_and_a_chain_of_another_id_is_refused(signed_log: list[dict[str, Any]], tmp_path: Path) -> None:
-    from ledger.replay import ReplayRefused
-
+def test_a_signed_log_verifies_on_the_embedded_chain_and_a_moved_domain_is_caught_at_the_first_order(signed_log: list[dict[str, Any]], tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
     path.write_text(chained(signed_log))
     assert replay(path, "eth-tester", operator=OPERATOR).authenticated
     other = edit(signed_log, 0, domain={**signed_log[0]["domain"], "chain_id": 31337})
-    moved = forge(other, tmp_path / "moved.jsonl", key=operator_private_key())  # as the lab would sign an anvil run
-    with pytest.raises(ReplayRefused, match="its chain id is .*, the log's is 31337"):
-        replay(moved, "eth-tester", operator=OPERATOR)
+    moved = forge(other, tmp_path / "moved.jsonl", key=operator_private_key())  # the operator's header, the orders signed for another chain
+    first = next(i for i, e in enumerate(other) if e["kind"] == "authorization") + 1
+    for chain in ("memory", "eth-tester"):  # eth-tester now starts on the header's chain id: the orders' signatures fail
+        with pytest.raises(LogTampered) as info:
+            replay(moved, chain, operator=OPERATOR)
+        assert (info.value.line, info.value.field) == (first, "signature")
 
 
 @pytest.fixture(scope="module")
