@@ -169,14 +169,14 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     if args.mechanism:
         from experiments.counterfactual import reclear, render
 
-        if args.until is not None or args.chain is not None:
-            raise ReplayRefused("--mechanism re-clears every round of the log off chain; it takes neither --until nor --chain")
+        if args.until is not None or args.chain is not None or args.against is not None:
+            raise ReplayRefused("--mechanism re-clears every round of the log off chain; it takes neither --until, --chain nor --against")
 
         outcome = reclear(Path(args.log), args.mechanism)
         print(json.dumps(outcome.as_dict(), indent=2, sort_keys=True) if args.json else render(outcome))
         return 0
     if args.rerun:
-        if args.mechanism or args.until is not None or args.chain is not None:
+        if args.mechanism or args.until is not None or args.chain is not None or args.against is not None:
             raise ReplayRefused("--rerun re-executes the whole run on memory; it takes no --mechanism, --until or --chain")
         from experiments.run import rerun
 
@@ -197,7 +197,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     if operator is not None and not is_checksum_address(operator):
         raise ReplayRefused(f"--operator {operator}: not a checksummed Ethereum address (0x and 40 hex digits, mixed case)")
     operator = operator or local_operator()
-    result = replay(Path(args.log), args.chain or "memory", until=args.until, operator=operator)
+    result = replay(Path(args.log), args.chain or "memory", until=args.until, operator=operator, against=args.against)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, sort_keys=True))
     else:
@@ -310,6 +310,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("log", metavar="LOG", help="a trades.jsonl")
     p.add_argument("--chain", default=None, help="memory (default) | eth-tester | revm | http(s):// node URL")
     p.add_argument("--until", type=int, default=None, metavar="SEQ", help="stop after the line with this seq")
+    p.add_argument(
+        "--against", default=None, metavar="URL", help="also check every batch's root against the Settlement contract's batchRoot on the node at URL"
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--mechanism", default=None, help="re-clear the recorded orders: uniform | pay-as-bid | mcafee")
     p.add_argument("--rerun", action="store_true", help="re-execute the run from the log's header and compare the log byte for byte")

@@ -14,8 +14,9 @@ from the lab secret, :func:`ledger.keys.operator_private_key`, never from anythi
 
 The trees are RFC 9162's (section 2.1.1) with SHA-256: a leaf is ``SHA-256(0x00 || line hash)``,
 a node ``SHA-256(0x01 || left || right)``, a list of n > 1 leaves split at the largest power of two
-below n. :class:`MerkleFrontier` computes the root incrementally, holding O(log n) hashes, so a
-writer or a reader of a million-line log keeps its memory flat.
+below n. They are :class:`ledger.merkle.MerkleFrontier` (the contract's batch-root tree, with the
+log's hash): computed incrementally, holding O(log n) hashes, so a writer or a reader of a
+million-line log keeps its memory flat.
 
 References:
     RFC 9162, "Certificate Transparency Version 2.0" (Laurie, Messeri, Stradling, 2021), §2.1, §4.10.
@@ -31,58 +32,25 @@ from eth_keys import keys
 from eth_keys.exceptions import BadSignature, ValidationError
 from eth_utils import is_checksum_address, keccak
 
+from ledger.merkle import MerkleFrontier
 from ledger.tradelog import LogTampered, canonical
 
-__all__ = ["SIGNATURE_FIELD", "SealCheck", "MerkleFrontier", "merkle_root", "signing_digest", "sign_entry", "entry_signer"]
+__all__ = ["SIGNATURE_FIELD", "SealCheck", "line_tree", "sha256", "signing_digest", "sign_entry", "entry_signer"]
 
 SIGNATURE_FIELD = "operator_signature"
 #: Separates the operator's signatures from every other message a key might sign (EIP-191's
 #: ``0x19`` first byte, so no signed log line is a valid transaction or EIP-712 message).
 _PREFIX = b"\x19CCEI trade log v3\n"
-_EMPTY = hashlib.sha256(b"").digest()
 
 
-class MerkleFrontier:
-    """The RFC 9162 Merkle tree hash of a growing list, kept as its perfect subtrees' roots."""
-
-    __slots__ = ("size", "_stack")
-
-    def __init__(self) -> None:
-        self.size = 0
-        self._stack: list[tuple[int, bytes]] = []
-
-    def append(self, item_hash: bytes) -> None:
-        """Adds the next leaf (a line's 32-byte hash)."""
-        node = (1, hashlib.sha256(b"\x00" + item_hash).digest())
-        stack = self._stack
-        while stack and stack[-1][0] == node[0]:
-            size, left = stack.pop()
-            node = (2 * size, hashlib.sha256(b"\x01" + left + node[1]).digest())
-        stack.append(node)
-        self.size += 1
-
-    def root(self) -> str:
-        """The tree hash of the leaves so far, hex (the empty list's: ``SHA-256("")``)."""
-        if not self._stack:
-            return _EMPTY.hex()
-        root = self._stack[-1][1]
-        for _, left in reversed(self._stack[:-1]):
-            root = hashlib.sha256(b"\x01" + left + root).digest()
-        return root.hex()
+def sha256(data: bytes) -> bytes:
+    """SHA-256 (the log's line hash), the hash of the log's Merkle trees."""
+    return hashlib.sha256(data).digest()
 
 
-def merkle_root(item_hashes: list[bytes]) -> str:
-    """RFC 9162's recursive definition (for tests and small lists; see :class:`MerkleFrontier`)."""
-
-    def tree(items: list[bytes]) -> bytes:
-        if not items:
-            return _EMPTY
-        if len(items) == 1:
-            return hashlib.sha256(b"\x00" + items[0]).digest()
-        k = 1 << ((len(items) - 1).bit_length() - 1)
-        return hashlib.sha256(b"\x01" + tree(items[:k]) + tree(items[k:])).digest()
-
-    return tree(item_hashes).hex()
+def line_tree() -> MerkleFrontier:
+    """An empty RFC 9162 tree over line hashes (:class:`ledger.merkle.MerkleFrontier` with SHA-256)."""
+    return MerkleFrontier(sha256)
 
 
 def signing_digest(entry: dict[str, Any]) -> bytes:
@@ -125,8 +93,8 @@ class SealCheck:
             raise LogTampered(path, 1, "operator", f"{operator!r} is not a checksummed address")
         self.operator: str = operator
         self._signed(1, header, "this header")
-        self.tree = MerkleFrontier()
-        self.segment = MerkleFrontier()
+        self.tree = line_tree()
+        self.segment = line_tree()
         self.segment_start = 2
         self.tree.append(bytes.fromhex(header["hash"]))
 
@@ -145,17 +113,17 @@ class SealCheck:
         kind = entry.get("kind")
         if kind == "batch":
             span = f"lines {self.segment_start}-{line - 1}"
-            if entry.get("lines") != self.segment.size or entry.get("lines_root") != self.segment.root():
+            if entry.get("lines") != self.segment.size or entry.get("lines_root") != self.segment.root().hex():
                 raise LogTampered(self.path, line, "lines_root", f"does not cover {span} as they are: they were changed after the operator signed them")
             self._signed(line, entry, f"this batch ({span})")
         elif kind == "close":
-            if entry.get("tree_size") != self.tree.size or entry.get("tree_root") != self.tree.root():
+            if entry.get("tree_size") != self.tree.size or entry.get("tree_root") != self.tree.root().hex():
                 raise LogTampered(self.path, line, "tree_root", f"the signed tree head does not cover lines 1-{line - 1} as they are")
             self._signed(line, entry, "this tree head")
         raw = bytes.fromhex(entry["hash"])
         self.tree.append(raw)
         if kind == "batch":
-            self.segment = MerkleFrontier()
+            self.segment = line_tree()
             self.segment_start = line + 1
         else:
             self.segment.append(raw)

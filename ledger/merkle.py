@@ -11,7 +11,11 @@ The tree is RFC 9162's (Certificate Transparency 2.0, section 2.1.1) with keccak
 The distinct leaf and node prefixes keep a leaf from passing for an inner node (second pre-image).
 :func:`merkle_root` computes the same value bottom-up, pairing neighbours level by level and
 carrying a level's last, unpaired node up unchanged; the tests check it against the recursive
-definition.
+definition. :class:`MerkleFrontier` computes it incrementally, holding O(log n) hashes.
+
+This is the project's one Merkle tree. The hash is a parameter: keccak-256 for batch roots (what
+the contract computes); the trade log's own trees over its lines' SHA-256 hashes
+(:mod:`ledger.logsigning`) use the same code with SHA-256.
 
 What a batch's leaves are (the contract hashes exactly these bytes, in this order):
 
@@ -31,7 +35,7 @@ References:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from eth_abi import encode as abi_encode
@@ -47,6 +51,8 @@ __all__ = [
     "node_hash",
     "merkle_root",
     "merkle_root_recursive",
+    "MerkleFrontier",
+    "Hash",
     "memo_hash",
     "trade_leaf",
     "payment_leaf",
@@ -67,46 +73,86 @@ _TRADE_ABI = ["uint8", "address", "uint64", "address", "uint64", "uint8", "uint6
 _PAYMENT_ABI = ["uint8", "address", "uint64", "address", "uint64", "bytes32"]
 
 
-def leaf_hash(data: bytes) -> bytes:
-    """``keccak256(0x00 || data)``."""
-    return keccak(LEAF_PREFIX + data)
+#: A hash function: bytes in, a 32-byte digest out.
+Hash = Callable[[bytes], bytes]
 
 
-def node_hash(left: bytes, right: bytes) -> bytes:
-    """``keccak256(0x01 || left || right)``."""
-    return keccak(NODE_PREFIX + left + right)
+def leaf_hash(data: bytes, hash: Hash = keccak) -> bytes:  # noqa: A002 - the RFC's name
+    """``H(0x00 || data)`` (keccak-256 by default)."""
+    return hash(LEAF_PREFIX + data)
 
 
-def merkle_root(leaves: Iterable[bytes]) -> bytes:
+def node_hash(left: bytes, right: bytes, hash: Hash = keccak) -> bytes:  # noqa: A002
+    """``H(0x01 || left || right)`` (keccak-256 by default)."""
+    return hash(NODE_PREFIX + left + right)
+
+
+def merkle_root(leaves: Iterable[bytes], hash: Hash = keccak) -> bytes:  # noqa: A002
     """The RFC 9162 tree hash of the leaf data ``leaves`` (bottom-up; see the module docstring).
 
     Args:
         leaves: Each leaf's data (not yet hashed).
+        hash: The hash function (keccak-256: the contract's).
 
     Returns:
         The 32-byte root.
     """
-    level = [leaf_hash(data) for data in leaves]
+    level = [leaf_hash(data, hash) for data in leaves]
     if not level:
-        return EMPTY_ROOT
+        return hash(b"")
     while len(level) > 1:
-        paired = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        paired = [node_hash(level[i], level[i + 1], hash) for i in range(0, len(level) - 1, 2)]
         if len(level) % 2:
             paired.append(level[-1])  # carried up unchanged, as RFC 9162's split implies
         level = paired
     return level[0]
 
 
-def merkle_root_recursive(leaves: Sequence[bytes]) -> bytes:
-    """RFC 9162's definition, written as the RFC writes it (the reference :func:`merkle_root` is
-    tested against)."""
+def merkle_root_recursive(leaves: Sequence[bytes], hash: Hash = keccak) -> bytes:  # noqa: A002
+    """RFC 9162's definition, written as the RFC writes it (the reference :func:`merkle_root` and
+    :class:`MerkleFrontier` are tested against)."""
     n = len(leaves)
     if n == 0:
-        return EMPTY_ROOT
+        return hash(b"")
     if n == 1:
-        return leaf_hash(leaves[0])
+        return leaf_hash(leaves[0], hash)
     k = 1 << ((n - 1).bit_length() - 1)  # the largest power of two smaller than n
-    return node_hash(merkle_root_recursive(leaves[:k]), merkle_root_recursive(leaves[k:]))
+    return node_hash(merkle_root_recursive(leaves[:k], hash), merkle_root_recursive(leaves[k:], hash), hash)
+
+
+class MerkleFrontier:
+    """The RFC 9162 tree hash of a growing list, kept as the roots of its perfect subtrees (so a
+    writer or reader of a million-leaf list holds O(log n) hashes).
+
+    Args:
+        hash: The hash function (keccak-256 by default).
+    """
+
+    __slots__ = ("size", "_hash", "_stack")
+
+    def __init__(self, hash: Hash = keccak) -> None:  # noqa: A002
+        self.size = 0
+        self._hash = hash
+        self._stack: list[tuple[int, bytes]] = []
+
+    def append(self, data: bytes) -> None:
+        """Adds the next leaf's data."""
+        node = (1, leaf_hash(data, self._hash))
+        stack = self._stack
+        while stack and stack[-1][0] == node[0]:
+            size, left = stack.pop()
+            node = (2 * size, node_hash(left, node[1], self._hash))
+        stack.append(node)
+        self.size += 1
+
+    def root(self) -> bytes:
+        """The tree hash of the leaves so far (the empty list's: ``H("")``)."""
+        if not self._stack:
+            return self._hash(b"")
+        root = self._stack[-1][1]
+        for _, left in reversed(self._stack[:-1]):
+            root = node_hash(left, root, self._hash)
+        return root
 
 
 def memo_hash(memo: str) -> bytes:

@@ -22,11 +22,12 @@ from typing import Any
 from eth_utils import is_checksum_address
 
 from ledger.backends import ChainBackend, MemoryBackend, SettlementBackend, balances_digest, open_backend
-from ledger.batch import UNSIGNED, Fill, assemble_batch, batch_id
+from ledger.batch import UNSIGNED, Fill, SettlementBatch, assemble_batch, batch_id
 from ledger.chain import EMBEDDED, REVM, connect
 from ledger.errors import LedgerError, SettlementRejected
 from ledger.keys import AddressBook
-from ledger.merkle import memo_hash
+from ledger.contracts import Settlement
+from ledger.merkle import batch_root, memo_hash
 from ledger.suite import deploy_suite_at
 from ledger.signing import (
     DEFAULT_TTL_ROUNDS,
@@ -189,6 +190,8 @@ class _Replayer:
         self.paid = 0
         self.step = -1
         self.batches_this_round = 0
+        #: Called with each batch line and the batch it settled (``--against``: the chain's root).
+        self.on_batch: Callable[[int, SettlementBatch], None] | None = None
         self._handlers = {"order": self._order, "authorization": self._authorization, "trade": self._trade, "payment": self._payment, "batch": self._batch, "close": self._close}
 
     def _logged_address(self, agent: int) -> str:
@@ -333,6 +336,8 @@ class _Replayer:
             self.backend.settle_batch(batch)
         except SettlementRejected as exc:
             raise LogTampered(log, line, "batch_id", f"the back end refused the batch of the trades on {span}: {exc.reason}") from None
+        if self.on_batch is not None:
+            self.on_batch(line, batch)
         book.fills, book.payments, book.fill_lines = [], [], []
         self.batches_this_round += 1
         self.volume += batch.volume
@@ -374,6 +379,7 @@ def replay(
     until: int | None = None,
     on_entry: Callable[[int], None] | None = None,
     operator: str | None = None,
+    against: str | None = None,
 ) -> ReplayResult:
     """Re-executes every settlement of ``log`` on a fresh back end and checks everything.
 
@@ -390,6 +396,9 @@ def replay(
         until: Stop after the line whose ``seq`` is this (batches complete by then are settled).
         on_entry: Called with each line's ``seq`` (for a progress display).
         operator: The address the log must be signed by; ``None`` checks consistency only.
+        against: A node URL whose Settlement contract (at the header's address) must hold, for
+            every batch of the log, the root of the batch the log's lines make
+            (:func:`ledger.merkle.batch_root`; ``batchRoot(batchId)``, zero for a batch never settled).
 
     Returns:
         The result; ``verified`` only when the closing entry was reached and matched.
@@ -399,7 +408,8 @@ def replay(
             signature, a trade's orders, limits, resource or step, batch totals, a settlement the
             back end refuses, the close totals or the final balances).
         LogTruncated: the log ends without its close line before ``until`` (naming its last line).
-        ReplayRefused: an unsigned log on a chain back end.
+        ReplayRefused: an unsigned log on a chain back end; ``against`` for a log without a
+            domain, a node of another chain id or without the contract.
         LogUnreadable, ChainUnavailable: as the message says.
     """
     entries = verified_log(log)
@@ -413,6 +423,7 @@ def replay(
     sealed = header.get("format") == SIGNED_FORMAT
     domain = _header_checks(log, header, operator) if sealed else None
     # signatures are checked here, line by line, so the memory back end need not check them again
+    roots = _chain_roots(log, against, domain) if against is not None else None
     if chain == "memory":
         backend: SettlementBackend = MemoryBackend(seed, verify_signatures=False, forget_expired=True)
     elif domain is None:
@@ -422,6 +433,7 @@ def replay(
     result = ReplayResult(entries=1, log_head=header["hash"], backend=backend.name)
     try:
         replayer = _Replayer(log, backend, signed, result, domain)
+        replayer.on_batch = roots
         if sealed:
             result.operator = header["operator"]
         _replay_entries(replayer, entries, until, on_entry)
@@ -429,6 +441,31 @@ def replay(
     finally:
         backend.close()
     return result
+
+
+def _chain_roots(log: Path, url: str, domain: OrderDomain | None) -> Callable[[int, SettlementBatch], None]:
+    """A check that the Settlement contract at ``url`` stored each batch's root as the log has it.
+
+    Raises:
+        ReplayRefused: the log names no contract (not format 3), the node is on another chain,
+            or holds no code at the contract's address.
+    """
+    if domain is None:
+        raise ReplayRefused(f"--against {url}: {log} is no format-3 log, whose header names the contract to compare with")
+    node = connect(url)
+    if node.chain_id != domain.chain_id:
+        raise ReplayRefused(f"--against {url}: its chain id is {node.chain_id}, the log's is {domain.chain_id}: not the chain the log was settled on")
+    if not node.w3.eth.get_code(domain.verifying_contract):
+        raise ReplayRefused(f"--against {url}: no contract at the log's address {domain.verifying_contract}: not the chain the log was settled on")
+    settlement = Settlement(node, domain.verifying_contract)
+
+    def check(line: int, batch: SettlementBatch) -> None:
+        logged, stored = batch_root(batch), settlement.batch_root(batch.batch_id)
+        if stored != logged:
+            held = "nothing (the batch was never settled there)" if stored == bytes(32) else f"root 0x{stored.hex()}"
+            raise LogTampered(log, line, "batch_id", f"batch {batch.batch_id} differs from the chain: {url} holds {held}, the log's lines make root 0x{logged.hex()}")
+
+    return check
 
 
 def _chain_for(spec: str, seed: int, domain: OrderDomain) -> ChainBackend:

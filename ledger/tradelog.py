@@ -167,9 +167,9 @@ class TradeLogWriter:
         self.entries = 0
         self._operator = operator
         if operator is not None:
-            from ledger.logsigning import MerkleFrontier
+            from ledger.logsigning import line_tree
 
-            self._tree, self._segment = MerkleFrontier(), MerkleFrontier()
+            self._tree, self._segment = line_tree(), line_tree()
             header = {"format": SIGNED_FORMAT, **header, "operator": operator.public_key.to_checksum_address()}
         self._existing: list[bytes] = _complete_lines(self.path) if resume else []
         self.resumed_entries = len(self._existing)
@@ -237,9 +237,9 @@ class TradeLogWriter:
 
         entry["seq"], entry["prev"] = seq, prev
         if kind == "batch":
-            entry["lines"], entry["lines_root"] = self._segment.size, self._segment.root()
+            entry["lines"], entry["lines_root"] = self._segment.size, self._segment.root().hex()
         elif kind == "close":
-            entry["tree_size"], entry["tree_root"] = self._tree.size, self._tree.root()
+            entry["tree_size"], entry["tree_root"] = self._tree.size, self._tree.root().hex()
         sign_entry(entry, self._operator)
         return entry
 
@@ -248,9 +248,9 @@ class TradeLogWriter:
         raw = bytes.fromhex(digest)
         self._tree.append(raw)
         if kind == "batch":
-            from ledger.logsigning import MerkleFrontier
+            from ledger.logsigning import line_tree
 
-            self._segment = MerkleFrontier()
+            self._segment = line_tree()
         elif kind != "header":
             self._segment.append(raw)
 

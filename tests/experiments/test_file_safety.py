@@ -116,9 +116,9 @@ def test_show_refuses_a_negative_limit(finished: Path, capsys: pytest.CaptureFix
 
 
 def test_mechanism_refuses_until_and_chain(finished: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    for extra in (["--until", "5"], ["--chain", "eth-tester"]):
+    for extra in (["--until", "5"], ["--chain", "eth-tester"], ["--against", "http://127.0.0.1:1"]):
         assert main(["replay", str(finished / "trades.jsonl"), "--mechanism", "uniform", *extra]) == 2
-        one_line_error(capsys, "takes neither --until nor --chain")
+        one_line_error(capsys, "takes neither --until, --chain nor --against")
 
 
 def test_a_failed_atomic_write_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

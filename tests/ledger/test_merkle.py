@@ -95,3 +95,30 @@ class _Batch:
 def test_batch_root_is_the_tree_hash_of_the_batch_leaves() -> None:
     leaves = [trade_leaf(A, 1, B, 2, 0, 10, 3), payment_leaf(A, 5, B, 7, memo_hash("fee"))]
     assert batch_root(_Batch(leaves)) == node_hash(leaf_hash(leaves[0]), leaf_hash(leaves[1]))
+
+
+def _sha256(data: bytes) -> bytes:
+    import hashlib
+
+    return hashlib.sha256(data).digest()
+
+
+@given(st.lists(st.binary(max_size=40), max_size=70), st.sampled_from([keccak, _sha256]))
+def test_the_frontier_equals_the_recursive_definition_under_either_hash(leaves: list[bytes], hash: object) -> None:
+    from ledger.merkle import MerkleFrontier
+
+    frontier = MerkleFrontier(hash)  # type: ignore[arg-type]
+    for data in leaves:
+        frontier.append(data)
+    assert frontier.size == len(leaves)
+    assert frontier.root() == merkle_root_recursive(leaves, hash) == merkle_root(leaves, hash)  # type: ignore[arg-type]
+
+
+def test_the_logs_line_tree_is_this_tree_with_sha256() -> None:
+    from ledger.logsigning import line_tree
+
+    tree = line_tree()
+    assert tree.root() == _sha256(b"")  # RFC 9162's empty tree, as the log's close of an empty log has it
+    tree.append(b"\x01" * 32)
+    tree.append(b"\x02" * 32)
+    assert tree.root() == _sha256(b"\x01" + _sha256(b"\x00" + b"\x01" * 32) + _sha256(b"\x00" + b"\x02" * 32))

@@ -17,7 +17,7 @@ from experiments.cli import main
 from experiments.run import run
 from experiments.scenarios import load_scenario
 from ledger.keys import agent_private_key, operator_address, operator_private_key
-from ledger.logsigning import MerkleFrontier, sign_entry
+from ledger.logsigning import line_tree, sign_entry
 from ledger.replay import replay
 from ledger.tradelog import GENESIS, LogTampered, LogTruncated, canonical, entry_hash
 
@@ -56,14 +56,14 @@ def chained(entries: list[dict[str, Any]]) -> str:
 def resealed(entries: list[dict[str, Any]], key: Any) -> list[dict[str, Any]]:
     """``entries`` with every signed root recomputed and, with ``key``, re-signed by it (the
     header then names its address as the operator); without, the old signatures stay."""
-    out, prev, tree, segment = [], GENESIS, MerkleFrontier(), MerkleFrontier()
+    out, prev, tree, segment = [], GENESIS, line_tree(), line_tree()
     for seq, entry in enumerate(entries):
         entry = {k: v for k, v in entry.items() if k != "hash"}
         entry.update(seq=seq, prev=prev)
         if entry["kind"] == "batch":
-            entry.update(lines=segment.size, lines_root=segment.root())
+            entry.update(lines=segment.size, lines_root=segment.root().hex())
         elif entry["kind"] == "close":
-            entry.update(tree_size=tree.size, tree_root=tree.root())
+            entry.update(tree_size=tree.size, tree_root=tree.root().hex())
         if key is not None and entry["kind"] in ("header", "batch", "close"):
             if entry["kind"] == "header":
                 entry["operator"] = key.public_key.to_checksum_address()
@@ -72,7 +72,7 @@ def resealed(entries: list[dict[str, Any]], key: Any) -> list[dict[str, Any]]:
         raw = bytes.fromhex(prev)
         tree.append(raw)
         if entry["kind"] == "batch":
-            segment = MerkleFrontier()
+            segment = line_tree()
         elif entry["kind"] != "header":
             segment.append(raw)
         out.append(entry)
