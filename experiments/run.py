@@ -27,13 +27,22 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from eth_utils import is_checksum_address
+
 from agents import MarketModel
 from experiments.files import atomic_output, write_atomic
 from experiments.scenarios import MAX_INT, MAX_STEPS, Scenario
-from ledger.backends import SettlementBackend, open_backend
+from ledger.backends import SettlementBackend, attach_backend, open_backend
 from ledger.keys import operator_private_key
 from ledger.session import LedgerSession
-from ledger.tradelog import LOG_KINDS, LogTampered, TradeLogWriter, read_log
+from ledger.signing import OrderDomain
+from ledger.tradelog import (
+    LOG_KINDS,
+    SIGNED_FORMAT,
+    LogTampered,
+    TradeLogWriter,
+    read_log,
+)
 from market.errors import CceiError
 
 __all__ = [
@@ -288,7 +297,11 @@ def resume(out: Path, *, on_step: Callable[[int, int], None] | None = None) -> R
     seed, steps, sign = header.get("seed"), header.get("steps"), header.get("signed", True)
     if type(seed) is not int or type(steps) is not int or type(sign) is not bool:
         raise RunError(f"--resume --out {out}: the log's header has no valid seed, steps and signed fields; nothing was changed")
-    return _execute(scenario, out, seed, steps, meta["chain"], sign, resume=True, on_step=on_step)
+    domain = header.get("domain")
+    if header.get("format") == SIGNED_FORMAT and not (isinstance(domain, dict) and type(domain.get("chain_id")) is int and is_checksum_address(domain.get("verifying_contract"))):
+        raise LogTampered(log, 1, "domain", f"{domain!r} is not an EIP-712 domain (chain_id, verifying_contract)")
+    landed = OrderDomain(domain["chain_id"], domain["verifying_contract"]) if isinstance(domain, dict) else None
+    return _execute(scenario, out, seed, steps, meta["chain"], sign, resume=True, on_step=on_step, landed=landed)
 
 
 def _check_resumable(log: Path) -> dict[str, Any]:
@@ -326,9 +339,18 @@ def _execute(
     *,
     resume: bool,
     on_step: Callable[[int, int], None] | None,
+    landed: OrderDomain | None = None,
 ) -> RunResult:
     started = time.perf_counter()
-    backend = open_backend(chain, seed, verify_signatures=sign)
+    # a run cut short while its node stayed up finishes on its own contracts (what landed is found there)
+    backend = attach_backend(chain, seed, landed, verify_signatures=sign) if landed is not None else open_backend(chain, seed, verify_signatures=sign)
+    if landed is not None and backend.domain != landed:
+        backend.close()
+        raise RunError(
+            f"--resume on {chain}: the run's contract {landed.verifying_contract} (chain id {landed.chain_id}) is not there and cannot be "
+            f"deployed there again (it would land at {backend.domain.verifying_contract}, chain id {backend.domain.chain_id}); "
+            "resume on the node the run used, or on a fresh node of its chain id; nothing was changed"
+        )
     # A resumed run settles every batch again on a fresh back end, so it rewrites the settlements
     # record: into a partial file, renamed over the old record only once the run has finished.
     settlements = out / (f".{SETTLEMENTS}.partial" if resume else SETTLEMENTS)

@@ -32,6 +32,7 @@ from typing import NoReturn
 
 import requests
 from eth_typing import ChecksumAddress
+from eth_utils import keccak
 from web3.exceptions import ProviderConnectionError
 
 from ledger.batch import (
@@ -42,8 +43,14 @@ from ledger.batch import (
     SettlementBatch,
     batch_round,
 )
-from ledger.chain import Chain, connect
-from ledger.contracts import Capacity, ContractReverted
+from ledger.chain import EMBEDDED, REVM, Chain, connect
+from ledger.contracts import (
+    Capacity,
+    ContractReverted,
+    ParticipantRegistry,
+    Settlement,
+    SettlementToken,
+)
 from ledger.errors import ChainUnavailable, LedgerError, SettlementRejected
 from ledger.keys import address_number, agent_address, agent_private_key
 from ledger.signing import (
@@ -64,10 +71,13 @@ __all__ = [
     "MemoryBackend",
     "ChainBackend",
     "open_backend",
+    "attach_backend",
     "balances_digest",
 ]
 
 _HALF_N = SECP256K1_N // 2
+#: The topic of ``Settlement.BatchSettled`` (its batch id is the first indexed argument).
+_BATCH_SETTLED = keccak(text="BatchSettled(uint256,bytes32,uint256,uint256,uint256,uint256)")
 _REGISTER_CHUNK = 256
 
 
@@ -512,6 +522,31 @@ class ChainBackend(SettlementBackend):
         self._round: int | None = None
         #: The number of the current round's first block (``None`` before the first transaction of a round).
         self.round_first_block: int | None = None
+        #: Set by :meth:`attach`: the suite already carries a run that was cut short, so accounts
+        #: and batches that already landed are found on the chain instead of being sent again.
+        self.resuming = False
+
+    @classmethod
+    def attach(cls, seed: int, chain: Chain, settlement: ChecksumAddress) -> ChainBackend:
+        """A back end on the suite an earlier, interrupted run deployed (its Settlement at
+        ``settlement``, operated by the chain's first account), to finish that run.
+
+        Until the first batch it sends, :meth:`open_accounts` registers, mints and deposits only
+        what is missing, and :meth:`settle_batch` does not resend a batch ``batchSettled`` says
+        landed (its stored root must be the batch's).
+
+        Raises:
+            LedgerError: the chain's first account is not the suite's operator.
+        """
+        contract = Settlement(chain, settlement)
+        token = SettlementToken(chain, contract.call("token"))
+        registry = ParticipantRegistry(chain, contract.call("registry"))
+        admin = chain.accounts[0]
+        if not registry.has_roles(admin, Capacity.OPERATOR):
+            raise LedgerError(f"{chain.url}: {admin} (the node's first account) does not operate the contract {settlement}")
+        backend = cls(seed, chain, Suite(chain, admin, token, registry, contract, None, None))
+        backend.resuming = True
+        return backend
 
     def begin_round(self, step: int) -> None:
         """Makes the next block the first of round ``step``: its timestamp is the round's simulated
@@ -549,6 +584,9 @@ class ChainBackend(SettlementBackend):
         total = sum(deposits.values())
         if any(a < 0 for a in deposits.values()):
             raise LedgerError("negative deposit for agent " + str(next(k for k, v in deposits.items() if v < 0)))
+        if self.resuming:
+            self._reopen_accounts(deposits, roles)
+            return
         by_roles: dict[Capacity, list[str]] = {}
         for agent_id in deposits:
             capacity = (roles or {}).get(agent_id, Capacity.USER)
@@ -564,7 +602,59 @@ class ChainBackend(SettlementBackend):
             if amount:
                 self.settlement.deposit_for(self.address(agent_id), amount, sender=op)
 
+    def _reopen_accounts(self, deposits: Mapping[AgentId, int], roles: Mapping[AgentId, Capacity] | None) -> None:
+        """What :meth:`_open_accounts` had not done when the run was cut short: the agents not yet
+        registered, the mint if none happened, the deposits not yet made (the operator still
+        holds their tokens: accounts open before any batch settles, so an agent without escrow
+        then has no deposit yet)."""
+        op = self.operator
+        for agent_id in deposits:
+            self.accounts.append(agent_id)
+            address = self.address(agent_id)
+            if not self.registry.is_registered(address):
+                self.registry.register(address, (roles or {}).get(agent_id, Capacity.USER), sender=op)
+        if self.token.total_supply() == 0 and sum(deposits.values()):
+            self.token.mint(op, sum(deposits.values()), sender=op)
+        if self.token.balance_of(op) == 0:
+            return
+        pending = {a: amount for a, amount in deposits.items() if amount and self.settlement.balance_of(self.address(a)) == 0}
+        self.token.approve(self.settlement.address, sum(pending.values()), sender=op)
+        for agent_id, amount in pending.items():
+            self.settlement.deposit_for(self.address(agent_id), amount, sender=op)
+
+    def _landed(self, batch: SettlementBatch) -> SettlementOutcome | None:
+        """The outcome of ``batch`` if an interrupted run already settled it (its event's
+        transaction), else ``None``.
+
+        Raises:
+            LedgerError: the chain holds another batch under this id (another root).
+        """
+        from ledger.merkle import batch_root
+
+        if not self.settlement.batch_settled(batch.batch_id):
+            return None
+        if self.settlement.batch_root(batch.batch_id) != batch_root(batch):
+            raise LedgerError(f"{self.chain.url}: batch {batch.batch_id} landed with another root than the log's: not this run's chain")
+        topic = "0x" + batch.batch_id.to_bytes(32, "big").hex()
+        event = "0x" + _BATCH_SETTLED.hex()
+        logs = self.chain.w3.eth.get_logs({"address": self.settlement.address, "fromBlock": 0, "toBlock": "latest", "topics": [event, topic]})
+        receipt = self.chain.w3.eth.get_transaction_receipt(logs[-1]["transactionHash"])
+        return SettlementOutcome(
+            batch_id=batch.batch_id,
+            trades=len(batch.trades),
+            transactions=1,
+            gas_used=int(receipt["gasUsed"]),
+            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+            block=int(receipt["blockNumber"]),
+        )
+
     def settle_batch(self, batch: SettlementBatch) -> SettlementOutcome:
+        if self.resuming:
+            with node_guard(self.chain.url):
+                landed = self._landed(batch)
+            if landed is not None:
+                return landed
+            self.resuming = False  # batches land in order: none after this one did
         self.begin_round(batch_round(batch.batch_id))
         try:
             with node_guard(self.chain.url):
@@ -611,6 +701,26 @@ class ChainBackend(SettlementBackend):
 
     def total_supply(self) -> int:
         return self.token.total_supply()
+
+
+def attach_backend(spec: str, seed: int, domain: OrderDomain, *, verify_signatures: bool = True) -> SettlementBackend:
+    """The back end to finish an interrupted run on ``spec``: the run's own contracts where the node
+    still holds them (:meth:`ChainBackend.attach`), else a fresh back end (:func:`open_backend`:
+    memory, an in-process chain, or a node restarted empty, where the suite lands at the same
+    address again).
+
+    Raises:
+        ChainUnavailable: the node cannot be reached.
+        LedgerError: the node holds the contract but its first account does not operate it.
+    """
+    if spec == "memory" or spec in (EMBEDDED, REVM):
+        return open_backend(spec, seed, verify_signatures=verify_signatures)
+    chain = connect(spec)
+    with node_guard(spec):
+        held = chain.chain_id == domain.chain_id and bool(chain.w3.eth.get_code(domain.verifying_contract))
+    if held:
+        return ChainBackend.attach(seed, chain, domain.verifying_contract)
+    return ChainBackend(seed, chain)
 
 
 def open_backend(spec: str, seed: int, *, verify_signatures: bool = True) -> SettlementBackend:

@@ -77,17 +77,17 @@ _PAYMENT_ABI = ["uint8", "address", "uint64", "address", "uint64", "bytes32"]
 Hash = Callable[[bytes], bytes]
 
 
-def leaf_hash(data: bytes, hash: Hash = keccak) -> bytes:  # noqa: A002 - the RFC's name
+def leaf_hash(data: bytes, hash: Hash = keccak) -> bytes:
     """``H(0x00 || data)`` (keccak-256 by default)."""
     return hash(LEAF_PREFIX + data)
 
 
-def node_hash(left: bytes, right: bytes, hash: Hash = keccak) -> bytes:  # noqa: A002
+def node_hash(left: bytes, right: bytes, hash: Hash = keccak) -> bytes:
     """``H(0x01 || left || right)`` (keccak-256 by default)."""
     return hash(NODE_PREFIX + left + right)
 
 
-def merkle_root(leaves: Iterable[bytes], hash: Hash = keccak) -> bytes:  # noqa: A002
+def merkle_root(leaves: Iterable[bytes], hash: Hash = keccak) -> bytes:
     """The RFC 9162 tree hash of the leaf data ``leaves`` (bottom-up; see the module docstring).
 
     Args:
@@ -108,7 +108,7 @@ def merkle_root(leaves: Iterable[bytes], hash: Hash = keccak) -> bytes:  # noqa:
     return level[0]
 
 
-def merkle_root_recursive(leaves: Sequence[bytes], hash: Hash = keccak) -> bytes:  # noqa: A002
+def merkle_root_recursive(leaves: Sequence[bytes], hash: Hash = keccak) -> bytes:
     """RFC 9162's definition, written as the RFC writes it (the reference :func:`merkle_root` and
     :class:`MerkleFrontier` are tested against)."""
     n = len(leaves)
@@ -128,9 +128,9 @@ class MerkleFrontier:
         hash: The hash function (keccak-256 by default).
     """
 
-    __slots__ = ("size", "_hash", "_stack")
+    __slots__ = ("_hash", "_stack", "size")
 
-    def __init__(self, hash: Hash = keccak) -> None:  # noqa: A002
+    def __init__(self, hash: Hash = keccak) -> None:
         self.size = 0
         self._hash = hash
         self._stack: list[tuple[int, bytes]] = []

@@ -21,14 +21,19 @@ from typing import Any
 
 from eth_utils import is_checksum_address
 
-from ledger.backends import ChainBackend, MemoryBackend, SettlementBackend, balances_digest, open_backend
+from ledger.backends import (
+    ChainBackend,
+    MemoryBackend,
+    SettlementBackend,
+    balances_digest,
+    open_backend,
+)
 from ledger.batch import UNSIGNED, Fill, SettlementBatch, assemble_batch, batch_id
 from ledger.chain import EMBEDDED, REVM, connect
+from ledger.contracts import Settlement
 from ledger.errors import LedgerError, SettlementRejected
 from ledger.keys import AddressBook
-from ledger.contracts import Settlement
 from ledger.merkle import batch_root, memo_hash
-from ledger.suite import deploy_suite_at
 from ledger.signing import (
     DEFAULT_TTL_ROUNDS,
     RESOURCE_CODES,
@@ -43,6 +48,7 @@ from ledger.signing import (
     recover_payment_signer,
     recover_signer,
 )
+from ledger.suite import deploy_suite_at
 from ledger.tradelog import SIGNED_FORMAT, LogTampered, LogTruncated, verified_log
 
 __all__ = ["ReplayRefused", "ReplayResult", "replay"]
