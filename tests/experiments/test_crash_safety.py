@@ -110,3 +110,56 @@ def test_killed_anvil_stops_the_run_with_one_line_and_resume_finishes(
     mem = tmp_path / "mem"
     assert main(["run", "--scenario", "posted-price", "--steps", "120", "--chain", "memory", "--out", str(mem), "-q"]) == 0
     assert summary(out)["balances_digest"] == summary(mem)["balances_digest"]
+
+
+def test_a_run_killed_while_its_node_stays_up_resumes_on_its_own_contracts(
+    start_anvil: Callable[..., AnvilNode], anvil: AnvilNode, tmp_path: Path
+) -> None:
+    url = anvil.url
+    out = tmp_path / "run"
+    argv = ["run", "--scenario", "posted-price", "--steps", "20", "--seed", "5"]
+    proc = ccei(*argv, "--chain", url, "--out", str(out), "-q")
+    settled = out / "settlements.jsonl"
+    deadline = time.monotonic() + 120
+    while not (settled.exists() and settled.read_bytes().count(b"\n") >= 3):  # some batches landed on the node
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"the run ended or stalled before three batches landed: {proc.stderr.read().decode()[-500:]}")  # type: ignore[union-attr]
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)  # the run dies; its node and what landed there stay
+    proc.communicate()
+    assert not (out / "summary.json").exists()  # killed mid-run
+    landed_before = {r["batch_id"]: r["tx_hash"] for r in map(json.loads, settled.read_text().splitlines())}
+    assert main(["run", "--resume", "--out", str(out), "-q"]) == 0
+    records = [json.loads(line) for line in settled.read_text().splitlines()]
+    batch_lines = [json.loads(line)["batch_id"] for line in (out / "trades.jsonl").read_text().splitlines() if '"kind":"batch"' in line]
+    assert [r["batch_id"] for r in records] == batch_lines  # every batch once, in the log's order
+    assert all(r["tx_hash"] and r["block"] for r in records)
+    # the batches that had landed were found on the node (their own transactions), not sent again
+    assert {r["batch_id"]: r["tx_hash"] for r in records[: len(landed_before)]} == landed_before
+    whole = tmp_path / "whole"  # the same run uninterrupted, on a fresh node of its own
+    assert main([*argv, "--chain", start_anvil().url, "--out", str(whole), "-q"]) == 0
+    assert (out / "trades.jsonl").read_bytes() == (whole / "trades.jsonl").read_bytes()
+    assert summary(out)["balances_digest"] == summary(whole)["balances_digest"]
+    assert [r["tx_hash"] is not None for r in records] == [True] * len(records)
+    assert main(["replay", str(out / "trades.jsonl")]) == 0
+    assert main(["replay", str(out / "trades.jsonl"), "--against", url]) == 0  # every batch on the node, once, as logged
+
+
+def test_resume_refuses_a_node_where_the_runs_contract_is_gone_and_cannot_land_again(
+    start_anvil: Callable[..., AnvilNode], anvil: AnvilNode, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    assert main(["run", "--scenario", "posted-price", "--steps", "3", "--chain", anvil.url, "--out", str(out), "-q"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    port = anvil.port
+    anvil.stop()
+    node = start_anvil(port)  # a fresh node on the same port, whose first account then sends a transaction
+    from ledger.chain import connect
+
+    w3 = connect(node.url).w3
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": w3.eth.accounts[1], "value": 1}))
+    capsys.readouterr()
+    assert main(["run", "--resume", "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not there and cannot be deployed there again" in err and "nothing was changed" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

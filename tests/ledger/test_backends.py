@@ -441,3 +441,53 @@ def test_chain_backend_withdraw_and_cancel_from_the_agents_own_keys(pair: tuple[
     assert chain_backend.total_supply() >= 4 * FUNDS
     with pytest.raises(ContractReverted):
         chain_backend.settlement.withdraw(0, sender=addr(0))
+
+
+# -- finishing an interrupted run on its own contracts -----------------------------------------
+
+
+def test_an_attached_backend_opens_only_what_is_missing_and_finds_landed_batches() -> None:
+    from ledger.batch import batch_id
+    from ledger.chain import connect
+    from ledger.contracts import Capacity
+
+    chain = connect("eth-tester")
+    first = ChainBackend(SEED, chain, sim_clock=False)
+    suite, op = first.suite, first.operator
+    # cut short while opening accounts: three of four registered, all minted, two deposits made
+    suite.registry.register_many([addr(a) for a in AGENTS[:3]], Capacity.USER, sender=op)
+    suite.token.mint(op, 4 * FUNDS, sender=op)
+    suite.token.approve(suite.settlement.address, 2 * FUNDS, sender=op)
+    for a in AGENTS[:2]:
+        suite.settlement.deposit_for(addr(a), FUNDS, sender=op)
+    resumed = ChainBackend.attach(SEED, chain, suite.settlement.address)
+    resumed.open_accounts({a: FUNDS for a in AGENTS})
+    assert resumed.balances() == {a: FUNDS for a in AGENTS} and resumed.total_supply() == 4 * FUNDS
+    assert suite.registry.is_registered(addr(3)) and suite.token.balance_of(op) == 0
+    resumed.open_accounts({a: FUNDS for a in AGENTS})  # all there: nothing sent, nothing doubled
+    assert resumed.total_supply() == 4 * FUNDS and resumed.balances() == {a: FUNDS for a in AGENTS}
+
+    landed = assemble_batch(batch_id(0, 0), [fill(order(0, 1), 1, 50, 4)])
+    sent = resumed.settle_batch(landed)
+    again = ChainBackend.attach(SEED, chain, suite.settlement.address)
+    nonce = chain.w3.eth.get_transaction_count(op)
+    found = again.settle_batch(landed)  # found on the chain by its event: not sent again
+    assert (found.tx_hash, found.block, found.gas_used) == (sent.tx_hash, sent.block, sent.gas_used) and found.tx_hash
+    assert chain.w3.eth.get_transaction_count(op) == nonce and again.resuming
+    other = assemble_batch(batch_id(0, 0), [fill(order(0, 2), 2, 50, 4)])
+    with pytest.raises(LedgerError, match=f"batch {batch_id(0, 0)} landed with another root"):
+        ChainBackend.attach(SEED, chain, suite.settlement.address).settle_batch(other)
+    fresh = assemble_batch(batch_id(0, 1), [fill(order(0, 3), 2, 50, 4)])
+    again.settle_batch(fresh)  # the first batch that had not landed is sent, and resuming ends
+    assert chain.w3.eth.get_transaction_count(op) == nonce + 1 and not again.resuming
+    assert again.escrow_of(addr(0)) == FUNDS - 400
+
+
+def test_attaching_needs_the_nodes_first_account_to_operate_the_contract() -> None:
+    from ledger.chain import connect
+    from ledger.suite import deploy_suite
+
+    chain = connect("eth-tester")
+    suite = deploy_suite(chain, chain.accounts[1], extras=False)
+    with pytest.raises(LedgerError, match="does not operate the contract"):
+        ChainBackend.attach(SEED, chain, suite.settlement.address)
