@@ -33,6 +33,7 @@ from agents.auction import Trader
 from experiments.run import open_accounts, run_header
 from experiments.scenarios import Scenario
 from ledger.backends import SettlementBackend, open_backend
+from ledger.keys import operator_private_key
 from ledger.session import LedgerSession
 from ledger.tradelog import GENESIS, TradeLogWriter, entry_hash
 from market.errors import CceiError
@@ -215,8 +216,9 @@ class DemoMarket(MarketModel):
         self.demo_seed = seed
         self.log_path = _free_log_path(Path(log_dir), f"{Path(scenario).stem}-seed{seed}")
         self.backend: SettlementBackend = open_backend(chain, seed)
-        header = run_header(Scenario(scenario, "ccei demo", _model_key(type(self)), 1, kwargs), seed, 0)
-        self.log = TradeLogWriter(self.log_path, header)
+        header = run_header(Scenario(scenario, "ccei demo", _model_key(type(self)), 1, kwargs), seed, 0, domain=self.backend.domain)
+        # format 3 as ``ccei run`` writes it: signed by this lab's operator, the orders' domain in the header
+        self.log = TradeLogWriter(self.log_path, header, operator=operator_private_key())
         self.session = LedgerSession(self.backend, self.log)
         try:
             super().__init__(**kwargs, seed=seed, settler=self.session)

@@ -97,6 +97,22 @@ def test_a_closed_market_stops_and_its_log_verifies(tmp_path: Path) -> None:
     assert entries[-1]["kind"] == "close" and entries[-1]["trades"] == model.session.trades
 
 
+def test_a_demo_markets_log_is_format_3_and_replays_authenticated(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from experiments.cli import main
+    from ledger.keys import operator_address
+    from ledger.replay import replay
+
+    model = smith(tmp_path)
+    for _ in range(3):
+        model.step()
+    model.close()
+    header = next(read_log(model.log_path))
+    assert header["format"] == 3 and header["operator"] == operator_address() and header["domain"]["chain_id"] > 0
+    result = replay(model.log_path, operator=operator_address())
+    assert result.verified and result.authenticated and result.trades == model.session.trades > 0
+    assert main(["replay", str(model.log_path)]) == 0  # the local operator's: exit 0, not 5 (unauthenticated)
+
+
 def test_a_market_that_cannot_be_built_says_why(tmp_path: Path) -> None:
     scenario = load_scenario("smith-1962")
     with pytest.raises(ValueError, match="unknown mechanism"):
