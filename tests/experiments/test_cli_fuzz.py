@@ -60,7 +60,7 @@ def argv_for(root: Path) -> st.SearchStrategy[list[str]]:
                 ("--set", st.one_of(WORDS, st.sampled_from(["n_users=0", "steps=0", "surge=nan", "params.x=1", "=", "n_users=[1]"]))),
                 ("--overwrite", None), ("--no-sign", None), ("--resume", None), ("-q", None)],
         "replay": [("--chain", st.sampled_from(["memory", "ftp://x", "http://127.0.0.1:9"])), ("--until", NUMBERS), ("--json", None),
-                   ("--mechanism", WORDS), ("--operator", WORDS)],
+                   ("--mechanism", WORDS), ("--operator", WORDS), ("--against", st.sampled_from(["memory", "eth-tester", "ftp://x", "http://127.0.0.1:9", ""]))],
         "log show": [("--agent", NUMBERS), ("--step", NUMBERS), ("--kind", WORDS), ("--limit", NUMBERS), ("--unverified", None)],
         "log export": [("--agent", NUMBERS), ("--step", NUMBERS), ("--kind", WORDS), ("--csv", st.one_of(path, fresh)), ("--unverified", None)],
         "report": [("--out", st.one_of(path, fresh)), ("--metric", WORDS)],
