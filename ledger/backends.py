@@ -613,8 +613,9 @@ class ChainBackend(SettlementBackend):
             address = self.address(agent_id)
             if not self.registry.is_registered(address):
                 self.registry.register(address, (roles or {}).get(agent_id, Capacity.USER), sender=op)
-        if self.token.total_supply() == 0 and sum(deposits.values()):
-            self.token.mint(op, sum(deposits.values()), sender=op)
+        total = sum(deposits.values())
+        if self.token.total_supply() == 0 and total:
+            self.token.mint(op, total, sender=op)
         if self.token.balance_of(op) == 0:
             return
         pending = {a: amount for a, amount in deposits.items() if amount and self.settlement.balance_of(self.address(a)) == 0}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eth_typing import ChecksumAddress
+from web3.types import Wei
 
 from ledger.chain import EMBEDDED_CHAIN_ID, EMBEDDED_DEPLOYER, Chain, create_address
 from ledger.contracts import (
@@ -131,6 +132,6 @@ def deploy_suite_at(chain: Chain, settlement: ChecksumAddress) -> Suite | None:
             chain.unlock(key)  # type: ignore[arg-type] # a development key: the only candidates the chain does not manage
             chain.fund(deployer, 10**20)
         for _ in range(nonce - first):
-            chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_transaction({"from": deployer, "to": deployer, "value": 0, "gas": 21_000}))
+            chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_transaction({"from": deployer, "to": deployer, "value": Wei(0), "gas": 21_000}))
         return deploy_suite(chain, deployer, extras=False)
     return None
