@@ -319,3 +319,22 @@ def test_the_export_names_every_student_and_outlives_the_server(tmp_path: Path, 
     people = list(csv.DictReader(io.StringIO(seats_part)))
     assert [p["name"] for p in people] == names  # a comma in a name is quoted, not a new column
     assert sum(int(p["trades"]) for p in people) == sum((r["buyer"] != "agent") + (r["seller"] != "agent") for r in rows)
+
+
+def test_a_seat_taken_after_trading_began_is_in_a_log_that_replays(tmp_path: Path, clock: Clock) -> None:
+    import json
+
+    from ledger.keys import operator_address
+    from ledger.replay import replay
+
+    room = smith(tmp_path, clock)
+    room.join("Ann")
+    room.step()
+    room.join("Bob")  # a late seat: its deposit line follows the first round's trades
+    room.step()
+    log = room.market.log_path
+    room.close()
+    kinds = [json.loads(line)["kind"] for line in log.read_text().splitlines()]
+    assert kinds.index("deposit", kinds.index("batch")) > kinds.index("batch")
+    result = replay(log, operator=operator_address())
+    assert result.verified and result.authenticated

@@ -451,3 +451,12 @@ def test_a_deleted_payment_is_refused_at_its_batch_by_the_operators_root(signed_
     with pytest.raises(LogTampered, match="over this batch") as info:
         replay(forge(entries, tmp_path / "t.jsonl"), operator=OPERATOR)
     assert (info.value.line, info.value.field) == (batch, "operator_signature")
+
+
+def test_a_deposit_after_trading_began_is_refused_in_a_log_no_operator_signs(genuine: list[dict[str, Any]], tmp_path: Path) -> None:
+    entries = [dict(e) for e in genuine]
+    last = max(i for i, e in enumerate(entries) if e["kind"] == "deposit")
+    moved = entries.pop(last)
+    at = index(entries, "order") + 1
+    entries.insert(at, moved)
+    refused(forge(entries, tmp_path / "t.jsonl"), at + 1, "kind", "a deposit after trading began")
