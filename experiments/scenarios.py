@@ -1,8 +1,9 @@
 """Scenario files: TOML, validated on load, with ``--set KEY=VALUE`` overrides.
 
 A scenario names a model (a key of :data:`agents.MODELS`), the number of steps and the model's
-keyword arguments under ``[params]``. Validation checks every key against the model's constructor:
-unknown keys, wrong types and negative quantities are reported as one line naming the file, the
+keyword arguments under ``[params]``. Validation checks every key against the model's constructor,
+through a pydantic model built from its signature (:func:`params_model`): unknown keys, wrong
+types, negative quantities and values out of bounds are reported as one line naming the file, the
 key and the problem. The model class adds its own checks with its ``validate_params`` classmethod
 (:meth:`agents.MarketModel.validate_params`), which returns ``(key, problem)`` pairs.
 """
@@ -12,15 +13,19 @@ from __future__ import annotations
 import inspect
 import math
 import tomllib
+import typing
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError, create_model
 
 from agents import MODELS, MarketModel
 from market.errors import CceiError
 
-__all__ = ["ScenarioError", "Scenario", "builtin_scenarios", "load_scenario", "apply_overrides", "read_toml", "validate"]
+__all__ = ["ScenarioError", "Scenario", "builtin_scenarios", "load_scenario", "apply_overrides", "read_toml", "validate", "params_model", "model_defaults"]
 
 TOP_LEVEL = {"name": str, "description": str, "model": str, "steps": int, "params": dict}
 _RESERVED_PARAMS = {"seed", "settler"}
@@ -75,49 +80,6 @@ def _type_name(value: Any) -> str:
     )
 
 
-def _check_type(where: str, key: str, value: Any, default: Any) -> Any:
-    """Returns ``value`` coerced to the default's type, or raises ScenarioError.
-
-    A parameter whose default is ``None`` takes an optional array, or table, of non-negative numbers.
-    """
-    if default is None and isinstance(value, dict):
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()):
-            raise ScenarioError(f"{where}: key '{key}': expected a table of numbers")
-        for k, v in value.items():
-            if v < 0:
-                raise ScenarioError(f"{where}: key '{key}.{k}': must not be negative, got {v}")
-        return value
-    if default is None or isinstance(default, list):
-        numbers = isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-        if not numbers:
-            raise ScenarioError(f"{where}: key '{key}': expected array of numbers, got {_type_name(value)} {value!r}")
-        if not value:
-            raise ScenarioError(f"{where}: key '{key}': must not be empty (leave the key out for the model's default)")
-        if any(v < 0 for v in value):
-            raise ScenarioError(f"{where}: key '{key}': must not hold negative numbers")
-        for v in value:
-            _check_bounds(where, key, v)
-        return value
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    else:
-        ok = isinstance(value, type(default))
-    if not ok:
-        raise ScenarioError(f"{where}: key '{key}': expected {_type_name(default)}, got {_type_name(value)} {value!r}")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value < 0:
-            raise ScenarioError(f"{where}: key '{key}': must not be negative, got {value}")
-        _check_bounds(where, key, value)
-        if key.rpartition(".")[2].startswith("n_") and not 1 <= value <= MAX_AGENTS:
-            raise ScenarioError(f"{where}: key '{key}': a number of agents must lie in 1..{MAX_AGENTS:,}, got {value}")
-    return value
-
-
 #: Bounds every scenario value keeps: integers fit in 63 bits, floats are finite, agent counts
 #: (``n_*``) and rounds stay where a run ends in reasonable time and memory.
 MAX_INT = 2**63 - 1
@@ -125,11 +87,89 @@ MAX_AGENTS = 1_000_000
 MAX_STEPS = 1_000_000
 
 
-def _check_bounds(where: str, key: str, value: float) -> None:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ScenarioError(f"{where}: key '{key}': must be a finite number, got {value}")
-    if isinstance(value, int) and value > MAX_INT:
-        raise ScenarioError(f"{where}: key '{key}': must be at most 2**63 - 1, got {value}")
+_COUNT = Annotated[StrictInt, Field(ge=0, le=MAX_INT)]
+_AGENTS = Annotated[StrictInt, Field(ge=1, le=MAX_AGENTS)]
+#: What a parameter annotated with each type takes from a scenario file: non-negative, finite and
+#: bounded values of exactly that type (TOML has no null, so an optional parameter takes its type).
+_FIELD_TYPES: dict[Any, Any] = {
+    bool: StrictBool,
+    int: _COUNT,
+    float: Annotated[StrictFloat | StrictInt, Field(ge=0, allow_inf_nan=False, le=MAX_INT)],
+    str: StrictStr,
+    list[int] | None: Annotated[list[Annotated[StrictFloat | StrictInt, Field(ge=0, allow_inf_nan=False, le=MAX_INT)]], Field(min_length=1)],
+    dict[str, float] | None: dict[StrictStr, Annotated[StrictFloat | StrictInt, Field(ge=0, allow_inf_nan=False, le=MAX_INT)]],
+}
+_TYPE_WORDS = {"int": "integer", "float": "number", "bool": "boolean", "str": "string", "list": "array", "dict": "table"}
+
+
+@cache
+def params_model(model_class: type[MarketModel]) -> type[BaseModel]:
+    """The pydantic model of ``model_class``'s scenario parameters, read from its constructor:
+    each keyword with a default becomes a field of its annotated type (see ``_FIELD_TYPES``),
+    unknown keys are refused, and a parameter named ``n_*`` counts agents (1..``MAX_AGENTS``)."""
+    hints = typing.get_type_hints(model_class.__init__)
+    fields: dict[str, Any] = {}
+    for name, parameter in inspect.signature(model_class.__init__).parameters.items():
+        if name in _RESERVED_PARAMS or name == "self" or parameter.default is inspect.Parameter.empty:
+            continue
+        hint = hints[name]
+        if hint not in _FIELD_TYPES:
+            raise TypeError(f"{model_class.__name__}.__init__: parameter {name!r} has type {hint}, which scenario files cannot give")
+        kind = _AGENTS if name.startswith("n_") and hint is int else _FIELD_TYPES[hint]
+        fields[name] = (kind, parameter.default)
+    return create_model(f"{model_class.__name__}Params", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def model_defaults(model_class: type[MarketModel]) -> dict[str, Any]:
+    """Every scenario parameter of ``model_class`` with its default."""
+    return {name: f.default for name, f in params_model(model_class).model_fields.items()}
+
+
+def _problem(error: Any, value: Any, hint: Any) -> str:
+    """One pydantic error as the phrase a scenario message ends with."""
+    kind, ctx = error["type"], error.get("ctx", {})
+    got = error.get("input", value)
+    if isinstance(got, float) and not math.isfinite(got):
+        return f"must be a finite number, got {got}"
+    if kind in ("greater_than_equal",) and ctx.get("ge") == 1:
+        return f"a number of agents must lie in 1..{MAX_AGENTS:,}, got {got}"
+    if kind == "less_than_equal" and ctx.get("le") == MAX_AGENTS:
+        return f"a number of agents must lie in 1..{MAX_AGENTS:,}, got {got}"
+    if kind == "greater_than_equal":
+        return "must not hold negative numbers" if isinstance(value, list) else f"must not be negative, got {got}"
+    if kind == "less_than_equal":
+        return f"must be at most 2**63 - 1, got {got}"
+    if kind == "finite_number":
+        return f"must be a finite number, got {got}"
+    if kind == "too_short":
+        return "must not be empty (leave the key out for the model's default)"
+    if isinstance(value, list) or any(typing.get_origin(arg) is list for arg in typing.get_args(hint)):
+        return f"expected array of numbers, got {_type_name(value)} {value!r}"
+    if isinstance(value, dict) or hint == dict[str, float] | None:
+        return "expected a table of numbers"
+    wanted = _TYPE_WORDS.get(getattr(hint, "__name__", ""), str(hint))
+    return f"expected {wanted}, got {_type_name(value)} {value!r}"
+
+
+def _check_params(where: str, model: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` validated against the model's :func:`params_model`; the first problem raised as one
+    line naming ``where`` and the key (``params.KEY``, or ``params.KEY.SUBKEY`` in a table)."""
+    model_class = MODELS[model]
+    schema = params_model(model_class)
+    try:
+        checked = schema.model_validate(raw)
+    except ValidationError as exc:
+        error = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")  # unknown keys first
+        key = str(error["loc"][0])
+        if error["type"] == "extra_forbidden":
+            raise ScenarioError(f"{where}: unknown key 'params.{key}' for model {model!r} (allowed: {', '.join(schema.model_fields)})") from None
+        hints = typing.get_type_hints(model_class.__init__)
+        sub = error["loc"][1] if len(error["loc"]) > 1 and isinstance(raw.get(key), dict) else None
+        name = f"params.{key}" + (f".{sub}" if sub is not None else "")
+        raise ScenarioError(f"{where}: key '{name}': {_problem(error, raw.get(key), hints.get(key))}") from None
+    defaults = model_defaults(model_class)
+    # the values given, with floats where the model's parameter is a float (an integer in TOML)
+    return {key: (float(value) if isinstance(defaults[key], float) and isinstance(value, int) else value) for key, value in raw.items() if key in checked.model_fields_set}
 
 
 def validate(data: dict[str, Any], where: str, default_name: str) -> Scenario:
@@ -151,17 +191,8 @@ def validate(data: dict[str, Any], where: str, default_name: str) -> Scenario:
     steps = data.get("steps", 100)
     if not 1 <= steps <= MAX_STEPS:
         raise ScenarioError(f"{where}: key 'steps': must lie in 1..{MAX_STEPS:,}, got {steps}")
-    signature = inspect.signature(MODELS[model].__init__)
-    defaults = {
-        name: p.default
-        for name, p in signature.parameters.items()
-        if name not in _RESERVED_PARAMS and name != "self" and p.default is not inspect.Parameter.empty
-    }
-    params: dict[str, Any] = {}
-    for key, value in data.get("params", {}).items():
-        if key not in defaults:
-            raise ScenarioError(f"{where}: unknown key 'params.{key}' for model {model!r} (allowed: {', '.join(defaults)})")
-        params[key] = _check_type(where, f"params.{key}", value, defaults[key])
+    params = _check_params(where, model, data.get("params", {}))
+    defaults = model_defaults(MODELS[model])
     for key, problem in MODELS[model].validate_params({**defaults, **params}):
         raise ScenarioError(f"{where}: key 'params.{key}': {problem}")
     return Scenario(

@@ -48,7 +48,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import hashlib
-import inspect
 import itertools
 import json
 import math
@@ -64,12 +63,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
 from scipy.stats import qmc
 
 from agents import MarketModel
 from experiments.results import write_tables
 from experiments.run import code_version, run
-from experiments.scenarios import Scenario, load_scenario, read_toml, validate
+from experiments.scenarios import Scenario, load_scenario, model_defaults, read_toml, validate
 from market.errors import CceiError
 
 __all__ = [
@@ -118,7 +118,6 @@ SWEEP_KEYS: dict[str, tuple[type, ...]] = {
 SAMPLE_KEYS: dict[str, tuple[type, ...]] = {"n": (int,), "seed": (int,), "method": (str,), "params": (dict,)}
 DISTRIBUTIONS = ("uniform", "loguniform", "integers", "choice")
 SAMPLE_METHODS = ("random", "lhs")
-_RESERVED_PARAMS = {"self", "seed", "settler"}
 
 
 class SweepError(CceiError):
@@ -301,10 +300,50 @@ def _kind(value: Any) -> str:
     )
 
 
-def _expect(where: str, key: str, value: Any, types: tuple[type, ...]) -> None:
-    if isinstance(value, bool) or not isinstance(value, types):
-        wanted = " or ".join(_kind(t()) for t in types)
-        raise SweepError(f"{where}: key '{key}': expected {wanted}, got {_kind(value)} {value!r}")
+_STRICT = ConfigDict(extra="forbid", strict=True)
+
+
+class _SweepFile(BaseModel):
+    """A sweep file's keys and their types (what they mean is checked in :func:`parse_sweep`)."""
+
+    model_config = _STRICT
+    name: str | None = None
+    description: str | None = None
+    scenario: str
+    steps: int | None = None
+    chain: str | None = None
+    seeds: int | list[Any]
+    params: dict[str, Any] | None = None
+    grid: dict[str, Any] | None = None
+    sample: dict[str, Any] | None = None
+
+
+class _SampleTable(BaseModel):
+    """A sweep's ``[sample]`` table."""
+
+    model_config = _STRICT
+    n: int
+    seed: int | None = None
+    method: str | None = None
+    params: dict[str, Any]
+
+
+def _validated(schema: type[BaseModel], data: dict[str, Any], where: str, prefix: str, wording: dict[str, tuple[type, ...]]) -> None:
+    """Validates ``data`` against ``schema``; the first problem raised as one line naming
+    ``where`` and the key (``prefix`` + key), the expected types worded from ``wording``."""
+    try:
+        schema.model_validate(data)
+    except ValidationError as exc:
+        # as a reader checks a table: unknown keys first, then the types of the known, then what is missing
+        error = min(exc.errors(), key=lambda e: {"extra_forbidden": 0, "missing": 2}.get(e["type"], 1))
+        key = str(error["loc"][0]) if error["loc"] else ""
+        if error["type"] == "extra_forbidden":
+            raise SweepError(f"{where}: unknown key '{prefix}{key}' (allowed: {', '.join(wording)})") from None
+        if error["type"] == "missing":
+            raise SweepError(f"{where}: missing key '{prefix}{key}'") from None
+        value = data.get(key)
+        wanted = " or ".join(_kind(t()) for t in wording[key])
+        raise SweepError(f"{where}: key '{prefix}{key}': expected {wanted}, got {_kind(value)} {value!r}") from None
 
 
 def _number(value: Any) -> bool:
@@ -343,13 +382,7 @@ def parse_sweep(data: dict[str, Any], where: str) -> dict[str, Any]:
     Raises:
         SweepError: naming ``where``, the key and the problem.
     """
-    for key, value in data.items():
-        if key not in SWEEP_KEYS:
-            raise SweepError(f"{where}: unknown key '{key}' (allowed: {', '.join(SWEEP_KEYS)})")
-        _expect(where, key, value, SWEEP_KEYS[key])
-    for key in ("scenario", "seeds"):
-        if key not in data:
-            raise SweepError(f"{where}: missing key '{key}'")
+    _validated(_SweepFile, data, where, "", SWEEP_KEYS)
     if data.get("steps", 1) < 1:
         raise SweepError(f"{where}: key 'steps': must be at least 1, got {data['steps']}")
     seeds = data["seeds"]
@@ -375,13 +408,7 @@ def parse_sweep(data: dict[str, Any], where: str) -> dict[str, Any]:
             raise SweepError(f"{where}: key 'grid.{key}': also set in [params]; set it in one place")
     sample = data.get("sample")
     if sample is not None:
-        for key, value in sample.items():
-            if key not in SAMPLE_KEYS:
-                raise SweepError(f"{where}: unknown key 'sample.{key}' (allowed: {', '.join(SAMPLE_KEYS)})")
-            _expect(where, f"sample.{key}", value, SAMPLE_KEYS[key])
-        for key in ("n", "params"):
-            if key not in sample:
-                raise SweepError(f"{where}: missing key 'sample.{key}'")
+        _validated(_SampleTable, sample, where, "sample.", SAMPLE_KEYS)
         if sample["n"] < 1:
             raise SweepError(f"{where}: key 'sample.n': must be at least 1, got {sample['n']}")
         if sample.get("method", "random") not in SAMPLE_METHODS:
@@ -433,14 +460,6 @@ def sample_points(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{name: _from_unit(spec["params"][name], float(u)) for name, u in zip(names, row, strict=True)} for row in unit]
 
 
-def _model_defaults(model_class: type[MarketModel]) -> dict[str, Any]:
-    return {
-        name: p.default
-        for name, p in inspect.signature(model_class).parameters.items()
-        if name not in _RESERVED_PARAMS and p.default is not inspect.Parameter.empty
-    }
-
-
 def _digest(payload: Mapping[str, Any]) -> str:
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -480,7 +499,7 @@ def plan_sweep(data: dict[str, Any], where: str, *, base_dir: Path | None = None
     steps = data.get("steps", base.steps)
     chain = data.get("chain", "memory")
     seeds = tuple(range(1, data["seeds"] + 1)) if isinstance(data["seeds"], int) else tuple(data["seeds"])
-    defaults = _model_defaults(base.model_class)
+    defaults = model_defaults(base.model_class)
     fixed = {**base.params, **data.get("params", {})}
     sample = data.get("sample")
     samples = sample_points(sample) if sample else [{}]

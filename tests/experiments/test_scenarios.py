@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from experiments.scenarios import ScenarioError, apply_overrides, builtin_scenarios, load_scenario
 
@@ -141,3 +144,63 @@ def test_east_west_checks(override: str, message: str) -> None:
 def test_east_west_accepts_a_measured_latency_above_the_floor() -> None:
     scenario = load_scenario("east-west", ['link_latency_ms={"zhangjiakou-helinger" = 9.5}'])
     assert scenario.params["link_latency_ms"] == {"zhangjiakou-helinger": 9.5}
+
+
+@pytest.mark.parametrize(
+    ("params", "key"),
+    [("n_users = \"many\"", "params.n_users"), ("colour = 3", "params.colour"), ("capacity_mcore_h = -5", "params.capacity_mcore_h")],
+    ids=["wrong type", "unknown key", "negative quantity"],
+)
+def test_the_cli_gives_one_line_naming_file_and_key_and_exits_2(
+    tmp_path: Path, params: str, key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from experiments.cli import main
+
+    path = tmp_path / "bad.toml"
+    path.write_text(f'model = "posted-price"\n[params]\n{params}\n')
+    assert main(["run", "--scenario", str(path), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err and f"'{key}'" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_parameters_schema_follows_the_models_constructor() -> None:
+    """A parameter added to a model's constructor is a scenario key with no list kept by hand."""
+    from agents import MODELS
+    from experiments.scenarios import model_defaults, params_model
+
+    for model_class in MODELS.values():
+        schema = params_model(model_class)
+        signature = inspect.signature(model_class.__init__)
+        given = {n for n, p in signature.parameters.items() if p.default is not inspect.Parameter.empty} - {"seed", "settler"}
+        assert set(schema.model_fields) == given
+        assert model_defaults(model_class) == {n: signature.parameters[n].default for n in given}
+
+
+_TOML_VALUES = st.one_of(
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=5),
+    st.lists(st.one_of(st.integers(-5, 5), st.floats(-5, 5), st.text(max_size=2)), max_size=3),
+    st.dictionaries(st.text(min_size=1, max_size=4), st.one_of(st.integers(-5, 5), st.floats(-5, 5), st.text(max_size=2)), max_size=2),
+)
+
+
+@settings(max_examples=150)
+@given(data=st.data())
+def test_any_value_for_any_key_is_accepted_or_one_line(data: st.DataObject) -> None:
+    name = data.draw(st.sampled_from(sorted(builtin_scenarios())))
+    scenario = load_scenario(name)
+    from experiments.scenarios import model_defaults, validate
+
+    keys = sorted(model_defaults(scenario.model_class)) + ["not_a_parameter"]
+    key = data.draw(st.sampled_from(keys))
+    value = data.draw(_TOML_VALUES)
+    try:
+        checked = validate({"model": scenario.model, "params": {**scenario.params, key: value}}, "f.toml", name)
+    except ScenarioError as exc:
+        message = str(exc)
+        assert "\n" not in message and message.startswith("f.toml: ") and f"'params.{key}" in message
+    else:
+        assert key in checked.params
