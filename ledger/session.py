@@ -106,9 +106,9 @@ class LedgerSession:
             raise LedgerError(f"unsigned settlement needs the memory back end without signature checks, not {backend.name}")
         self.backend = backend
         self.log = log
-        # Write-ahead protects settlements that outlive the process. The memory back end's do not:
-        # a resumed run rebuilds them, and the log, from the model, so flushing to the OS suffices.
-        log.durable = not isinstance(backend, MemoryBackend)
+        # The log is append-only and fsynced each round on every back end (the project's rule): on
+        # a chain it is the write-ahead record of settlements that outlive the process; on memory
+        # it is what the user keeps. ``TradeLogWriter.durable`` is the writer's, default on.
         self.sign = sign
         self._secret = lab_secret()
         self.ttl_rounds = ttl_rounds
