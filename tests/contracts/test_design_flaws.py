@@ -143,9 +143,12 @@ def test_settlement_decodes_by_the_abi_and_builds_on_openzeppelin() -> None:
     assert "ERC20InsufficientBalance" in token_abi
 
 
-def test_chain_blocks_follow_the_simulated_clock() -> None:
-    """Flaw: chain back ends lived in the node's clock while memory counted simulated hours."""
-    backend = ChainBackend(3, connect("eth-tester"))
+@pytest.mark.parametrize("spec", ["eth-tester", "revm", "anvil"])
+def test_chain_blocks_follow_the_simulated_clock(spec: str, request: pytest.FixtureRequest) -> None:
+    """Flaw: chain back ends lived in the node's clock while memory counted simulated hours. The
+    same on every chain: the embedded one, revm and a JSON-RPC node (anvil)."""
+    url = request.getfixturevalue("anvil_url") if spec == "anvil" else spec
+    backend = ChainBackend(3, connect(url))
     try:
         backend.begin_round(0)
         backend.open_accounts({AgentId(1): 1_000, AgentId(2): 0})
