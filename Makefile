@@ -1,6 +1,6 @@
 # CCEI Market Lab. Two commands do everything on a fresh machine (Python 3.11, Node 20):
 #   make run    create .venv, install, and run the default market on the embedded chain
-#   make test   create .venv, install, and run the test suite
+#   make test   create .venv, install, and run the test suite, then ruff and mypy (configured in pyproject.toml)
 #   make demo   serve the teaching demo on http://127.0.0.1:8521/ (ARGS="--scenario smith-1962" for classroom mode)
 PYTHON ?= python3.11
 VENV   ?= .venv
@@ -14,6 +14,8 @@ run: setup
 
 test: setup browser
 	$(BIN)/pytest $(ARGS)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 demo: setup
 	$(BIN)/ccei demo $(ARGS)
