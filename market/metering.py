@@ -326,7 +326,9 @@ class LearnedMeter:
         return Demand(*(math.ceil(v - 1e-6) for v in y))
 
 
-def it_energy_wh(compute_mcore_h: float, gpu_mgpu_h: float = 0.0, *, watts_per_core: float = WATTS_PER_CORE, watts_per_gpu: float = WATTS_PER_GPU) -> float:
+def it_energy_wh(
+    compute_mcore_h: float, gpu_mgpu_h: float = 0.0, *, watts_per_core: float = WATTS_PER_CORE, watts_per_gpu: float = WATTS_PER_GPU
+) -> float:
     """Energy of the IT equipment: core-hours × W per core plus GPU-hours × W per GPU, in Wh."""
     return compute_mcore_h / 1000 * watts_per_core + gpu_mgpu_h / 1000 * watts_per_gpu
 

@@ -202,7 +202,7 @@ def backbone_graph(
         graph.nodes[c.name].update(lat=c.lat, lon=c.lon, hub=c.hub)
     if not nx.is_connected(graph):
         # Nearest-neighbour links can leave islands; join each to the rest by its shortest gap.
-        parts = sorted(nx.connected_components(graph), key=lambda p: min(p))
+        parts = sorted(nx.connected_components(graph), key=min)
         by_name = {c.name: c for c in clusters}
         for part, rest in zip(parts, parts[1:], strict=False):
             _, a, b = min(

@@ -20,7 +20,8 @@ __all__ = ["allocate_milp"]
 
 
 def _resource_matrix(resources: list[tuple[int, ...]]) -> np.ndarray:
-    """A group's ``resources`` (see :class:`~market.allocation.routes.Layout`) as an array: one row per bundle, the resources it uses, padded with -1."""
+    """A group's ``resources`` (see :class:`~market.allocation.routes.Layout`) as an array: one row per
+    bundle, the resources it uses, padded with -1."""
     used = np.full((len(resources), max(map(len, resources), default=0)), -1, dtype=np.int64)
     for k, bundle in enumerate(resources):
         used[k, : len(bundle)] = bundle

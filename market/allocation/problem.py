@@ -18,7 +18,10 @@ from market.carbon import CarbonReport
 from market.errors import MechanismError
 from market.metering import NETWORK_WH_PER_GB_HOP, WATTS_PER_CORE
 
-__all__ = ["TaskDemand", "CentreOffer", "AllocationProblem", "Assignment", "Allocation", "TaskColumns", "green_shares", "validate", "violations", "optimality_gap"]
+__all__ = [
+    "TaskDemand", "CentreOffer", "AllocationProblem", "Assignment", "Allocation", "TaskColumns",
+    "green_shares", "validate", "violations", "optimality_gap",
+]
 
 
 class TaskDemand(NamedTuple):
