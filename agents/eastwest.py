@@ -1258,7 +1258,9 @@ class EastWestModel(MarketModel):
             grid = [self.grid_intensity(region, self.hour_of_year + k) for k in range(hours)]
             if error > 0 and hours > 1:
                 noise = self._forecast_rng.standard_normal(hours - 1)
-                grid = [grid[0]] + [max(0.0, g * (1.0 + error * math.sqrt(k + 1) * float(z))) for k, (g, z) in enumerate(zip(grid[1:], noise, strict=True))]
+                grid = [grid[0]] + [
+                    max(0.0, g * (1.0 + error * math.sqrt(k + 1) * float(z))) for k, (g, z) in enumerate(zip(grid[1:], noise, strict=True))
+                ]
             factors = [min(_THERMAL_KG_PER_KWH, g) for g in grid]
             for dc in centres:
                 out[dc.unique_id] = factors
@@ -1454,7 +1456,9 @@ class EastWestModel(MarketModel):
                 arrived = self.start_hour + task.arrival - 1
                 compute_kwh = dc.marginal_wh(units) / _WH_PER_KWH
                 stats.kg_co2_deferrable += compute_kwh * self.grid_intensity(dc.site.name, hour) + network_kg
-                stats.kg_co2_deferrable_at_arrival += compute_kwh * self.grid_intensity(dc.site.name, arrived) + network_wh / _WH_PER_KWH * self.grid_intensity(task.origin, arrived)
+                stats.kg_co2_deferrable_at_arrival += (
+                    compute_kwh * self.grid_intensity(dc.site.name, arrived) + network_wh / _WH_PER_KWH * self.grid_intensity(task.origin, arrived)
+                )
                 stats.deferrable_mcore_h += units
                 stats.deferrable_mb += mb
 

@@ -141,7 +141,7 @@ def welfare_upper_bound(model, record: RunRecord) -> float:  # type: ignore[no-u
         ub_cols.append(col)
         ub_vals.append(units)
     rhs += [0.0] * n_k
-    for (d, t), k in keys:
+    for (d, _t), k in keys:
         rhs[n_tasks + k] = float(centres[d].capacity_mcore_h)
     row = n_tasks + n_k
     groups: dict[tuple[str, int], list[int]] = {}

@@ -56,7 +56,9 @@ class ComputeSupplier(Participant):
         """Sets this round's price from last round's utilisation and offers the full capacity."""
         self.price_micro = round(load_price(self.base_price_micro, self.utilization, self.surge))
         self.sold_mcore_h = 0
-        self.model.place(Order(self.model.next_order_id(), self.agent_id, Side.SELL, Resource.COMPUTE, self.capacity_mcore_h, self.price_micro, self.model.steps))
+        self.model.place(
+            Order(self.model.next_order_id(), self.agent_id, Side.SELL, Resource.COMPUTE, self.capacity_mcore_h, self.price_micro, self.model.steps)
+        )
 
     def record_sale(self, trade: Trade) -> None:
         self.sold_mcore_h += trade.quantity

@@ -154,13 +154,12 @@ class ZIP(Strategy):
                 (accepted and shout_side is Side.BUY) or (not accepted and shout_side is Side.SELL)
             ):
                 self._move_towards(side, limit, self._target(price, up=False))
-        else:
-            if accepted and mine >= price:
-                self._move_towards(side, limit, self._target(price, up=False))
-            elif active and mine <= price and (
-                (accepted and shout_side is Side.SELL) or (not accepted and shout_side is Side.BUY)
-            ):
-                self._move_towards(side, limit, self._target(price, up=True))
+        elif accepted and mine >= price:
+            self._move_towards(side, limit, self._target(price, up=False))
+        elif active and mine <= price and (
+            (accepted and shout_side is Side.SELL) or (not accepted and shout_side is Side.BUY)
+        ):
+            self._move_towards(side, limit, self._target(price, up=True))
 
 
 @dataclass
