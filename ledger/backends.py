@@ -8,8 +8,8 @@ signed order belongs to its listed party, has not expired, carries a low-s signa
 each trade points at a listed bid and a listed ask, of one resource, at a price within both
 limits; no order is filled beyond its signed quantity, counting earlier batches; each payment
 names its listed payer and payee, has not expired, moves a non-zero amount, carries its payer's
-low-s signature and was never paid before; and no participant's net debit exceeds their escrow. A rejected batch changes nothing. So the same batches give the same balances,
-to the unit, and the same rejections on either back end.
+low-s signature and was never paid before; and no participant's net debit exceeds their escrow.
+A rejected batch changes nothing. So the same batches give the same balances, to the unit, and the same rejections on either back end.
 
 One clock: the memory back end keeps time on the simulated clock (round ``n`` starts at
 ``SIM_EPOCH + n * 3600``, see :mod:`ledger.signing`) unless given another clock; a chain back end
@@ -127,7 +127,7 @@ class SettlementBackend(abc.ABC):
     def domain(self) -> OrderDomain:
         """The EIP-712 domain orders and payments must be signed under."""
 
-    def begin_round(self, step: int) -> None:
+    def begin_round(self, step: int) -> None:  # noqa: B027 - an optional hook: the memory back end needs nothing
         """Round ``step`` begins: a chain back end's next block gets the round's simulated time
         (:func:`ledger.signing.round_time`); the memory back end's clock already counts rounds."""
 
@@ -178,7 +178,7 @@ class SettlementBackend(abc.ABC):
     def balances_by_address(self) -> dict[str, int]:
         return {self.address(a): b for a, b in self.balances().items()}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook: the memory back end holds nothing
         """Releases what the back end holds (connections, processes)."""
 
 
@@ -336,7 +336,12 @@ class MemoryBackend(SettlementBackend):
         for i, bo in enumerate(batch.orders):
             o = bo.signed.order
             if not (
-                0 <= o.order_id < _U64 and 0 <= o.limit_price < _U64 and 0 <= o.quantity < _U64 and 0 <= o.expiry < _U64 and 0 <= o.resource < 256 and 0 <= o.side < 256
+                0 <= o.order_id < _U64
+                and 0 <= o.limit_price < _U64
+                and 0 <= o.quantity < _U64
+                and 0 <= o.expiry < _U64
+                and 0 <= o.resource < 256
+                and 0 <= o.side < 256
             ):
                 raise SettlementRejected("OrderFieldOutOfRange", i)
             party = bo.party

@@ -29,9 +29,9 @@ pinned OpenZeppelin version from ``package-lock.json``, so ``--check`` needs no 
 from __future__ import annotations
 
 import hashlib
-import re
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,7 +240,7 @@ def sources_hash(contracts_dir: Path = CONTRACTS_DIR, compiler_version: str = PI
     """SHA-256 over every source, the compiler settings and the compiler's base version."""
     h = hashlib.sha256()
     h.update(json.dumps(_settings(), sort_keys=True).encode())
-    h.update(compiler_version.split("+")[0].encode())
+    h.update(compiler_version.split("+", maxsplit=1)[0].encode())
     h.update(_library_versions().encode())
     for name, path in source_files(contracts_dir).items():
         h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")

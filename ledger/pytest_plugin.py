@@ -58,7 +58,6 @@ if TYPE_CHECKING:
 
     from ledger.chain import Chain
     from ledger.contracts import ContractReverted, Deployed
-    from ledger.gas import GasRecorder
     from ledger.suite import Suite
 
 #: Chains inside an isolated block (a test's ``ccei_chain``, a hypothesis example), innermost last.

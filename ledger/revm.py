@@ -48,8 +48,8 @@ import rlp
 from eth_keys import keys
 from eth_typing import ChecksumAddress
 from eth_utils import keccak, to_canonical_address, to_checksum_address
-from pyrevm import EVM, AccountInfo, BlockEnv, CfgEnv, Env
 from hexbytes import HexBytes
+from pyrevm import EVM, AccountInfo, BlockEnv, CfgEnv, Env
 from web3 import Web3
 from web3.datastructures import AttributeDict
 from web3.eth import Eth
@@ -343,7 +343,9 @@ class RevmNode:
             raise NodeError(f"nonce {nonce} of {address}: expected {expected}")
         target = None if to is None else _checksum(to)
         tx_hash = keccak(
-            rlp.encode([self.chain_id, expected, to_canonical_address(address), b"" if target is None else to_canonical_address(target), value, gas, data])
+            rlp.encode(
+                [self.chain_id, expected, to_canonical_address(address), b"" if target is None else to_canonical_address(target), value, gas, data]
+            )
         )
         if value > self.balance(address):
             raise NodeError(f"insufficient funds: {address} has {self.balance(address)} wei, sends {value}")
@@ -422,7 +424,9 @@ class RevmNode:
 
     # -- calls and estimates -------------------------------------------------------------------
 
-    def call(self, sender: str | None, to: str | None, data: bytes = b"", *, value: int = 0, gas: int | None = None, block: int | str = "latest") -> bytes:
+    def call(
+        self, sender: str | None, to: str | None, data: bytes = b"", *, value: int = 0, gas: int | None = None, block: int | str = "latest"
+    ) -> bytes:
         """Runs a transaction without keeping its effects and returns what it returned.
 
         ``block`` gives the block context (number and timestamp): ``"latest"`` (default), ``"pending"``

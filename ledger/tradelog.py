@@ -388,11 +388,11 @@ def read_log(path: Path, *, limit: int | None = None) -> Iterator[dict[str, Any]
     prev = GENESIS
     number = 0
     try:
-        for number, raw in enumerate(handle, start=1):
+        for number, line in enumerate(handle, start=1):
             if limit is not None and number > limit:
                 break
-            torn = not raw.endswith(b"\n")
-            raw = raw.rstrip(b"\n")
+            torn = not line.endswith(b"\n")
+            raw = line.rstrip(b"\n")
             try:
                 entry = _parse(raw)
             except ValueError:
