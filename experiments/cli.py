@@ -28,8 +28,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from experiments.run_summary import summary_table
     from experiments.run import RunError, default_out_dir, resume, run
+    from experiments.run_summary import summary_table
     from experiments.scenarios import load_scenario
 
     if args.resume:
@@ -207,7 +207,9 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             state = f"verified, signed by the operator {result.operator}"
         else:
             state = "consistent but unauthenticated (" + (
-                f"signed by {result.operator}; pass --operator ADDRESS to authenticate it)" if result.operator else "a log without operator signatures)"
+                f"signed by {result.operator}; pass --operator ADDRESS to authenticate it)"
+                if result.operator
+                else "a log without operator signatures)"
             )
         print(f"{args.log}: {result.entries} entries, {result.batches} batches, {result.trades} trades replayed on {result.backend}: {state}")
         print(f"log head {result.log_head}\nbalances digest {result.balances_digest}")

@@ -456,7 +456,7 @@ def rerun(log: Path) -> Rerun:
         out = Path(tmp)
         _execute(scenario, out, seed, steps, "memory", sign, resume=False, on_step=None)
         mine, theirs = (out / "trades.jsonl").read_bytes().splitlines(), log.read_bytes().splitlines()
-    first = next((n for n, (a, b) in enumerate(zip(mine, theirs), start=1) if a != b), None)
+    first = next((n for n, (a, b) in enumerate(zip(mine, theirs, strict=False), start=1) if a != b), None)
     if first is None and len(mine) != len(theirs):
         first = min(len(mine), len(theirs)) + 1
     return Rerun(matches=first is None, lines=len(theirs), first_difference=first, same_code=same_code)

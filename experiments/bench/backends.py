@@ -133,11 +133,11 @@ def _runs(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ccei-bench-backends-") as tmp:
         logs: dict[str, bytes] = {}
         for repeat in range(args.repeats):
-            for chain in best:
+            for chain, fastest in best.items():
                 out = Path(tmp) / f"{chain}-{repeat}"
                 started = time.perf_counter()
                 run(scenario, out=out, seed=args.seed, steps=args.steps, chain=chain)
-                best[chain] = min(best[chain], time.perf_counter() - started)
+                best[chain] = min(fastest, time.perf_counter() - started)
                 logs[chain] = (out / "trades.jsonl").read_bytes()
         if logs["revm"] != logs["memory"]:
             raise BenchError(f"{args.scenario}: the revm run wrote another trades.jsonl than the memory run")

@@ -93,7 +93,7 @@ def fetch_assets(cache: Path | None = None, npm: str = "npm") -> list[Asset]:
         raise AssetsMissing(f"{npm} not found: install Node.js (npm) to fetch {', '.join(a.spec for a in missing)}")
     for asset in missing:
         with tempfile.TemporaryDirectory() as tmp:
-            done = subprocess.run([npm, "pack", "--silent", asset.spec], cwd=tmp, capture_output=True, text=True)
+            done = subprocess.run([npm, "pack", "--silent", asset.spec], cwd=tmp, capture_output=True, text=True, check=False)
             tarballs = list(Path(tmp).glob("*.tgz"))
             if done.returncode or len(tarballs) != 1:
                 reason = (done.stderr.strip().splitlines() or ["no tarball"])[-1]

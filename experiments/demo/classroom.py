@@ -55,7 +55,10 @@ from experiments.scenarios import Scenario
 from market.auctions import clear_double_auction
 from market.orders import Side
 
-__all__ = ["Classroom", "Seat", "SeatTrade", "ClassTrade", "PeriodRecord", "RoundRecord", "SeatError", "normalise_name", "parse_price", "NAME_MAX", "PRESENT_S", "CODE_ALPHABET"]
+__all__ = [
+    "Classroom", "Seat", "SeatTrade", "ClassTrade", "PeriodRecord", "RoundRecord", "SeatError",
+    "normalise_name", "parse_price", "NAME_MAX", "PRESENT_S", "CODE_ALPHABET",
+]
 
 #: Longest name a seat takes, in characters.
 NAME_MAX = 24
@@ -244,7 +247,9 @@ class Classroom:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not issubclass(scenario.model_class, AuctionModel):
-            raise DemoError(f"scenario {scenario.name}: a class trades in a double auction (smith-1962, gode-sunder), not in a {scenario.model} market")
+            raise DemoError(
+                f"scenario {scenario.name}: a class trades in a double auction (smith-1962, gode-sunder), not in a {scenario.model} market"
+            )
         self.scenario = scenario
         self.chain, self.seed, self.out = chain, seed, Path(out)
         self.join_url = join_url
@@ -588,7 +593,10 @@ class Classroom:
             "side": seat.side.value,
             "limit": unit.show(seat.limit_micro),
             "quote": None if seat.quote_micro is None else unit.show(seat.quote_micro),
-            "trades": [{"round": t.round, "period": t.period, "price": unit.show(t.price_micro), "profit": unit.show(t.profit_micro)} for t in seat.trades[-8:]],
+            "trades": [
+                {"round": t.round, "period": t.period, "price": unit.show(t.price_micro), "profit": unit.show(t.profit_micro)}
+                for t in seat.trades[-8:]
+            ],
             "profit": unit.show(seat.profit_micro),
             "seated": seat.code in self.seats,
         }
@@ -603,11 +611,15 @@ class Classroom:
         writer.writerow(["round", "strategy", "mechanism", "period", "buyer", "seller", f"price_{unit.label.replace('µ', 'micro')}"])
         for r in self.rounds:
             for t in r.trades:
-                writer.writerow([r.number, r.strategy, r.mechanism, t.period, t.buyer or "agent", t.seller or "agent", unit.show(t.price_micro).replace(",", "")])
+                writer.writerow(
+                    [r.number, r.strategy, r.mechanism, t.period, t.buyer or "agent", t.seller or "agent", unit.show(t.price_micro).replace(",", "")]
+                )
         writer.writerow([])
         writer.writerow(["seat", "name", "side", "value_or_cost", "trades", "profit"])
         for s in [*self.seats.values(), *self.removed]:
-            writer.writerow([s.code, s.name, s.side.value, unit.show(s.limit_micro).replace(",", ""), len(s.trades), unit.show(s.profit_micro).replace(",", "")])
+            writer.writerow(
+                [s.code, s.name, s.side.value, unit.show(s.limit_micro).replace(",", ""), len(s.trades), unit.show(s.profit_micro).replace(",", "")]
+            )
         return buffer.getvalue()
 
     def write_csv(self) -> Path:

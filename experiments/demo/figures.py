@@ -87,7 +87,14 @@ def map_figure(model: EastWestModel) -> Figure:
         if not dc.online:
             ax.scatter(dc.site.lon, dc.site.lat, s=size, marker="x", color="#d00", lw=2.5, zorder=5, gid=f"outage:{dc.site.name}")
         side = "E" if is_east(dc.site) else "W"
-        ax.annotate(f"{dc.site.name} ({side}) {dc.utilization:.0%}", (dc.site.lon, dc.site.lat), xytext=(6, 7), textcoords="offset points", fontsize=7, zorder=6)
+        ax.annotate(
+            f"{dc.site.name} ({side}) {dc.utilization:.0%}",
+            (dc.site.lon, dc.site.lat),
+            xytext=(6, 7),
+            textcoords="offset points",
+            fontsize=7,
+            zorder=6,
+        )
     ax.set_xlim(99.5, 125.0)
     ax.set_ylim(21.5, 44.0)
     ax.set_aspect(1 / math.cos(math.radians(33)))
@@ -130,7 +137,9 @@ def charts_figure(model: MarketModel, model_key: str, previous: pd.DataFrame | N
     for i, (column, title, divisor) in enumerate(series):
         ax = fig.add_subplot(rows, cols, i + 1)
         if before is not None and column in before:
-            ax.plot(np.arange(1, len(before) + 1), before[column].to_numpy(dtype=float) / divisor, lw=1.0, ls="--", color="grey", label="previous run")
+            ax.plot(
+                np.arange(1, len(before) + 1), before[column].to_numpy(dtype=float) / divisor, lw=1.0, ls="--", color="grey", label="previous run"
+            )
         values = frame[column].to_numpy(dtype=float) / divisor if column in frame else np.full(len(frame), np.nan)
         ax.plot(steps, values, lw=1.4, color=f"C{i % 10}")
         ax.set_title(title, fontsize=8)

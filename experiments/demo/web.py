@@ -245,7 +245,10 @@ def create_app(room: Classroom) -> Starlette:
 def _teacher_view(room: Classroom) -> dict[str, Any]:
     """What only the console shows: each seat's join code (to help a student back in, or to remove a seat)."""
     return {
-        "seats": [{"code": s.code, "name": s.name, "side": s.side.value, "present": room.present(s), "bid": s.quote_micro is not None} for s in room.seats.values()],
+        "seats": [
+            {"code": s.code, "name": s.name, "side": s.side.value, "present": room.present(s), "bid": s.quote_micro is not None}
+            for s in room.seats.values()
+        ],
         "csv": str(room.csv_path),
         "log": str(room.market.log_path),
     }
