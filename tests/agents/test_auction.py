@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import math
 
 from agents.auction import AuctionModel, QuoteRejected, Trader, convergence, max_surplus
 from market.orders import OrderId, SettlementOutcome, Side

@@ -282,7 +282,9 @@ def test_deferrable_emissions_are_part_of_the_total(model: EastWestModel) -> Non
 def test_the_log_records_every_step_of_every_demand_curve_as_placed(mechanism: str) -> None:
     model = run(2, mechanism=mechanism)
     energy_bids = [o for o in model.orders if o.resource is Resource.ENERGY and o.side.value == "buy" and model.by_id[o.owner] in model.centres]
-    offers = [o for o in model.orders if o.resource is Resource.ENERGY and o.side.value == "sell" and isinstance(model.by_id[o.owner], EnergySupplier)]
+    offers = [
+        o for o in model.orders if o.resource is Resource.ENERGY and o.side.value == "sell" and isinstance(model.by_id[o.owner], EnergySupplier)
+    ]
     m = model.market
     # the curves' steps lie between the feed-in and retail tariffs (the other buy orders cover the
     # grid's shortfall at retail and the platform's spread)

@@ -17,7 +17,9 @@ def test_the_benchmark_reports_cpu_and_latency_for_a_tiny_class() -> None:
     assert 0 < result["step_to_all_pages_s"] <= result["step_to_all_pages_max_s"] < 60
 
 
-@pytest.mark.parametrize("bad", [{"sessions": 1, "steps": 1, "blocks": 1}, {"sessions": 3, "steps": 0, "blocks": 1}, {"sessions": 3, "steps": 1, "blocks": 0}])
+@pytest.mark.parametrize(
+    "bad", [{"sessions": 1, "steps": 1, "blocks": 1}, {"sessions": 3, "steps": 0, "blocks": 1}, {"sessions": 3, "steps": 1, "blocks": 0}]
+)
 def test_the_benchmark_refuses_sizes_it_cannot_measure(bad: dict[str, int]) -> None:
     with pytest.raises(SystemExit, match="ccei bench classroom: --sessions must be at least 2"):
         classroom.run(argparse.Namespace(**bad))

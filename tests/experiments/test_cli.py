@@ -46,7 +46,17 @@ def test_run_writes_summary_and_metrics(tmp_path: Path, capsys: pytest.CaptureFi
     metrics = (tmp_path / "metrics.csv").read_text().splitlines()
     columns = metrics[0].split(",")
     assert columns[0] == "step"
-    for wanted in ("compute_price_micro", "energy_price_micro", "compute_mcore_h", "welfare_micro", "green_share", "kg_co2", "qos_violations", "sla_breaches", "gas_used"):
+    for wanted in (
+        "compute_price_micro",
+        "energy_price_micro",
+        "compute_mcore_h",
+        "welfare_micro",
+        "green_share",
+        "kg_co2",
+        "qos_violations",
+        "sla_breaches",
+        "gas_used",
+    ):
         assert wanted in columns
     assert len(metrics) == 1 + 6  # header, the initial state and 5 steps
     assert "trades" in capsys.readouterr().out

@@ -18,7 +18,6 @@ from ledger.chain import AnvilNode
 from ledger.compiler import REPO_ROOT
 
 
-
 def ccei(*args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "experiments.cli", *args], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE

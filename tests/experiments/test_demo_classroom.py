@@ -60,7 +60,12 @@ def test_one_name_however_it_is_typed() -> None:
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("   ", "type your name"), ("x" * (NAME_MAX + 1), f"at most {NAME_MAX} characters; yours has {NAME_MAX + 1}"), ("Ada\x00", "control characters"), ("A\u200bda", "control characters")],
+    [
+        ("   ", "type your name"),
+        ("x" * (NAME_MAX + 1), f"at most {NAME_MAX} characters; yours has {NAME_MAX + 1}"),
+        ("Ada\x00", "control characters"),
+        ("A\u200bda", "control characters"),
+    ],
 )
 def test_names_a_seat_refuses(name: str, message: str) -> None:
     with pytest.raises(SeatError, match=message):
@@ -247,7 +252,10 @@ def test_a_reset_starts_a_round_and_keeps_every_seat(tmp_path: Path, clock: Cloc
     assert bo.quote_micro is None and room.seat(ada.code) is ada
     room.step()
     shown = state(room)
-    assert [(r["number"], r["strategy"], r["mechanism"], len(r["periods"])) for r in shown["rounds"]] == [(1, "zip", "cda", 1), (2, "zi-c", "uniform", 1)]
+    assert [(r["number"], r["strategy"], r["mechanism"], len(r["periods"])) for r in shown["rounds"]] == [
+        (1, "zip", "cda", 1),
+        (2, "zi-c", "uniform", 1),
+    ]
     assert any(e["kind"] == "close" for e in read_log(first_log))  # the first round's log was closed
     with pytest.raises(DemoError, match="strategy 'greedy': one of"):
         room.reset("greedy")
@@ -258,7 +266,8 @@ def test_a_reset_starts_a_round_and_keeps_every_seat(tmp_path: Path, clock: Cloc
 
 def test_a_removed_seat_leaves_the_market_but_not_the_record(tmp_path: Path, clock: Clock) -> None:
     room = smith(tmp_path, clock)
-    ada, bo = room.join("Ada"), room.join("Bo")
+    room.join("Ada")
+    bo = room.join("Bo")
     room.quote(bo.code, TOKENS.show(bo.limit_micro))
     room.remove(bo.code)
     assert [h.name for h in room.model.humans] == ["Ada"] and bo.code not in room.seats

@@ -34,7 +34,15 @@ from experiments.demo.server import free_port
 
 CHROMIUM = Path(os.environ.get("CCEI_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 STARTUP_S = 120
 UI_MS = 60_000
 CLASS = 30
@@ -73,7 +81,8 @@ LAYOUT_JS = """
     const el = node.parentElement;
     if (!node.textContent.trim() || !el || el.closest("script,style,title,[hidden]")) continue;
     const size = parseFloat(getComputedStyle(el).fontSize);
-    if (size < minPx) small.push(`${el.tagName}.${el.className && el.className.baseVal !== undefined ? el.className.baseVal : el.className}: ${size}px "${node.textContent.trim().slice(0, 30)}"`);
+    const cls = el.className && el.className.baseVal !== undefined ? el.className.baseVal : el.className;
+    if (size < minPx) small.push(`${el.tagName}.${cls}: ${size}px "${node.textContent.trim().slice(0, 30)}"`);
   }
   return {outside, small, hscroll: document.documentElement.scrollWidth > vw || document.body.scrollWidth > vw};
 }

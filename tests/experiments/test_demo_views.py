@@ -34,7 +34,12 @@ def test_controls_for_the_key_parameters_and_fixed_wiring(tmp_path: Path) -> Non
     controls = {k: p for k, p in params.items() if isinstance(p, dict) and "type" in p}
     assert set(controls) == {"n_users", "green_preference", "mechanism", "carbon_price_micro_per_kg", "carbon_aware", "outage_per_year"}
     assert controls["carbon_aware"] == {"type": "Checkbox", "label": "carbon-aware shifting", "value": scenario.params["carbon_aware"]}
-    assert controls["n_users"]["value"] == scenario.params["n_users"] and controls["mechanism"]["values"] == ["uniform", "pay-as-bid", "mcafee", "nash"]
+    assert controls["n_users"]["value"] == scenario.params["n_users"] and controls["mechanism"]["values"] == [
+        "uniform",
+        "pay-as-bid",
+        "mcafee",
+        "nash",
+    ]
     assert params["chain"] == "eth-tester" and params["seed"] == 5 and params["room"] is room and params["log_dir"] == str(tmp_path)
     assert params["solar_w"] == scenario.params["solar_w"]  # the rest of the scenario is passed through
     accepted = inspect.signature(demo_class(scenario.model_class).__init__).parameters

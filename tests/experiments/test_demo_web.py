@@ -115,10 +115,16 @@ def test_a_student_joins_bids_and_withdraws(client: Client) -> None:
     status, ada = client.post("/api/join", {"name": " Ada "})
     assert status == 200 and ada["name"] == "Ada" and ada["side"] == "buy" and ada["quote"] is None and ada["seated"]
     code = ada["code"]
-    assert client.post("/api/join", {"name": "ADA"}) == (400, {"error": "the name 'ADA' is taken: if it is yours, type your join code; otherwise add an initial"})
+    assert client.post("/api/join", {"name": "ADA"}) == (
+        400,
+        {"error": "the name 'ADA' is taken: if it is yours, type your join code; otherwise add an initial"},
+    )
     assert client.post("/api/join", raw=b"not json")[0] == 400
     assert client.post("/api/join", body=["a", "list"])[1] == {"error": "type your name to take a seat"}
-    assert client.post(f"/api/seat/{code}/quote", {"price": "1e5000"}) == (400, {"error": "'1e5000' is not a price: type a number of tokens, e.g. 2.00"})
+    assert client.post(f"/api/seat/{code}/quote", {"price": "1e5000"}) == (
+        400,
+        {"error": "'1e5000' is not a price: type a number of tokens, e.g. 2.00"},
+    )
     assert client.post(f"/api/seat/{code}/quote", {"price": "0"})[1] == {"error": "a price must be more than 0 tokens"}
     status, view = client.post(f"/api/seat/{code}/quote", {"price": "0,75"})
     assert status == 200 and view["quote"] == "0.75"

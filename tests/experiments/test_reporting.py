@@ -89,7 +89,10 @@ def test_each_factor_is_tested_at_every_level_of_the_other(grid: Path) -> None:
 
 
 def test_a_sampled_sweep_compares_its_treatments(tmp_path: Path) -> None:
-    text = 'scenario = "posted-price"\nsteps = 4\nseeds = 2\n[sample]\nn = 3\nseed = 2\n[sample.params]\nn_users = { choice = [4, 9, 16] }\nsurge = { uniform = [0.5, 1.0] }\n'
+    text = (
+        'scenario = "posted-price"\nsteps = 4\nseeds = 2\n[sample]\nn = 3\nseed = 2\n'
+        "[sample.params]\nn_users = { choice = [4, 9, 16] }\nsurge = { uniform = [0.5, 1.0] }\n"
+    )
     out = sweep(tmp_path, text)
     report = build_report(out, out=tmp_path / "elsewhere")
     assert report.out == tmp_path / "elsewhere" and report.markdown.exists()

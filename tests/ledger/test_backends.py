@@ -37,11 +37,11 @@ from ledger.signing import (
     Signature,
     SignedOrder,
     SignedPayment,
-    sign_payment,
     malleable_twin,
     order_expiry,
     round_time,
     sign_order,
+    sign_payment,
 )
 from ledger.suite import EMBEDDED_DOMAIN, Suite
 from market.orders import AgentId

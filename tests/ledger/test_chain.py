@@ -16,6 +16,7 @@ from ledger.signing import SettlementOrder, order_expiry, sign_order
 from ledger.suite import EMBEDDED_DOMAIN, deploy_suite
 from market.orders import AgentId
 
+
 def test_connect_refuses_what_is_not_a_chain() -> None:
     with pytest.raises(ChainUnavailable, match=r"--chain 'ftp://x': expected 'memory', 'eth-tester', 'revm' or an http\(s\):// node URL"):
         connect("ftp://x")

@@ -22,8 +22,8 @@ from ledger.contracts import (
     ServiceAgreements,
 )
 from ledger.gas import check_snapshot, recording
-from ledger.pytest_plugin import CceiAccounts
 from ledger.merkle import memo_hash
+from ledger.pytest_plugin import CceiAccounts
 from ledger.signing import BUY, SELL, ZERO_ADDRESS, SettlementOrder, SettlementPayment, order_expiry, sign_order, sign_payment
 from ledger.suite import deploy_suite
 from market.carbon import EnergySource

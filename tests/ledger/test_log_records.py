@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_utils import to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eth_utils import to_checksum_address
 from ledger.session import authorization_fields, order_fields
 from ledger.signing import SettlementOrder, Signature, SignedOrder
 from ledger.tradelog import TradeLogWriter, entry_hash, read_log, trade_fields
@@ -26,7 +26,9 @@ TRADES = st.builds(Trade, st.integers(0, 10**6), IDS, IDS, st.sampled_from(Resou
 ORDERS = st.builds(Order, IDS, IDS, st.sampled_from(Side), st.sampled_from(Resource), U64, U64, st.integers(0, 10**6))
 SIGNED = st.builds(
     SignedOrder,
-    st.builds(SettlementOrder, st.binary(min_size=20, max_size=20).map(to_checksum_address), U64, st.integers(0, 1), st.integers(0, 2), U64, U64, U64),
+    st.builds(
+        SettlementOrder, st.binary(min_size=20, max_size=20).map(to_checksum_address), U64, st.integers(0, 1), st.integers(0, 2), U64, U64, U64
+    ),
     st.builds(Signature, st.sampled_from([27, 28]), st.integers(1, 2**256 - 1), st.integers(1, 2**255)),
 )
 

@@ -141,8 +141,8 @@ def unsigned_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def rewritten(entries: list[dict[str, Any]]) -> list[str]:
     """``entries`` numbered and chained afresh, as lines."""
     out, prev = [], GENESIS
-    for seq, entry in enumerate(entries):
-        entry = {**entry, "seq": seq, "prev": prev}
+    for seq, original in enumerate(entries):
+        entry = {**original, "seq": seq, "prev": prev}
         entry["hash"] = entry_hash(entry)
         prev = entry["hash"]
         out.append(canonical(entry).decode() + "\n")
@@ -190,7 +190,16 @@ def test_format_1_unsigned_logs_with_null_authorizations_still_replay(unsigned_r
             authorized.add(e["buy_order"])
             order = orders[e["buy_order"]]
             expiry = order_expiry(order["placed"])
-            old.append({"kind": "authorization", "step": e["step"], "order_id": order["order_id"], "address": address[order["owner"]], "expiry": expiry, "signature": None})
+            old.append(
+                {
+                    "kind": "authorization",
+                    "step": e["step"],
+                    "order_id": order["order_id"],
+                    "address": address[order["owner"]],
+                    "expiry": expiry,
+                    "signature": None,
+                }
+            )
         old.append(e)
     result = replay(write(tmp_path / "v1.jsonl", rewritten(old)))
     assert result.verified and result.entries == len(old) > len(entries)

@@ -9,9 +9,8 @@ import pytest
 
 from ledger.backends import MemoryBackend
 from ledger.batch import MAX_BATCH_TRADES, batch_id
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, SettlementRejected
 from ledger.session import LedgerSession
-from ledger.errors import SettlementRejected
 from ledger.signing import BUY, SELL, recover_payment_signer, recover_signer
 from ledger.tradelog import TradeLogWriter
 from market.orders import AgentId, Order, OrderId, Payment, Resource, Side, Trade

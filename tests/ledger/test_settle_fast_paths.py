@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import event, given, settings
@@ -28,12 +28,11 @@ from ledger.batch import (
     Fill,
     SettlementBatch,
     assemble_batch,
-    build_batch,
 )
 from ledger.errors import LedgerError, SettlementRejected
 from ledger.keys import address_number, agent_address
 from ledger.signing import BUY, SELL, SettlementOrder, SignedOrder, order_expiry, round_time
-from market.orders import AgentId, OrderId, Resource, Trade
+from market.orders import AgentId
 
 SEED = 5
 AGENTS = 6
@@ -101,7 +100,9 @@ class ReferenceBackend(MemoryBackend):
         n = len(batch.participants)
         for i, bo in enumerate(batch.orders):
             o = bo.signed.order
-            if not all(0 <= v < 2**64 for v in (o.order_id, o.limit_price, o.quantity, o.expiry)) or not (0 <= o.resource < 256 and 0 <= o.side < 256):
+            if not all(0 <= v < 2**64 for v in (o.order_id, o.limit_price, o.quantity, o.expiry)) or not (
+                0 <= o.resource < 256 and 0 <= o.side < 256
+            ):
                 raise SettlementRejected("OrderFieldOutOfRange", i)
             if not 0 <= bo.party < n:
                 raise SettlementRejected("PartyOutOfRange", i, bo.party)
@@ -190,7 +191,9 @@ def batches(draw: st.DrawFn) -> SettlementBatch:
         order = SettlementOrder(addr(owner), draw(st.integers(1, 4)), BUY, 0, limit, draw(st.integers(1, 12)), draw(expiries))
         # asks take ids 11..13: a seller's asks never share a fill record with its bids
         resource = 0 if draw(st.integers(0, 7)) else 1
-        ask = SettlementOrder(addr(draw(agents)), draw(st.integers(11, 13)), SELL, resource, draw(st.integers(0, 3)), draw(st.integers(1, 20)), draw(expiries))
+        ask = SettlementOrder(
+            addr(draw(agents)), draw(st.integers(11, 13)), SELL, resource, draw(st.integers(0, 3)), draw(st.integers(1, 20)), draw(expiries)
+        )
         price = draw(st.integers(0, limit) if draw(st.integers(0, 7)) else st.integers(0, 60))
         fills.append(Fill(SignedOrder(order, UNSIGNED), SignedOrder(ask, UNSIGNED), price, draw(st.integers(0, 8))))
     batch = assemble_batch(round_ * 1000 + draw(st.integers(0, 1)), fills)

@@ -194,7 +194,11 @@ def test_same_seed_same_allocation() -> None:
 
 
 def test_violations_catch_an_infeasible_allocation() -> None:
-    p = AllocationProblem((TaskDemand(1, "east", 6_000, 0, 10**7, max_latency_ms=1.0), TaskDemand(2, "east", 6_000, 0, 10**7)), (dc("e", "east", cap=10_000),), two_regions())
+    p = AllocationProblem(
+        (TaskDemand(1, "east", 6_000, 0, 10**7, max_latency_ms=1.0), TaskDemand(2, "east", 6_000, 0, 10**7)),
+        (dc("e", "east", cap=10_000),),
+        two_regions(),
+    )
     good = allocate_greedy(p)
     assert len(good.assignments) == 1
     moved = good.assignments[0]._replace(task_id=2 if good.assignments[0].task_id == 1 else 1)
@@ -314,10 +318,15 @@ def rough_problems(draw: st.DrawFn) -> AllocationProblem:
         tasks.append(maybe_broken(task, ["origin", "compute_mcore_h", "data_mb", "value_micro", "max_latency_ms", "release", "deadline"]))
     green = st.one_of(st.floats(0, 1), st.lists(st.floats(0, 1), min_size=slots, max_size=slots).map(tuple), st.floats(0, 1).map(lambda x: (x,)))
     centres = [
-        maybe_broken(dc(f"dc{k}", draw(st.sampled_from(["east", "west"])), draw(st.integers(0, 9_000)), green=draw(green)), ["region", "capacity_mcore_h", "green_share"])
+        maybe_broken(
+            dc(f"dc{k}", draw(st.sampled_from(["east", "west"])), draw(st.integers(0, 9_000)), green=draw(green)),
+            ["region", "capacity_mcore_h", "green_share"],
+        )
         for k in range(draw(st.integers(0, 3)))
     ]
-    return AllocationProblem(tuple(tasks), tuple(centres), two_regions(bandwidth=draw(st.sampled_from([100.0, math.inf]))), slots, draw(st.sampled_from([0.0, 1e7])))
+    return AllocationProblem(
+        tuple(tasks), tuple(centres), two_regions(bandwidth=draw(st.sampled_from([100.0, math.inf]))), slots, draw(st.sampled_from([0.0, 1e7]))
+    )
 
 
 def outcome(check) -> str | None:
@@ -362,7 +371,9 @@ def test_compiled_costs_follow_the_formula_bundle_by_bundle(seed: int, n: int, s
         for b in range(layout.bundles[g]):
             k, q, s = layout.bundle_dc[g, b], layout.bundle_path[g, b], layout.bundle_slot[g, b]
             assert layout.paths[q][0] == t.origin and layout.paths[q][-1] == p.datacentres[k].region
-            cost = float(t.compute_mcore_h) * (price[k] + carbon * cp.dc_kg[k, s]) + float(t.data_mb) * (layout.path_price[q] + carbon * layout.path_kg[q])
+            cost = float(t.compute_mcore_h) * (price[k] + carbon * cp.dc_kg[k, s]) + float(t.data_mb) * (
+                layout.path_price[q] + carbon * layout.path_kg[q]
+            )
             narrowest = min((cp.link_bandwidth[link] for link in layout.path_links[q]), default=math.inf)
             fits = (
                 layout.path_latency[q] <= t.max_latency_ms

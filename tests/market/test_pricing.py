@@ -6,8 +6,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from market.errors import MechanismError
 from market.carbon import EnergySource
+from market.errors import MechanismError
 from market.pricing import base_price, load_price, posted_price_micro, sdr_prices, sdr_settlement
 
 prices = st.floats(0.01, 1e4)
