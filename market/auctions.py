@@ -134,6 +134,8 @@ def _normalise(entries: Sequence[Entry], side: Side, name: str) -> tuple[list[_L
     if orders and len(orders) != len(entries):
         raise MechanismError(f"{name}: mix of orders and (price, quantity) pairs; give one kind")
     for i, e in enumerate(entries):
+        price: float
+        qty: int
         if isinstance(e, Order):
             if e.side is not side:
                 raise MechanismError(f"{name}[{i}]: order {e.order_id} is a {e.side} order, expected {side}")

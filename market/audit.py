@@ -124,6 +124,7 @@ def audit_double_auction(
     """
     if any(not s < 1 for s in shades):
         raise MechanismError("audit: every shading must be below 1 (a buyer cannot bid a negative price)")
+    clear: Clearing
     if isinstance(clearing, str):
         rule = clearing
 

@@ -234,7 +234,10 @@ def _validate(microgrids: Sequence[Microgrid]) -> _Data:
         if final is not None and not (math.isfinite(final) and 0 <= final <= m.storage_capacity_wh):
             raise MechanismError(f"microgrid {m.name}: storage_final_wh {final} is not in [0, capacity]")
     return _Data(
-        *(np.vstack(rows[k]) for k in ("gen", "load", "buy", "sell")),
+        gen=np.vstack(rows["gen"]),
+        load=np.vstack(rows["load"]),
+        buy=np.vstack(rows["buy"]),
+        sell=np.vstack(rows["sell"]),
         cap=np.array([m.storage_capacity_wh for m in microgrids], dtype=float),
         init=np.array([m.storage_initial_wh for m in microgrids], dtype=float),
         power=np.array([m.storage_power_wh for m in microgrids], dtype=float),

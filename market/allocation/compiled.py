@@ -44,6 +44,7 @@ def compile_problem(p: AllocationProblem, routes: RouteCache) -> Compiled:
     """Validates and turns an instance into arrays (routes come from the graph's table in ``routes``)."""
     tasks, green = TaskColumns.of(p.tasks), green_shares(p)
     validate(p, tasks, green)
+    assert green is not None  # validate() names the centre whose green share is malformed
     slots, carbon = p.slots, p.carbon_price_micro_per_kg
     table = routes.table(p)
 
@@ -95,7 +96,7 @@ def compile_problem(p: AllocationProblem, routes: RouteCache) -> Compiled:
     )
 
 
-def allocation_of(cp: Compiled, method: str, bundle: Sequence[int], optimal: bool) -> Allocation:
+def allocation_of(cp: Compiled, method: str, bundle: Sequence[int] | np.ndarray, optimal: bool) -> Allocation:
     """Builds the allocation from each task's bundle (indexed within its group; -1 where unserved).
 
     The numbers of the served tasks are worked out as arrays (the same float operations, element
@@ -103,10 +104,10 @@ def allocation_of(cp: Compiled, method: str, bundle: Sequence[int], optimal: boo
     order, one task after another (:func:`sum_in_order`), since another order rounds differently.
     """
     p, layout = cp.problem, cp.layout
-    bundle = np.asarray(bundle, dtype=np.int64)
-    is_served = bundle >= 0
+    chosen = np.asarray(bundle, dtype=np.int64)
+    is_served = chosen >= 0
     served = np.flatnonzero(is_served)
-    b, group = bundle[served], cp.group_of[served]
+    b, group = chosen[served], cp.group_of[served]
     dc, path, slot, cost = layout.bundle_dc[group, b], layout.bundle_path[group, b], layout.bundle_slot[group, b], cp.cost[served, b]
     compute, data = cp.compute[served], cp.data[served]
     it_kwh = compute * cp.dc_kwh[dc]

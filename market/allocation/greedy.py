@@ -174,6 +174,7 @@ class Placement:
         old = self.where[i]
         base = self.cost_now[i] if old >= 0 else self.value[i]
         held = self.resources[self.group[i]][old] if old >= 0 else ()
+        best_moves: tuple[tuple[int, int, int], ...] | None
         best_gain, best_moves = -1e-9, None
         for b, c in zip(self.cand[i], self.cand_cost[i], strict=True):
             gain_i = c - base

@@ -132,28 +132,36 @@ class RouteTable:
                 used += [(k * slots + s, *(links_from + link * slots + s for link in route.links)) for s in range(slots)]
             resources.append(used)
         path_numbers = np.array([(r.latency_ms, r.price_micro_per_mb, r.kwh_per_mb, r.kg_per_mb) for r in routes], dtype=float).reshape(-1, 4)
-        arrays = [
-            *path_numbers.T.copy(),
-            route_real,
-            route_dc,
-            *numbers[[0, 1, 3, 4]],
-            np.repeat(route_dc, slots, axis=1),
-            np.repeat(route_path, slots, axis=1),
-            np.broadcast_to(np.tile(np.arange(slots, dtype=np.int64), width), (len(origins), width * slots)),
-        ]
-        for array in arrays:
+        path_latency, path_price, path_kwh, path_kg = path_numbers.T.copy()
+        route_latency, route_price, route_kg, route_min_bandwidth = numbers[[0, 1, 3, 4]]
+        arrays = {
+            "path_latency": path_latency,
+            "path_price": path_price,
+            "path_kwh": path_kwh,
+            "path_kg": path_kg,
+            "route_real": route_real,
+            "route_dc": route_dc,
+            "route_latency": route_latency,
+            "route_price": route_price,
+            "route_kg": route_kg,
+            "route_min_bandwidth": route_min_bandwidth,
+            "bundle_dc": np.repeat(route_dc, slots, axis=1),
+            "bundle_path": np.repeat(route_path, slots, axis=1),
+            "bundle_slot": np.broadcast_to(np.tile(np.arange(slots, dtype=np.int64), width), (len(origins), width * slots)),
+        }
+        for array in arrays.values():
             array.setflags(write=False)
         if len(self._layouts) >= _LAYOUTS_KEPT:
             del self._layouts[next(iter(self._layouts))]
         found = self._layouts[key] = Layout(
-            origins,
-            {o: g for g, o in enumerate(origins)},
-            [len(used) for used in resources],
-            [r.nodes for r in routes],
-            [r.links for r in routes],
-            *arrays,
-            resources,
-            [[used[1:] for used in group] for group in resources],
+            origins=origins,
+            group={o: g for g, o in enumerate(origins)},
+            bundles=[len(used) for used in resources],
+            paths=[r.nodes for r in routes],
+            path_links=[r.links for r in routes],
+            resources=resources,
+            links=[[used[1:] for used in group] for group in resources],
+            **arrays,
         )
         return found
 
