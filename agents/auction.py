@@ -25,8 +25,8 @@ References:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 import mesa
 import numpy as np
@@ -238,7 +238,7 @@ class AuctionModel(MarketModel):
         return [[int(x) for x in self.rng.integers(low, high + 1, size=units)] for _ in range(n)]
 
     @classmethod
-    def validate_params(cls, params: dict[str, Any]) -> list[tuple[str, str]]:
+    def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
         """Scenario checks beyond types: known strategy and mechanism, ordered ranges."""
         problems = []
         if params["strategy"] not in {s.value for s in StrategyName}:
@@ -453,7 +453,7 @@ class AuctionModel(MarketModel):
         asks = [o for o in orders if o.side is Side.SELL]
         result = clear_double_auction(bids, asks, rule=self.mechanism, step=self.steps)
         filled: set[int] = set()
-        for trade in result.trades:
+        for trade in cast("tuple[Trade, ...]", result.trades):  # orders in, Trade records out
             self._book(trade, by_id)
             filled.update((trade.buyer, trade.seller))
         for t in traders:

@@ -99,6 +99,8 @@ class RoundBook:
         books: dict[tuple[AgentId, Side, Resource], list[int]] = {}
         pieces: list[tuple[Leg, int, int, list[int], list[int]]] = []  # leg, price, units, both books
         for leg in self.legs:
+            bbook: list[int] | None
+            sbook: list[int] | None
             buyer, seller, resource, quantity, amount, buy_order, sell_order = leg
             split = exact_price_split(quantity, amount)  # cheapest leg first
             low, high = split[0][0], split[-1][0]
@@ -137,7 +139,7 @@ class RoundBook:
             orders.append(order)
             book.append(order.order_id)
         trades = [
-            Trade(step, leg.buyer, leg.seller, leg.resource, price, units, bbook[2], sbook[2])
+            Trade(step, leg.buyer, leg.seller, leg.resource, price, units, OrderId(bbook[2]), OrderId(sbook[2]))
             for leg, price, units, bbook, sbook in pieces
         ]
         return orders, trades

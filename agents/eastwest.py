@@ -41,6 +41,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -1202,7 +1203,7 @@ class EastWestModel(MarketModel):
         return reporters
 
     @classmethod
-    def validate_params(cls, params: dict[str, Any]) -> list[tuple[str, str]]:
+    def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
         """Scenario checks beyond types: each parameter record's own, and the link latencies."""
         names = {
             record: [f.name for f in fields(record)] for record in (DemandParams, SupplyParams, MarketParams, CarbonParams)
@@ -1355,8 +1356,8 @@ class EastWestModel(MarketModel):
             compute[mask] = np.maximum(1, cores + np.rint(gpus * CORES_PER_GPU).astype(np.int64))
             data[mask] = np.maximum(1, mb)
         users = self.users
-        for owner, kind, c, mb in zip(owners.tolist(), kinds.tolist(), compute.tolist(), data.tolist(), strict=True):
-            users[owner].new_task(_KINDS[kind], c, mb)
+        for owner, kind, c, data_mb in zip(owners.tolist(), kinds.tolist(), compute.tolist(), data.tolist(), strict=True):
+            users[owner].new_task(_KINDS[kind], c, data_mb)
         self.round_stats.tasks_new = total
 
     def link_between(self, a: str, b: str) -> NetworkLink:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import mesa
@@ -253,7 +254,7 @@ class MicrogridModel(MarketModel):
         self.datacollector.collect(self)
 
     @classmethod
-    def validate_params(cls, params: dict[str, Any]) -> list[tuple[str, str]]:
+    def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
         problems = []
         if params["mechanism"] not in MECHANISMS:
             problems.append(("mechanism", f"unknown mechanism {params['mechanism']!r} (one of: {', '.join(MECHANISMS)})"))

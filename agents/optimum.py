@@ -16,10 +16,14 @@ The solver is HiGHS through ``scipy.optimize.linprog``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
 from scipy.optimize import linprog
+
+if TYPE_CHECKING:
+    from agents.eastwest import EastWestModel
 
 __all__ = ["HourRecord", "RunRecord", "welfare_upper_bound"]
 
@@ -41,7 +45,7 @@ class RunRecord:
     hours: list[HourRecord] = field(default_factory=list)
 
 
-def welfare_upper_bound(model, record: RunRecord) -> float:  # type: ignore[no-untyped-def]
+def welfare_upper_bound(model: EastWestModel, record: RunRecord) -> float:
     """The LP relaxation's optimal welfare of the run ``record`` of ``model``, in micro-tokens.
 
     Raises:
