@@ -123,7 +123,7 @@ def find_solc() -> SolcInfo:
     except (OSError, SolcError):
         installed = []
     if installed:
-        path = str(solcx.get_executable(installed[0]))
+        path = str(solcx.install.get_executable(installed[0]))
         return SolcInfo(path, _version_of(path), "py-solc-x")
     solc_js = find_solcjs()
     if solc_js is None:

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from ledger import compiler
 from ledger.compiler import BUILD_DIR, CONTRACTS_DIR, check_artifacts, compile_contracts, find_solc, write_artifacts
@@ -83,6 +84,16 @@ def test_a_native_solc_on_path_comes_before_solc_js(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("SOLC_BINARY", raising=False)
     monkeypatch.setattr(compiler.shutil, "which", lambda name: str(compiler.BRIDGE) if name == "solc" else None)
     assert find_solc().origin == "PATH"
+
+
+def test_a_py_solc_x_install_comes_before_solc_js(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _no_native_solc(monkeypatch)
+    installed = tmp_path / f"solc-v{compiler.PINNED_SOLC}"  # where `solcx.install_solc` puts it
+    installed.symlink_to(compiler.BRIDGE)
+    monkeypatch.setenv("SOLCX_BINARY_PATH", str(tmp_path))
+    monkeypatch.setattr(compiler.solcx, "get_installed_solc_versions", lambda: [Version(compiler.PINNED_SOLC)])
+    solc = find_solc()
+    assert solc.origin == "py-solc-x" and solc.path == str(installed) and solc.version.startswith(compiler.PINNED_SOLC)
 
 
 def test_falls_back_to_solc_js_of_the_working_directory_or_above(
