@@ -26,6 +26,7 @@ from eth_typing import ChecksumAddress
 from eth_utils import keccak, to_canonical_address, to_checksum_address
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
+from web3.types import Wei
 
 from ledger.errors import ChainUnavailable
 
@@ -180,7 +181,7 @@ class Chain:
 
     def fund(self, account: str, wei: int = 10**18) -> None:
         """Sends ``wei`` of ether from the first unlocked account to ``account`` (gas money)."""
-        tx = self.w3.eth.send_transaction({"from": self.accounts[0], "to": account, "value": wei, "gas": 21_000})
+        tx = self.w3.eth.send_transaction({"from": self.accounts[0], "to": account, "value": Wei(wei), "gas": 21_000})
         self.w3.eth.wait_for_transaction_receipt(tx)
 
 

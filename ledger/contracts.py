@@ -33,7 +33,7 @@ from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
-from web3.types import TxReceipt
+from web3.types import TxParams, TxReceipt
 
 from ledger import gas as gas_recording
 from ledger.abi import encode as abi_encode
@@ -362,21 +362,21 @@ class Deployed:
             ContractReverted: the call reverted (as the error's named subclass).
         """
         # An explicit "from" spares eth-tester's middleware listing every account on each call.
-        params: dict[str, Any] = {"from": sender or self.chain.accounts[0]}
+        params: TxParams = {"from": sender or self.chain.accounts[0]}
         codec = _codec(self._abi_json, fn)
         data = self._encode(codec, args)
         try:
-            if data is None:  # arguments eth-abi does not take as they are: web3 normalises them (or says why not)
+            if codec is None or data is None:  # arguments eth-abi does not take as they are: web3 normalises them (or says why not)
                 return self.function(fn, *args).call(params)
-            raw = self.chain.w3.eth.call({**params, "to": self.address, "data": data})  # type: ignore[typeddict-item]
+            raw = self.chain.w3.eth.call({**params, "to": self.address, "data": data})
         except REVERT_TYPES as exc:
             raise decode_revert(self.abi, revert_data(exc)) from exc
         try:
-            values = abi_decode(codec.outputs, bytes(raw))  # type: ignore[union-attr]
+            values = abi_decode(codec.outputs, bytes(raw))
         except (DecodingError, ValueError):  # e.g. no code there: web3 says so in its own words
             return self.function(fn, *args).call(params)
-        if codec.has_address:  # type: ignore[union-attr]
-            values = tuple(_checksummed(t, v) for t, v in zip(codec.output_grammar, values, strict=True))  # type: ignore[union-attr]
+        if codec.has_address:
+            values = tuple(_checksummed(t, v) for t, v in zip(codec.output_grammar, values, strict=True))
         # web3's shape: the value of a single output, else a list of them
         return values[0] if len(values) == 1 else list(values)
 
@@ -527,7 +527,9 @@ def deploy(
             raise decode_revert(data["abi"], revert_data(exc)) from exc
         raise revert_class("DeploymentFailed")("DeploymentFailed", (data["contractName"],), b"", ["contract"])
     gas_recording.record(data["contractName"], "constructor", receipt["gasUsed"])
-    return receipt["contractAddress"]
+    address = receipt["contractAddress"]
+    assert address is not None  # the receipt of a successful creation names the contract
+    return address
 
 
 class SettlementToken(Deployed):

@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import coincurve
-from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 from eth_typing import ChecksumAddress
 from eth_utils import keccak
 
@@ -123,23 +123,23 @@ def _stretched(secret: bytes) -> bytes:
     return keccak(secret)
 
 
-def _derive(material: bytes) -> keys.PrivateKey:
+def _derive(material: bytes) -> PrivateKey:
     counter = 0
     while True:
         candidate = keccak(material + counter.to_bytes(4, "big"))
         if 0 < int.from_bytes(candidate, "big") < _SECP256K1_N:
-            return keys.PrivateKey(candidate)
+            return PrivateKey(candidate)
         counter += 1  # pragma: no cover - probability ~2**-128
 
 
 @lru_cache(maxsize=65_536)
-def _agent_key(secret: bytes, seed: int, agent_id: int) -> keys.PrivateKey:
+def _agent_key(secret: bytes, seed: int, agent_id: int) -> PrivateKey:
     if not (0 <= seed < _WORD and 0 <= agent_id < _WORD):
         raise LedgerError(f"seed {seed} and agent id {agent_id} must lie in 0 .. 2**256 - 1 to derive a key")
     return _derive(_AGENT_DOMAIN + _stretched(secret) + seed.to_bytes(32, "big") + agent_id.to_bytes(32, "big"))
 
 
-def agent_private_key(seed: int, agent_id: int, secret: bytes | None = None) -> keys.PrivateKey:
+def agent_private_key(seed: int, agent_id: int, secret: bytes | None = None) -> PrivateKey:
     """The private key of ``agent_id`` in a run seeded with ``seed`` (``secret``: the lab secret)."""
     return _agent_key(lab_secret() if secret is None else secret, seed, agent_id)
 
@@ -165,11 +165,11 @@ def agent_signing_key(seed: int, agent_id: int, secret: bytes | None = None) -> 
 
 
 @lru_cache(maxsize=64)
-def _operator_key(secret: bytes) -> keys.PrivateKey:
+def _operator_key(secret: bytes) -> PrivateKey:
     return _derive(_OPERATOR_DOMAIN + _stretched(secret))
 
 
-def operator_private_key(secret: bytes | None = None) -> keys.PrivateKey:
+def operator_private_key(secret: bytes | None = None) -> PrivateKey:
     """The lab operator's key, which signs the trade log's header, batches and close."""
     return _operator_key(lab_secret() if secret is None else secret)
 
@@ -207,7 +207,7 @@ class _AddressNumbers(dict[str, int]):
 address_number: Callable[[str], int] = _AddressNumbers().__getitem__
 
 
-class AddressBook(dict[AgentId, ChecksumAddress]):
+class AddressBook(dict[int, ChecksumAddress]):
     """Agents' addresses by agent id, each derived once through ``address_of`` (a back end's
     ``address``): a run's addresses never change, and a round or a log names the same agents
     thousands of times (a dict lookup is a fraction of a ``backend.address`` call)."""
@@ -216,6 +216,6 @@ class AddressBook(dict[AgentId, ChecksumAddress]):
         super().__init__()
         self._address_of = address_of
 
-    def __missing__(self, agent: AgentId) -> ChecksumAddress:
-        address = self[agent] = self._address_of(agent)
+    def __missing__(self, agent: int) -> ChecksumAddress:
+        address = self[agent] = self._address_of(AgentId(agent))
         return address

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 from eth_keys.exceptions import BadSignature, ValidationError
 from eth_utils import is_checksum_address, keccak
 
@@ -60,7 +61,7 @@ def signing_digest(entry: dict[str, Any]) -> bytes:
     return keccak(_PREFIX + canonical(body))
 
 
-def sign_entry(entry: dict[str, Any], key: keys.PrivateKey) -> None:
+def sign_entry(entry: dict[str, Any], key: PrivateKey) -> None:
     """Sets ``entry['operator_signature']`` (65 bytes, hex, deterministic: RFC 6979)."""
     entry[SIGNATURE_FIELD] = "0x" + key.sign_msg_hash(signing_digest(entry)).to_bytes().hex()
 

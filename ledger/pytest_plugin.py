@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 
     from ledger.chain import Chain
     from ledger.contracts import ContractReverted, Deployed
+    from ledger.gas import GasRecorder
     from ledger.suite import Suite
 
 #: Chains inside an isolated block (a test's ``ccei_chain``, a hypothesis example), innermost last.
@@ -82,7 +83,7 @@ ADMIN_INDEX = 1_000
 #: Tokens each participant starts with in its wallet (micro-units).
 WALLET_MICRO = 1_000_000_000
 
-_RECORDER = pytest.StashKey["GasRecorder"]()
+_RECORDER: pytest.StashKey[GasRecorder] = pytest.StashKey()
 _SESSIONS = pytest.StashKey["dict[str, CceiSession]"]()
 
 #: ``factory(config) -> (chain, stop)``: connects a chain for the session; ``stop`` ends what it started.
