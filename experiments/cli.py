@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from market.errors import CceiError
 
@@ -90,7 +91,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 def _cmd_scenarios(args: argparse.Namespace) -> int:
     from experiments.scenarios import builtin_scenarios, load_scenario
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in builtin_scenarios():
         s = load_scenario(name)
         rows.append({"name": name, "model": s.model, "steps": s.steps, "description": s.description})
@@ -180,16 +181,16 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             raise ReplayRefused("--rerun re-executes the whole run on memory; it takes no --mechanism, --until or --chain")
         from experiments.run import rerun
 
-        outcome = rerun(Path(args.log))
-        if outcome.matches:
-            print(f"{args.log}: the rerun wrote the same {outcome.lines} lines, byte for byte")
+        again = rerun(Path(args.log))
+        if again.matches:
+            print(f"{args.log}: the rerun wrote the same {again.lines} lines, byte for byte")
             return 0
         why = {
             True: "this is the run's code (same source and contract digest): the log is not what its header's run writes",
             False: "the code differs from the run's (source or contract digest): another code version, not necessarily a forgery",
             None: "no run.json with a code digest beside the log: cannot tell a forgery from another code version",
-        }[outcome.same_code]
-        print(f"ccei: error: {args.log}:{outcome.first_difference}: differs from the rerun; {why}", file=sys.stderr)
+        }[again.same_code]
+        print(f"ccei: error: {args.log}:{again.first_difference}: differs from the rerun; {why}", file=sys.stderr)
         return 4
     from ledger.keys import local_operator
 

@@ -41,7 +41,7 @@ class _Wealth(mesa.Agent):
 
     def exchange(self) -> None:
         if self.wealth > 0:
-            other = self.random.choice(self.model.agent_list)  # type: ignore[attr-defined]
+            other = self.random.choice(self.model.agent_list)
             other.wealth += 1
             self.wealth -= 1
 

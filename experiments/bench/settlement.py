@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from ledger.errors import LedgerError
 from ledger.keys import agent_address, agent_signing_key
 from ledger.signing import BUY, SELL, SettlementOrder, order_expiry, sign_order
 from ledger.suite import Suite, deploy_suite
+
+if TYPE_CHECKING:
+    from eth_typing import ChecksumAddress
 
 __all__ = ["DESCRIPTION", "add_arguments", "run"]
 
@@ -52,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="seed of the trade generator (default 1)")
 
 
-def _setup(chain: Chain, users: int, suppliers: int) -> tuple[Suite, list[str], list[str]]:
+def _setup(chain: Chain, users: int, suppliers: int) -> tuple[Suite, list[ChecksumAddress], list[ChecksumAddress]]:
     suite = deploy_suite(chain, extras=False)
     op = suite.admin
     buyers = [agent_address(_SEED, n) for n in range(users)]

@@ -93,7 +93,7 @@ def normalise_name(name: str) -> tuple[str, str]:
     folded = []
     for char in unicodedata.normalize("NFKC", shown):
         found = confusables.is_confusable(char, greedy=False, preferred_aliases=["latin"]) if not char.isascii() else False
-        folded.append(found[0]["homoglyphs"][0]["c"] if found else char)
+        folded.append(found[0]["homoglyphs"][0]["c"] if isinstance(found, list) and found else char)
     return shown, "".join(folded).casefold()
 
 
@@ -202,7 +202,7 @@ class PeriodRecord:
     volume: int
     surplus_micro: int
     best_micro: int
-    eq_price_micro: int | None
+    eq_price_micro: float | None
     eq_volume: int
     people: int
 
@@ -279,7 +279,7 @@ class Classroom:
 
     @property
     def model(self) -> AuctionModel:
-        return self.market  # type: ignore[return-value]  # a DemoMarket mixed into an AuctionModel
+        return self.market  # a DemoMarket mixed into an AuctionModel
 
     @property
     def unit(self) -> PriceUnit:
@@ -441,10 +441,10 @@ class Classroom:
             names = {a: s.name for a, s in by_agent.items()}
             for t in model.trades:
                 record.trades.append(ClassTrade(period, t.price, names.get(t.buyer, ""), names.get(t.seller, "")))
-                for seat in (by_agent.get(t.buyer), by_agent.get(t.seller)):
-                    if seat is not None:
-                        profit = seat.limit_micro - t.price if seat.side is Side.BUY else t.price - seat.limit_micro
-                        seat.trades.append(SeatTrade(record.number, period, t.price, profit))
+                for party in (by_agent.get(t.buyer), by_agent.get(t.seller)):
+                    if party is not None:
+                        profit = party.limit_micro - t.price if party.side is Side.BUY else t.price - party.limit_micro
+                        party.trades.append(SeatTrade(record.number, period, t.price, profit))
             prices = [t.price for t in model.trades]
             record.periods.append(
                 PeriodRecord(
@@ -512,7 +512,7 @@ class Classroom:
 
     # -- what the pages show --------------------------------------------------------------------------
 
-    def _benchmarks(self, live: list[Seat]) -> tuple[int | None, int, int]:
+    def _benchmarks(self, live: list[Seat]) -> tuple[float | None, int, int]:
         """Equilibrium price, volume and the largest surplus per period of the agents and the seats in ``live``."""
         values, costs = self._limits(live)
         eq = clear_double_auction([(v, 1) for v in values], [(c, 1) for c in costs], rule="uniform")

@@ -82,8 +82,8 @@ def map_figure(model: EastWestModel) -> Figure:
     capacity = max((dc.capacity_mcore_h for dc in model.centres), default=1)
     for dc in model.centres:
         size = 80 + 260 * dc.capacity_mcore_h / capacity
-        colour = _utilisation_colour(dc.utilization)
-        ax.scatter(dc.site.lon, dc.site.lat, s=size, marker="s", color=colour, edgecolor="black", lw=0.8, zorder=4, gid=f"dc:{dc.site.name}")
+        fill = _utilisation_colour(dc.utilization)
+        ax.scatter(dc.site.lon, dc.site.lat, s=size, marker="s", color=fill, edgecolor="black", lw=0.8, zorder=4, gid=f"dc:{dc.site.name}")
         if not dc.online:
             ax.scatter(dc.site.lon, dc.site.lat, s=size, marker="x", color="#d00", lw=2.5, zorder=5, gid=f"outage:{dc.site.name}")
         side = "E" if is_east(dc.site) else "W"

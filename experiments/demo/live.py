@@ -233,7 +233,7 @@ class DemoMarket(MarketModel):
         self.model_key = _model_key(type(self))
         self.price_unit = PriceUnit.for_prices(int(self._param("price_ceiling", 0)))
         self._labels: dict[int, str] = {}
-        advance = self.step
+        advance: Callable[[], None] = self.step
 
         def locked_step() -> None:
             with self.lock:
@@ -243,7 +243,7 @@ class DemoMarket(MarketModel):
                 self.tail.poll()
                 self.version += 1
 
-        self.step = locked_step  # type: ignore[method-assign]
+        self.step: Callable[[], None] = locked_step
         if room is not None:
             room.adopt(self)
 
@@ -252,7 +252,7 @@ class DemoMarket(MarketModel):
         if name in self.demo_params:
             return self.demo_params[name]
         for cls in type(self).__mro__:
-            p = inspect.signature(cls.__init__).parameters.get(name) if "__init__" in vars(cls) else None
+            p = inspect.signature(vars(cls)["__init__"]).parameters.get(name) if "__init__" in vars(cls) else None
             if p is not None and p.default is not inspect.Parameter.empty:
                 return p.default
         return fallback

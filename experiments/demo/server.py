@@ -123,7 +123,7 @@ def room_for(config: DemoConfig) -> tuple[Scenario, Room]:
             cls = demo_class(scenario.model_class)
 
             def build(room: Room) -> DemoMarket:
-                return cls(**scenario.params, chain=config.chain, log_dir=config.out, scenario=scenario.name, seed=config.seed, room=room)  # type: ignore[no-any-return]
+                return cls(**scenario.params, chain=config.chain, log_dir=config.out, scenario=scenario.name, seed=config.seed, room=room)
 
             _ROOMS[config] = (scenario, Room(build))
         return _ROOMS[config]

@@ -89,7 +89,7 @@ def Dashboard(room: Room, scenario: Scenario, config: DemoConfig) -> None:
     except CceiError as exc:
         solara.Error(f"ccei demo: {exc}")
         return
-    model = solara.use_reactive(current)
+    model: solara.Reactive[DemoMarket] = solara.use_reactive(current)
 
     def follow(cancel: threading.Event) -> None:
         seen = model.value.version
