@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,14 +13,14 @@ from hypothesis import strategies as st
 from agents.auction import AuctionModel, QuoteRejected, Trader, convergence, max_surplus
 from market.orders import OrderId, SettlementOutcome, Side
 
-SMITH = {
+SMITH: dict[str, Any] = {
     "buyer_values": [325, 300, 275, 250, 225, 200, 175, 150, 125, 100, 75],
     "seller_costs": [75, 100, 125, 150, 175, 200, 225, 250, 275, 300, 325],
     "price_ceiling": 400,
 }
 
 
-def run(steps: int, **kw) -> AuctionModel:  # type: ignore[no-untyped-def]
+def run(steps: int, **kw) -> AuctionModel:
     model = AuctionModel(**kw)
     for _ in range(steps):
         model.step()
@@ -45,7 +46,7 @@ def test_alpha_and_deviation_per_period_in_metrics_and_summary() -> None:
     periods: list[list[int]] = []
 
     class Settler:
-        def settle(self, step, orders, trades):  # type: ignore[no-untyped-def]
+        def settle(self, step, orders, trades):
             periods.append([t.price for t in trades])
             return SettlementOutcome(step, len(trades))
 
@@ -119,7 +120,7 @@ def test_settler_gets_each_period_and_orders_cover_trades() -> None:
     calls = []
 
     class Settler:
-        def settle(self, step, orders, trades):  # type: ignore[no-untyped-def]
+        def settle(self, step, orders, trades):
             calls.append((step, orders, trades))
             return SettlementOutcome(step, len(trades))
 
@@ -223,7 +224,7 @@ def test_efficiency_counts_the_periods_with_people_at_their_own_maximum() -> Non
 
 
 def test_same_quotes_same_trades() -> None:
-    def play() -> list:  # type: ignore[type-arg]
+    def play() -> list:
         model = AuctionModel(seed=5, strategy="zip", **SMITH)
         me = model.add_human(Side.SELL, [120])
         for price in (260, 210, 180):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -13,10 +15,10 @@ from agents.geography import CLUSTERS, is_east
 from market.carbon import SOURCE_FACTORS, EnergySource
 from market.orders import Resource
 
-SMALL = {"n_users": 40, "task_rate": 0.4}
+SMALL: dict[str, Any] = {"n_users": 40, "task_rate": 0.4}
 
 
-def run(steps: int = 12, **kw) -> EastWestModel:  # type: ignore[no-untyped-def]
+def run(steps: int = 12, **kw) -> EastWestModel:
     model = EastWestModel(seed=kw.pop("seed", 1), **{**SMALL, **kw})
     for _ in range(steps):
         model.step()
@@ -264,7 +266,8 @@ def test_demand_peaks_in_the_beijing_afternoon() -> None:
 )
 def test_bad_parameters_are_named(key: str, value: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        EastWestModel(**{key: value})
+        kwargs: dict[str, Any] = {key: value}
+        EastWestModel(**kwargs)
 
 
 def test_parameter_records_are_frozen(model: EastWestModel) -> None:

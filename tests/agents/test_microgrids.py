@@ -9,14 +9,21 @@ import pytest
 
 from agents.booking import RoundBook
 from agents.microgrids import EnergyPlatform, Grid, MicrogridAgent, MicrogridModel, daily_load_shape
-from market.orders import OrderId, Payment, Resource, SettlementOutcome, exact_price_split
+from market.bargaining import DayPlan
+from market.orders import AgentId, Order, OrderId, Payment, Resource, SettlementOutcome, exact_price_split
 
 
-def run(mechanism: str, steps: int = 24, **kw) -> MicrogridModel:  # type: ignore[no-untyped-def]
+def run(mechanism: str, steps: int = 24, **kw) -> MicrogridModel:
     model = MicrogridModel(seed=kw.pop("seed", 1), mechanism=mechanism, **kw)
     for _ in range(steps):
         model.step()
     return model
+
+
+def plan_of(model: MicrogridModel) -> DayPlan:
+    """The model's day plan (a nash model has one once it has run)."""
+    assert model.plan is not None
+    return model.plan
 
 
 @pytest.fixture(scope="module")
@@ -64,14 +71,14 @@ def test_nash_payments_settle_as_payments_when_the_day_is_agreed() -> None:
     calls: list[tuple[int, int, list[Payment]]] = []
 
     class Settler:
-        def settle(self, step, orders, trades, *, payments=()):  # type: ignore[no-untyped-def]
+        def settle(self, step, orders, trades, *, payments=()):
             calls.append((step, len(trades), list(payments)))
             return SettlementOutcome(step, len(trades))
 
     model = run("nash", steps=26, settler=Settler())
     with_payments = [(step, p) for step, _, p in calls if p]
     assert [step for step, _ in with_payments] == [1, 25]  # the first hour of each day
-    members = {int(name) for name in model.plan.members}
+    members = {int(name) for name in plan_of(model).members}
     for _, payments in with_payments:
         assert all(p.amount > 0 and p.payer != p.payee for p in payments)
         assert len({p.payment_id for p in payments}) == len(payments)
@@ -83,25 +90,25 @@ def test_nash_payments_settle_as_payments_when_the_day_is_agreed() -> None:
 def test_a_microgrid_that_exchanges_nothing_gets_nothing() -> None:
     alone = run("nash", steps=24, n_microgrids=1)
     grid = run("grid", steps=24, n_microgrids=1)
-    assert alone.plan.members == () and alone.summary_metrics()["payments_micro"] == 0
+    assert plan_of(alone).members == () and alone.summary_metrics()["payments_micro"] == 0
     assert alone.microgrids[0].wallet_micro == grid.microgrids[0].wallet_micro
     model = run("nash", steps=24)
     for i, g in enumerate(model.microgrids):
-        if str(g.agent_id) not in model.plan.members:
-            assert model.plan.share_micro[i] == model.plan.payment_micro[i] == 0
+        if str(g.agent_id) not in plan_of(model).members:
+            assert plan_of(model).share_micro[i] == plan_of(model).payment_micro[i] == 0
 
 
 def test_energy_weights_follow_the_energy_exchanged(runs: dict[str, MicrogridModel]) -> None:
     energy = run("nash", nash_weights="energy")
     equal = runs["nash"]
-    assert energy.plan.share_micro != equal.plan.share_micro
-    assert sum(energy.plan.share_micro) == sum(equal.plan.share_micro)
-    exchanged = {name: 0 for name in energy.plan.members}
-    for t in energy.plan.transfers:
+    assert plan_of(energy).share_micro != plan_of(equal).share_micro
+    assert sum(plan_of(energy).share_micro) == sum(plan_of(equal).share_micro)
+    exchanged = {name: 0 for name in plan_of(energy).members}
+    for t in plan_of(energy).transfers:
         exchanged[t.seller] += int(t.energy_wh)
         exchanged[t.buyer] += int(t.energy_wh)
-    ranked = sorted(exchanged, key=exchanged.get)  # type: ignore[arg-type]
-    share = {name: energy.plan.share_micro[energy.plan.names.index(name)] for name in exchanged}
+    ranked = sorted(exchanged, key=exchanged.__getitem__)
+    share = {name: plan_of(energy).share_micro[plan_of(energy).names.index(name)] for name in exchanged}
     assert share[ranked[0]] <= share[ranked[-1]]
 
 
@@ -132,7 +139,7 @@ def test_every_trade_is_covered_by_its_orders(runs: dict[str, MicrogridModel]) -
 
 def test_microgrids_bid_their_shortfall_at_retail_and_offer_their_surplus_at_feed_in(runs: dict[str, MicrogridModel]) -> None:
     model = runs["nash"]
-    by_owner = {}
+    by_owner: dict[AgentId, list[Order]] = {}
     for o in model.orders:
         by_owner.setdefault(o.owner, []).append(o)
     for g in model.microgrids:
@@ -181,6 +188,6 @@ def test_exact_price_split_rejects_nonsense() -> None:
 def test_round_book_rejects_money_without_units() -> None:
     book = RoundBook(itertools.count(1), 0)
     with pytest.raises(ValueError, match="for no units"):
-        book.add(1, 2, Resource.ENERGY, 0, 5)
+        book.add(AgentId(1), AgentId(2), Resource.ENERGY, 0, 5)
     with pytest.raises(ValueError, match="negative leg"):
-        book.add(1, 2, Resource.ENERGY, -1, 5)
+        book.add(AgentId(1), AgentId(2), Resource.ENERGY, -1, 5)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import mesa
 
 from agents.posted_price import ComputeBuyer, ComputeSupplier, PostedPriceModel
-from market.orders import Order, SettlementOutcome, Trade
+from market.orders import Order, Payment, SettlementOutcome, Trade
 
 
 class RecordingSettler:
     def __init__(self) -> None:
         self.calls: list[tuple[int, list[Order], list[Trade]]] = []
 
-    def settle(self, step: int, orders: list[Order], trades: list[Trade]) -> SettlementOutcome:
+    def settle(self, step: int, orders: list[Order], trades: list[Trade], *, payments: Sequence[Payment] = ()) -> SettlementOutcome:
         self.calls.append((step, list(orders), list(trades)))
         return SettlementOutcome(batch_id=step, trades=len(trades), transactions=1, gas_used=1000)
 

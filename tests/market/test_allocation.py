@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -30,7 +32,7 @@ from market.carbon import CarbonReport
 from market.errors import MechanismError
 from market.network import CLUSTERS, Link, region_graph
 
-SOLVERS = [allocate_greedy, allocate_milp]
+SOLVERS: list[Callable[[AllocationProblem], Allocation]] = [allocate_greedy, allocate_milp]
 
 
 def two_regions(bandwidth: float = math.inf) -> nx.Graph:
@@ -241,13 +243,13 @@ GOOD_DC = CentreOffer("e", "east", 10, 1)
         ({"tasks": (GOOD_TASK._replace(origin="mars"),)}, "origin 'mars'"),
         ({"tasks": (GOOD_TASK, GOOD_TASK)}, "task ids must be unique"),
         ({"tasks": (GOOD_TASK._replace(compute_mcore_h=-1),)}, "task 1: compute"),
-        ({"tasks": (GOOD_TASK._replace(compute_mcore_h=None),)}, "task 1: .* non-negative numbers"),
-        ({"tasks": (GOOD_TASK._replace(data_mb="5"),)}, "task 1: .* non-negative numbers"),
-        ({"tasks": (GOOD_TASK._replace(value_micro=math.nan),)}, "task 1: .* non-negative numbers"),
-        ({"tasks": (GOOD_TASK, GOOD_TASK._replace(task_id=2, max_latency_ms=None))}, "task 2: .* non-negative numbers"),
+        ({"tasks": (GOOD_TASK._replace(compute_mcore_h=None),)}, "task 1: .* non-negative numbers"),  # type: ignore[arg-type]  # a wrong type on purpose
+        ({"tasks": (GOOD_TASK._replace(data_mb="5"),)}, "task 1: .* non-negative numbers"),  # type: ignore[arg-type]  # a wrong type on purpose
+        ({"tasks": (GOOD_TASK._replace(value_micro=math.nan),)}, "task 1: .* non-negative numbers"),  # type: ignore[arg-type]  # a wrong type on purpose
+        ({"tasks": (GOOD_TASK, GOOD_TASK._replace(task_id=2, max_latency_ms=None))}, "task 2: .* non-negative numbers"),  # type: ignore[arg-type]  # a wrong type on purpose
         ({"tasks": (GOOD_TASK._replace(release=2, deadline=1),)}, "window 2..1"),
         ({"tasks": (GOOD_TASK._replace(deadline=5),)}, "not within slots"),
-        ({"tasks": (GOOD_TASK._replace(release=None),)}, "window None..None"),
+        ({"tasks": (GOOD_TASK._replace(release=None),)}, "window None..None"),  # type: ignore[arg-type]  # a wrong type on purpose
         ({"datacentres": (GOOD_DC._replace(region="moon"),)}, "region 'moon'"),
         ({"datacentres": (GOOD_DC, GOOD_DC)}, "names must be unique"),
         ({"datacentres": (GOOD_DC._replace(pue=0.9),)}, "PUE"),
@@ -267,7 +269,8 @@ def test_rejects_bad_links_and_parameters() -> None:
     g.add_edge("east", "west")  # no latency
     with pytest.raises(MechanismError, match="latency_ms"):
         allocate_greedy(AllocationProblem((GOOD_TASK,), (GOOD_DC,), g))
-    for bad in ({"candidates": 0}, {"starts": 4}, {"passes": -1}):
+    bads: list[dict[str, Any]] = [{"candidates": 0}, {"starts": 4}, {"passes": -1}]
+    for bad in bads:
         with pytest.raises(MechanismError, match="starts must be 1-3"):
             allocate_greedy(AllocationProblem((GOOD_TASK,), (GOOD_DC,), two_regions()), **bad)
     with pytest.raises(MechanismError, match="must be positive"):
@@ -278,7 +281,7 @@ def test_rejects_bad_links_and_parameters() -> None:
 # shares) at once against the checks one at a time, the compiled costs against the formula bundle
 # by bundle, and the construction without the local search's bookkeeping against the one with it.
 
-BREAKS = {
+BREAKS: dict[str, list[Any]] = {
     "origin": ["mars"],
     "compute_mcore_h": [-1, -0.5, math.nan, math.inf],
     "data_mb": [-1, -0.5, math.nan, math.inf],

@@ -80,7 +80,7 @@ def test_orders_in_trades_out() -> None:
     )
     assert r.clearing_price == 420  # interval [max(300, 420), min(420, 450)]
     pab = clear_double_auction(bids, asks, "pay-as-bid")
-    assert [t.price for t in pab.trades] == [300, 300]  # trades carry the seller's price ...
+    assert [t.price for t in pab.trades] == [300, 300]  # type: ignore[union-attr]  # orders in, Trades out; they carry the seller's price ...
     assert pab.operator_revenue == 30 * 200 + 10 * 120  # ... and the buyers' spread goes to the operator
 
 
@@ -263,5 +263,5 @@ def test_fill_amounts() -> None:
 
 
 def test_numpy_numbers_are_accepted() -> None:
-    r = clear_double_auction([(np.int64(10), np.int64(2))], [(np.int64(4), np.int64(2))])
+    r = clear_double_auction([(np.int64(10), np.int64(2))], [(np.int64(4), np.int64(2))])  # type: ignore[list-item]  # numpy on purpose
     assert (r.clearing_price, r.volume) == (7, 2) and isinstance(r.clearing_price, int)

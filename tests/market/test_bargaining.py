@@ -191,7 +191,7 @@ def test_outcome_invariants(mgs: list[Microgrid], data: st.DataObject) -> None:
             assert out.payment_micro[i] == 0 and all(name not in (p.payer, p.payee) for p in out.payments)
     for t in out.transfers:
         assert t.energy_wh > 0
-        if lines is not None:
+        if limit is not None:
             assert {t.seller, t.buyer} == {mgs[0].name, mgs[1].name} and t.energy_wh <= limit + 1e-6
 
 
@@ -288,16 +288,16 @@ def test_day_plan_is_individually_rational_budget_balanced_and_pays_no_idle_micr
             share = plan.share_micro[plan.names.index(m)]
             assert abs(share * sum(w.values()) - plan.saving_micro * w[m]) < sum(w.values())
     # the physical plan: energy balances, batteries within their limits
-    for i, m in enumerate(mgs):
-        level = m.storage_initial_wh
-        for t in range(periods):
-            s = plan.storage_wh[i][t]
-            assert abs(s) <= m.storage_power_wh
-            level += s * m.storage_efficiency if s > 0 else s
-            assert -1e-6 <= level <= m.storage_capacity_wh + 1e-6
-            assert plan.position_wh[i][t] == m.generation_wh[t] - m.load_wh[t] - s
-            flow = sum(int(x.energy_wh) * ((x.buyer == m.name) - (x.seller == m.name)) for x in plan.transfers if x.period == t)
-            assert plan.grid_wh[i][t] == plan.position_wh[i][t] + flow
+    for i, mg in enumerate(mgs):
+        level = mg.storage_initial_wh
+        for hour in range(periods):
+            s = plan.storage_wh[i][hour]
+            assert abs(s) <= mg.storage_power_wh
+            level += s * mg.storage_efficiency if s > 0 else s
+            assert -1e-6 <= level <= mg.storage_capacity_wh + 1e-6
+            assert plan.position_wh[i][hour] == mg.generation_wh[hour] - mg.load_wh[hour] - s
+            flow = sum(int(x.energy_wh) * ((x.buyer == mg.name) - (x.seller == mg.name)) for x in plan.transfers if x.period == hour)
+            assert plan.grid_wh[i][hour] == plan.position_wh[i][hour] + flow
     assert n == len(plan.names)
 
 
@@ -340,7 +340,7 @@ def hourly_dispatch_cost(mgs: list[Microgrid]) -> tuple[float, list[float]]:
     """Each battery dispatched alone hour by hour (charge a surplus, discharge into a deficit), then
     the hour's surpluses netted against its deficits, the rest traded with the grid at one tariff
     pair: the old model's operation. Returns its cost and every battery's final level."""
-    buy, sell = float(mgs[0].grid_buy_price_micro), float(mgs[0].grid_sell_price_micro)
+    buy, sell = float(mgs[0].grid_buy_price_micro), float(mgs[0].grid_sell_price_micro)  # type: ignore[arg-type]  # one tariff here
     soc = [float(m.storage_initial_wh) for m in mgs]
     cost = 0.0
     for t in range(len(mgs[0].load_wh)):

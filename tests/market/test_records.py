@@ -3,6 +3,8 @@ allocation tasks and assignments, carbon reports): immutable values, equal when 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,7 +22,7 @@ VALUES = st.one_of(st.integers(), st.text(max_size=3), st.none())
 
 @pytest.mark.parametrize("cls", RECORDS, ids=lambda c: c.__name__)
 @given(data=st.data(), by_keyword=st.booleans())
-def test_a_record_holds_its_fields_compares_by_value_and_cannot_change(cls: type, data: st.DataObject, by_keyword: bool) -> None:
+def test_a_record_holds_its_fields_compares_by_value_and_cannot_change(cls: Any, data: st.DataObject, by_keyword: bool) -> None:
     names = cls._fields
     values = data.draw(st.lists(VALUES, min_size=len(names), max_size=len(names)))
     kwargs = dict(zip(names, values, strict=True))
@@ -34,7 +36,7 @@ def test_a_record_holds_its_fields_compares_by_value_and_cannot_change(cls: type
     with pytest.raises(AttributeError):
         setattr(record, last, 1)
     with pytest.raises(AttributeError):
-        record.extra = 1  # type: ignore[attr-defined]  # no instance dict to grow
+        record.extra = 1  # no instance dict to grow
 
 
 def test_defaults_apply() -> None:
@@ -47,13 +49,13 @@ def test_defaults_apply() -> None:
 
 def test_a_record_refuses_missing_extra_and_unknown_arguments() -> None:
     with pytest.raises(TypeError, match="missing 1 required positional argument: 'expiry'"):
-        SettlementOrder("0x", 1, 0, 2, 3, 4)  # type: ignore[call-arg]
+        SettlementOrder("0x", 1, 0, 2, 3, 4)  # type: ignore[call-arg, arg-type]
     with pytest.raises(TypeError, match="takes 8 positional arguments but 9 were given"):
-        SettlementOrder("0x", 1, 0, 2, 3, 4, 5, 6)  # type: ignore[call-arg]
+        SettlementOrder("0x", 1, 0, 2, 3, 4, 5, 6)  # type: ignore[call-arg, arg-type]
     with pytest.raises(TypeError, match="unexpected keyword argument 'vintage'"):
-        SettlementOrder("0x", 1, 0, 2, 3, 4, 5, vintage=1)  # type: ignore[call-arg]
+        SettlementOrder("0x", 1, 0, 2, 3, 4, 5, vintage=1)  # type: ignore[call-arg, arg-type]
     with pytest.raises(ValueError, match="Got unexpected field names: \\['vintage'\\]"):
-        SettlementOrder("0x", 1, 0, 2, 3, 4, 5)._replace(vintage=1)
+        SettlementOrder("0x", 1, 0, 2, 3, 4, 5)._replace(vintage=1)  # type: ignore[call-arg, arg-type]
 
 
 def test_carbon_reports_add_field_by_field() -> None:
