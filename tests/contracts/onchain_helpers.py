@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import coincurve
-from eth_typing import ChecksumAddress
+from eth_typing import Address, ChecksumAddress
 
 from ledger.batch import Fill, SettlementBatch, assemble_batch
 from ledger.contracts import load_artifact
@@ -132,7 +132,7 @@ def storage_writes() -> Iterator[list[tuple[str, int]]]:
     writes: list[tuple[str, int]] = []
     original = BaseState.set_storage
 
-    def recording(self: BaseState, address: bytes, slot: int, value: int) -> None:
+    def recording(self: BaseState, address: Address, slot: int, value: int) -> None:
         writes.append((to_checksum_address(address), slot))
         original(self, address, slot, value)
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from eth_typing import ChecksumAddress
+
 import pytest
 from onchain_helpers import SALT, SECRET, Market
 
@@ -52,7 +54,7 @@ class Sla:
         )
         return dataclasses.replace(base, **changes)
 
-    def offer(self, sender: str | None = None, **changes: Any) -> tuple[int, AgreementTerms]:
+    def offer(self, sender: ChecksumAddress | None = None, **changes: Any) -> tuple[int, AgreementTerms]:
         terms = self.terms(**changes)
         sender = sender or self.supplier
         self.token.approve(self.c.address, terms.collateral, sender=sender)
@@ -165,7 +167,7 @@ def test_offer_checks(sla: Sla) -> None:
     network, outsider = m.accounts.network_supplier, m.accounts.outsider
     sla.token.approve(c.address, 10**9, sender=sla.supplier)
 
-    def offer(sender: str = sla.supplier, **changes: Any) -> ContractReverted:
+    def offer(sender: ChecksumAddress = sla.supplier, **changes: Any) -> ContractReverted:
         with pytest.raises(ContractReverted) as caught:
             c.offer(sla.terms(**changes), sender=sender)
         return caught.value

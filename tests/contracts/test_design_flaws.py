@@ -102,7 +102,8 @@ def test_a_generator_cannot_issue_certificates_it_declares_itself(market: Market
     )
     with pytest.raises(Exception):  # noqa: B017, PT011 - any revert: the function is gone
         self_declared.functions.issue(10**6, 2030).transact({"from": generator, "gas": 300_000})
-        assert certs.chain.w3.eth.get_transaction_receipt(certs.chain.w3.eth.get_block("latest")["transactions"][-1])["status"] == 1
+        last = certs.chain.w3.eth.get_block("latest")["transactions"][-1]
+        assert certs.chain.w3.eth.get_transaction_receipt(last)["status"] == 1  # type: ignore[arg-type]  # a hash: no full transactions
     assert_reverts(lambda: certs.attest_generation(generator, 7, 1_500, sender=generator), "AccessControlUnauthorizedAccount")
     certs.grant_role(certs.meter_role(), meter, sender=market.admin)
     certificate_id = certs.attest_generation(generator, 7, 1_500, sender=meter)
@@ -153,12 +154,14 @@ def test_chain_blocks_follow_the_simulated_clock(spec: str, request: pytest.Fixt
         backend.begin_round(0)
         backend.open_accounts({AgentId(1): 1_000, AgentId(2): 0})
         w3 = backend.chain.w3
+        assert backend.round_first_block is not None
         first = w3.eth.get_block(backend.round_first_block)
         assert first["timestamp"] == round_time(0)
         latest = w3.eth.get_block("latest")
         assert latest["timestamp"] == round_time(0) + latest["number"] - first["number"]
         backend.begin_round(5)
         backend.withdraw(AgentId(1), 10)  # funds the agent with gas, then withdraws: two blocks
+        assert backend.round_first_block is not None
         first = w3.eth.get_block(backend.round_first_block)
         latest = w3.eth.get_block("latest")
         assert first["timestamp"] == round_time(5)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from eth_typing import ChecksumAddress
+
 import pytest
 from onchain_helpers import SALT, SECRET, Market, test_only_artifact
 
@@ -32,7 +34,7 @@ def hook_token(ccei_deploy: Deploy, attacker: Deployed, market: Market) -> Deplo
     return token
 
 
-def _as(attacker: Deployed, target: Deployed, fn: str, *args: Any, sender: str) -> Any:
+def _as(attacker: Deployed, target: Deployed, fn: str, *args: Any, sender: ChecksumAddress) -> Any:
     """The attacker contract calls ``target.fn(*args)`` as itself."""
     return attacker.transact("execute", target.address, target.contract.encode_abi(fn, args=list(args)), sender=sender)
 

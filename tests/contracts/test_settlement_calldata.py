@@ -10,6 +10,8 @@ Solidity's ABI decoder, which refuses what web3 would never encode.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
@@ -66,11 +68,11 @@ NARROW_FIELDS = [
 ]
 
 
-def _int(value: object) -> object:
+def _int(value: object) -> Any:
     return int(value, 16) if isinstance(value, str) and value.startswith("0x") else value
 
 
-def _wide(value: object) -> object:
+def _wide(value: object) -> Any:
     """``value`` as nested lists with addresses as integers (for :data:`WIDE_TYPES`)."""
     if isinstance(value, list | tuple):
         return [_wide(v) for v in value]

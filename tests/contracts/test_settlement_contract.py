@@ -234,7 +234,7 @@ def test_batch_caps(funded_market: Market) -> None:
     assert caught.value.error_args == (MAX_BATCH_PAYMENTS + 1, MAX_BATCH_PAYMENTS)
     crowd = tuple(f"0x{n:040x}" for n in range(1, MAX_BATCH_PARTICIPANTS + 2))
     with pytest.raises(ContractReverted) as caught:
-        m.settle(SettlementBatch(1, crowd, base.orders, base.trades))
+        m.settle(SettlementBatch(1, crowd, base.orders, base.trades))  # type: ignore[arg-type]  # made-up addresses
     assert caught.value.error_args == (MAX_BATCH_PARTICIPANTS + 1, MAX_BATCH_PARTICIPANTS)
     full = SettlementBatch(1, base.participants, base.orders, base.trades * MAX_BATCH_TRADES)
     receipt = m.settle(full)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from eth_typing import ChecksumAddress
+
 import pytest
 from onchain_helpers import Market
 
@@ -14,7 +16,7 @@ from ledger.pytest_plugin import assert_reverts
 from ledger.signing import SELL, ZERO_ADDRESS, OrderDomain, Signature, SignedOrder, malleable_twin
 
 
-def _reverted(m: Market, *fills: tuple[SignedOrder, str, int, int], batch_id: int = 1) -> ContractReverted:
+def _reverted(m: Market, *fills: tuple[SignedOrder, SignedOrder | ChecksumAddress, int, int], batch_id: int = 1) -> ContractReverted:
     with pytest.raises(ContractReverted) as caught:
         m.settle(m.batch(batch_id, *fills))
     return caught.value

@@ -140,7 +140,7 @@ def test_public_constants_match_the_python_side(market: Market) -> None:
     assert suite.token.call("MINTER_ROLE") == MINTER_ROLE and suite.token.call("DEFAULT_ADMIN_ROLE") == ADMIN_ROLE
     assert suite.settlement.call("PAUSER_ROLE") == PAUSER_ROLE
     assert suite.registry.call("REGISTRAR_ROLE") == REGISTRAR_ROLE
-    assert [suite.registry.call(c.name) for c in Capacity] == [int(c) for c in Capacity]
+    assert [suite.registry.call(str(c.name)) for c in Capacity] == [int(c) for c in Capacity]
     assert suite.registry.call("MAX_REGISTER_BATCH") == 256
     fields = ",".join(f"{f['type']} {f['name']}" for f in ORDER_TYPE)
     from eth_utils import keccak

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
+from eth_typing import ChecksumAddress
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -51,7 +53,7 @@ AGENTS = [AgentId(a) for a in range(4)]
 FUNDS = 50_000
 
 
-def addr(agent: int) -> str:
+def addr(agent: int) -> ChecksumAddress:
     return agent_address(SEED, agent)
 
 
@@ -139,7 +141,7 @@ def _rule_cases() -> list[tuple[str, Callable[[MemoryBackend], SettlementBatch],
         ("payments cap", lambda m: dataclasses.replace(b, payments=(p,) * 257), ("BatchTooLarge", 257, 256)),
         (
             "participants cap",
-            lambda m: dataclasses.replace(b, participants=tuple(f"0x{n:040x}" for n in range(1, 514))),
+            lambda m: dataclasses.replace(b, participants=tuple(f"0x{n:040x}" for n in range(1, 514))),  # type: ignore[misc]  # made-up addresses
             ("BatchTooLarge", 513, MAX_BATCH_PARTICIPANTS),
         ),
         ("unsorted", lambda m: dataclasses.replace(b, participants=b.participants[::-1]), ("ParticipantsNotSorted", 1)),
@@ -283,7 +285,7 @@ def test_expiry_uses_the_clock_at_minus_one_zero_and_plus_one() -> None:
     deadline = round_time(5)
     for now, outcome in ((deadline - 1, "ok"), (deadline, "ok"), (deadline + 1, "OrderExpired")):
         m = memory(clock=lambda _batch, now=now: now)
-        assert rejected(lambda m=m: m.settle_batch(assemble_batch(1, [fill(order(0, 1, expiry=deadline), 1)])))[0] == outcome
+        assert rejected(partial(m.settle_batch, assemble_batch(1, [fill(order(0, 1, expiry=deadline), 1)])))[0] == outcome
 
 
 def test_the_default_clock_is_the_start_of_the_batch_round() -> None:
@@ -374,7 +376,7 @@ def test_memory_refuses_negative_indices_as_out_of_range() -> None:
         (dataclasses.replace(b, trades=(BatchTrade(0, -1, 1, 1),)), ("OrderOutOfRange", 0, -1)),
         (dataclasses.replace(b, payments=(p._replace(payer_party=-1),)), ("PaymentPartyOutOfRange", 0, -1)),
     ):
-        assert rejected(lambda batch=batch: memory().settle_batch(batch)) == expected
+        assert rejected(partial(memory().settle_batch, batch)) == expected
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -420,7 +422,7 @@ def test_random_rounds_give_identical_outcomes_and_balances(
                     for buyer, oid, seller, price, qty in fills
                 ],
             )
-            assert rejected(lambda b=batch: chain_backend.settle_batch(b)) == rejected(lambda b=batch: m.settle_batch(b))
+            assert rejected(partial(chain_backend.settle_batch, batch)) == rejected(partial(m.settle_batch, batch))
         assert chain_backend.balances() == m.balances()
         assert balances_digest(chain_backend.balances_by_address()) == balances_digest(m.balances_by_address())
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from eth_typing import ChecksumAddress
 
 from ledger.batch import (
     UNSIGNED,
@@ -28,11 +29,11 @@ SEED = 4
 DOMAIN = OrderDomain(1, agent_address(0, 0))
 
 
-def address(agent: AgentId) -> str:
+def address(agent: AgentId) -> ChecksumAddress:
     return agent_address(SEED, int(agent))
 
 
-def key(agent: AgentId):  # type: ignore[no-untyped-def]
+def key(agent: AgentId):
     return agent_signing_key(SEED, int(agent))
 
 

@@ -4,8 +4,11 @@ and on a real JSON-RPC node (anvil from npm, when installed)."""
 from __future__ import annotations
 
 import os
+from typing import cast
 
 import pytest
+from hexbytes import HexBytes
+from web3.types import Wei
 
 from ledger.backends import ChainBackend
 from ledger.batch import Fill, assemble_batch
@@ -32,8 +35,8 @@ def test_a_fresh_embedded_suite_lands_on_the_predicted_domain() -> None:
     assert suite.token.address == create_address(EMBEDDED_DEPLOYER, 0)
 
 
-def _transfer(chain: Chain, wei: int = 1) -> int:
-    tx = chain.w3.eth.send_transaction({"from": chain.accounts[0], "to": chain.accounts[1], "value": wei, "gas": 21_000})
+def _transfer(chain: Chain, wei: int = 1) -> HexBytes:
+    tx = chain.w3.eth.send_transaction({"from": chain.accounts[0], "to": chain.accounts[1], "value": Wei(wei), "gas": 21_000})
     return tx
 
 
@@ -70,7 +73,7 @@ def test_unlock_and_fund_let_a_new_key_send(ccei_chain: Chain) -> None:
     address = ccei_chain.unlock(key)
     assert ccei_chain.unlock(key) == address  # idempotent
     ccei_chain.fund(address, 10**17)
-    tx = ccei_chain.w3.eth.send_transaction({"from": address, "to": ccei_chain.accounts[0], "value": 1, "gas": 21_000})
+    tx = ccei_chain.w3.eth.send_transaction({"from": address, "to": ccei_chain.accounts[0], "value": Wei(1), "gas": 21_000})
     assert ccei_chain.w3.eth.get_transaction_receipt(tx)["status"] == 1
 
 
@@ -121,14 +124,15 @@ def test_connect_revm_without_pyrevm_is_one_line_saying_how_to_install_it(monkey
         connect("revm")
 
 
-def test_an_anvil_node_is_stopped_with_every_process_of_its_group(start_anvil) -> None:  # type: ignore[no-untyped-def]
+def test_an_anvil_node_is_stopped_with_every_process_of_its_group(start_anvil) -> None:
     import psutil
 
     from ledger.chain import AnvilNode
 
     node: AnvilNode = start_anvil()
     assert connect(node.url).chain_id == 31337
-    assert node.process.args[0].endswith("/bin/anvil") and "node_modules/.bin" not in node.process.args[0]
+    command = cast(list[str], node.process.args)
+    assert command[0].endswith("/bin/anvil") and "node_modules/.bin" not in command[0]
     assert os.getpgid(node.pid) == node.pid  # leads its own group
     node.kill()
     assert not psutil.pid_exists(node.pid) or psutil.Process(node.pid).status() == psutil.STATUS_ZOMBIE
@@ -136,7 +140,7 @@ def test_an_anvil_node_is_stopped_with_every_process_of_its_group(start_anvil) -
         connect(node.url, timeout_s=1)
 
 
-def test_without_an_anvil_binary_starting_one_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_without_an_anvil_binary_starting_one_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     from ledger.chain import ANVIL_ENV, AnvilNode, find_anvil
 
     monkeypatch.setenv(ANVIL_ENV, str(tmp_path / "missing"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -70,9 +71,9 @@ def test_events_are_frozen_dataclasses_with_snake_case_fields() -> None:
     assert cls.__name__ == "TradeSettled" and cls.__module__ == "ledger.events"
     event = cls(batch_id=1, buyer="b", seller="s", bid_order_id=2, ask_order_id=5, resource=0, price=3, quantity=4)
     with pytest.raises(AttributeError):
-        event.price = 5  # type: ignore[misc]
+        event.price = 5
     deposited = event_class(json_abi(), "Deposited")
-    assert [f for f in deposited.__dataclass_fields__] == ["from_", "account", "amount"]
+    assert [f.name for f in dataclasses.fields(deposited)] == ["from_", "account", "amount"]
 
 
 def json_abi() -> str:

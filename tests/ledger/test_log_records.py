@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from ledger.session import authorization_fields, order_fields
 from ledger.signing import SettlementOrder, Signature, SignedOrder
 from ledger.tradelog import TradeLogWriter, entry_hash, read_log, trade_fields
-from market.orders import Order, Resource, Side, Trade
+from market.orders import AgentId, Order, OrderId, Resource, Side, Trade
 
 U64 = st.integers(0, 2**64 - 1)
 IDS = st.integers(0, 2**32)
@@ -71,8 +71,8 @@ def test_authorization_lines_are_canonical_json_of_the_authorization(
 
 
 def test_a_record_is_written_with_its_enum_values_not_their_names() -> None:
-    trade = Trade(3, 7, 9, Resource.ENERGY, 11, 5, 1, 2)
+    trade = Trade(3, AgentId(7), AgentId(9), Resource.ENERGY, 11, 5, OrderId(1), OrderId(2))
     assert trade_fields(trade)["resource"] == Resource.ENERGY.value
-    order = Order(1, 7, Side.BUY, Resource.COMPUTE, 2, 3, 4)
+    order = Order(OrderId(1), AgentId(7), Side.BUY, Resource.COMPUTE, 2, 3, 4)
     assert (order_fields(order)["side"], order_fields(order)["resource"]) == (Side.BUY.value, Resource.COMPUTE.value)
     assert type(order_fields(order)["side"]) is str

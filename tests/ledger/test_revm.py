@@ -7,6 +7,7 @@ import pytest
 from web3 import Web3
 from web3.exceptions import ContractCustomError, Web3RPCError
 from web3.middleware import Web3Middleware
+from web3.types import TxParams, Wei
 
 from ledger.backends import ChainBackend, open_backend
 from ledger.batch import Fill, assemble_batch
@@ -58,6 +59,7 @@ def test_cancun_opcodes_run_and_transient_storage_is_cleared_between_transaction
     receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": sender, "data": _TRANSIENT_INIT, "gas": 200_000}))
     assert receipt["status"] == 1
     address = receipt["contractAddress"]
+    assert address is not None
     assert bytes(w3.eth.get_code(address)) == _TRANSIENT_RUNTIME
     for _ in range(2):
         sent = w3.eth.send_transaction({"from": sender, "to": address, "gas": 100_000})
@@ -69,7 +71,7 @@ def test_contract_addresses_follow_the_sender_nonce_as_on_eth_tester(chain: Revm
     tester = connect("eth-tester")
     for c in (chain, tester):
         deploy_suite(c, extras=False)
-        c.w3.eth.send_transaction({"from": c.accounts[0], "to": c.accounts[1], "value": 1, "gas": 21_000})
+        c.w3.eth.send_transaction({"from": c.accounts[0], "to": c.accounts[1], "value": Wei(1), "gas": 21_000})
     assert deploy_suite(chain, extras=False).settlement.address == deploy_suite(tester, extras=False).settlement.address
     assert chain.w3.eth.get_transaction_count(chain.accounts[0]) == tester.w3.eth.get_transaction_count(tester.accounts[0])
 
@@ -174,9 +176,9 @@ def test_the_direct_eth_module_returns_what_web3s_generic_path_returns(chain: Re
     receipt = suite.registry.register_many([user, chain.accounts[2]], Capacity.USER, sender=admin)
     assert len(receipt["logs"]) == 2
     assert generic.eth.get_transaction_receipt(receipt["transactionHash"]) == receipt
-    call = {"from": admin, "to": suite.token.address, "data": suite.token.encode_fast("balanceOf", admin)}
+    call: TxParams = {"from": admin, "to": suite.token.address, "data": suite.token.encode_fast("balanceOf", admin)}
     assert generic.eth.call(call) == chain.w3.eth.call(call)
-    failing = {"from": user, "to": suite.token.address, "data": suite.token.encode_fast("mint", user, 1)}
+    failing: TxParams = {"from": user, "to": suite.token.address, "data": suite.token.encode_fast("mint", user, 1)}
     errors = []
     for w3 in (chain.w3, generic):
         with pytest.raises(ContractCustomError) as caught:
@@ -217,7 +219,7 @@ def test_the_node_refuses_bad_transactions_with_a_json_rpc_error(chain: RevmChai
     tx = {**tx, "from": tx["from"] or chain.accounts[0]}
     block = chain.w3.eth.block_number
     with pytest.raises(Web3RPCError, match=message):
-        chain.w3.eth.send_transaction(tx)
+        chain.w3.eth.send_transaction(tx)  # type: ignore[arg-type]  # malformed on purpose
     assert chain.w3.eth.block_number == block
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import dataclasses
 import heapq
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
+from eth_typing import ChecksumAddress
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +40,7 @@ SEED = 5
 AGENTS = 6
 
 
-def addr(agent: int) -> str:
+def addr(agent: int) -> ChecksumAddress:
     return agent_address(SEED, agent)
 
 
@@ -56,7 +58,7 @@ EDGES = st.sampled_from([-1, 2**64 - 1, 2**64])
 
 def with_an_edge(draw: st.DrawFn, rows: list[tuple[Any, ...]], columns: tuple[int, int]) -> list[tuple[Any, ...]]:
     """``rows`` with, in every other draw, a price or quantity column of one row at an edge."""
-    if rows and draw(st.booleans()):
+    if rows and draw(st.booleans()) is True:
         n, column = draw(st.integers(0, len(rows) - 1)), draw(st.sampled_from(columns))
         rows[n] = (*rows[n][:column], draw(EDGES), *rows[n][column + 1 :])
     return rows
@@ -138,11 +140,11 @@ class ReferenceBackend(MemoryBackend):
             if fill == 0:
                 continue
             o = bo.signed.order
-            key = (o.owner.lower(), o.order_id)
-            total = staged.get(key, self._filled.get(key, 0)) + fill
+            filled_key = (o.owner.lower(), o.order_id)
+            total = staged.get(filled_key, self._filled.get(filled_key, 0)) + fill
             if total > o.quantity:
                 raise SettlementRejected("OrderOverfilled", o.owner, o.order_id, total, o.quantity)
-            staged[key] = total
+            staged[filled_key] = total
         updated = {}
         for account, key, d in zip(batch.participants, accounts, delta, strict=True):
             if d == 0:
@@ -156,12 +158,12 @@ class ReferenceBackend(MemoryBackend):
         self._settled.add(batch.batch_id)
         if self.forget_expired:
             expiry_of = {(bo.signed.order.owner.lower(), bo.signed.order.order_id): bo.signed.order.expiry for bo in batch.orders}
-            for key in staged:
-                heapq.heappush(self._heap, (expiry_of[key], key))
+            for filled_key in staged:
+                heapq.heappush(self._heap, (expiry_of[filled_key], filled_key))
             now = self.clock(batch.batch_id)
             while self._heap and self._heap[0][0] < now:
-                _, key = heapq.heappop(self._heap)
-                self._filled.pop(key, None)
+                _, filled_key = heapq.heappop(self._heap)
+                self._filled.pop(filled_key, None)
         return batch.batch_id
 
 
@@ -209,14 +211,14 @@ def batches(draw: st.DrawFn) -> SettlementBatch:
     elif damage == "case":  # an owner spelled in lower case: still its party's address
         i = draw(st.integers(0, k - 1))
         orders = list(batch.orders)
-        lower = SignedOrder(orders[i].signed.order._replace(owner=orders[i].signed.order.owner.lower()), UNSIGNED)
+        lower = SignedOrder(orders[i].signed.order._replace(owner=orders[i].signed.order.owner.lower()), UNSIGNED)  # type: ignore[arg-type]  # not checksummed on purpose
         orders[i] = BatchOrder(lower, orders[i].party)
         batch = dataclasses.replace(batch, orders=tuple(orders))
     elif damage == "field":
         i = draw(st.integers(0, k - 1))
         orders = list(batch.orders)
         field = draw(st.sampled_from(["order_id", "limit_price", "quantity", "expiry", "resource", "side"]))
-        wide = SignedOrder(orders[i].signed.order._replace(**{field: draw(st.sampled_from([-1, 256, 2**64]))}), UNSIGNED)
+        wide = SignedOrder(orders[i].signed.order._replace(**{field: draw(st.sampled_from([-1, 256, 2**64]))}), UNSIGNED)  # type: ignore[arg-type]
         orders[i] = BatchOrder(wide, orders[i].party)
         batch = dataclasses.replace(batch, orders=tuple(orders))
     elif damage == "trade":
@@ -244,9 +246,9 @@ def rejection(action: Callable[[], Any]) -> Any:
 def test_memory_backend_settles_like_the_reference(rounds: list[SettlementBatch], forget: bool) -> None:
     fast, reference = backends(forget)
     for batch in sorted(rounds, key=lambda b: b.batch_id):  # rounds in order, as a run settles them
-        result = rejection(lambda b=batch: fast.settle_batch(b))
+        result = rejection(partial(fast.settle_batch, batch))
         event(result if isinstance(result, str) else str(result[0]))
-        assert result == rejection(lambda b=batch: reference.settle_batch(b))
+        assert result == rejection(partial(reference.settle_batch, batch))
         assert fast._escrow == reference._escrow
         assert fast._filled == reference._filled
         assert fast._settled == reference._settled
