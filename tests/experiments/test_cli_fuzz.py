@@ -103,6 +103,7 @@ def test_random_arguments_never_give_a_traceback_or_change_a_file(world: Path, d
     real_load = bench.load
     monkeypatch.setattr(bench, "load", lambda name: SimpleNamespace(add_arguments=real_load(name).add_arguments, run=lambda args: {"validated": 1}))
     err = io.StringIO()
+    code: int | str | None
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         try:
             code = main(argv)

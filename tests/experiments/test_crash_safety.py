@@ -35,7 +35,7 @@ def wait_for_lines(path: Path, lines: int, proc: subprocess.Popen[bytes], timeou
     pytest.fail(f"no {lines} lines in {path} after {timeout_s} s")
 
 
-def summary(out: Path) -> dict:  # type: ignore[type-arg]
+def summary(out: Path) -> dict:
     return json.loads((out / "summary.json").read_text())
 
 

@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,7 +108,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_api.sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
@@ -123,8 +124,8 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
             context.close()
 
 
-def _open(browser: object, server: Server) -> object:
-    page = browser.new_page()  # type: ignore[attr-defined]
+def _open(browser: Any, server: Server) -> Any:
+    page = browser.new_page()
     failed: list[str] = []
     page.on("requestfailed", lambda r: failed.append(r.url))
     page.goto(server.url, timeout=UI_MS)
@@ -134,17 +135,17 @@ def _open(browser: object, server: Server) -> object:
     return page
 
 
-def _chart_src(page: object) -> str:
-    img = page.locator(".ccei-charts img").first  # type: ignore[attr-defined]
+def _chart_src(page: Any) -> str:
+    img = page.locator(".ccei-charts img").first
     img.wait_for(timeout=UI_MS)
     return str(img.get_attribute("src"))
 
 
-def _step(page: object) -> None:
-    page.get_by_role("button", name="Step").click()  # type: ignore[attr-defined]
+def _step(page: Any) -> None:
+    page.get_by_role("button", name="Step").click()
 
 
-def test_the_east_west_dashboard_on_the_embedded_chain(servers: dict[str, Server], browser: object) -> None:
+def test_the_east_west_dashboard_on_the_embedded_chain(servers: dict[str, Server], browser: Any) -> None:
     page = _open(browser, servers["east-west"])
     page.locator(".ccei-map img").wait_for(timeout=UI_MS)
     map_before, charts_before = page.locator(".ccei-map img").get_attribute("src"), _chart_src(page)

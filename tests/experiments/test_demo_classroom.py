@@ -44,7 +44,7 @@ def smith(tmp_path: Path, clock: Clock, **overrides: Any) -> Classroom:
 
 
 def state(room: Classroom) -> dict[str, Any]:
-    return orjson.loads(room.snapshot())  # type: ignore[no-any-return]
+    return orjson.loads(room.snapshot())
 
 
 # -- names -------------------------------------------------------------------------------------------

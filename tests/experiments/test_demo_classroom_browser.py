@@ -172,7 +172,7 @@ def _fair_quote(page: Any) -> str:
 
 
 def _layout(page: Any, selectors: list[str], min_px: float) -> dict[str, Any]:
-    return page.evaluate(LAYOUT_JS, [selectors, min_px])  # type: ignore[no-any-return]
+    return page.evaluate(LAYOUT_JS, [selectors, min_px])
 
 
 @pytest.mark.parametrize("in_browser", [3, pytest.param(CLASS, marks=pytest.mark.slow)])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agents.eastwest import EastWestModel
-from experiments.demo.live import DemoError, LogTail, PriceUnit, Room, agent_label, demo_class
+from experiments.demo.live import DemoError, DemoMarket, LogTail, PriceUnit, Room, agent_label, demo_class
 from experiments.scenarios import load_scenario
 from ledger.tradelog import TradeLogWriter, read_log
 
@@ -16,7 +16,7 @@ TOKENS = PriceUnit(1_000_000, "tokens", 2)
 MICRO = PriceUnit(1, "µtokens", 0)
 
 
-def smith(tmp_path: Path, **kw: object) -> object:
+def smith(tmp_path: Path, **kw: object) -> DemoMarket:
     scenario = load_scenario("smith-1962")
     params = {**scenario.params, "shouts_per_period": 120, **kw}
     return demo_class(scenario.model_class)(**params, log_dir=str(tmp_path), scenario="smith-1962", seed=3)
@@ -133,7 +133,7 @@ def test_room_builds_once_and_a_reset_replaces_the_market(tmp_path: Path) -> Non
     cls = demo_class(scenario.model_class)
     built = []
 
-    def build(room: Room) -> object:
+    def build(room: Room) -> DemoMarket:
         built.append(cls(**scenario.params, log_dir=str(tmp_path), room=room))
         return built[-1]
 

@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
+from typing import Any
 
 import ipywidgets
 import pytest
 import solara
 
-from experiments.demo.live import Room, demo_class
+from experiments.demo.live import DemoMarket, Room, demo_class
 from experiments.demo.server import DemoConfig
 from experiments.demo.views import LedgerView, MapView, TickerView, components_for, model_params
 from experiments.scenarios import load_scenario
 
 
 @pytest.fixture
-def smith(tmp_path: Path) -> object:
+def smith(tmp_path: Path) -> DemoMarket:
     scenario = load_scenario("smith-1962")
     return demo_class(scenario.model_class)(**{**scenario.params, "shouts_per_period": 120}, log_dir=str(tmp_path), scenario="smith-1962")
 
 
-def html_of(rc: object) -> str:
+def html_of(rc: Any) -> str:
     """The markup of every ``solara.HTML`` the panel shows."""
-    return " ".join(w.unsafe_innerHTML or "" for w in rc.find(solara.widgets.HTML).widgets)  # type: ignore[attr-defined]
+    return " ".join(w.unsafe_innerHTML or "" for w in rc.find(solara.widgets.HTML).widgets)
 
 
 def test_controls_for_the_key_parameters_and_fixed_wiring(tmp_path: Path) -> None:
@@ -50,18 +51,23 @@ def test_controls_for_the_key_parameters_and_fixed_wiring(tmp_path: Path) -> Non
 
 
 def test_panels_per_model() -> None:
-    names = lambda key: [c.__name__ if hasattr(c, "__name__") else c.f.__name__ for c, _ in components_for(key)]  # noqa: E731
+    def name(component: Any) -> str:  # a plain function, or a Solara component wrapping one in .f
+        return str(component.__name__ if hasattr(component, "__name__") else component.f.__name__)
+
+    def names(key: str) -> list[str]:
+        return [name(c) for c, _ in components_for(key)]
+
     assert names("east-west") == ["MapView", "ChartsView", "TickerView", "LedgerView"]
     assert names("double-auction") == ["ChartsView", "TickerView", "LedgerView"]  # a class uses the classroom server
     assert names("microgrids") == ["ChartsView", "TickerView", "LedgerView"]
 
 
-def test_ticker_and_ledger_panels(smith: object) -> None:
+def test_ticker_and_ledger_panels(smith: DemoMarket) -> None:
     box, rc = solara.render(TickerView(smith), handle_error=False)
     assert "no trades yet" in html_of(rc)
-    smith.step()  # type: ignore[attr-defined]
+    smith.step()
     box, rc = solara.render(TickerView(smith), handle_error=False)
-    assert html_of(rc).count('class="ccei-trade"') == len(smith.ticker()) > 0  # type: ignore[attr-defined]
+    assert html_of(rc).count('class="ccei-trade"') == len(smith.ticker()) > 0
     box, rc = solara.render(LedgerView(smith), handle_error=False)
     assert "memory back end" in html_of(rc) and "no gas" in html_of(rc)
 

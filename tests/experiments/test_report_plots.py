@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.patches import StepPatch
 
 from agents import MODELS
 from experiments.reporting.plots import (
@@ -22,7 +23,7 @@ from experiments.reporting.plots import (
     welfare_and_efficiency,
 )
 
-PARAMS = {"n_users": 4, "n_suppliers": 2}
+PARAMS: dict[str, Any] = {"n_users": 4, "n_suppliers": 2}
 
 
 @pytest.fixture
@@ -68,7 +69,7 @@ def test_price_convergence_draws_the_mean_per_round_for_each_treatment(data: Plo
     expected = (
         data.steps[(data.steps["treatment"] == "A") & (data.steps["step"] >= 1)].groupby("step")["mean_price_micro"].mean()
     )
-    assert list(lines[0].get_xdata()) == list(expected.index)
+    assert list(np.asarray(lines[0].get_xdata())) == list(expected.index)
     assert lines[0].get_ydata() == pytest.approx(expected.to_numpy())
 
 
@@ -93,8 +94,8 @@ def test_qos_and_gas_per_trade_bars(data: PlotData) -> None:
 def test_green_share_against_co2_has_a_point_per_run(data: PlotData) -> None:
     fig = green_share_against_co2(data)
     collections = fig.axes[0].collections
-    assert [len(c.get_offsets()) for c in collections] == [3, 3]
-    assert list(collections[1].get_offsets()[:, 0]) == [41.0, 42.0, 43.0]
+    assert [len(np.asarray(c.get_offsets())) for c in collections] == [3, 3]
+    assert list(np.asarray(collections[1].get_offsets())[:, 0]) == [41.0, 42.0, 43.0]
 
 
 def test_supply_and_demand_rebuild_round_one_of_each_treatment(data: PlotData) -> None:
@@ -104,7 +105,7 @@ def test_supply_and_demand_rebuild_round_one_of_each_treatment(data: PlotData) -
     model.step()
     demand = sum(o.quantity for o in model.orders if o.side == "buy")
     stairs = fig.axes[0].patches
-    assert stairs[0].get_data().edges[-1] == demand  # the demand curve ends at the round's total demand
+    assert cast(StepPatch, stairs[0]).get_data()[1][-1] == demand  # the demand curve ends at the round's total demand
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,11 @@ from experiments.scenarios import load_scenario
 
 
 @pytest.fixture(scope="module")
-def chain_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def chain_run(tmp_path_factory: pytest.TempPathFactory):
     return run(load_scenario("posted-price"), out=tmp_path_factory.mktemp("chain"), seed=3, steps=12, chain="eth-tester")
 
 
-def test_on_chain_balances_equal_the_python_accounting(chain_run) -> None:  # type: ignore[no-untyped-def]
+def test_on_chain_balances_equal_the_python_accounting(chain_run) -> None:
     backend, model = chain_run.backend, chain_run.model
     assert chain_run.summary["trades"] > 0
     for agent in model.participants:
@@ -25,7 +25,7 @@ def test_on_chain_balances_equal_the_python_accounting(chain_run) -> None:  # ty
     assert backend.token.balance_of(backend.settlement.address) == supply
 
 
-def test_chain_and_memory_runs_agree(chain_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_chain_and_memory_runs_agree(chain_run, tmp_path: Path) -> None:
     memory = run(load_scenario("posted-price"), out=tmp_path, seed=3, steps=12, chain="memory")
     assert (tmp_path / "trades.jsonl").read_bytes() == (chain_run.out / "trades.jsonl").read_bytes()
     assert memory.summary["balances_digest"] == chain_run.summary["balances_digest"]

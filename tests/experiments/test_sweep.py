@@ -281,7 +281,7 @@ def _inside(value: Any, spec: dict[str, list[Any]]) -> bool:
 def test_samples_stay_inside_their_distributions_and_repeat_with_the_seed(
     specs: list[dict[str, list[Any]]], n: int, seed: int, method: str
 ) -> None:
-    spec = {"n": n, "seed": seed, "method": method, "params": {f"p{i}": s for i, s in enumerate(specs)}}
+    spec: dict[str, Any] = {"n": n, "seed": seed, "method": method, "params": {f"p{i}": s for i, s in enumerate(specs)}}
     points = sample_points(spec)
     assert len(points) == n
     assert all(_inside(point[name], s) for point in points for name, s in spec["params"].items())

@@ -46,7 +46,7 @@ def test_a_sweep_writes_every_run_its_record_and_the_tables(tmp_path: Path) -> N
     sweep = make(tmp_path)
     progress: list[tuple[int, int, str | None]] = []
     result = run_sweep(
-        sweep, tmp_path / "out", workers=0, on_progress=lambda d, t, r: progress.append((d, t, r and r.run_id))
+        sweep, tmp_path / "out", workers=0, on_progress=lambda d, t, r: progress.append((d, t, None if r is None else r.run_id))
     )
     assert result.ok == 4 and result.failed == () and result.skipped == 0
     assert [p[:2] for p in progress] == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)] and progress[0][2] is None
