@@ -56,4 +56,4 @@ check-contracts: setup
 	$(BIN)/ccei compile --check
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules .pytest_cache .hypothesis .ruff_cache .mypy_cache
