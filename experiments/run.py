@@ -298,7 +298,9 @@ def resume(out: Path, *, on_step: Callable[[int, int], None] | None = None) -> R
     if type(seed) is not int or type(steps) is not int or type(sign) is not bool:
         raise RunError(f"--resume --out {out}: the log's header has no valid seed, steps and signed fields; nothing was changed")
     domain = header.get("domain")
-    if header.get("format") == SIGNED_FORMAT and not (isinstance(domain, dict) and type(domain.get("chain_id")) is int and is_checksum_address(domain.get("verifying_contract"))):
+    if header.get("format") == SIGNED_FORMAT and not (
+        isinstance(domain, dict) and type(domain.get("chain_id")) is int and is_checksum_address(domain.get("verifying_contract"))
+    ):
         raise LogTampered(log, 1, "domain", f"{domain!r} is not an EIP-712 domain (chain_id, verifying_contract)")
     landed = OrderDomain(domain["chain_id"], domain["verifying_contract"]) if isinstance(domain, dict) else None
     return _execute(scenario, out, seed, steps, meta["chain"], sign, resume=True, on_step=on_step, landed=landed)

@@ -232,7 +232,7 @@ def _tester_provider(chain_id: int) -> EthereumTesterProvider:
     eth-tester builds a class of its own for each backend, so setting it there changes this chain
     only. web3's endpoint table answers ``eth_chainId`` with a constant, replaced here.
     """
-    from eth_tester import EthereumTester, PyEVMBackend  # type: ignore[import-untyped]
+    from eth_tester import EthereumTester, PyEVMBackend
     from web3.providers.eth_tester.defaults import API_ENDPOINTS
 
     backend = PyEVMBackend()

@@ -115,7 +115,9 @@ class SealCheck:
         if kind == "batch":
             span = f"lines {self.segment_start}-{line - 1}"
             if entry.get("lines") != self.segment.size or entry.get("lines_root") != self.segment.root().hex():
-                raise LogTampered(self.path, line, "lines_root", f"does not cover {span} as they are: they were changed after the operator signed them")
+                raise LogTampered(
+                    self.path, line, "lines_root", f"does not cover {span} as they are: they were changed after the operator signed them"
+                )
             self._signed(line, entry, f"this batch ({span})")
         elif kind == "close":
             if entry.get("tree_size") != self.tree.size or entry.get("tree_root") != self.tree.root().hex():

@@ -17,8 +17,9 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from eth_typing import ChecksumAddress
 from eth_utils import is_checksum_address
 
 from ledger.backends import (
@@ -50,6 +51,7 @@ from ledger.signing import (
 )
 from ledger.suite import deploy_suite_at
 from ledger.tradelog import SIGNED_FORMAT, LogTampered, LogTruncated, verified_log
+from market.orders import AgentId
 
 __all__ = ["ReplayRefused", "ReplayResult", "replay"]
 
@@ -184,13 +186,13 @@ class _Replayer:
         if self.sealed:
             # the participants are the deposit lines' addresses, which the operator signed: the
             # back end settles for them, whatever its own key derivation would give
-            self.address: dict[int, str] = {}
-            backend.address = self._logged_address  # type: ignore[method-assign]
+            self.address: dict[int, ChecksumAddress] = {}
+            backend.address = self._logged_address  # type: ignore[method-assign, assignment]
         else:
             self.address = AddressBook(backend.address)
         self.book = _Book()
         self.ttl = DEFAULT_TTL_ROUNDS
-        self.deposits: dict[int, int] | None = {}
+        self.deposits: dict[AgentId, int] | None = {}
         self.supply = 0
         self.volume = 0
         self.payments = 0
@@ -199,9 +201,16 @@ class _Replayer:
         self.batches_this_round = 0
         #: Called with each batch line and the batch it settled (``--against``: the chain's root).
         self.on_batch: Callable[[int, SettlementBatch], None] | None = None
-        self._handlers = {"order": self._order, "authorization": self._authorization, "trade": self._trade, "payment": self._payment, "batch": self._batch, "close": self._close}
+        self._handlers = {
+            "order": self._order,
+            "authorization": self._authorization,
+            "trade": self._trade,
+            "payment": self._payment,
+            "batch": self._batch,
+            "close": self._close,
+        }
 
-    def _logged_address(self, agent: int) -> str:
+    def _logged_address(self, agent: AgentId) -> ChecksumAddress:
         return self.address[int(agent)]
 
     def entry(self, line: int, entry: dict[str, Any]) -> None:
@@ -214,7 +223,7 @@ class _Replayer:
             self.deposits = None
         step = entry.get("step")
         if type(step) is not int or step < 0:
-            _int(self.log, line, entry, "step")
+            step = _int(self.log, line, entry, "step")  # raises, naming the field
         if step < self.step:
             raise LogTampered(self.log, line, "step", f"step {step} comes after step {self.step}: the rounds are out of order")
         if step != self.step:
@@ -229,8 +238,10 @@ class _Replayer:
         # log that line is covered by the operator's next signed root like any other
         late = self.deposits is None
         if late and not self.sealed:
-            raise LogTampered(self.log, line, "kind", "a deposit after trading began (only an operator-signed, format-3 log seats a participant later)")
-        agent = _int(self.log, line, entry, "agent")
+            raise LogTampered(
+                self.log, line, "kind", "a deposit after trading began (only an operator-signed, format-3 log seats a participant later)"
+            )
+        agent = AgentId(_int(self.log, line, entry, "agent"))
         amount = _int(self.log, line, entry, "amount")
         if agent in (self.address if self.sealed else self.deposits):  # type: ignore[operator]
             raise LogTampered(self.log, line, "agent", f"agent {agent} deposits twice")
@@ -238,7 +249,7 @@ class _Replayer:
             address = entry.get("address")
             if not isinstance(address, str) or not is_checksum_address(address) or address in self.address.values():
                 raise LogTampered(self.log, line, "address", f"{address!r} is no checksummed address of its own")
-            self.address[agent] = address
+            self.address[agent] = cast(ChecksumAddress, address)  # checked just above
         elif entry.get("address") != self.address[agent]:
             raise LogTampered(self.log, line, "address", f"is not agent {agent}'s address")
         self.supply += amount
@@ -276,9 +287,16 @@ class _Replayer:
         buy, sell = self._filled(line, entry, "buy_order", "buy", buyer), self._filled(line, entry, "sell_order", "sell", seller)
         for order in (buy, sell):
             if entry.get("resource") != order.entry["resource"]:
-                raise LogTampered(log, line, "resource", f"{entry.get('resource')!r} is not the resource of order {order.entry['order_id']} (line {order.line})")
+                raise LogTampered(
+                    log, line, "resource", f"{entry.get('resource')!r} is not the resource of order {order.entry['order_id']} (line {order.line})"
+                )
             if quantity > order.remaining:
-                raise LogTampered(log, line, "quantity", f"{quantity} is more than the {order.remaining} left of order {order.entry['order_id']} (line {order.line})")
+                raise LogTampered(
+                    log,
+                    line,
+                    "quantity",
+                    f"{quantity} is more than the {order.remaining} left of order {order.entry['order_id']} (line {order.line})",
+                )
         if not sell.entry["limit_price"] <= price <= buy.entry["limit_price"]:
             raise LogTampered(
                 log, line, "price", f"{price} lies outside the orders' limits (sell {sell.entry['limit_price']}, buy {buy.entry['limit_price']})"
@@ -371,7 +389,9 @@ class _Replayer:
             if entry.get(name, 0 if name in ("payments", "paid") else None) != value:
                 raise LogTampered(self.log, line, name, f"the log's lines add up to {value}, not {entry.get(name)!r}")
         if self.backend.total_supply() != self.supply:
-            raise LogTampered(self.log, line, "total_supply", f"the replayed supply is {self.backend.total_supply()}, not the deposits' {self.supply}")
+            raise LogTampered(
+                self.log, line, "total_supply", f"the replayed supply is {self.backend.total_supply()}, not the deposits' {self.supply}"
+            )
         result.balances_digest = balances_digest(self.backend.balances_by_address())
         result.expected_digest = entry.get("balances_digest")
         if result.balances_digest != result.expected_digest:
@@ -476,7 +496,12 @@ def _chain_roots(log: Path, url: str, domain: OrderDomain | None) -> Callable[[i
         logged, stored = batch_root(batch), settlement.batch_root(batch.batch_id)
         if stored != logged:
             held = "nothing (the batch was never settled there)" if stored == bytes(32) else f"root 0x{stored.hex()}"
-            raise LogTampered(log, line, "batch_id", f"batch {batch.batch_id} differs from the chain: {url} holds {held}, the log's lines make root 0x{logged.hex()}")
+            raise LogTampered(
+                log,
+                line,
+                "batch_id",
+                f"batch {batch.batch_id} differs from the chain: {url} holds {held}, the log's lines make root 0x{logged.hex()}",
+            )
 
     return check
 
@@ -546,7 +571,7 @@ def _replay_entries(replayer: _Replayer, entries: Iterator[dict[str, Any]], unti
     replayer.finish()
 
 
-def _settlement_order(order: dict[str, Any], owner: str, expiry: int) -> SettlementOrder:
+def _settlement_order(order: dict[str, Any], owner: ChecksumAddress, expiry: int) -> SettlementOrder:
     """The EIP-712 order of the logged order ``order`` (its side and resource checked when it was read)."""
     # positional, in field order (owner, order id, side, resource, limit price, quantity, expiry)
     return SettlementOrder(
@@ -554,7 +579,7 @@ def _settlement_order(order: dict[str, Any], owner: str, expiry: int) -> Settlem
     )
 
 
-def _unsigned(order: dict[str, Any], owner: str, ttl: int) -> SignedOrder:
+def _unsigned(order: dict[str, Any], owner: ChecksumAddress, ttl: int) -> SignedOrder:
     """The unsigned settlement order of an order of an unsigned log (an unsigned log has no
     authorization lines: the expiry follows from the round placed)."""
     return SignedOrder(_settlement_order(order, owner, order_expiry(order["placed"], ttl)), UNSIGNED)

@@ -132,6 +132,8 @@ def deploy_suite_at(chain: Chain, settlement: ChecksumAddress) -> Suite | None:
             chain.unlock(key)  # type: ignore[arg-type] # a development key: the only candidates the chain does not manage
             chain.fund(deployer, 10**20)
         for _ in range(nonce - first):
-            chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_transaction({"from": deployer, "to": deployer, "value": Wei(0), "gas": 21_000}))
+            chain.w3.eth.wait_for_transaction_receipt(
+                chain.w3.eth.send_transaction({"from": deployer, "to": deployer, "value": Wei(0), "gas": 21_000})
+            )
         return deploy_suite(chain, deployer, extras=False)
     return None
