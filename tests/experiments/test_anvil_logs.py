@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from web3.types import Wei
 
 from experiments.cli import main
 from ledger.chain import AnvilNode, connect
@@ -25,8 +26,8 @@ def anvil_log(tmp_path_factory: pytest.TempPathFactory, anvil_url: str) -> Path:
     return out / "trades.jsonl"
 
 
-def header(log: Path) -> dict:  # type: ignore[type-arg]
-    return json.loads(log.read_text().splitlines()[0])  # type: ignore[no-any-return]
+def header(log: Path) -> dict:
+    return json.loads(log.read_text().splitlines()[0])
 
 
 def test_an_anvil_log_verifies_on_memory_and_on_a_second_anvil_of_its_chain_id(
@@ -68,7 +69,7 @@ def test_a_node_whose_deployer_has_gone_past_the_contract_address_is_refused(
     node = start_anvil()
     w3 = connect(node.url).w3
     for _ in range(3):  # the first account's nonces 0-2: the contract's address is gone on this node
-        w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": w3.eth.accounts[0], "value": 0}))
+        w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": w3.eth.accounts[0], "value": Wei(0)}))
     with pytest.raises(ReplayRefused, match="cannot be deployed there"):
         replay(anvil_log, node.url)
 
@@ -96,7 +97,7 @@ def test_a_log_whose_contract_no_known_deployer_creates_is_refused_on_eth_tester
 # ------------------------------------------------------------------------------ replay --against URL
 
 
-def resealed(entries: list[dict], path: Path) -> Path:  # type: ignore[type-arg]
+def resealed(entries: list[dict], path: Path) -> Path:
     """``entries`` re-chained, their roots recomputed and signed again by this lab's operator (what
     whoever holds the lab secret could do to its own log)."""
     from ledger.keys import operator_private_key
@@ -104,8 +105,8 @@ def resealed(entries: list[dict], path: Path) -> Path:  # type: ignore[type-arg]
     from ledger.tradelog import GENESIS, canonical, entry_hash
 
     key, prev, tree, segment, out = operator_private_key(), GENESIS, line_tree(), line_tree(), []
-    for seq, entry in enumerate(entries):
-        entry = {k: v for k, v in entry.items() if k not in ("hash", "operator_signature")}
+    for seq, original in enumerate(entries):
+        entry = {k: v for k, v in original.items() if k not in ("hash", "operator_signature")}
         entry.update(seq=seq, prev=prev)
         if entry["kind"] == "batch":
             entry.update(lines=segment.size, lines_root=segment.root().hex())

@@ -27,7 +27,9 @@ from experiments.cli import main
 NUMBERS = st.one_of(
     st.integers(-3, 3), st.integers(-(2**70), 2**70), st.sampled_from(["nan", "inf", "-0", "1e400", "", "x", "0x10", "2**64"])
 ).map(str)
-WORDS = st.one_of(st.text(string.ascii_letters + string.digits + "-_.=/:[]{}\"' ", max_size=12), st.sampled_from(["memory", "posted-price", "uniform"]))
+WORDS = st.one_of(
+    st.text(string.ascii_letters + string.digits + "-_.=/:[]{}\"' ", max_size=12), st.sampled_from(["memory", "posted-price", "uniform"])
+)
 
 
 class Launched(Exception):
@@ -48,26 +50,59 @@ def snapshot(root: Path) -> dict[str, str]:
 
 
 def paths(root: Path) -> st.SearchStrategy[str]:
-    return st.sampled_from([str(root / n) for n in ("run", "run/trades.jsonl", "run/summary.json", "run/metrics.csv", "notes.txt", "bad.toml", "nowhere", "run/run.json")])
+    return st.sampled_from(
+        [
+            str(root / n)
+            for n in ("run", "run/trades.jsonl", "run/summary.json", "run/metrics.csv", "notes.txt", "bad.toml", "nowhere", "run/run.json")
+        ]
+    )
 
 
 def argv_for(root: Path) -> st.SearchStrategy[list[str]]:
     path = paths(root)
     fresh = st.sampled_from([str(root / "new" / n) for n in ("a", "b.csv", "c")])
     options: dict[str, list[tuple[str, st.SearchStrategy[str] | None]]] = {
-        "run": [("--scenario", st.one_of(WORDS, path)), ("--steps", st.sampled_from(["-1", "0", "1", "2", "1000001", str(2**70), "x", "nan", ""])), ("--seed", NUMBERS),
-                ("--chain", st.sampled_from(["memory", "ftp://x", "http://127.0.0.1:9", ""])), ("--out", st.one_of(path, fresh)),
-                ("--set", st.one_of(WORDS, st.sampled_from(["n_users=0", "steps=0", "surge=nan", "params.x=1", "=", "n_users=[1]"]))),
-                ("--overwrite", None), ("--no-sign", None), ("--resume", None), ("-q", None)],
-        "replay": [("--chain", st.sampled_from(["memory", "ftp://x", "http://127.0.0.1:9"])), ("--until", NUMBERS), ("--json", None),
-                   ("--mechanism", WORDS), ("--operator", WORDS), ("--against", st.sampled_from(["memory", "eth-tester", "ftp://x", "http://127.0.0.1:9", ""]))],
+        "run": [
+            ("--scenario", st.one_of(WORDS, path)),
+            ("--steps", st.sampled_from(["-1", "0", "1", "2", "1000001", str(2**70), "x", "nan", ""])),
+            ("--seed", NUMBERS),
+            ("--chain", st.sampled_from(["memory", "ftp://x", "http://127.0.0.1:9", ""])),
+            ("--out", st.one_of(path, fresh)),
+            ("--set", st.one_of(WORDS, st.sampled_from(["n_users=0", "steps=0", "surge=nan", "params.x=1", "=", "n_users=[1]"]))),
+            ("--overwrite", None),
+            ("--no-sign", None),
+            ("--resume", None),
+            ("-q", None),
+        ],
+        "replay": [
+            ("--chain", st.sampled_from(["memory", "ftp://x", "http://127.0.0.1:9"])),
+            ("--until", NUMBERS),
+            ("--json", None),
+            ("--mechanism", WORDS),
+            ("--operator", WORDS),
+            ("--against", st.sampled_from(["memory", "eth-tester", "ftp://x", "http://127.0.0.1:9", ""])),
+        ],
         "log show": [("--agent", NUMBERS), ("--step", NUMBERS), ("--kind", WORDS), ("--limit", NUMBERS), ("--unverified", None)],
         "log export": [("--agent", NUMBERS), ("--step", NUMBERS), ("--kind", WORDS), ("--csv", st.one_of(path, fresh)), ("--unverified", None)],
         "report": [("--out", st.one_of(path, fresh)), ("--metric", WORDS)],
-        "sweep": [("--out", st.one_of(path, fresh)), ("--workers", NUMBERS), ("--steps", NUMBERS), ("--seeds", NUMBERS), ("--csv", None), ("-q", None)],
+        "sweep": [
+            ("--out", st.one_of(path, fresh)),
+            ("--workers", NUMBERS),
+            ("--steps", NUMBERS),
+            ("--seeds", NUMBERS),
+            ("--csv", None),
+            ("-q", None),
+        ],
         "scenarios": [("--json", None)],
-        "demo": [("--scenario", st.one_of(WORDS, path)), ("--port", NUMBERS), ("--host", st.sampled_from(["127.0.0.1", "", "999.1.1.1"])),
-                 ("--chain", st.sampled_from(["memory", "ftp://x", ""])), ("--seed", NUMBERS), ("--set", WORDS), ("--out", st.one_of(path, fresh))],
+        "demo": [
+            ("--scenario", st.one_of(WORDS, path)),
+            ("--port", NUMBERS),
+            ("--host", st.sampled_from(["127.0.0.1", "", "999.1.1.1"])),
+            ("--chain", st.sampled_from(["memory", "ftp://x", ""])),
+            ("--seed", NUMBERS),
+            ("--set", WORDS),
+            ("--out", st.one_of(path, fresh)),
+        ],
         "bench": [("--json", None), ("--small", NUMBERS), ("--large", NUMBERS), ("--repeats", NUMBERS), ("--steps", NUMBERS), ("--no-signed", None)],
         "compile": [("--bogus", None)],
     }

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from web3.types import Wei
 
 from experiments.cli import main
 from ledger.chain import AnvilNode
@@ -156,7 +157,8 @@ def test_resume_refuses_a_node_where_the_runs_contract_is_gone_and_cannot_land_a
     from ledger.chain import connect
 
     w3 = connect(node.url).w3
-    w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": w3.eth.accounts[1], "value": 1}))
+    accounts = list(w3.eth.accounts)
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": accounts[0], "to": accounts[1], "value": Wei(1)}))
     capsys.readouterr()
     assert main(["run", "--resume", "--out", str(out), "-q"]) == 2
     err = capsys.readouterr().err

@@ -45,8 +45,8 @@ def genuine(signed_log: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def chained(entries: list[dict[str, Any]]) -> str:
     out, prev = [], GENESIS
-    for seq, entry in enumerate(entries):
-        entry = {k: v for k, v in entry.items() if k != "hash"}
+    for seq, original in enumerate(entries):
+        entry = {k: v for k, v in original.items() if k != "hash"}
         entry.update(seq=seq, prev=prev)
         entry["hash"] = prev = entry_hash(entry)
         out.append(canonical(entry).decode() + "\n")
@@ -57,8 +57,8 @@ def resealed(entries: list[dict[str, Any]], key: Any) -> list[dict[str, Any]]:
     """``entries`` with every signed root recomputed and, with ``key``, re-signed by it (the
     header then names its address as the operator); without, the old signatures stay."""
     out, prev, tree, segment = [], GENESIS, line_tree(), line_tree()
-    for seq, entry in enumerate(entries):
-        entry = {k: v for k, v in entry.items() if k != "hash"}
+    for seq, original in enumerate(entries):
+        entry = {k: v for k, v in original.items() if k != "hash"}
         entry.update(seq=seq, prev=prev)
         if entry["kind"] == "batch":
             entry.update(lines=segment.size, lines_root=segment.root().hex())
@@ -150,10 +150,16 @@ def test_a_line_after_the_close_is_refused(genuine: list[dict[str, Any]], tmp_pa
     refused(path, len(genuine) + 1, "kind", "after the close line")
 
 
-def test_the_cli_refuses_appended_lines_in_replay_show_and_export(genuine: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_refuses_appended_lines_in_replay_show_and_export(
+    genuine: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "t.jsonl"
     path.write_text(chained([*genuine, dict(genuine[index(genuine, "trade", -1)])]))
-    for argv in (["replay", str(path)], ["log", "show", str(path)], ["log", "export", str(path), "--csv", str(tmp_path / "o.csv"), "--kind", "trade"]):
+    for argv in (
+        ["replay", str(path)],
+        ["log", "show", str(path)],
+        ["log", "export", str(path), "--csv", str(tmp_path / "o.csv"), "--kind", "trade"],
+    ):
         assert main(argv) == 4
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and f"t.jsonl:{len(genuine) + 1}:" in err and "after the close line" in err
@@ -162,7 +168,9 @@ def test_the_cli_refuses_appended_lines_in_replay_show_and_export(genuine: list[
 
 def test_an_unknown_kind_inside_the_log_is_refused(genuine: list[dict[str, Any]], tmp_path: Path) -> None:
     i = index(genuine, "batch")
-    refused(forge([*genuine[:i], {"kind": "memo", "step": genuine[i]["step"]}, *genuine[i:]], tmp_path / "t.jsonl"), i + 1, "kind", "no kind of log line")
+    refused(
+        forge([*genuine[:i], {"kind": "memo", "step": genuine[i]["step"]}, *genuine[i:]], tmp_path / "t.jsonl"), i + 1, "kind", "no kind of log line"
+    )
 
 
 def edit(entries: list[dict[str, Any]], i: int, **changes: Any) -> list[dict[str, Any]]:
@@ -241,7 +249,9 @@ def test_truncation_names_the_last_good_line(genuine: list[dict[str, Any]], tmp_
     assert f"t.jsonl:{len(genuine) - 1}: the log ends after this line" in err
 
 
-def test_until_beyond_the_end_of_a_truncated_log_is_not_success(genuine: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_until_beyond_the_end_of_a_truncated_log_is_not_success(
+    genuine: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "t.jsonl"
     path.write_text(chained(genuine[:-1]))
     assert main(["replay", str(path), "--until", "999999"]) == 4
@@ -249,7 +259,9 @@ def test_until_beyond_the_end_of_a_truncated_log_is_not_success(genuine: list[di
     assert main(["replay", str(path), "--until", "5"]) == 0  # the lines asked for are there
 
 
-def test_show_and_export_refuse_a_truncated_log_unless_told(genuine: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_and_export_refuse_a_truncated_log_unless_told(
+    genuine: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "t.jsonl"
     path.write_text(chained(genuine[:-1]))
     out = tmp_path / "o.csv"
@@ -267,7 +279,9 @@ def test_show_and_export_refuse_a_truncated_log_unless_told(genuine: list[dict[s
 OPERATOR = operator_address()
 
 
-def test_the_signed_log_verifies_against_its_operator_and_no_other(signed_log: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_signed_log_verifies_against_its_operator_and_no_other(
+    signed_log: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "t.jsonl"
     path.write_text(chained(signed_log))
     assert path.read_text() == "".join(canonical(e).decode() + "\n" for e in signed_log)  # chained() is faithful
@@ -283,7 +297,9 @@ def test_the_signed_log_verifies_against_its_operator_and_no_other(signed_log: l
     capsys.readouterr()
 
 
-def test_without_any_operator_the_log_is_consistent_but_unauthenticated(signed_log: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_any_operator_the_log_is_consistent_but_unauthenticated(
+    signed_log: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "t.jsonl"
     path.write_text(chained(signed_log))
     monkeypatch.delenv("CCEI_LAB_SECRET")
@@ -293,7 +309,9 @@ def test_without_any_operator_the_log_is_consistent_but_unauthenticated(signed_l
     assert not (tmp_path / "no-config").exists()  # checking never creates a key file
 
 
-def test_a_stripped_signature_downgrades_to_unauthenticated(genuine: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_stripped_signature_downgrades_to_unauthenticated(
+    genuine: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "t.jsonl"
     path.write_text(chained(genuine))
     assert main(["replay", str(path), "--operator", OPERATOR]) == 5
@@ -361,10 +379,10 @@ def test_a_log_re_signed_by_a_forger_names_the_forger(signed_log: list[dict[str,
 
 def test_an_order_re_signed_with_the_seed_derived_key_is_refused(signed_log: list[dict[str, Any]], tmp_path: Path) -> None:
     """The keys of old, ``keccak(domain || seed || agent)``, which anyone with the log could rebuild."""
-    from eth_utils import keccak
     from eth_keys import keys as eth_keys
+    from eth_utils import keccak
 
-    from ledger.signing import OrderDomain, RESOURCE_CODES, SIDE_CODES, SettlementOrder, sign_order
+    from ledger.signing import RESOURCE_CODES, SIDE_CODES, OrderDomain, SettlementOrder, sign_order
 
     i = index(signed_log, "authorization")
     auth = signed_log[i]
@@ -374,7 +392,15 @@ def test_an_order_re_signed_with_the_seed_derived_key_is_refused(signed_log: lis
     import coincurve
 
     domain = OrderDomain(signed_log[0]["domain"]["chain_id"], signed_log[0]["domain"]["verifying_contract"])
-    message = SettlementOrder(auth["address"], order["order_id"], SIDE_CODES[order["side"]], RESOURCE_CODES[order["resource"]], order["limit_price"], order["quantity"], auth["expiry"])
+    message = SettlementOrder(
+        auth["address"],
+        order["order_id"],
+        SIDE_CODES[order["side"]],
+        RESOURCE_CODES[order["resource"]],
+        order["limit_price"],
+        order["quantity"],
+        auth["expiry"],
+    )
     forged = sign_order(coincurve.PrivateKey(old_key.to_bytes()), domain, message).signature
     entries = edit(signed_log, i, signature="0x" + forged.to_bytes().hex())
     with pytest.raises(LogTampered, match="was not made by") as info:
@@ -383,7 +409,9 @@ def test_an_order_re_signed_with_the_seed_derived_key_is_refused(signed_log: lis
     assert agent_private_key(seed, order["owner"]).to_bytes() != old_key.to_bytes()
 
 
-def test_a_signed_log_verifies_on_the_embedded_chain_and_a_moved_domain_is_caught_at_the_first_order(signed_log: list[dict[str, Any]], tmp_path: Path) -> None:
+def test_a_signed_log_verifies_on_the_embedded_chain_and_a_moved_domain_is_caught_at_the_first_order(
+    signed_log: list[dict[str, Any]], tmp_path: Path
+) -> None:
     path = tmp_path / "t.jsonl"
     path.write_text(chained(signed_log))
     assert replay(path, "eth-tester", operator=OPERATOR).authenticated
