@@ -15,7 +15,6 @@ import math
 import tomllib
 import typing
 from dataclasses import dataclass, field
-from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,7 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from agents import MODELS, MarketModel
 from market.errors import CceiError
 
-__all__ = ["ScenarioError", "Scenario", "builtin_scenarios", "load_scenario", "apply_overrides", "read_toml", "validate", "params_model", "model_defaults"]
+__all__ = [
+    "ScenarioError", "Scenario", "builtin_scenarios", "load_scenario", "apply_overrides", "read_toml", "validate", "params_model", "model_defaults",
+]
 
 TOP_LEVEL = {"name": str, "description": str, "model": str, "steps": int, "params": dict}
 _RESERVED_PARAMS = {"seed", "settler"}
@@ -102,11 +103,22 @@ _FIELD_TYPES: dict[Any, Any] = {
 _TYPE_WORDS = {"int": "integer", "float": "number", "bool": "boolean", "str": "string", "list": "array", "dict": "table"}
 
 
-@cache
+#: params_model's models, built once per model class (a dict: mypy takes a class for unhashable
+#: when it is passed to a functools.cache function)
+_PARAMS_MODELS: dict[type[MarketModel], type[BaseModel]] = {}
+
+
 def params_model(model_class: type[MarketModel]) -> type[BaseModel]:
     """The pydantic model of ``model_class``'s scenario parameters, read from its constructor:
     each keyword with a default becomes a field of its annotated type (see ``_FIELD_TYPES``),
     unknown keys are refused, and a parameter named ``n_*`` counts agents (1..``MAX_AGENTS``)."""
+    found = _PARAMS_MODELS.get(model_class)
+    if found is None:
+        found = _PARAMS_MODELS[model_class] = _build_params_model(model_class)
+    return found
+
+
+def _build_params_model(model_class: type[MarketModel]) -> type[BaseModel]:
     hints = typing.get_type_hints(model_class.__init__)
     fields: dict[str, Any] = {}
     for name, parameter in inspect.signature(model_class.__init__).parameters.items():
@@ -169,7 +181,11 @@ def _check_params(where: str, model: str, raw: dict[str, Any]) -> dict[str, Any]
         raise ScenarioError(f"{where}: key '{name}': {_problem(error, raw.get(key), hints.get(key))}") from None
     defaults = model_defaults(model_class)
     # the values given, with floats where the model's parameter is a float (an integer in TOML)
-    return {key: (float(value) if isinstance(defaults[key], float) and isinstance(value, int) else value) for key, value in raw.items() if key in checked.model_fields_set}
+    return {
+        key: (float(value) if isinstance(defaults[key], float) and isinstance(value, int) else value)
+        for key, value in raw.items()
+        if key in checked.model_fields_set
+    }
 
 
 def validate(data: dict[str, Any], where: str, default_name: str) -> Scenario:

@@ -66,7 +66,6 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 from scipy.stats import qmc
 
-from agents import MarketModel
 from experiments.results import write_tables
 from experiments.run import code_version, run
 from experiments.scenarios import Scenario, load_scenario, model_defaults, read_toml, validate
