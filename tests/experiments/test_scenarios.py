@@ -164,6 +164,50 @@ def test_the_cli_gives_one_line_naming_file_and_key_and_exits_2(
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("lines", "key"),
+    [
+        ('[params]\nn_users = "many"\n', "params.n_users"),
+        ("colour = 3\n", "colour"),
+        ("[grid]\nn_users = [2, -1]\n", "params.n_users"),
+        ("[grid]\nsurge = [0.5, -1.0]\n", "params.surge"),
+    ],
+    ids=["wrong type", "unknown key", "negative count", "negative quantity"],
+)
+def test_the_cli_gives_one_line_naming_the_sweep_file_and_key_and_exits_2(
+    tmp_path: Path, lines: str, key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from experiments.cli import main
+
+    path = tmp_path / "bad-sweep.toml"
+    path.write_text(f'scenario = "posted-price"\nsteps = 2\nseeds = 1\n{lines}')
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err and f"'{key}'" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "problem"),
+    [
+        ("n_users=many", "params.n_users", "expected integer, got string 'many'"),
+        ("colour=3", "params.colour", "unknown key"),
+        ("capacity_mcore_h=-5", "params.capacity_mcore_h", "must not be negative, got -5"),
+    ],
+    ids=["wrong type", "unknown key", "negative quantity"],
+)
+def test_the_cli_gives_one_line_naming_the_set_key_and_exits_2(
+    tmp_path: Path, override: str, key: str, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from experiments.cli import main
+
+    argv = ["run", "--scenario", "posted-price", "--set", override, "--out", str(tmp_path / "out"), "-q"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "scenario posted-price" in err and f"'{key}'" in err and problem in err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
 def test_the_parameters_schema_follows_the_models_constructor() -> None:
     """A parameter added to a model's constructor is a scenario key with no list kept by hand."""
     from agents import MODELS
