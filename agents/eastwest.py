@@ -66,6 +66,17 @@ from market import allocation as alloc
 from market.auctions import clear_double_auction
 from market.bargaining import nash_bargaining_solution
 from market.carbon import SOURCE_FACTORS, EnergySource
+from market.guarantees import (
+    AgreementRecord,
+    CertificateTransfer,
+    DeliveryRecord,
+    DisputeOutcome,
+    GenerationRecord,
+    GuaranteeRound,
+    GuaranteeSetup,
+    Retirement,
+    Role,
+)
 from market.metering import NETWORK_WH_PER_GB, WATTS_PER_CORE, WATTS_PER_GPU, AnalyticalMeter, QosClass, TaskType
 from market.network import Link, backbone_graph, fibre_latency_ms, region_graph
 from market.orders import AgentId, Resource, Side
@@ -204,6 +215,8 @@ class SupplyParams:
     outage_per_year: float
     repair_h: float
     penalty_rate: float
+    dispute_share: float
+    guarantees: bool
 
     def problems(self) -> Problems:
         out: Problems = []
@@ -225,7 +238,7 @@ class SupplyParams:
             "network_bandwidth_mb",
             "penalty_rate",
         )
-        _unit(out, self, "idle_share", "cloudiness")
+        _unit(out, self, "idle_share", "cloudiness", "dispute_share")
         if self.route_factor < 1.0:
             out.append(("route_factor", "no fibre route is shorter than the great circle (must be >= 1)"))
         if not 0.0 <= self.outage_per_year <= HOURS_PER_YEAR:
@@ -312,6 +325,7 @@ class RoundStats:
     kwh: float = 0.0
     green_kwh: float = 0.0
     kg_co2: float = 0.0
+    kg_co2_location: float = 0.0
     kg_co2_deferrable: float = 0.0
     kg_co2_deferrable_at_arrival: float = 0.0
     deferrable_mcore_h: int = 0
@@ -434,6 +448,7 @@ class ComputeCentre(Participant):
         self.repair_left_h = 0
         self.bought_green_wh = 0
         self.bought_thermal_wh = 0
+        self.green_from: list[tuple[AgentId, int]] = []  # (green supplier, Wh) bought this hour
         self.energy_wh = 0
         self.revenue_micro = 0
 
@@ -741,11 +756,22 @@ class EnergyTradingPlatform(Participant):
                     buyer_price = seller_price = asks[fill.ask][0] + seller_share / q
                 seller_amount = math.floor(seller_price * q)
                 buyer_amount = max(seller_amount, math.floor(buyer_price * q))
-                book.add(dc.agent_id, supplier.agent_id, Resource.ENERGY, q, seller_amount, bid_orders[fill.bid], ask_orders[fill.ask])
+                records = m.guarantee_records
+                if records is not None and supplier.kind is EnergySource.THERMAL and seller_amount > 0:
+                    # a thermal plant's delivery is firm: it is covered by a guarantee contract and
+                    # paid through it, not as a trade (a dispatchable plant delivers what it sold)
+                    key = m.open_agreement(supplier.agent_id, dc.agent_id, Resource.ENERGY, q, seller_amount, {"hour": m.hour_of_year, "region": region, "source": supplier.kind.value})
+                    records.deliveries.append(DeliveryRecord(key, q))
+                    m._book_sale(dc.agent_id, supplier.agent_id, Resource.ENERGY, q, seller_amount)
+                else:
+                    book.add(dc.agent_id, supplier.agent_id, Resource.ENERGY, q, seller_amount, bid_orders[fill.bid], ask_orders[fill.ask])
                 if buyer_amount > seller_amount:
                     book.add(dc.agent_id, self.agent_id, Resource.ENERGY, q, buyer_amount - seller_amount)
                 if supplier.green:
                     dc.bought_green_wh += q
+                    dc.green_from.append((supplier.agent_id, q))
+                    if records is not None:  # its certificates travel with the energy
+                        records.transfers.append(CertificateTransfer(supplier.agent_id, dc.agent_id, q))
                 else:
                     dc.bought_thermal_wh += q
                 supplier.sold_wh += q
@@ -756,7 +782,7 @@ class EnergyTradingPlatform(Participant):
                 s.strategy.observe_round(Side.SELL, units > 0)
 
 
-class SchedulingPlatform(mesa.Agent):
+class SchedulingPlatform(Participant):
     """The compute-network scheduling platform (whitepaper §3.3): allocates tasks to bundles.
 
     Each hour it plans every pending task over a rolling horizon of the next ``deadline_flex_h + 1``
@@ -937,6 +963,12 @@ class EastWestModel(MarketModel):
         outage_per_year: Outages per data centre per year (their deliveries breach their guarantees).
         repair_h: Mean hours to repair an outage (each outage lasts a whole number of hours, at least one).
         penalty_rate: Compensation per breached delivery, as a share of its price.
+        dispute_share: Share of breaches whose supplier disputes the oracle's attestation; of
+            those, as many again are resolved by the operator as time out.
+        guarantees: Cover the scheduling platform's matches and thermal plants' firm energy
+            deliveries by guarantee contracts (``ServiceAgreements``) and issue, move and retire
+            green certificates (``GreenCertificates``) on the ledger; off, a breach's
+            compensation is booked as an ordinary trade and green energy is counted in Python.
         search_passes: Local-search passes after the scheduler's greedy placement
             (:func:`market.allocation.allocate_greedy`); the rolling horizon re-plans every hour, so
             the default 0 loses almost nothing at a fraction of the time.
@@ -999,6 +1031,8 @@ class EastWestModel(MarketModel):
         outage_per_year: float = 0.8,
         repair_h: float = 2.0,
         penalty_rate: float = 0.5,
+        dispute_share: float = 0.3,
+        guarantees: bool = True,
         search_passes: int = 0,
         start_hour: int = 4_000,
         initial_funds_micro: int = 1_000_000_000_000,
@@ -1039,6 +1073,8 @@ class EastWestModel(MarketModel):
             outage_per_year,
             repair_h,
             penalty_rate,
+            dispute_share,
+            guarantees,
         )
         self.market = MarketParams(
             mechanism,
@@ -1058,10 +1094,15 @@ class EastWestModel(MarketModel):
             for key, message in record.problems():
                 raise ValueError(f"{key}: {message}")
         self.start_hour = start_hour
+        self.initial_funds_micro = initial_funds_micro
         self.optimum_record = RunRecord() if track_optimum else None
         self.meter = AnalyticalMeter()
         self._order_ids = itertools.count(1)
         self._task_ids = itertools.count(1)
+        self._agreement_ids = itertools.count(1)
+        # disputes draw from a generator of their own, spawned without touching the model's
+        # stream, so guarantees on or off the market sees the same tasks, weather and outages
+        self._dispute_rng = np.random.default_rng(self.rng.bit_generator.seed_seq.spawn(1)[0])  # type: ignore[attr-defined]
         self.round_stats = RoundStats()
         self.totals = RoundStats()
         self.utilisation_east_peak = 0.0
@@ -1080,7 +1121,7 @@ class EastWestModel(MarketModel):
         scale = max(n_users, 1) / REFERENCE_USERS
         self.grid = Grid(self, initial_funds_micro)
         self.energy_platform = EnergyTradingPlatform(self, initial_funds_micro)
-        self.scheduler = SchedulingPlatform(self)
+        self.scheduler = SchedulingPlatform(self, 0)
         funds = initial_funds_micro
         for c in CLUSTERS:
             east = is_east(c)
@@ -1322,9 +1363,12 @@ class EastWestModel(MarketModel):
         settlement, data."""
         self.round_stats = RoundStats()
         book = RoundBook(self._order_ids, self.steps)
+        self.guarantee_records = GuaranteeRound() if self.supply.guarantees else None
         self._perceive()
         for dc in self.centres:
             dc.bought_green_wh = dc.bought_thermal_wh = 0
+            dc.green_from.clear()
+        self._meter_generation()
         self.energy_platform.clear(book)
         self.agents_by_type[ComputeCentre].do("post_price")
         scheduled = self.scheduler.schedule()  # the match
@@ -1336,6 +1380,61 @@ class EastWestModel(MarketModel):
         self.agents_by_type[ComputeCentre].do("close_hour")
         self._finish_stats()
         self.datacollector.collect(self)
+
+    def _meter_generation(self) -> None:
+        """The platform's meter reads each renewable supplier's generation this hour; certificates
+        are issued for it (in Wh) when guarantees are on."""
+        records = self.guarantee_records
+        if records is None:
+            return
+        for s in self.suppliers:
+            if s.green and s.available_wh > 0:
+                records.generation.append(GenerationRecord(s.agent_id, s.available_wh))
+
+    def open_agreement(self, supplier: AgentId, buyer: AgentId, resource: Resource, units: int, payment_micro: int, terms: dict[str, Any]) -> int:
+        """Opens a guarantee contract for a match (whitepaper §3.5): the buyer escrows ``payment_micro``,
+        the supplier posts collateral covering a full breach at ``penalty_rate`` of the price.
+        Returns the agreement's number."""
+        penalty = math.floor(self.supply.penalty_rate * payment_micro / units)
+        key = next(self._agreement_ids)
+        terms = {**terms, "penalty_micro_per_unit": penalty, "price_micro": payment_micro / units}
+        self.guarantee_records.agreements.append(  # type: ignore[union-attr]
+            AgreementRecord(key, supplier, buyer, resource, units, payment_micro, penalty, penalty * units, terms)
+        )
+        return key
+
+    def _book_sale(self, buyer: AgentId, seller: AgentId, resource: Resource, units: int, amount: int) -> None:
+        """Books a delivery paid through its agreement in both parties' accounts (a trade books itself)."""
+        b, s = self.book(buyer), self.book(seller)
+        b.bought[resource] = b.bought.get(resource, 0) + units
+        s.sold[resource] = s.sold.get(resource, 0) + units
+        b.paid_micro += amount
+        s.received_micro += amount
+
+    def account_roles(self) -> dict[AgentId, Role]:
+        """Data centres are compute suppliers, links network suppliers, energy suppliers and the grid
+        energy suppliers, the two platforms operate the market; users are users."""
+        roles: dict[AgentId, Role] = {dc.agent_id: Role.COMPUTE for dc in self.centres}
+        roles.update({link.agent_id: Role.NETWORK for link in self.links})
+        roles.update({s.agent_id: Role.ENERGY for s in self.suppliers})
+        roles[self.grid.agent_id] = Role.ENERGY
+        roles[self.energy_platform.agent_id] = Role.PLATFORM
+        roles[self.scheduler.agent_id] = Role.PLATFORM
+        return roles
+
+    def guarantee_setup(self) -> GuaranteeSetup | None:
+        """With guarantees on: the scheduling platform is the oracle and the meter; users, data
+        centres and thermal plants (the parties of agreements) hold a token wallet as large as a
+        user's escrow; the renewable suppliers are the certificates' generators."""
+        if not self.supply.guarantees:
+            return None
+        parties = [*self.users, *self.centres, *(s for s in self.suppliers if s.kind is EnergySource.THERMAL)]
+        funds = self.initial_funds_micro
+        return GuaranteeSetup(
+            oracle=self.scheduler.agent_id,
+            wallets={p.agent_id: funds for p in parties},
+            generators={s.agent_id: s.kind for s in self.suppliers if s.green},
+        )
 
     def _perceive(self) -> None:
         self.agents_by_type[EnergySupplier].do("perceive")
@@ -1410,15 +1509,30 @@ class EastWestModel(MarketModel):
         stats, hour = self.round_stats, self.hour_of_year
         generation = self.market.grid_generation_micro
         penalty_rate = self.supply.penalty_rate
+        records = self.guarantee_records
         for task, dc, path in scheduled:
             price, user, mb = dc.price_micro, task.user, task.data_mb
             units = task.compute_mcore_h
+            key = 0
+            if records is not None:  # the match is covered by a guarantee contract
+                terms = {"task": task.task_id, "kind": task.kind.value, "hour": hour, "latency_ms": task.latency_ms, "deadline": task.deadline}
+                key = self.open_agreement(dc.agent_id, user, compute, units, units * price, terms)
             if not dc.online:
-                # the guarantee contract: nothing is paid for the missed delivery and the supplier's
-                # collateral compensates the user (booked as the centre buying back the undelivered units)
-                add(dc.unique_id, user, compute, units, math.floor(penalty_rate * price * units))
                 stats.sla_breaches += 1
                 stats.qos_violations += 1
+                if records is None:
+                    # nothing is paid for the missed delivery and the supplier's collateral
+                    # compensates the user (booked as the centre buying back the undelivered units)
+                    add(dc.unique_id, user, compute, units, math.floor(penalty_rate * price * units))
+                    continue
+                # the oracle attests nothing delivered; the user is compensated from the collateral,
+                # or the centre disputes the attestation (resolved by the operator, or timed out)
+                draw = self._dispute_rng.random(2).tolist()
+                dispute = None if draw[0] >= self.supply.dispute_share else DisputeOutcome.RESOLVED if draw[1] < 0.5 else DisputeOutcome.TIMED_OUT
+                records.deliveries.append(DeliveryRecord(key, 0, dispute))
+                compensation = records.agreements[-1].collateral_micro  # a full breach takes it all
+                self.book(user).received_micro += compensation
+                self.book(dc.unique_id).paid_micro += compensation
                 continue
             for link in path:
                 add(user, link.unique_id, network, mb, mb * link.price_micro_per_mb)
@@ -1437,7 +1551,12 @@ class EastWestModel(MarketModel):
             stats.network_cost_micro += network_cost
             stats.kwh += network_wh / _WH_PER_KWH
             stats.kg_co2 += network_kg
-            add(user, dc.unique_id, compute, units, units * price)
+            stats.kg_co2_location += network_kg
+            if records is None:
+                add(user, dc.unique_id, compute, units, units * price)
+            else:  # paid through the agreement once the oracle attests the delivery
+                records.deliveries.append(DeliveryRecord(key, units))
+                self._book_sale(user, dc.agent_id, compute, units, units * price)
             dc.used_mcore_h += units
             dc.revenue_micro += units * price
             value, operating = task.value_micro * units, dc.cost_micro * units
@@ -1499,6 +1618,9 @@ class EastWestModel(MarketModel):
             stats.kwh += used / _WH_PER_KWH
             stats.green_kwh += green / _WH_PER_KWH
             stats.kg_co2 += kg
+            stats.kg_co2_location += used / _WH_PER_KWH * self.grid_intensity(dc.site.name, hour)
+            if self.guarantee_records is not None and green > 0:
+                self._retire(dc, green)
         for s in self.suppliers:
             unsold = s.available_wh - s.sold_wh
             fed = unsold if unsold > 0 and s.green and feed_in >= s.marginal_cost_micro else 0
@@ -1511,6 +1633,20 @@ class EastWestModel(MarketModel):
         grid_cost = grid_net_wh * generation
         self.book(grid_id).cost_micro += grid_cost
         stats.generation_cost_micro += grid_cost
+
+    def _retire(self, dc: ComputeCentre, wh: int) -> None:
+        """The centre retires certificates for the ``wh`` of green energy it used, from what it
+        bought this hour in the order it bought it (each certificate is claimed once; what it
+        resold keeps its certificates unretired)."""
+        records = self.guarantee_records
+        left = wh
+        for generator, bought in dc.green_from:
+            take = min(left, bought)
+            if take > 0:
+                records.retirements.append(Retirement(dc.agent_id, generator, take))  # type: ignore[union-attr]
+                left -= take
+            if left == 0:
+                break
 
     def _finish_stats(self) -> None:
         s, t = self.round_stats, self.totals
@@ -1536,6 +1672,8 @@ class EastWestModel(MarketModel):
             "qos_violations": t.qos_violations,
             "sla_breaches": t.sla_breaches,
             "kg_co2": round(t.kg_co2, 3),
+            "kg_co2_location": round(t.kg_co2_location, 3),
+            "kg_co2_market": round(t.kg_co2, 3),
             "kg_co2_deferrable": round(t.kg_co2_deferrable, 3),
             "kg_co2_deferrable_at_arrival": round(t.kg_co2_deferrable_at_arrival, 3),
             "temporal_saving": round(1.0 - t.kg_co2_deferrable / t.kg_co2_deferrable_at_arrival, 6) if t.kg_co2_deferrable_at_arrival else None,

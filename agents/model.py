@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import mesa
 
+from market.guarantees import GuaranteeRound, GuaranteeSetup, Role
 from market.orders import AgentId, Order, Payment, Resource, SettlementOutcome, Trade
 
 __all__ = ["Settler", "AgentBook", "MarketModel", "Participant"]
@@ -20,7 +21,9 @@ class Settler(Protocol):
     """Settles one round: the orders placed, the trades that fill them and the payments that buy
     nothing (a model passes ``payments`` only in rounds that have some). The ledger implements it."""
 
-    def settle(self, step: int, orders: list[Order], trades: list[Trade], *, payments: Sequence[Payment] = ()) -> SettlementOutcome: ...
+    def settle(
+        self, step: int, orders: list[Order], trades: list[Trade], *, payments: Sequence[Payment] = (), guarantees: GuaranteeRound | None = None
+    ) -> SettlementOutcome: ...
 
 
 @dataclass(slots=True)
@@ -76,6 +79,8 @@ class MarketModel(mesa.Model):
         self.orders: list[Order] = []
         self.trades: list[Trade] = []
         self.payments: list[Payment] = []
+        #: This round's guarantee contracts and certificates (``None``: the model has none).
+        self.guarantee_records: GuaranteeRound | None = None
         self.last_outcome = SettlementOutcome(batch_id=0, trades=0)
         self.gas_used_total = 0
         self.books: dict[int, AgentBook] = {}
@@ -129,7 +134,9 @@ class MarketModel(mesa.Model):
             self.book(payment.payer).paid_micro += payment.amount
             self.book(payment.payee).received_micro += payment.amount
         if self.settler is not None:
-            if self.payments:
+            if self.guarantee_records is not None:
+                self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades, payments=self.payments, guarantees=self.guarantee_records)
+            elif self.payments:
                 self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades, payments=self.payments)
             else:
                 self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades)
@@ -143,6 +150,15 @@ class MarketModel(mesa.Model):
     def summary_metrics(self) -> dict[str, Any]:
         """Figures of the whole run a runner adds to its summary (none by default)."""
         return {}
+
+    def account_roles(self) -> dict[AgentId, Role]:
+        """The capacity each participant registers with where it is not a plain user (none by default)."""
+        return {}
+
+    def guarantee_setup(self) -> GuaranteeSetup | None:
+        """What the model's guarantee contracts and certificates need before the first round
+        (``None``, the default: the model has none, and :attr:`guarantee_records` stays ``None``)."""
+        return None
 
     @classmethod
     def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -64,6 +64,8 @@ __all__ = [
 RUN_FILES = ("trades.jsonl", "metrics.csv", "summary.json")
 RUN_META = "run.json"
 SETTLEMENTS = "settlements.jsonl"
+#: The guarantee contracts' confidential terms and salts, beside the log (only hashes go on chain).
+TERMS = "terms.jsonl"
 
 
 class RunError(CceiError):
@@ -175,8 +177,13 @@ def run_header(scenario: Scenario, seed: int, steps: int, signed: bool = True, d
 
 def open_accounts(settler: SettlementBackend | LedgerSession, model: MarketModel) -> None:
     """Opens an escrow account for each of ``model``'s participants with its initial funds (a
-    session also logs the deposits)."""
-    settler.open_accounts({p.agent_id: p.initial_funds_micro for p in model.participants})
+    session also logs the deposits, registers each participant in its role and opens the model's
+    guarantee contracts and certificates, if it has them)."""
+    deposits = {p.agent_id: p.initial_funds_micro for p in model.participants}
+    if isinstance(settler, LedgerSession):
+        settler.open_accounts(deposits, model.account_roles(), model.guarantee_setup())
+    else:
+        settler.open_accounts(deposits)
 
 
 def finite(value: Any) -> Any:
@@ -356,11 +363,13 @@ def _execute(
     # A resumed run settles every batch again on a fresh back end, so it rewrites the settlements
     # record: into a partial file, renamed over the old record only once the run has finished.
     settlements = out / (f".{SETTLEMENTS}.partial" if resume else SETTLEMENTS)
+    terms = out / (f".{TERMS}.partial" if resume else TERMS)
     try:
         header = run_header(scenario, seed, steps, sign, backend.domain)
         with TradeLogWriter(out / "trades.jsonl", header, resume=resume, operator=operator_private_key()) as log:
             settlements.unlink(missing_ok=True)  # only now: the back end is up and the log's header checked out
-            session = LedgerSession(backend, log, sign=sign, settlements=settlements)
+            terms.unlink(missing_ok=True)
+            session = LedgerSession(backend, log, sign=sign, settlements=settlements, terms=terms)
             model = scenario.model_class(**scenario.params, seed=seed, settler=session)
             open_accounts(session, model)
             with frozen_heap():
@@ -372,6 +381,8 @@ def _execute(
             log_head, entries = log.head, log.entries
         if resume:
             settlements.replace(out / SETTLEMENTS)
+            if terms.exists():
+                terms.replace(out / TERMS)
         _write_metrics(out / "metrics.csv", model)
         _write_agents(out / "agents.csv", model)
         balances = backend.balances()
@@ -393,6 +404,8 @@ def _execute(
             "balances_digest": closing["balances_digest"],
             "elapsed_s": round(time.perf_counter() - started, 3),
         }
+        if session.guarantees is not None:
+            summary.update(session.guarantees.totals.as_dict())
         summary.update(model.summary_metrics())
         write_atomic(out / "summary.json", json.dumps(finite(summary), indent=2, allow_nan=False) + "\n")
     except OSError as exc:

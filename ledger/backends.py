@@ -28,11 +28,11 @@ import heapq
 import itertools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import requests
 from eth_typing import ChecksumAddress
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 from web3.exceptions import ProviderConnectionError
 
 from ledger.batch import (
@@ -43,15 +43,23 @@ from ledger.batch import (
     SettlementBatch,
     batch_round,
 )
-from ledger.chain import EMBEDDED, REVM, Chain, connect
+from ledger.chain import EMBEDDED, EMBEDDED_DEPLOYER, REVM, Chain, connect
 from ledger.contracts import (
+    METER_ROLE,
+    REGISTRAR_ROLE,
+    AgreementTerms,
     Capacity,
     ContractReverted,
+    GreenCertificates,
     ParticipantRegistry,
+    ServiceAgreements,
+    Service,
     Settlement,
     SettlementToken,
+    deploy,
 )
 from ledger.errors import ChainUnavailable, LedgerError, SettlementRejected
+from ledger.guarantees import CERTIFIED_AS, GuaranteePlan, GuaranteeState, accept_order, grouped
 from ledger.keys import address_number, agent_address, agent_private_key
 from ledger.signing import (
     BUY,
@@ -64,6 +72,7 @@ from ledger.signing import (
     round_time,
 )
 from ledger.suite import EMBEDDED_DOMAIN, Suite, deploy_suite
+from market.carbon import EnergySource
 from market.orders import AgentId, SettlementOutcome
 
 __all__ = [
@@ -176,7 +185,59 @@ class SettlementBackend(abc.ABC):
         return {a: self.escrow_balance(a) for a in (self.accounts if agents is None else agents)}
 
     def balances_by_address(self) -> dict[str, int]:
-        return {self.address(a): b for a, b in self.balances().items()}
+        """Escrow balances by address and, once guarantees are open, every holding in the
+        agreements and certificates (:meth:`GuaranteeState.holdings` keys): what the balances
+        digest covers."""
+        out: dict[str, int] = {self.address(a): b for a, b in self.balances().items()}
+        if self.guarantees is not None:
+            out.update(self.holdings())
+        return out
+
+    #: The agreements' and certificates' state (``None`` until :meth:`open_guarantees`).
+    guarantees: GuaranteeState | None = None
+
+    def open_guarantees(
+        self,
+        oracle: AgentId,
+        wallets: Mapping[AgentId, int],
+        generators: Mapping[AgentId, EnergySource],
+        roles: Mapping[AgentId, Capacity],
+    ) -> None:
+        """Opens guarantee contracts and certificates: ``oracle`` (a registered platform) attests
+        deliveries and meters generation, each agent in ``wallets`` gets that many tokens in its
+        wallet (approved for the agreements), each of ``generators`` registers its renewable source.
+        ``roles`` are the capacities the accounts were opened with."""
+        state = self.guarantees = GuaranteeState()
+        for agent_id, capacity in roles.items():
+            state.register(self.address(agent_id), int(capacity))
+        state.register(self.operator_address, int(Capacity.OPERATOR))
+        state.designate(self.operator_address, self.address(oracle))
+        self.oracle = oracle
+        for agent_id, amount in wallets.items():
+            state.fund(self.address(agent_id), amount)
+        for agent_id, source in generators.items():
+            state.register_generator(self.address(agent_id), source)
+
+    @property
+    def operator_address(self) -> str:
+        """The market operator's account (resolves disputes)."""
+        return EMBEDDED_DEPLOYER
+
+    def apply_guarantees(self, plan: GuaranteePlan) -> int:
+        """Runs one round's guarantee operations (:meth:`GuaranteeState.apply`); returns the
+        transactions sent.
+
+        Raises:
+            SettlementRejected: an operation breaks a contract rule; the operations before it stand.
+        """
+        if self.guarantees is None:
+            raise LedgerError("guarantee operations before open_guarantees")
+        self.guarantees.apply(plan, self.operator_address, self.address(self.oracle))
+        return 0
+
+    def holdings(self) -> dict[str, int]:
+        """Every non-zero holding in the agreements and certificates (empty before they open)."""
+        return self.guarantees.holdings() if self.guarantees is not None else {}
 
     def close(self) -> None:  # noqa: B027 - an optional hook: the memory back end holds nothing
         """Releases what the back end holds (connections, processes)."""
@@ -498,6 +559,16 @@ class MemoryBackend(SettlementBackend):
     def total_supply(self) -> int:
         return self._supply
 
+    def open_guarantees(
+        self,
+        oracle: AgentId,
+        wallets: Mapping[AgentId, int],
+        generators: Mapping[AgentId, EnergySource],
+        roles: Mapping[AgentId, Capacity],
+    ) -> None:
+        super().open_guarantees(oracle, wallets, generators, roles)
+        self._supply += sum(wallets.values())
+
 
 class ChainBackend(SettlementBackend):
     """The token, registry and settlement contracts on eth-tester or a JSON-RPC node.
@@ -707,6 +778,136 @@ class ChainBackend(SettlementBackend):
 
     def total_supply(self) -> int:
         return self.token.total_supply()
+
+    @property
+    def operator_address(self) -> str:
+        return self.operator
+
+    def open_guarantees(
+        self,
+        oracle: AgentId,
+        wallets: Mapping[AgentId, int],
+        generators: Mapping[AgentId, EnergySource],
+        roles: Mapping[AgentId, Capacity],
+    ) -> None:
+        """Deploys ``ServiceAgreements`` and ``GreenCertificates`` beside the settlement (unless the
+        suite has them), designates the oracle and meter, registers the generators, mints and
+        approves the wallets; the Python twin keeps the ids and which holdings to read back."""
+        with node_guard(self.chain.url):
+            super().open_guarantees(oracle, wallets, generators, roles)
+            op, suite = self.operator, self.suite
+            if suite.agreements is not None and suite.certificates is not None:
+                self.agreements, self.certificates = suite.agreements, suite.certificates
+            else:
+                self.agreements = ServiceAgreements(
+                    self.chain, deploy(self.chain, "ServiceAgreements", self.token.address, self.registry.address, op, sender=op)
+                )
+                self.certificates = GreenCertificates(self.chain, deploy(self.chain, "GreenCertificates", self.registry.address, op, sender=op))
+                self.certificates.grant_role(REGISTRAR_ROLE, op, sender=op)
+            oracle_address = self._agent(oracle)
+            self.agreements.set_oracle(oracle_address, True, sender=op)
+            self.certificates.grant_role(METER_ROLE, oracle_address, sender=op)
+            for agent_id, source in generators.items():
+                self.certificates.register_generator(self.address(agent_id), CERTIFIED_AS[source], sender=op)
+                self._agent(agent_id)
+            for agent_id, amount in wallets.items():
+                address = self._agent(agent_id)
+                if amount:
+                    self.token.mint(address, amount, sender=op)
+                self.token.approve(self.agreements.address, 2**256 - 1, sender=address)
+                self._agent_transactions += 1
+
+    def apply_guarantees(self, plan: GuaranteePlan) -> int:
+        """Checks the round on the Python twin, then sends it batched: one ``attestMany`` (per 256),
+        one ``claimCompensationMany`` per buyer, ``openDispute`` + ``revealTerms`` per dispute,
+        ``resolveDispute`` / ``expireDispute`` each, one ``offerMany`` per supplier, one
+        ``acceptMany`` per buyer, one ``attestGenerationMany``, a ``safeTransferFrom`` per
+        (generator, holder) and a ``retire`` per (holder, certificate)."""
+        state = self.guarantees
+        if state is None:
+            raise LedgerError("guarantee operations before open_guarantees")
+        first = state.agreement_count + 1
+        state.apply(plan, self.operator, self.address(self.oracle))
+        self.begin_round(plan.step)
+        sent = 0
+        try:
+            with node_guard(self.chain.url):
+                sent = self._send_guarantees(plan, first)
+        except ContractReverted as exc:
+            raise SettlementRejected(exc.error, *exc.error_args) from exc
+        self._agent_transactions += sent
+        return sent
+
+    def _send_guarantees(self, plan: GuaranteePlan, first: int) -> int:
+        sa, gc, op = self.agreements, self.certificates, self.operator
+        oracle = self.address(self.oracle)
+        sent = 0
+        for start in range(0, len(plan.attests), 256):
+            chunk = plan.attests[start : start + 256]
+            sa.attest_many([a for a, _ in chunk], [0] * len(chunk), [d for _, d in chunk], sender=oracle)
+            sent += 1
+        for buyer, ids in grouped(plan.claims):
+            sa.claim_compensation_many(ids, [0] * len(ids), sender=buyer)  # type: ignore[arg-type]
+            sent += 1
+        for party, agreement_id, terms, salt in plan.disputes:
+            sa.open_dispute(agreement_id, sender=party)  # type: ignore[arg-type]
+            sa.reveal_terms(agreement_id, terms, salt, sender=party)  # type: ignore[arg-type]
+            sent += 2
+        for agreement_id, pay, coll in plan.resolves:
+            sa.resolve_dispute(agreement_id, pay, coll, sender=op)
+            sent += 1
+        for agreement_id in plan.expires:
+            sa.expire_dispute(agreement_id, sender=op)
+            sent += 1
+        expected = first
+        for supplier, offers in grouped((t.supplier, t) for t in plan.offers):
+            ids = sa.offer_many([_terms(t) for t in offers], sender=supplier)  # type: ignore[arg-type]
+            if ids != list(range(expected, expected + len(offers))):
+                raise LedgerError(f"round {plan.step}: the chain numbered the agreements {ids}, the ledger expected them from {expected}")
+            expected += len(offers)
+            sent += 1
+        for buyer, ids in grouped(accept_order(plan.offers, first)):
+            sa.accept_many(ids, sender=buyer)  # type: ignore[arg-type]
+            sent += 1
+        if plan.issues:
+            gc.attest_generation_many([g for g, _ in plan.issues], plan.step, [wh for _, wh in plan.issues], sender=oracle)
+            sent += 1
+        for holder, to, cid, wh in plan.transfers:
+            gc.safe_transfer_from(holder, to, cid, wh, sender=holder)  # type: ignore[arg-type]
+            sent += 1
+        for holder, cid, wh in plan.retires:
+            gc.retire(cid, wh, sender=holder)  # type: ignore[arg-type]
+            sent += 1
+        return sent
+
+    def holdings(self) -> dict[str, int]:
+        """The holdings the Python twin knows of, each read back from the contracts (non-zero only)."""
+        state = self.guarantees
+        if state is None:
+            return {}
+        sa, gc, token = self.agreements, self.certificates, self.token
+        by_key = {a.lower(): a for a in (*state.wallets, *state.credit)}
+        out: dict[str, int] = {}
+        with node_guard(self.chain.url):
+            for account in state.wallets:
+                out[f"wallet:{account}"] = token.balance_of(to_checksum_address(by_key[account]))
+            for account in state.credit:
+                out[f"credit:{account}"] = sa.credit(to_checksum_address(account))
+            for agreement_id in state.agreements:
+                a = sa.agreement(agreement_id)
+                out[f"agreement:{agreement_id}"] = a.collateral_left + a.payment_held + a.compensation_owed
+            for cid, account in state.cert_balance:
+                out[f"certificate:{cid}:{account}"] = gc.balance_of(cid, to_checksum_address(account))
+            for cid, account in state.cert_retired:
+                out[f"retired:{cid}:{account}"] = gc.retired_of(cid, to_checksum_address(account))
+        return {k: v for k, v in out.items() if v}
+
+
+def _terms(t: Any) -> AgreementTerms:
+    """The wrapper's terms record of a planned offer (:class:`ledger.guarantees.Terms`)."""
+    # positional, in the contract's field order (buyer .. dispute timeout)
+    buyer, oracle, service, digest, start, periods, period_seconds, units, payment, penalty, collateral, window, timeout = t.as_tuple()
+    return AgreementTerms(buyer, oracle, Service(service), digest, start, periods, period_seconds, units, payment, penalty, collateral, window, timeout)
 
 
 def attach_backend(spec: str, seed: int, domain: OrderDomain, *, verify_signatures: bool = True) -> SettlementBackend:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 from collections import deque
+from dataclasses import replace
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -34,7 +35,9 @@ from ledger.batch import MAX_BATCH_PAYMENTS, MAX_BATCH_TRADES, SettlementBatch, 
 from ledger.errors import LedgerError
 from ledger.keys import AddressBook, agent_signing_key, lab_secret
 from ledger.signing import DEFAULT_TTL_ROUNDS, SignedOrder, SignedPayment
+from ledger.guarantee_log import ROLE_CAPACITY, GuaranteeLog, deposit_fields
 from ledger.tradelog import TradeLogWriter, trade_fields
+from market.guarantees import GuaranteeRound, GuaranteeSetup, Role
 from market.orders import AgentId, Order, OrderId, Payment, SettlementOutcome, Trade
 
 __all__ = ["LedgerSession", "order_fields", "authorization_fields", "payment_fields"]
@@ -88,6 +91,8 @@ class LedgerSession:
             assumes the default, from which it derives the expiries of an unsigned log).
         settlements: Where to append one JSON line per settled batch (transaction, block, gas);
             ``None`` keeps no such record.
+        terms: Where to append each guarantee contract's confidential terms and salt (the side
+            file beside the log; only a hash goes on chain and into the log); ``None`` keeps none.
 
     Raises:
         LedgerError: ``sign=False`` with a back end that checks signatures.
@@ -101,6 +106,7 @@ class LedgerSession:
         sign: bool = True,
         ttl_rounds: int = DEFAULT_TTL_ROUNDS,
         settlements: Path | None = None,
+        terms: Path | None = None,
     ) -> None:
         if not sign and not (isinstance(backend, MemoryBackend) and not backend.verify_signatures):
             raise LedgerError(f"unsigned settlement needs the memory back end without signature checks, not {backend.name}")
@@ -124,13 +130,47 @@ class LedgerSession:
         self._authorized: set[OrderId] = set()
         self._placed: deque[tuple[int, OrderId]] = deque()  # (round placed, order id), oldest first
         self._settlements: IO[str] | None = open(settlements, "a", encoding="utf-8") if settlements else None  # noqa: SIM115
+        self._terms_path = terms
+        #: The guarantee contracts' and certificates' log keeper (``None`` unless opened with them).
+        self.guarantees: GuaranteeLog | None = None
 
-    def open_accounts(self, deposits: Mapping[AgentId, int], **kwargs: Any) -> None:
-        """Logs each agent's deposit, then opens the accounts on the back end."""
-        for agent, amount in deposits.items():
-            self.log.append("deposit", 0, agent=int(agent), address=self._address_of(agent), amount=amount)
+    def guarantee_round(self, step: int, round_: GuaranteeRound) -> int:
+        """Logs one round's guarantee operations (write-ahead, synced), then runs them on the back
+        end; returns the transactions sent.
+
+        Raises:
+            SettlementRejected: the back end refused an operation.
+            LedgerError: guarantees were not opened.
+        """
+        if self.guarantees is None:
+            raise LedgerError("guarantee records but the accounts were opened without guarantees")
+        plan, lines, side = self.guarantees.plan(step, round_)
+        for kind, fields in lines:
+            self.log.append(kind, step, **fields)
         self.log.sync()
-        self.backend.open_accounts(deposits, **kwargs)
+        if side and self._terms_path is not None:
+            with open(self._terms_path, "a", encoding="utf-8") as fh:
+                fh.writelines(json.dumps(row, sort_keys=True) + "\n" for row in side)
+        return self.backend.apply_guarantees(plan) if plan else 0
+
+    def open_accounts(
+        self,
+        deposits: Mapping[AgentId, int],
+        roles: Mapping[AgentId, Role] | None = None,
+        setup: GuaranteeSetup | None = None,
+    ) -> None:
+        """Logs each agent's deposit (with its role where it is not a plain user, and with what
+        guarantees need: its token wallet, its certified source, the oracle), then opens the
+        accounts on the back end, and the guarantee contracts with ``setup``."""
+        roles = roles or {}
+        for agent, amount in deposits.items():
+            self.log.append("deposit", 0, **deposit_fields(agent, self._address_of(agent), amount, roles.get(agent, Role.USER), setup))
+        self.log.sync()
+        capacities = {agent: ROLE_CAPACITY[role] for agent, role in roles.items()}
+        self.backend.open_accounts(deposits, capacities)
+        if setup is not None:
+            self.backend.open_guarantees(setup.oracle, setup.wallets, setup.generators, {a: ROLE_CAPACITY[roles.get(a, Role.USER)] for a in deposits})
+            self.guarantees = GuaranteeLog(self, setup, {a: ROLE_CAPACITY[roles.get(a, Role.USER)] for a in deposits})
 
     def _remember(self, step: int, orders: list[Order]) -> None:
         """Keeps orders until they expire, so a trade may fill an order placed in an earlier round."""
@@ -157,9 +197,17 @@ class LedgerSession:
         self._remember(step, orders)
         return sign_orders(trades, self._orders, self.backend.domain, self._address_of, self._key_of(), self.ttl_rounds)
 
-    def settle(self, step: int, orders: list[Order], trades: list[Trade], payments: Sequence[Payment] = ()) -> SettlementOutcome:
+    def settle(
+        self,
+        step: int,
+        orders: list[Order],
+        trades: list[Trade],
+        payments: Sequence[Payment] = (),
+        guarantees: GuaranteeRound | None = None,
+    ) -> SettlementOutcome:
         """Signs the round's orders (both sides) and payments, logs the round and syncs the log,
-        then settles its batches.
+        then settles its batches; then the round's guarantee contracts and certificates
+        (:meth:`guarantee_round`), when the accounts were opened with them.
 
         A round with more trades (payments) than one batch may carry (``MAX_BATCH_TRADES``,
         ``MAX_BATCH_PAYMENTS``) settles as several batches, ``batch_id(step, 0)``,
@@ -171,6 +219,13 @@ class LedgerSession:
             LedgerError: a trade fills an unknown order.
         """
         self.backend.begin_round(step)
+        outcome = self._settle_batches(step, orders, trades, payments)
+        if self.guarantees is not None:
+            sent = self.guarantee_round(step, guarantees or GuaranteeRound())
+            outcome = replace(outcome, transactions=outcome.transactions + sent)
+        return outcome
+
+    def _settle_batches(self, step: int, orders: list[Order], trades: list[Trade], payments: Sequence[Payment]) -> SettlementOutcome:
         signed = self.signed_orders(step, orders, trades)
         signed_payments = sign_payments(payments, self.backend.domain, self._address_of, self._key_of(), self.ttl_rounds)
         log = self.log

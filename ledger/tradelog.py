@@ -418,7 +418,25 @@ def read_log(path: Path, *, limit: int | None = None) -> Iterator[dict[str, Any]
 
 
 #: Every kind of line a log may hold after its header. A line of any other kind is refused.
-LOG_KINDS = frozenset({"deposit", "order", "authorization", "trade", "payment", "batch", "close"})
+LOG_KINDS = frozenset(
+    {
+        "deposit",
+        "order",
+        "authorization",
+        "trade",
+        "payment",
+        "batch",
+        # guarantee contracts and green certificates (ledger.guarantee_log)
+        "agreement",
+        "delivery",
+        "breach",
+        "claim",
+        "dispute",
+        "certificate",
+        "retire",
+        "close",
+    }
+)
 
 
 class LogTruncated(LogTampered):
