@@ -189,7 +189,12 @@ class GuaranteeLog:
         for agreement_id in self._resolve.pop(step, []):
             to_buyer, to_supplier = state.resolve(self.operator, agreement_id, 0, 0)
             plan.resolves.append((agreement_id, 0, 0))
-            lines.append(("dispute", {"agreement_id": agreement_id, "action": "resolve", "to_buyer": to_buyer, "to_supplier": to_supplier}))
+            lines.append(
+                (
+                    "dispute",
+                    {"agreement_id": agreement_id, "action": "resolve", "payment_to_buyer": 0, "collateral_to_buyer": 0, "to_buyer": to_buyer, "to_supplier": to_supplier},
+                )
+            )
         for agreement_id in self._expire.pop(step, []):
             owed = state.agreements[agreement_id].compensation_owed
             to_buyer, to_supplier = state.expire(agreement_id, now)

@@ -49,9 +49,16 @@ from ledger.signing import (
     recover_payment_signer,
     recover_signer,
 )
+from ledger.guarantee_log import ROLE_CAPACITY
+from ledger.guarantee_replay import GuaranteeReplay, deposit_extras
 from ledger.suite import deploy_suite_at
 from ledger.tradelog import SIGNED_FORMAT, LogTampered, LogTruncated, verified_log
+from market.carbon import EnergySource
+from market.guarantees import Role
 from market.orders import AgentId
+
+#: The lines of guarantee contracts and certificates (:mod:`ledger.guarantee_log`).
+GUARANTEE_KINDS = frozenset({"agreement", "delivery", "breach", "claim", "dispute", "certificate", "retire"})
 
 __all__ = ["ReplayRefused", "ReplayResult", "replay"]
 
@@ -201,6 +208,12 @@ class _Replayer:
         self.batches_this_round = 0
         #: Called with each batch line and the batch it settled (``--against``: the chain's root).
         self.on_batch: Callable[[int, SettlementBatch], None] | None = None
+        # guarantee contracts and certificates: what the deposit lines say, then their own lines
+        self.roles: dict[int, Role] = {}
+        self.wallets: dict[int, int] = {}
+        self.generators: dict[int, EnergySource] = {}
+        self.oracle: int | None = None
+        self.guarantees: GuaranteeReplay | None = None
         self._handlers = {
             "order": self._order,
             "authorization": self._authorization,
@@ -219,7 +232,7 @@ class _Replayer:
             self._deposit(line, entry)
             return
         if self.deposits is not None:
-            self.backend.open_accounts(self.deposits)
+            self._open()
             self.deposits = None
         step = entry.get("step")
         if type(step) is not int or step < 0:
@@ -229,9 +242,39 @@ class _Replayer:
         if step != self.step:
             if self.book.fill_lines:
                 self._unbatched()
+            self._end_guarantee_round()
             self.step, self.batches_this_round = step, 0
             self.book.forget_before(step - self.ttl)
+        if kind in GUARANTEE_KINDS:
+            if self.guarantees is None:
+                raise LogTampered(self.log, line, "kind", f"a {kind} line, but no deposit names the oracle of guarantee contracts")
+            self.guarantees.handle(kind, line, entry, step)
+            return
         self._handlers[kind](line, entry)
+
+    def _open(self) -> None:
+        """Opens the deposits' accounts in their roles, and the guarantee contracts when a deposit names the oracle."""
+        deposits = self.deposits or {}
+        capacities = {agent: ROLE_CAPACITY[role] for agent, role in self.roles.items()}
+        self.backend.open_accounts(deposits, capacities)
+        if self.oracle is None:
+            return
+        everyone = {agent: ROLE_CAPACITY[self.roles.get(agent, Role.USER)] for agent in deposits}
+        self.backend.open_guarantees(AgentId(self.oracle), self.wallets, self.generators, everyone)  # type: ignore[arg-type]
+        roles = {agent: self.roles.get(agent, Role.USER) for agent in deposits}
+        self.guarantees = GuaranteeReplay(self.log, self.backend.address, roles, self.wallets, self.generators, self.oracle, self.backend.operator_address)
+
+    def _end_guarantee_round(self) -> None:
+        """Runs the round just read's guarantee operations on the back end."""
+        if self.guarantees is None:
+            return
+        first = self.guarantees.first_line
+        plan = self.guarantees.end_round()
+        if plan:
+            try:
+                self.backend.apply_guarantees(plan)
+            except SettlementRejected as exc:
+                raise LogTampered(self.log, first, "kind", f"the back end refused the guarantee operations of step {plan.step} from here on: {exc.reason}") from None
 
     def _deposit(self, line: int, entry: dict[str, Any]) -> None:
         # a participant who joins later (a classroom seat) deposits between rounds: in a format-3
@@ -253,10 +296,24 @@ class _Replayer:
         elif entry.get("address") != self.address[agent]:
             raise LogTampered(self.log, line, "address", f"is not agent {agent}'s address")
         self.supply += amount
-        if self.deposits is None:
-            self.backend.open_accounts({agent: amount})
-        else:
-            self.deposits[agent] = amount
+        role, wallet, source, oracle = deposit_extras(self.log, line, entry)
+        if self.deposits is None:  # a late seat: its account opens now (guarantee contracts opened with the first round)
+            if wallet or source is not None or oracle:
+                raise LogTampered(self.log, line, "wallet", "a participant who joins later takes no part in guarantee contracts")
+            self.backend.open_accounts({agent: amount}, {agent: ROLE_CAPACITY[role]} if role is not Role.USER else None)  # type: ignore[dict-item]
+            return
+        self.deposits[agent] = amount
+        if role is not Role.USER:
+            self.roles[agent] = role
+        if wallet:
+            self.wallets[agent] = wallet
+            self.supply += wallet
+        if source is not None:
+            self.generators[agent] = source
+        if oracle:
+            if self.oracle is not None:
+                raise LogTampered(self.log, line, "oracle", f"agent {self.oracle} is the oracle already")
+            self.oracle = agent
 
     def _order(self, line: int, entry: dict[str, Any]) -> None:
         oid = _ints(self.log, line, entry, _ORDER_INTS)[0]
@@ -383,6 +440,7 @@ class _Replayer:
     def _close(self, line: int, entry: dict[str, Any]) -> None:
         if self.book.fill_lines:
             self._unbatched()
+        self._end_guarantee_round()
         result = self.result
         totals = (("trades", result.trades), ("volume", self.volume), ("payments", self.payments), ("paid", self.paid), ("total_supply", self.supply))
         for name, value in totals:
@@ -400,7 +458,7 @@ class _Replayer:
 
     def finish(self) -> None:
         if self.deposits:
-            self.backend.open_accounts(self.deposits)
+            self._open()
         if not self.result.balances_digest:
             self.result.balances_digest = balances_digest(self.backend.balances_by_address())
 
