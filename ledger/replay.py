@@ -459,6 +459,8 @@ class _Replayer:
     def finish(self) -> None:
         if self.deposits:
             self._open()
+        if self.guarantees is not None and self.guarantees.plan is not None:  # stopped mid-round (``until``)
+            self._end_guarantee_round()
         if not self.result.balances_digest:
             self.result.balances_digest = balances_digest(self.backend.balances_by_address())
 

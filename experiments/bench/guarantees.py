@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,12 @@ from ledger.tradelog import TradeLogWriter
 __all__ = ["round_times", "guarantee_round_ratio"]
 
 
-def round_times(chain: str, rounds: int, seed: int, *, guarantees: bool, profile: bool = False) -> list[float]:
+def round_times(chain: str, rounds: int, seed: int, *, guarantees: bool, overrides: Mapping[str, Any] | None = None) -> list[float]:
     """Wall seconds of each of ``rounds`` default east-west rounds settled on a fresh ``chain``
-    (model step, settlement and, with ``guarantees``, the agreements and certificates)."""
+    (model step, settlement and, with ``guarantees``, the agreements and certificates);
+    ``overrides`` change scenario values (for tests)."""
     scenario = load_scenario("east-west")
-    params = {**scenario.params, "guarantees": guarantees}
+    params = {**scenario.params, **(overrides or {}), "guarantees": guarantees}
     backend = open_backend(chain, seed)
     try:
         with tempfile.TemporaryDirectory(prefix="ccei-bench-") as tmp, TradeLogWriter(Path(tmp) / "trades.jsonl", {"scenario": "east-west", "seed": seed}) as log:
@@ -42,10 +44,10 @@ def round_times(chain: str, rounds: int, seed: int, *, guarantees: bool, profile
         backend.close()
 
 
-def guarantee_round_ratio(chain: str = "eth-tester", rounds: int = 5, seed: int = 1) -> dict[str, Any]:
+def guarantee_round_ratio(chain: str = "eth-tester", rounds: int = 5, seed: int = 1, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The median round with guarantees and certificates over the median round without them."""
-    plain = round_times(chain, rounds, seed, guarantees=False)
-    guaranteed = round_times(chain, rounds, seed, guarantees=True)
+    plain = round_times(chain, rounds, seed, guarantees=False, overrides=overrides)
+    guaranteed = round_times(chain, rounds, seed, guarantees=True, overrides=overrides)
     plain_s, guaranteed_s = statistics.median(plain), statistics.median(guaranteed)
     return {
         "plain_round_s": round(plain_s, 3),

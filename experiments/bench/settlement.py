@@ -9,6 +9,10 @@ estimates gas first) and waits for each receipt. The batched path packs up to ``
 trades per ``settleBatch`` (one balance write per participant per batch) and sends every batch
 with explicit gas; on a JSON-RPC node with auto-mining off, so they are mined together. Both must end in the same
 balances. Reported: trades per second both ways and their ratio (target: ratio >= 25).
+
+With ``--guarantee-rounds N`` (default 5) it also times N default east-west rounds with guarantee
+contracts and green certificates and N without (:mod:`experiments.bench.guarantees`) and reports
+``guarantee_round_over_plain_round``, the ratio of the median rounds (target: <= 2).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from experiments.bench.guarantees import guarantee_round_ratio
 from ledger.batch import MAX_BATCH_TRADES, Fill, SettlementBatch, assemble_batch, batch_gas
 from ledger.chain import EMBEDDED, Chain, connect
 from ledger.contracts import Capacity
@@ -53,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--chain", default="eth-tester", help="eth-tester (default) or an http(s):// node URL")
     parser.add_argument("--seed", type=int, default=1, help="seed of the trade generator (default 1)")
+    parser.add_argument(
+        "--guarantee-rounds",
+        type=int,
+        default=5,
+        help="default east-west rounds timed with and without guarantee contracts and certificates (default 5; 0 skips)",
+    )
 
 
 def _setup(chain: Chain, users: int, suppliers: int) -> tuple[Suite, list[ChecksumAddress], list[ChecksumAddress]]:
@@ -151,6 +162,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """
     if args.trades < 1 or args.users < 1 or args.suppliers < 1:
         raise BenchError("--trades, --users and --suppliers must be at least 1")
+    if args.guarantee_rounds < 0:
+        raise BenchError("--guarantee-rounds must not be negative")
     if not 1 <= args.batch_size <= MAX_BATCH_TRADES:
         raise BenchError(f"--batch-size must be between 1 and {MAX_BATCH_TRADES}")
     chain = connect(args.chain)
@@ -171,6 +184,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise BenchError("the naive and the batched path ended in different balances")
     naive_tps = args.trades / naive_s
     batched_tps = args.trades / batched_s
+    guarantees = guarantee_round_ratio(args.chain, args.guarantee_rounds, args.seed) if args.guarantee_rounds else {}
     return {
         "chain": args.chain,
         "trades": args.trades,
@@ -184,4 +198,5 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "signatures_per_trade": 2,
         "naive_gas_per_trade": naive_gas // args.trades,
         "batched_gas_per_trade": batched_gas // args.trades,
+        **guarantees,
     }

@@ -86,7 +86,7 @@ def forge(entries: list[dict[str, Any]], path: Path, key: Any = None) -> Path:
     trades = volume = batch_trades = batch_volume = supply = payments = paid = batch_payments = batch_paid = 0
     for entry in entries:
         if entry["kind"] == "deposit":
-            supply += entry["amount"]
+            supply += entry["amount"] + entry.get("wallet", 0)
         elif entry["kind"] == "trade":
             batch_trades += 1
             batch_volume += entry["price"] * entry["quantity"]
