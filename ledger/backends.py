@@ -594,6 +594,7 @@ class ChainBackend(SettlementBackend):
         self.settlement = self.suite.settlement
         self._domain = self.suite.domain
         self._unlocked: set[AgentId] = set()
+        self._agents_by_address: dict[str, AgentId] | None = None
         self._agent_transactions = 0
         self._round: int | None = None
         #: The number of the current round's first block (``None`` before the first transaction of a round).
@@ -838,20 +839,27 @@ class ChainBackend(SettlementBackend):
         self._agent_transactions += sent
         return sent
 
+    def _sender(self, address: str) -> Any:
+        """An agent's address, unlocked and funded for gas on first use."""
+        if self._agents_by_address is None:
+            self._agents_by_address = {self.address(a).lower(): a for a in self.accounts}
+        return self._agent(self._agents_by_address[address.lower()])
+
     def _send_guarantees(self, plan: GuaranteePlan, first: int) -> int:
         sa, gc, op = self.agreements, self.certificates, self.operator
         oracle = self.address(self.oracle)
+        by = self._sender
         sent = 0
         for start in range(0, len(plan.attests), 256):
             chunk = plan.attests[start : start + 256]
             sa.attest_many([a for a, _ in chunk], [0] * len(chunk), [d for _, d in chunk], sender=oracle)
             sent += 1
         for buyer, ids in grouped(plan.claims):
-            sa.claim_compensation_many(ids, [0] * len(ids), sender=buyer)  # type: ignore[arg-type]
+            sa.claim_compensation_many(ids, [0] * len(ids), sender=by(buyer))
             sent += 1
         for party, agreement_id, terms, salt in plan.disputes:
-            sa.open_dispute(agreement_id, sender=party)  # type: ignore[arg-type]
-            sa.reveal_terms(agreement_id, terms, salt, sender=party)  # type: ignore[arg-type]
+            sa.open_dispute(agreement_id, sender=by(party))
+            sa.reveal_terms(agreement_id, terms, salt, sender=by(party))
             sent += 2
         for agreement_id, pay, coll in plan.resolves:
             sa.resolve_dispute(agreement_id, pay, coll, sender=op)
@@ -861,22 +869,22 @@ class ChainBackend(SettlementBackend):
             sent += 1
         expected = first
         for supplier, offers in grouped((t.supplier, t) for t in plan.offers):
-            ids = sa.offer_many([_terms(t) for t in offers], sender=supplier)  # type: ignore[arg-type]
+            ids = sa.offer_many([_terms(t) for t in offers], sender=by(supplier))
             if ids != list(range(expected, expected + len(offers))):
                 raise LedgerError(f"round {plan.step}: the chain numbered the agreements {ids}, the ledger expected them from {expected}")
             expected += len(offers)
             sent += 1
         for buyer, ids in grouped(accept_order(plan.offers, first)):
-            sa.accept_many(ids, sender=buyer)  # type: ignore[arg-type]
+            sa.accept_many(ids, sender=by(buyer))
             sent += 1
         if plan.issues:
             gc.attest_generation_many([g for g, _ in plan.issues], plan.step, [wh for _, wh in plan.issues], sender=oracle)
             sent += 1
         for holder, to, cid, wh in plan.transfers:
-            gc.safe_transfer_from(holder, to, cid, wh, sender=holder)  # type: ignore[arg-type]
+            gc.safe_transfer_from(holder, to, cid, wh, sender=by(holder))
             sent += 1
         for holder, cid, wh in plan.retires:
-            gc.retire(cid, wh, sender=holder)  # type: ignore[arg-type]
+            gc.retire(cid, wh, sender=by(holder))
             sent += 1
         return sent
 
