@@ -77,7 +77,14 @@ from market.guarantees import (
     Retirement,
     Role,
 )
-from market.metering import NETWORK_WH_PER_GB, WATTS_PER_CORE, WATTS_PER_GPU, AnalyticalMeter, QosClass, TaskType
+from market.metering import (
+    NETWORK_WH_PER_GB,
+    WATTS_PER_CORE,
+    WATTS_PER_GPU,
+    AnalyticalMeter,
+    QosClass,
+    TaskType,
+)
 from market.network import Link, backbone_graph, fibre_latency_ms, region_graph
 from market.orders import AgentId, Resource, Side
 from market.pricing import posted_price_micro
@@ -760,8 +767,7 @@ class EnergyTradingPlatform(Participant):
                 if records is not None and supplier.kind is EnergySource.THERMAL and seller_amount > 0:
                     # a thermal plant's delivery is firm: it is covered by a guarantee contract and
                     # paid through it, not as a trade (a dispatchable plant delivers what it sold)
-                    key = m.open_agreement(supplier.agent_id, dc.agent_id, Resource.ENERGY, q, seller_amount, {"hour": m.hour_of_year, "region": region, "source": supplier.kind.value})
-                    records.deliveries.append(DeliveryRecord(key, q))
+                    m.cover(supplier.agent_id, dc.agent_id, Resource.ENERGY, q, seller_amount, q, {"hour": m.hour_of_year, "wh": q, "amount_micro": seller_amount})
                     m._book_sale(dc.agent_id, supplier.agent_id, Resource.ENERGY, q, seller_amount)
                 else:
                     book.add(dc.agent_id, supplier.agent_id, Resource.ENERGY, q, seller_amount, bid_orders[fill.bid], ask_orders[fill.ask])
@@ -1100,6 +1106,7 @@ class EastWestModel(MarketModel):
         self._order_ids = itertools.count(1)
         self._task_ids = itertools.count(1)
         self._agreement_ids = itertools.count(1)
+        self._covers: dict[tuple[AgentId, AgentId, Resource], list[Any]] = {}  # the round's covered matches by pair
         # disputes draw from a generator of their own, spawned without touching the model's
         # stream, so guarantees on or off the market sees the same tasks, weather and outages
         self._dispute_rng = np.random.default_rng(self.rng.bit_generator.seed_seq.spawn(1)[0])  # type: ignore[attr-defined]
@@ -1374,6 +1381,8 @@ class EastWestModel(MarketModel):
         scheduled = self.scheduler.schedule()  # the match
         self._deliver(scheduled, book)  # delivery, or breach
         self._balance_energy(book)
+        if self.guarantee_records is not None:
+            self._close_covers()
         self.orders, self.trades = book.close()
         self.settle_round()
         self.pay_trades(self.by_id)
@@ -1391,17 +1400,41 @@ class EastWestModel(MarketModel):
             if s.green and s.available_wh > 0:
                 records.generation.append(GenerationRecord(s.agent_id, s.available_wh))
 
-    def open_agreement(self, supplier: AgentId, buyer: AgentId, resource: Resource, units: int, payment_micro: int, terms: dict[str, Any]) -> int:
-        """Opens a guarantee contract for a match (whitepaper §3.5): the buyer escrows ``payment_micro``,
-        the supplier posts collateral covering a full breach at ``penalty_rate`` of the price.
-        Returns the agreement's number."""
-        penalty = math.floor(self.supply.penalty_rate * payment_micro / units)
-        key = next(self._agreement_ids)
-        terms = {**terms, "penalty_micro_per_unit": penalty, "price_micro": payment_micro / units}
-        self.guarantee_records.agreements.append(  # type: ignore[union-attr]
-            AgreementRecord(key, supplier, buyer, resource, units, payment_micro, penalty, penalty * units, terms)
-        )
-        return key
+    def cover(self, supplier: AgentId, buyer: AgentId, resource: Resource, units: int, payment_micro: int, delivered: int, item: dict[str, Any]) -> None:
+        """Covers a match by the round's guarantee contract between ``supplier`` and ``buyer`` for
+        ``resource`` (whitepaper §3.5): one contract per pair and round holds all of their matches
+        (``item`` describes this one in the confidential terms), so a party opens and accepts
+        once a round, whatever its number of matches."""
+        key = (supplier, buyer, resource)
+        cover = self._covers.get(key)
+        if cover is None:
+            cover = self._covers[key] = [0, 0, 0, []]
+        cover[0] += units
+        cover[1] += payment_micro
+        cover[2] += delivered
+        cover[3].append(item)
+
+    def _close_covers(self) -> None:
+        """Opens the round's guarantee contracts and records what each delivered: the buyer escrows
+        the payment, the supplier posts collateral covering a full breach at ``penalty_rate`` of
+        the price; a shortfall is compensated from it, or the supplier disputes the attestation
+        (a ``dispute_share`` of breaches; the operator resolves half of those, the rest time out)."""
+        records = self.guarantee_records
+        for (supplier, buyer, resource), (units, payment, delivered, items) in self._covers.items():
+            penalty = math.floor(self.supply.penalty_rate * payment / units)
+            key = next(self._agreement_ids)
+            terms = {"matches": items, "penalty_micro_per_unit": penalty, "units": units, "payment_micro": payment}
+            records.agreements.append(AgreementRecord(key, supplier, buyer, resource, units, payment, penalty, penalty * units, terms))  # type: ignore[union-attr]
+            dispute = None
+            if delivered < units:
+                draw = self._dispute_rng.random(2).tolist()
+                if draw[0] < self.supply.dispute_share:
+                    dispute = DisputeOutcome.RESOLVED if draw[1] < 0.5 else DisputeOutcome.TIMED_OUT
+                compensation = penalty * (units - delivered)
+                self.book(buyer).received_micro += compensation
+                self.book(supplier).paid_micro += compensation
+            records.deliveries.append(DeliveryRecord(key, delivered, dispute))  # type: ignore[union-attr]
+        self._covers.clear()
 
     def _book_sale(self, buyer: AgentId, seller: AgentId, resource: Resource, units: int, amount: int) -> None:
         """Books a delivery paid through its agreement in both parties' accounts (a trade books itself)."""
@@ -1513,10 +1546,6 @@ class EastWestModel(MarketModel):
         for task, dc, path in scheduled:
             price, user, mb = dc.price_micro, task.user, task.data_mb
             units = task.compute_mcore_h
-            key = 0
-            if records is not None:  # the match is covered by a guarantee contract
-                terms = {"task": task.task_id, "kind": task.kind.value, "hour": hour, "latency_ms": task.latency_ms, "deadline": task.deadline}
-                key = self.open_agreement(dc.agent_id, user, compute, units, units * price, terms)
             if not dc.online:
                 stats.sla_breaches += 1
                 stats.qos_violations += 1
@@ -1525,14 +1554,8 @@ class EastWestModel(MarketModel):
                     # compensates the user (booked as the centre buying back the undelivered units)
                     add(dc.unique_id, user, compute, units, math.floor(penalty_rate * price * units))
                     continue
-                # the oracle attests nothing delivered; the user is compensated from the collateral,
-                # or the centre disputes the attestation (resolved by the operator, or timed out)
-                draw = self._dispute_rng.random(2).tolist()
-                dispute = None if draw[0] >= self.supply.dispute_share else DisputeOutcome.RESOLVED if draw[1] < 0.5 else DisputeOutcome.TIMED_OUT
-                records.deliveries.append(DeliveryRecord(key, 0, dispute))
-                compensation = records.agreements[-1].collateral_micro  # a full breach takes it all
-                self.book(user).received_micro += compensation
-                self.book(dc.unique_id).paid_micro += compensation
+                # covered, nothing delivered: the oracle attests the shortfall (see _close_covers)
+                self.cover(dc.agent_id, user, compute, units, units * price, 0, {"task": task.task_id, "kind": task.kind.value, "hour": hour})
                 continue
             for link in path:
                 add(user, link.unique_id, network, mb, mb * link.price_micro_per_mb)
@@ -1555,7 +1578,7 @@ class EastWestModel(MarketModel):
             if records is None:
                 add(user, dc.unique_id, compute, units, units * price)
             else:  # paid through the agreement once the oracle attests the delivery
-                records.deliveries.append(DeliveryRecord(key, units))
+                self.cover(dc.agent_id, user, compute, units, units * price, units, {"task": task.task_id, "kind": task.kind.value, "hour": hour})
                 self._book_sale(user, dc.agent_id, compute, units, units * price)
             dc.used_mcore_h += units
             dc.revenue_micro += units * price

@@ -174,6 +174,47 @@ contract GreenCertificates is AdminRoles, ReentrancyGuardTransient {
         _update(msg.sender, from, to, id, wh, data);
     }
 
+    /// @notice Many transfers in one call (a market round's certificates travelling with its green
+    ///         energy trades): each moves `wh[i]` of certificate `ids[i]` from `from[i]` (the caller
+    ///         or a holder who approved it) to `to[i]`. All or nothing. Emits `TransferSingle` each.
+    /// @param from The holders.
+    /// @param to The recipients (a contract must accept through `ICertificateReceiver`).
+    /// @param ids The certificates.
+    /// @param wh Wh moved, each.
+    function safeTransferFromMany(
+        address[] calldata from,
+        address[] calldata to,
+        uint256[] calldata ids,
+        uint256[] calldata wh
+    ) external nonReentrant {
+        if (from.length > MAX_BATCH) revert BatchTooLarge(from.length, MAX_BATCH);
+        if (to.length != from.length) revert LengthMismatch(from.length, to.length);
+        if (ids.length != from.length) revert LengthMismatch(from.length, ids.length);
+        if (wh.length != from.length) revert LengthMismatch(from.length, wh.length);
+        for (uint256 i = 0; i < from.length; ++i) {
+            if (to[i] == address(0)) revert ZeroAddress();
+            _update(msg.sender, from[i], to[i], ids[i], wh[i], "");
+        }
+    }
+
+    /// @notice Many retirements in one call: each retires `wh[i]` of certificate `ids[i]` held by
+    ///         `holders[i]` (the caller or a holder who approved it), burned and recorded against
+    ///         that holder, for good. All or nothing. Emits `Retired` and `TransferSingle` each.
+    /// @param holders The holders whose certificates are retired.
+    /// @param ids The certificates.
+    /// @param wh Wh retired, each.
+    function retireMany(address[] calldata holders, uint256[] calldata ids, uint256[] calldata wh)
+        external
+        nonReentrant
+    {
+        if (holders.length > MAX_BATCH) revert BatchTooLarge(holders.length, MAX_BATCH);
+        if (ids.length != holders.length) revert LengthMismatch(holders.length, ids.length);
+        if (wh.length != holders.length) revert LengthMismatch(holders.length, wh.length);
+        for (uint256 i = 0; i < holders.length; ++i) {
+            _update(msg.sender, holders[i], address(0), ids[i], wh[i], "");
+        }
+    }
+
     /// @notice Lets `operator` move all the caller's certificates (or stops it). Emits `ApprovalForAll`.
     /// @param operator The operator.
     /// @param approved Whether it may.

@@ -902,6 +902,19 @@ class GreenCertificates(Deployed):
     ) -> TxReceipt:
         return self.transact("safeTransferFrom", holder, to, certificate_id, mwh, data, sender=sender, gas=300_000)
 
+    def safe_transfer_from_many(
+        self, holders: Sequence[str], to: Sequence[str], certificate_ids: Sequence[int], wh: Sequence[int], *, sender: ChecksumAddress
+    ) -> TxReceipt:
+        """Many transfers in one transaction (``safeTransferFromMany``), each from a holder that is
+        ``sender`` or approved it."""
+        return self.transact(
+            "safeTransferFromMany", list(holders), list(to), list(certificate_ids), list(wh), sender=sender, gas=80_000 + 60_000 * len(holders)
+        )
+
+    def retire_many(self, holders: Sequence[str], certificate_ids: Sequence[int], wh: Sequence[int], *, sender: ChecksumAddress) -> TxReceipt:
+        """Many retirements in one transaction (``retireMany``), each of a holder that is ``sender`` or approved it."""
+        return self.transact("retireMany", list(holders), list(certificate_ids), list(wh), sender=sender, gas=80_000 + 90_000 * len(holders))
+
     def set_approval_for_all(self, operator: str, approved: bool, *, sender: ChecksumAddress) -> TxReceipt:
         return self.transact("setApprovalForAll", operator, approved, sender=sender, gas=100_000)
 

@@ -43,7 +43,13 @@ from ledger.guarantees import (
     terms_salt,
 )
 from ledger.signing import ROUND_SECONDS, round_time
-from market.guarantees import DeliveryRecord, DisputeOutcome, GuaranteeRound, GuaranteeSetup, Role
+from market.guarantees import (
+    DeliveryRecord,
+    DisputeOutcome,
+    GuaranteeRound,
+    GuaranteeSetup,
+    Role,
+)
 from market.orders import AgentId, Resource
 
 if TYPE_CHECKING:
@@ -123,15 +129,14 @@ class GuaranteeLog:
         self.secret = session._secret
         self.oracle = self.address(setup.oracle)
         self.operator = backend.operator_address
-        self.state = state = GuaranteeState()
-        for agent, capacity in capacities.items():
-            state.register(self.address(agent), int(capacity))
-        state.register(self.operator, int(Capacity.OPERATOR))
-        state.designate(self.operator, self.oracle)
-        for agent, amount in setup.wallets.items():
-            state.fund(self.address(agent), amount)
-        for agent, source in setup.generators.items():
-            state.register_generator(self.address(agent), source)
+        address = self.address
+        self.state = GuaranteeState.opened(
+            {address(a): int(c) for a, c in capacities.items()},
+            self.operator,
+            self.oracle,
+            {address(a): amount for a, amount in setup.wallets.items()},
+            {address(a): source for a, source in setup.generators.items()},
+        )
         self.totals = GuaranteeTotals()
         self._parties: dict[int, tuple[AgentId, AgentId, bytes, bytes]] = {}  # id -> supplier, buyer, terms, salt
         self._attest: dict[int, list[tuple[int, DeliveryRecord]]] = {}
@@ -280,7 +285,7 @@ class GuaranteeLog:
         for (generator, holder), wh in moved.items():
             if wh > 0:
                 cid = cid_of.get(generator, 0)
-                state.transfer(self.address(generator), self.address(generator), self.address(holder), cid, wh)
+                state.transfer(self.oracle, self.address(generator), self.address(holder), cid, wh)
                 plan.transfers.append((self.address(generator), self.address(holder), cid, wh))
                 by_generator.setdefault(generator, []).append([int(holder), wh])
         for g in round_.generation:
@@ -294,7 +299,7 @@ class GuaranteeLog:
         for (holder, generator), wh in retired.items():
             if wh > 0:
                 cid = cid_of.get(generator, 0)
-                state.retire(self.address(holder), cid, wh)
+                state.retire(self.oracle, self.address(holder), cid, wh)
                 plan.retires.append((self.address(holder), cid, wh))
                 totals.certificates_retired_wh += wh
                 lines.append(("retire", {"holder": int(holder), "certificate_id": cid, "wh": wh}))

@@ -19,7 +19,13 @@ from typing import Any
 
 from ledger.errors import SettlementRejected
 from ledger.guarantee_log import ROLE_CAPACITY
-from ledger.guarantees import SERVICE_CODES, Attested, GuaranteePlan, GuaranteeState, Terms
+from ledger.guarantees import (
+    SERVICE_CODES,
+    Attested,
+    GuaranteePlan,
+    GuaranteeState,
+    Terms,
+)
 from ledger.signing import round_time
 from ledger.tradelog import LogTampered
 from market.carbon import EnergySource
@@ -96,18 +102,16 @@ class GuaranteeReplay:
         self.roles = roles
         self.oracle = address(oracle)
         self.operator = operator
-        self.state = state = GuaranteeState()
-        for agent, role in roles.items():
-            state.register(address(agent), int(ROLE_CAPACITY[role]))
-        state.register(operator, int(ROLE_CAPACITY[Role.PLATFORM]))
-        state.designate(operator, self.oracle)
-        for agent, amount in wallets.items():
-            state.fund(address(agent), amount)
-        for agent, source in generators.items():
-            try:
-                state.register_generator(address(agent), source)
-            except SettlementRejected:
-                raise LogTampered(log, 1, "source", f"agent {agent} is no energy supplier but has a certified source") from None
+        try:
+            self.state = GuaranteeState.opened(
+                {address(a): int(ROLE_CAPACITY[role]) for a, role in roles.items()},
+                operator,
+                self.oracle,
+                {address(a): amount for a, amount in wallets.items()},
+                {address(a): source for a, source in generators.items()},
+            )
+        except SettlementRejected as exc:
+            raise LogTampered(log, 1, "source", f"a certified source for {exc.args_[0]}, which is no energy supplier") from None
         self.plan: GuaranteePlan | None = None
         self.first_line = 0
         self._parties: dict[int, tuple[int, int, int]] = {}  # id -> supplier, buyer, units
@@ -254,12 +258,12 @@ class GuaranteeReplay:
             if not (isinstance(item, list) and len(item) == 2 and all(type(v) is int and v > 0 for v in item) and item[0] in self.roles):
                 raise LogTampered(log, line, "transfers", f"{item!r} is no [holder, Wh] of a known agent")
             holder = self.address(item[0])
-            state.transfer(self.address(generator), self.address(generator), holder, expected, item[1])
+            state.transfer(self.oracle, self.address(generator), holder, expected, item[1])
             self.plan.transfers.append((self.address(generator), holder, expected, item[1]))  # type: ignore[union-attr]
 
     def _retire(self, line: int, entry: dict[str, Any], step: int) -> None:
         holder = self._agent_of(line, entry, "holder")
         cid, wh = _int(self.log, line, entry, "certificate_id", 1), _int(self.log, line, entry, "wh", 1)
-        self.state.retire(self.address(holder), cid, wh)
+        self.state.retire(self.oracle, self.address(holder), cid, wh)
         self.plan.retires.append((self.address(holder), cid, wh))  # type: ignore[union-attr]
 

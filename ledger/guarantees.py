@@ -8,8 +8,9 @@ deliveries of the round before (one ``attestMany``), buyers claim shortfalls (on
 ``revealTerms``), the operator resolves disputes (``resolveDispute``) or ends those that timed out
 (``expireDispute``); then suppliers offer this round's agreements (one ``offerMany`` each), buyers
 accept them (one ``acceptMany`` each), the meter attests renewable generation (one
-``attestGenerationMany``), certificates travel with green energy trades (``safeTransferFrom``) and
-consumers retire them (``retire``).
+``attestGenerationMany``), certificates travel with green energy trades (one
+``safeTransferFromMany``) and consumers retire them (one ``retireMany``), both sent by the oracle
+platform, which every generator and data centre approved for its certificates.
 
 :class:`GuaranteeState` applies the very same rules in Python, in the contracts' order, with the
 contracts' error names (as :class:`~ledger.errors.SettlementRejected` reasons), so the memory back
@@ -36,7 +37,7 @@ from typing import Any
 
 from eth_utils import keccak
 
-from ledger.errors import LedgerError, SettlementRejected
+from ledger.errors import SettlementRejected
 from ledger.signing import ROUND_SECONDS, ZERO_ADDRESS, round_time
 from market.carbon import EnergySource
 
@@ -146,8 +147,9 @@ class GuaranteePlan:
         expires: agreement ids whose dispute timed out.
         offers: this round's agreements' public terms (ids follow in this order).
         issues: ``(generator, Wh)`` metered this round.
-        transfers: ``(generator, holder, certificate id, Wh)``.
-        retires: ``(holder, certificate id, Wh)``.
+        transfers: ``(generator, holder, certificate id, Wh)``, sent by the oracle platform (one
+            ``safeTransferFromMany``, at most 256 a round).
+        retires: ``(holder, certificate id, Wh)``, sent by the oracle platform (one ``retireMany``).
     """
 
     step: int
@@ -223,7 +225,38 @@ class GuaranteeState:
         self.certificates: dict[int, tuple[str, EnergySource, int, int]] = {}
         self.cert_balance: dict[tuple[int, str], int] = {}
         self.cert_retired: dict[tuple[int, str], int] = {}
+        self.approved: set[tuple[str, str]] = set()  # (holder, operator) of setApprovalForAll
 
+    @classmethod
+    def opened(
+        cls,
+        roles: Mapping[str, int],
+        operator: str,
+        oracle: str,
+        wallets: Mapping[str, int],
+        generators: Mapping[str, EnergySource],
+    ) -> GuaranteeState:
+        """The state right after guarantees open (every back end, the session and replay start
+        from it): accounts in their registry capacities, the operator, the oracle designated (and
+        given the meter role), the wallets funded, the generators registered, and every generator
+        and compute supplier (the certificates' holders) approving the oracle platform to move and
+        retire their certificates with the energy trades.
+
+        Raises:
+            SettlementRejected: a generator is no energy supplier.
+        """
+        state = cls()
+        for account, capacity in roles.items():
+            state.register(account, capacity)
+        state.register(operator, OPERATOR)
+        state.designate(operator, oracle)
+        for account, amount in wallets.items():
+            state.fund(account, amount)
+        for account, source in generators.items():
+            state.register_generator(account, source)
+        for account in certificate_holders(roles, generators):
+            state.approved.add((account.lower(), oracle.lower()))
+        return state
     # -- set-up ----------------------------------------------------------------------------------
 
     def register(self, account: str, roles: int) -> None:
@@ -470,21 +503,22 @@ class GuaranteeState:
         return first
 
     def transfer(self, sender: str, holder: str, to: str, certificate_id: int, wh: int) -> None:
-        """``safeTransferFrom(holder, to, id, wh)`` sent by ``sender`` (to an account without code)."""
+        """``safeTransferFrom(holder, to, id, wh)`` sent by ``sender`` (to an account without code;
+        one entry of ``safeTransferFromMany``)."""
         if to.lower() == ZERO_ADDRESS.lower():
             raise SettlementRejected("ZeroAddress")
         self._move(sender, holder, to, certificate_id, wh)
 
-    def retire(self, holder: str, certificate_id: int, wh: int) -> None:
-        """``retire(id, wh)`` sent by ``holder``."""
-        self._move(holder, holder, None, certificate_id, wh)
+    def retire(self, sender: str, holder: str, certificate_id: int, wh: int) -> None:
+        """Retires ``holder``'s ``wh`` of ``certificate_id``, sent by ``sender`` (one entry of ``retireMany``)."""
+        self._move(sender, holder, None, certificate_id, wh)
 
     def _move(self, operator: str, holder: str, to: str | None, certificate_id: int, wh: int) -> None:
         if wh == 0:
             raise SettlementRejected("ZeroAmount")
         if certificate_id not in self.certificates:
             raise SettlementRejected("UnknownCertificate", certificate_id)
-        if operator.lower() != holder.lower():
+        if operator.lower() != holder.lower() and (holder.lower(), operator.lower()) not in self.approved:
             raise SettlementRejected("NotApproved", operator, holder)
         key = (certificate_id, holder.lower())
         balance = self.cert_balance.get(key, 0)
@@ -525,10 +559,12 @@ class GuaranteeState:
             self.accept_many(buyer, ids, now)
         if plan.issues:
             self.issue_many(oracle, plan.step, plan.issues)
+        if len(plan.transfers) > _MAX_BATCH or len(plan.retires) > _MAX_BATCH:
+            raise SettlementRejected("BatchTooLarge", max(len(plan.transfers), len(plan.retires)), _MAX_BATCH)
         for holder, to, cid, wh in plan.transfers:
-            self.transfer(holder, holder, to, cid, wh)
+            self.transfer(oracle, holder, to, cid, wh)
         for holder, cid, wh in plan.retires:
-            self.retire(holder, cid, wh)
+            self.retire(oracle, holder, cid, wh)
 
     def holdings(self) -> dict[str, int]:
         """Every non-zero holding in these contracts, keyed for the balances digest: ``wallet:``,
@@ -552,6 +588,12 @@ class GuaranteeState:
             if wh:
                 out[f"retired:{cid}:{account}"] = wh
         return out
+
+
+def certificate_holders(roles: Mapping[str, int], generators: Mapping[str, Any]) -> list[str]:
+    """Who holds certificates and lets the oracle platform move and retire them: the generators
+    and the compute suppliers (data centres), in the order given."""
+    return [a for a in roles if a in generators or roles[a] & COMPUTE_SUPPLIER]
 
 
 def accept_order(offers: Sequence[Terms], first: int) -> list[tuple[str, int]]:

@@ -33,6 +33,8 @@ from ledger.batch import UNSIGNED, Fill, SettlementBatch, assemble_batch, batch_
 from ledger.chain import EMBEDDED, REVM, connect
 from ledger.contracts import Settlement
 from ledger.errors import LedgerError, SettlementRejected
+from ledger.guarantee_log import ROLE_CAPACITY
+from ledger.guarantee_replay import GuaranteeReplay, deposit_extras
 from ledger.keys import AddressBook
 from ledger.merkle import batch_root, memo_hash
 from ledger.signing import (
@@ -49,8 +51,6 @@ from ledger.signing import (
     recover_payment_signer,
     recover_signer,
 )
-from ledger.guarantee_log import ROLE_CAPACITY
-from ledger.guarantee_replay import GuaranteeReplay, deposit_extras
 from ledger.suite import deploy_suite_at
 from ledger.tradelog import SIGNED_FORMAT, LogTampered, LogTruncated, verified_log
 from market.carbon import EnergySource

@@ -25,17 +25,25 @@ from __future__ import annotations
 import json
 import os
 from collections import deque
-from dataclasses import replace
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
 from ledger.backends import MemoryBackend, SettlementBackend, balances_digest
-from ledger.batch import MAX_BATCH_PAYMENTS, MAX_BATCH_TRADES, SettlementBatch, batch_id, build_batch, sign_orders, sign_payments
+from ledger.batch import (
+    MAX_BATCH_PAYMENTS,
+    MAX_BATCH_TRADES,
+    SettlementBatch,
+    batch_id,
+    build_batch,
+    sign_orders,
+    sign_payments,
+)
 from ledger.errors import LedgerError
+from ledger.guarantee_log import ROLE_CAPACITY, GuaranteeLog, deposit_fields
 from ledger.keys import AddressBook, agent_signing_key, lab_secret
 from ledger.signing import DEFAULT_TTL_ROUNDS, SignedOrder, SignedPayment
-from ledger.guarantee_log import ROLE_CAPACITY, GuaranteeLog, deposit_fields
 from ledger.tradelog import TradeLogWriter, trade_fields
 from market.guarantees import GuaranteeRound, GuaranteeSetup, Role
 from market.orders import AgentId, Order, OrderId, Payment, SettlementOutcome, Trade

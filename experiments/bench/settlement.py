@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from experiments.bench.guarantees import guarantee_round_ratio
-from ledger.batch import MAX_BATCH_TRADES, Fill, SettlementBatch, assemble_batch, batch_gas
+from ledger.batch import (
+    MAX_BATCH_TRADES,
+    Fill,
+    SettlementBatch,
+    assemble_batch,
+    batch_gas,
+)
 from ledger.chain import EMBEDDED, Chain, connect
 from ledger.contracts import Capacity
 from ledger.errors import LedgerError

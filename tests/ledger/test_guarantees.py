@@ -140,11 +140,11 @@ def _kinds(path: Path) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def outage_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A small east-west run with outages raised, on memory and on eth-tester."""
-    scenario = load_scenario("east-west", [*SMALL, "outage_per_year=4000", "dispute_share=0.7"])
+    scenario = load_scenario("east-west", [*SMALL, "outage_per_year=4000", "dispute_share=0.6"])
     out = {}
     for chain in ("memory", "eth-tester"):
         out[chain] = tmp_path_factory.mktemp(chain.replace("-", ""))
-        run(scenario, out=out[chain], seed=5, steps=5, chain=chain)
+        run(scenario, out=out[chain], seed=8, steps=6, chain=chain)
     return out
 
 
