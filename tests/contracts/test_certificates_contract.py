@@ -136,3 +136,38 @@ def test_every_certified_source_round_trips_through_its_code(market: Market, cer
         certs.register_generator(generator, source, sender=market.admin)
         assert certs.generator_source(generator) is source
         assert certs.certificate(certs.attest_generation(generator, 100 + CERTIFICATE_SOURCE_CODES[source], 1, sender=market.admin)).source is source
+
+
+def test_an_approved_platform_moves_and_retires_many_in_one_call(market: Market, certs: GreenCertificates) -> None:
+    generator, platform, user = market.accounts.energy_supplier, market.accounts.users[1], market.accounts.users[0]
+    first = certs.attest_generation(generator, 1, 10, sender=market.admin)
+    second = certs.attest_generation(generator, 2, 20, sender=market.admin)
+    moves = ([generator, generator], [user, user], [first, second], [4, 15])
+    assert_reverts(certs.function("safeTransferFromMany", *moves), "NotApproved", platform, generator, sender=platform)
+    certs.set_approval_for_all(platform, True, sender=generator)
+    receipt = certs.safe_transfer_from_many(*moves, sender=platform)
+    assert len(certs.events(receipt, "TransferSingle")) == 2
+    assert (certs.balance_of(first, user), certs.balance_of(second, user), certs.balance_of(second, generator)) == (4, 15, 5)
+    retiring = ([user, user], [first, second], [4, 10])
+    assert_reverts(certs.function("retireMany", *retiring), "NotApproved", platform, user, sender=platform)
+    certs.set_approval_for_all(platform, True, sender=user)
+    receipt = certs.retire_many(*retiring, sender=platform)
+    assert [(e.holder, e.id, e.wh) for e in certs.events(receipt, "Retired")] == [(user, first, 4), (user, second, 10)]
+    assert (certs.retired_of(first, user), certs.retired_of(second, user), certs.balance_of(second, user)) == (4, 10, 5)
+    # all or nothing: the second retirement is short, so the first stands undone too
+    assert_reverts(certs.function("retireMany", [user, user], [second, first], [5, 1]), "InsufficientCertificates", user, first, 0, 1, sender=platform)
+    assert certs.balance_of(second, user) == 5
+
+
+def test_batched_moves_refuse_bad_shapes(market: Market, certs: GreenCertificates) -> None:
+    generator, user = market.accounts.energy_supplier, market.accounts.users[0]
+    cid = certs.attest_generation(generator, 1, 10, sender=market.admin)
+    assert_reverts(certs.function("safeTransferFromMany", [generator], [user, user], [cid], [1]), "LengthMismatch", 1, 2, sender=generator)
+    assert_reverts(certs.function("safeTransferFromMany", [generator], [user], [cid, cid], [1]), "LengthMismatch", 1, 2, sender=generator)
+    assert_reverts(certs.function("safeTransferFromMany", [generator], [user], [cid], []), "LengthMismatch", 1, 0, sender=generator)
+    assert_reverts(certs.function("safeTransferFromMany", [generator], [ZERO_ADDRESS], [cid], [1]), "ZeroAddress", sender=generator)
+    assert_reverts(certs.function("safeTransferFromMany", [generator] * 257, [user] * 257, [cid] * 257, [1] * 257), "BatchTooLarge", 257, 256, sender=generator)
+    assert_reverts(certs.function("retireMany", [generator], [cid, cid], [1]), "LengthMismatch", 1, 2, sender=generator)
+    assert_reverts(certs.function("retireMany", [generator], [cid], []), "LengthMismatch", 1, 0, sender=generator)
+    assert_reverts(certs.function("retireMany", [generator] * 257, [cid] * 257, [1] * 257), "BatchTooLarge", 257, 256, sender=generator)
+    assert_reverts(certs.function("retireMany", [generator], [cid], [0]), "ZeroAmount", sender=generator)
