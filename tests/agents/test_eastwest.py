@@ -53,9 +53,9 @@ def test_inference_runs_within_its_latency_bound() -> None:
     seen = 0
     for _ in range(6):
         model.step()
-    for trade in model.trades:
-        if trade.resource is Resource.COMPUTE and model.by_id[trade.seller] in model.centres:
-            seen += 1
+        # every match the platform makes is covered by a guarantee contract with its centre
+        assert model.guarantee_records is not None
+        seen += sum(1 for a in model.guarantee_records.agreements if a.resource is Resource.COMPUTE and model.by_id[a.supplier] in model.centres)
     assert seen > 0
     for link in model.links:
         assert link.latency_ms > 0
@@ -78,6 +78,19 @@ def test_outages_breach_guarantees_and_compensate_users() -> None:
     assert frame["tasks_served"].sum() == 0
     for dc in model.centres:  # nothing delivered, nothing earned for compute
         assert dc.revenue_micro == 0
+    records = model.guarantee_records
+    assert records is not None
+    compute = {a.agreement_id: a for a in records.agreements if a.resource is Resource.COMPUTE}
+    assert compute and all(d.delivered == 0 for d in records.deliveries if d.agreement_id in compute)
+    for a in compute.values():  # each user is compensated from its centre's collateral
+        assert isinstance(model.by_id[a.buyer], ComputeUser) and a.collateral_micro == a.penalty_micro_per_unit * a.units > 0
+        assert model.books[a.buyer].received_micro >= a.collateral_micro
+    assert not [t for t in model.trades if t.resource is Resource.COMPUTE]  # paid through agreements only
+
+
+def test_without_guarantees_a_breach_is_booked_as_a_trade() -> None:
+    model = run(6, outage_per_year=8760.0, guarantees=False)
+    assert model.guarantee_records is None
     centres = set(model.centres)
     compensation = [t for t in model.trades if t.resource is Resource.COMPUTE and model.by_id[t.buyer] in centres]
     assert compensation and all(isinstance(model.by_id[t.seller], ComputeUser) and t.amount > 0 for t in compensation)

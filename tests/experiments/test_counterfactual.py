@@ -78,7 +78,9 @@ def test_microgrids_log_reclears_below_the_efficient_welfare_of_its_bids(tmp_pat
 
 
 def test_resources_are_never_pooled(tmp_path: Path) -> None:
-    run(load_scenario("east-west"), out=tmp_path, seed=1, steps=2, chain="memory", sign=False)
+    # without guarantee contracts: with them, the platform's compute matches are paid through
+    # their agreements and leave no compute orders to re-clear
+    run(load_scenario("east-west", ["guarantees=false"]), out=tmp_path, seed=1, steps=2, chain="memory", sign=False)
     outcome = reclear(tmp_path / "trades.jsonl", "mcafee").as_dict()
     resources = outcome["resources"]
     assert set(resources) == {"compute", "network", "energy"}
