@@ -6,13 +6,15 @@ as it is read, and what it says it moved is checked against what the twin moved:
 number, parties, roles and hash; an attestation's payment, refund and compensation; a breach's
 shortfall; a claim's amount; a dispute's revealed terms against the committed hash and each
 side's share; a certificate's number, source and transfers; a retirement against the holder's
-balance (no Wh is claimed twice). Each round's operations are then run on the replay's back end
+balance (no Wh is claimed twice). Where the side file of confidential terms lies beside the log
+(``terms.jsonl``), each agreement's hash must commit to the terms and salt it holds. Each round's operations are then run on the replay's back end
 as one plan (:meth:`~ledger.backends.SettlementBackend.apply_guarantees`), so the final holdings
 enter the balances digest the close line is checked against.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from ledger.guarantees import (
     GuaranteePlan,
     GuaranteeState,
     Terms,
+    terms_hash,
 )
 from ledger.signing import round_time
 from ledger.tradelog import LogTampered
@@ -33,6 +36,8 @@ from market.guarantees import Role
 
 __all__ = ["GuaranteeReplay", "deposit_extras"]
 
+#: The side file of confidential terms beside a log (``experiments.run.TERMS`` writes it).
+SIDE_FILE = "terms.jsonl"
 _ROLES = {role.value: role for role in Role}
 _SOURCES = {source.value: source for source in EnergySource}
 
@@ -54,6 +59,22 @@ def deposit_extras(log: Path, line: int, entry: dict[str, Any]) -> tuple[Role, i
     if oracle and role is not Role.PLATFORM:
         raise LogTampered(log, line, "oracle", "only a platform attests deliveries")
     return role, wallet, _SOURCES[source] if source else None, oracle
+
+
+def _side_file(log: Path) -> dict[int, tuple[bytes, bytes]] | None:
+    """The confidential terms and salts in the side file beside the log, by agreement (``None``
+    when there is none: a log travels without it, and its terms stay confidential)."""
+    path = log.parent / SIDE_FILE
+    if not path.is_file():
+        return None
+    out: dict[int, tuple[bytes, bytes]] = {}
+    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            row = json.loads(raw)
+            out[int(row["agreement_id"])] = (str(row["terms"]).encode(), bytes.fromhex(str(row["salt"]).removeprefix("0x")))
+        except (ValueError, KeyError, TypeError):
+            raise LogTampered(path, n, "terms", "is no line of agreement_id, salt and terms") from None
+    return out
 
 
 def _int(log: Path, line: int, entry: dict[str, Any], name: str, low: int = 0) -> int:
@@ -112,6 +133,7 @@ class GuaranteeReplay:
             )
         except SettlementRejected as exc:
             raise LogTampered(log, 1, "source", f"a certified source for {exc.args_[0]}, which is no energy supplier") from None
+        self.side = _side_file(log)
         self.plan: GuaranteePlan | None = None
         self.first_line = 0
         self._parties: dict[int, tuple[int, int, int]] = {}  # id -> supplier, buyer, units
@@ -179,6 +201,10 @@ class GuaranteeReplay:
             _int(log, line, entry, "penalty"),
             _int(log, line, entry, "collateral"),
         )
+        if self.side is not None:
+            revealed = self.side.get(expected)
+            if revealed is None or terms_hash(*revealed) != terms.terms_hash:
+                raise LogTampered(log, line, "terms_hash", f"does not commit to agreement {expected}'s terms in {SIDE_FILE} beside the log")
         now = round_time(step)
         state.offer_many(terms.supplier, [terms], now)
         state.accept_many(terms.buyer, [expected], now)

@@ -265,3 +265,17 @@ def test_the_lines_docs_guarantees_quotes_are_the_runs(outage_runs: dict[str, Pa
     assert len(quoted) >= 9
     for line in quoted:
         assert line in logged, line
+
+
+def test_replay_checks_the_side_files_terms_against_the_committed_hashes(outage_runs: dict[str, Path], tmp_path: Path) -> None:
+    for name in ("trades.jsonl", "terms.jsonl"):
+        (tmp_path / name).write_bytes((outage_runs["memory"] / name).read_bytes())
+    assert replay(tmp_path / "trades.jsonl").verified
+    rows = [json.loads(raw) for raw in (tmp_path / "terms.jsonl").read_text().splitlines()]
+    rows[1]["terms"] = rows[1]["terms"].replace("units", "unitz")
+    (tmp_path / "terms.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    line = next(i for i, raw in enumerate((tmp_path / "trades.jsonl").read_text().splitlines(), 1) if json.loads(raw).get("agreement_id") == rows[1]["agreement_id"])
+    refused(tmp_path / "trades.jsonl", line, "terms_hash", "terms.jsonl")
+    (tmp_path / "terms.jsonl").write_text("not json\n")
+    with pytest.raises(LogTampered, match="agreement_id, salt and terms"):
+        replay(tmp_path / "trades.jsonl")
