@@ -78,7 +78,7 @@ def test_every_privileged_function_is_in_the_table(market: Market) -> None:
             "offer", "offerMany", "cancelOffer", "accept", "acceptMany", "attest", "attestMany", "claimCompensation",
             "claimCompensationMany", "release", "openDispute", "revealTerms", "expireDispute", "withdraw",
         } | handover,
-        "certificates": {"safeTransferFrom", "setApprovalForAll", "retire"} | handover,
+        "certificates": {"safeTransferFrom", "safeTransferFromMany", "setApprovalForAll", "retire", "retireMany"} | handover,
     }  # fmt: skip
     for contract, public in open_to_all.items():
         mutating = {
