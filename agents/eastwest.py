@@ -767,7 +767,8 @@ class EnergyTradingPlatform(Participant):
                 if records is not None and supplier.kind is EnergySource.THERMAL and seller_amount > 0:
                     # a thermal plant's delivery is firm: it is covered by a guarantee contract and
                     # paid through it, not as a trade (a dispatchable plant delivers what it sold)
-                    m.cover(supplier.agent_id, dc.agent_id, Resource.ENERGY, q, seller_amount, q, {"hour": m.hour_of_year, "wh": q, "amount_micro": seller_amount})
+                    item = {"hour": m.hour_of_year, "wh": q, "amount_micro": seller_amount}
+                    m.cover(supplier.agent_id, dc.agent_id, Resource.ENERGY, q, seller_amount, q, item)
                     m._book_sale(dc.agent_id, supplier.agent_id, Resource.ENERGY, q, seller_amount)
                 else:
                     book.add(dc.agent_id, supplier.agent_id, Resource.ENERGY, q, seller_amount, bid_orders[fill.bid], ask_orders[fill.ask])
@@ -851,9 +852,7 @@ class SchedulingPlatform(Participant):
                     # intensity; a centre's "green share" in a slot scales it down to the forecast
                     # and by the busy share of power: only that much of the energy the allocation
                     # counts per milli-core-hour is the work's own (the idle draw is spent anyway)
-                    green_share=tuple(1.0 - (1.0 - dc.idle_share) * x / _THERMAL_KG_PER_KWH for x in intensity[dc.unique_id])
-                    if aware
-                    else 0.0,
+                    green_share=tuple(1.0 - (1.0 - dc.idle_share) * x / _THERMAL_KG_PER_KWH for x in intensity[dc.unique_id]) if aware else 0.0,
                     watts_per_core=dc.power_w_per_core,
                 )
                 for dc in m.centres
@@ -873,9 +872,7 @@ class SchedulingPlatform(Participant):
             for name, dc in m.centres_by_name.items():
                 dc.planned_mcore_h = planned[name]
         centres = m.centres_by_name
-        running = [
-            (waits.pop(a.task_id), centres[a.datacentre], m.path_links(a.path)) for a in result.assignments if a.slot == 0
-        ]
+        running = [(waits.pop(a.task_id), centres[a.datacentre], m.path_links(a.path)) for a in result.assignments if a.slot == 0]
         expired = deferred = 0
         for user in waiting:
             kept: deque[Job] = deque()
@@ -1109,7 +1106,7 @@ class EastWestModel(MarketModel):
         self._covers: dict[tuple[AgentId, AgentId, Resource], list[Any]] = {}  # the round's covered matches by pair
         # disputes draw from a generator of their own, spawned without touching the model's
         # stream, so guarantees on or off the market sees the same tasks, weather and outages
-        self._dispute_rng = np.random.default_rng(self.rng.bit_generator.seed_seq.spawn(1)[0])  # type: ignore[attr-defined]
+        self._dispute_rng = np.random.default_rng(self.rng.bit_generator.seed_seq.spawn(1)[0])
         self.round_stats = RoundStats()
         self.totals = RoundStats()
         self.utilisation_east_peak = 0.0
@@ -1253,9 +1250,7 @@ class EastWestModel(MarketModel):
     @classmethod
     def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
         """Scenario checks beyond types: each parameter record's own, and the link latencies."""
-        names = {
-            record: [f.name for f in fields(record)] for record in (DemandParams, SupplyParams, MarketParams, CarbonParams)
-        }
+        names = {record: [f.name for f in fields(record)] for record in (DemandParams, SupplyParams, MarketParams, CarbonParams)}
         problems: Problems = []
         for record, keys in names.items():
             problems += record(*(params[k] for k in keys)).problems()
@@ -1400,7 +1395,9 @@ class EastWestModel(MarketModel):
             if s.green and s.available_wh > 0:
                 records.generation.append(GenerationRecord(s.agent_id, s.available_wh))
 
-    def cover(self, supplier: AgentId, buyer: AgentId, resource: Resource, units: int, payment_micro: int, delivered: int, item: dict[str, Any]) -> None:
+    def cover(
+        self, supplier: AgentId, buyer: AgentId, resource: Resource, units: int, payment_micro: int, delivered: int, item: dict[str, Any]
+    ) -> None:
         """Covers a match by the round's guarantee contract between ``supplier`` and ``buyer`` for
         ``resource`` (whitepaper §3.5): one contract per pair and round holds all of their matches
         (``item`` describes this one in the confidential terms), so a party opens and accepts
@@ -1599,9 +1596,9 @@ class EastWestModel(MarketModel):
                 arrived = self.start_hour + task.arrival - 1
                 compute_kwh = dc.marginal_wh(units) / _WH_PER_KWH
                 stats.kg_co2_deferrable += compute_kwh * self.grid_intensity(dc.site.name, hour) + network_kg
-                stats.kg_co2_deferrable_at_arrival += (
-                    compute_kwh * self.grid_intensity(dc.site.name, arrived) + network_wh / _WH_PER_KWH * self.grid_intensity(task.origin, arrived)
-                )
+                stats.kg_co2_deferrable_at_arrival += compute_kwh * self.grid_intensity(
+                    dc.site.name, arrived
+                ) + network_wh / _WH_PER_KWH * self.grid_intensity(task.origin, arrived)
                 stats.deferrable_mcore_h += units
                 stats.deferrable_mb += mb
 

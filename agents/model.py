@@ -135,7 +135,9 @@ class MarketModel(mesa.Model):
             self.book(payment.payee).received_micro += payment.amount
         if self.settler is not None:
             if self.guarantee_records is not None:
-                self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades, payments=self.payments, guarantees=self.guarantee_records)
+                self.last_outcome = self.settler.settle(
+                    self.steps, self.orders, self.trades, payments=self.payments, guarantees=self.guarantee_records
+                )
             elif self.payments:
                 self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades, payments=self.payments)
             else:

@@ -881,13 +881,19 @@ class ChainBackend(SettlementBackend):
             sa.transact("offerMany", [t.as_tuple() for t in offers], sender=by(supplier), gas=100_000 + 330_000 * len(offers))
             sent += 1
         if plan.offers and sa.agreement_count() != first + len(plan.offers) - 1:
-            raise LedgerError(f"round {plan.step}: the chain holds {sa.agreement_count()} agreements, the ledger expected {first + len(plan.offers) - 1}")
+            expected = first + len(plan.offers) - 1
+            raise LedgerError(f"round {plan.step}: the chain holds {sa.agreement_count()} agreements, the ledger expected {expected}")
         for buyer, ids in grouped(accept_order(plan.offers, first)):
             sa.accept_many(ids, sender=by(buyer))
             sent += 1
         if plan.issues:
             gc.transact(
-                "attestGenerationMany", [g for g, _ in plan.issues], plan.step, [wh for _, wh in plan.issues], sender=oracle, gas=80_000 + 200_000 * len(plan.issues)
+                "attestGenerationMany",
+                [g for g, _ in plan.issues],
+                plan.step,
+                [wh for _, wh in plan.issues],
+                sender=oracle,
+                gas=80_000 + 200_000 * len(plan.issues),
             )
             sent += 1
         if plan.transfers:

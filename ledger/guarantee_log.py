@@ -162,7 +162,18 @@ class GuaranteeLog:
             plan.attests = [(agreement_id, record.delivered) for agreement_id, record in due]
             results = state.attest_many(self.oracle, plan.attests, now)
             for (agreement_id, record), r in zip(due, results, strict=True):
-                lines.append(("delivery", {"agreement_id": agreement_id, "delivered": r.delivered, "to_supplier": r.to_supplier, "refund": r.refund, "compensation": r.compensation}))
+                lines.append(
+                    (
+                        "delivery",
+                        {
+                            "agreement_id": agreement_id,
+                            "delivered": r.delivered,
+                            "to_supplier": r.to_supplier,
+                            "refund": r.refund,
+                            "compensation": r.compensation,
+                        },
+                    )
+                )
                 units = state.agreements[agreement_id].terms.units
                 if r.delivered < units:
                     totals.breaches += 1
@@ -184,7 +195,9 @@ class GuaranteeLog:
             state.open_dispute(self.address(supplier), agreement_id, terms, salt, now)
             plan.disputes.append((self.address(supplier), agreement_id, terms, salt))
             totals.disputes += 1
-            lines.append(("dispute", {"agreement_id": agreement_id, "action": "open", "by": int(supplier), "terms": terms.decode(), "salt": "0x" + salt.hex()}))
+            lines.append(
+                ("dispute", {"agreement_id": agreement_id, "action": "open", "by": int(supplier), "terms": terms.decode(), "salt": "0x" + salt.hex()})
+            )
             if outcome is DisputeOutcome.RESOLVED:
                 self._claim.setdefault(step + 1, []).append(agreement_id)
                 self._resolve.setdefault(step + 1, []).append(agreement_id)
@@ -197,7 +210,14 @@ class GuaranteeLog:
             lines.append(
                 (
                     "dispute",
-                    {"agreement_id": agreement_id, "action": "resolve", "payment_to_buyer": 0, "collateral_to_buyer": 0, "to_buyer": to_buyer, "to_supplier": to_supplier},
+                    {
+                        "agreement_id": agreement_id,
+                        "action": "resolve",
+                        "payment_to_buyer": 0,
+                        "collateral_to_buyer": 0,
+                        "to_buyer": to_buyer,
+                        "to_supplier": to_supplier,
+                    },
                 )
             )
         for agreement_id in self._expire.pop(step, []):
@@ -211,7 +231,9 @@ class GuaranteeLog:
         self._certificates(step, round_, plan, lines)
         return plan, lines, side
 
-    def _offers(self, step: int, round_: GuaranteeRound, plan: GuaranteePlan, lines: list[tuple[str, dict[str, Any]]], now: int) -> list[dict[str, Any]]:
+    def _offers(
+        self, step: int, round_: GuaranteeRound, plan: GuaranteePlan, lines: list[tuple[str, dict[str, Any]]], now: int
+    ) -> list[dict[str, Any]]:
         """This round's agreements, numbered in offer order (grouped by supplier: one ``offerMany`` each)."""
         state = self.state
         records = sorted(round_.agreements, key=lambda r: int(r.supplier))  # stable: the model's order within a supplier
@@ -292,7 +314,18 @@ class GuaranteeLog:
             if g.wh > 0:
                 totals.certificates_issued_wh += g.wh
                 source = state.certificates[cid_of[g.generator]][1]
-                lines.append(("certificate", {"certificate_id": cid_of[g.generator], "generator": int(g.generator), "source": source.value, "wh": g.wh, "transfers": by_generator.get(g.generator, [])}))
+                lines.append(
+                    (
+                        "certificate",
+                        {
+                            "certificate_id": cid_of[g.generator],
+                            "generator": int(g.generator),
+                            "source": source.value,
+                            "wh": g.wh,
+                            "transfers": by_generator.get(g.generator, []),
+                        },
+                    )
+                )
         retired: dict[tuple[AgentId, AgentId], int] = {}
         for r in round_.retirements:
             retired[(r.holder, r.generator)] = retired.get((r.holder, r.generator), 0) + r.wh

@@ -111,8 +111,8 @@ class GuaranteeReplay:
     def __init__(
         self,
         log: Path,
-        address: Callable[[int], str],
-        roles: Mapping[int, Role],
+        address: Callable[[Any], str],
+        roles: Mapping[Any, Role],
         wallets: Mapping[int, int],
         generators: Mapping[int, EnergySource],
         oracle: int,

@@ -255,14 +255,15 @@ class _Replayer:
     def _open(self) -> None:
         """Opens the deposits' accounts in their roles, and the guarantee contracts when a deposit names the oracle."""
         deposits = self.deposits or {}
-        capacities = {agent: ROLE_CAPACITY[role] for agent, role in self.roles.items()}
+        capacities = {AgentId(agent): ROLE_CAPACITY[role] for agent, role in self.roles.items()}
         self.backend.open_accounts(deposits, capacities)
         if self.oracle is None:
             return
         everyone = {agent: ROLE_CAPACITY[self.roles.get(agent, Role.USER)] for agent in deposits}
         self.backend.open_guarantees(AgentId(self.oracle), self.wallets, self.generators, everyone)  # type: ignore[arg-type]
         roles = {agent: self.roles.get(agent, Role.USER) for agent in deposits}
-        self.guarantees = GuaranteeReplay(self.log, self.backend.address, roles, self.wallets, self.generators, self.oracle, self.backend.operator_address)
+        operator = self.backend.operator_address
+        self.guarantees = GuaranteeReplay(self.log, self.backend.address, roles, self.wallets, self.generators, self.oracle, operator)
 
     def _end_guarantee_round(self) -> None:
         """Runs the round just read's guarantee operations on the back end."""
@@ -274,7 +275,9 @@ class _Replayer:
             try:
                 self.backend.apply_guarantees(plan)
             except SettlementRejected as exc:
-                raise LogTampered(self.log, first, "kind", f"the back end refused the guarantee operations of step {plan.step} from here on: {exc.reason}") from None
+                raise LogTampered(
+                    self.log, first, "kind", f"the back end refused the guarantee operations of step {plan.step} from here on: {exc.reason}"
+                ) from None
 
     def _deposit(self, line: int, entry: dict[str, Any]) -> None:
         # a participant who joins later (a classroom seat) deposits between rounds: in a format-3
@@ -300,7 +303,7 @@ class _Replayer:
         if self.deposits is None:  # a late seat: its account opens now (guarantee contracts opened with the first round)
             if wallet or source is not None or oracle:
                 raise LogTampered(self.log, line, "wallet", "a participant who joins later takes no part in guarantee contracts")
-            self.backend.open_accounts({agent: amount}, {agent: ROLE_CAPACITY[role]} if role is not Role.USER else None)  # type: ignore[dict-item]
+            self.backend.open_accounts({agent: amount}, {agent: ROLE_CAPACITY[role]} if role is not Role.USER else None)
             return
         self.deposits[agent] = amount
         if role is not Role.USER:

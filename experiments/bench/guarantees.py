@@ -30,7 +30,10 @@ def round_times(chain: str, rounds: int, seed: int, *, guarantees: bool, overrid
     params = {**scenario.params, **(overrides or {}), "guarantees": guarantees}
     backend = open_backend(chain, seed)
     try:
-        with tempfile.TemporaryDirectory(prefix="ccei-bench-") as tmp, TradeLogWriter(Path(tmp) / "trades.jsonl", {"scenario": "east-west", "seed": seed}) as log:
+        with (
+            tempfile.TemporaryDirectory(prefix="ccei-bench-") as tmp,
+            TradeLogWriter(Path(tmp) / "trades.jsonl", {"scenario": "east-west", "seed": seed}) as log,
+        ):
             session = LedgerSession(backend, log, terms=Path(tmp) / "terms.jsonl")
             model = scenario.model_class(**params, seed=seed, settler=session)
             open_accounts(session, model)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import mesa
 
 from agents.posted_price import ComputeBuyer, ComputeSupplier, PostedPriceModel
+from market.guarantees import GuaranteeRound
 from market.orders import Order, Payment, SettlementOutcome, Trade
 
 
@@ -14,7 +15,9 @@ class RecordingSettler:
     def __init__(self) -> None:
         self.calls: list[tuple[int, list[Order], list[Trade]]] = []
 
-    def settle(self, step: int, orders: list[Order], trades: list[Trade], *, payments: Sequence[Payment] = ()) -> SettlementOutcome:
+    def settle(
+        self, step: int, orders: list[Order], trades: list[Trade], *, payments: Sequence[Payment] = (), guarantees: GuaranteeRound | None = None
+    ) -> SettlementOutcome:
         self.calls.append((step, list(orders), list(trades)))
         return SettlementOutcome(batch_id=step, trades=len(trades), transactions=1, gas_used=1000)
 

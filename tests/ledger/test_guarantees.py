@@ -169,7 +169,8 @@ def test_memory_and_eth_tester_write_the_same_log_with_every_guarantee_line(outa
 
 def test_the_side_file_holds_each_agreements_terms_under_its_hash(outage_runs: dict[str, Path]) -> None:
     out = outage_runs["memory"]
-    hashes = {e["agreement_id"]: e["terms_hash"] for e in map(json.loads, (out / "trades.jsonl").read_text().splitlines()) if e["kind"] == "agreement"}
+    entries = map(json.loads, (out / "trades.jsonl").read_text().splitlines())
+    hashes = {e["agreement_id"]: e["terms_hash"] for e in entries if e["kind"] == "agreement"}
     side = [json.loads(raw) for raw in (out / "terms.jsonl").read_text().splitlines()]
     assert [row["agreement_id"] for row in side] == sorted(hashes)
     for row in side:
@@ -260,8 +261,14 @@ def test_the_lines_docs_guarantees_quotes_are_the_runs(outage_runs: dict[str, Pa
     assert "--seed 8 --chain memory --set n_users=8" in page and "outage_per_year=4000 --set dispute_share=0.6" in page
     # addresses, salts and so the terms' hashes follow from the lab secret, which differs here
     keyed = ("hash", "prev", "seq", "address", "salt", "terms_hash")
-    quoted = [{k: v for k, v in json.loads(raw).items() if k not in keyed} for block in page.split("```json\n")[1:] for raw in block.split("```")[0].splitlines()]
-    logged = [{k: v for k, v in e.items() if k not in keyed} for e in map(json.loads, (outage_runs["memory"] / "trades.jsonl").read_text().splitlines())]
+    quoted = [
+        {k: v for k, v in json.loads(raw).items() if k not in keyed}
+        for block in page.split("```json\n")[1:]
+        for raw in block.split("```")[0].splitlines()
+    ]
+    logged = [
+        {k: v for k, v in e.items() if k not in keyed} for e in map(json.loads, (outage_runs["memory"] / "trades.jsonl").read_text().splitlines())
+    ]
     assert len(quoted) >= 9
     for line in quoted:
         assert line in logged, line
@@ -274,7 +281,11 @@ def test_replay_checks_the_side_files_terms_against_the_committed_hashes(outage_
     rows = [json.loads(raw) for raw in (tmp_path / "terms.jsonl").read_text().splitlines()]
     rows[1]["terms"] = rows[1]["terms"].replace("units", "unitz")
     (tmp_path / "terms.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    line = next(i for i, raw in enumerate((tmp_path / "trades.jsonl").read_text().splitlines(), 1) if json.loads(raw).get("agreement_id") == rows[1]["agreement_id"])
+    line = next(
+        i
+        for i, raw in enumerate((tmp_path / "trades.jsonl").read_text().splitlines(), 1)
+        if json.loads(raw).get("agreement_id") == rows[1]["agreement_id"]
+    )
     refused(tmp_path / "trades.jsonl", line, "terms_hash", "terms.jsonl")
     (tmp_path / "terms.jsonl").write_text("not json\n")
     with pytest.raises(LogTampered, match="agreement_id, salt and terms"):
