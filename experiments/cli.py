@@ -234,7 +234,9 @@ def _cmd_log_show(args: argparse.Namespace) -> int:
 def _cmd_log_export(args: argparse.Namespace) -> int:
     from experiments.logview import export_csv
 
-    rows = export_csv(Path(args.log), Path(args.csv), agent=args.agent, step=args.step, kind=args.kind, unverified=args.unverified)
+    rows = export_csv(
+        Path(args.log), Path(args.csv), overwrite=args.overwrite, agent=args.agent, step=args.step, kind=args.kind, unverified=args.unverified
+    )
     print(f"wrote {rows} events to {args.csv}")
     return 0
 
@@ -344,6 +346,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
             q.add_argument("--limit", type=int, default=50, help="rows to print (default 50)")
         else:
             q.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write")
+            q.add_argument("--overwrite", action="store_true", help="replace FILE if it exists (never the log itself)")
         q.set_defaults(func=func)
 
     p = sub.add_parser("demo", help="serve the teaching demo in the browser (map, charts, ticker, classroom mode)")

@@ -99,20 +99,24 @@ def show_table(log: Path, *, limit: int | None = None, **filters: Any) -> tuple[
     return table, matched
 
 
-def export_csv(log: Path, out: Path, **filters: Any) -> int:
+def export_csv(log: Path, out: Path, *, overwrite: bool = False, **filters: Any) -> int:
     """Writes one CSV row per matching event to ``out``; returns the number of rows.
 
     The file is written next to its destination and moved into place at the end, so a failure
-    (a tampered line halfway) leaves no half-written file where an earlier export stood.
+    (a tampered line halfway) leaves no half-written file where an earlier export stood. An
+    existing ``out`` is replaced only when ``overwrite`` is given (never the log itself).
 
     Raises:
-        LogViewError: ``out`` is a directory, is the log itself, or cannot be written.
+        LogViewError: ``out`` is a directory, is the log itself, exists (without ``overwrite``),
+            or cannot be written.
         LogTampered, LogUnreadable: the log does not check out.
     """
     if out.is_dir():
         raise LogViewError(f"--csv {out}: is a directory; name the CSV file to write")
     if out.exists() and Path(log).exists() and out.samefile(log):
         raise LogViewError(f"--csv {out}: is the trade log being read; an input is never overwritten")
+    if out.exists() and not overwrite:
+        raise LogViewError(f"--csv {out}: already exists; name a new file, or pass --overwrite to replace it")
     rows = 0
     with atomic_output(out, f"--csv {out}", newline="") as handle:
         writer = csv.writer(handle)

@@ -83,7 +83,7 @@ def argv_for(root: Path) -> st.SearchStrategy[list[str]]:
             ("--against", st.sampled_from(["memory", "eth-tester", "ftp://x", "http://127.0.0.1:9", ""])),
         ],
         "log show": [("--agent", NUMBERS), ("--step", NUMBERS), ("--kind", WORDS), ("--limit", NUMBERS), ("--unverified", None)],
-        "log export": [("--agent", NUMBERS), ("--step", NUMBERS), ("--kind", WORDS), ("--csv", st.one_of(path, fresh)), ("--unverified", None)],
+        "log export": [("--agent", NUMBERS), ("--step", NUMBERS), ("--kind", WORDS), ("--csv", st.one_of(path, fresh)), ("--unverified", None), ("--overwrite", None)],
         "report": [("--out", st.one_of(path, fresh)), ("--metric", WORDS)],
         "sweep": [
             ("--out", st.one_of(path, fresh)),
@@ -151,5 +151,6 @@ def test_random_arguments_never_give_a_traceback_or_change_a_file(world: Path, d
         lines = [line for line in err.getvalue().splitlines() if line.strip()]
         assert len(lines) == 1, (argv, err.getvalue())
     after = snapshot(world)
-    if not (code == 0 and argv[0] == "run" and ("--overwrite" in argv or "--resume" in argv)):  # asked to replace a run
+    replacing = argv[0] == "run" and ("--overwrite" in argv or "--resume" in argv) or argv[:2] == ["log", "export"] and "--overwrite" in argv
+    if not (code == 0 and replacing):  # asked to replace a run or an export
         assert {k: v for k, v in after.items() if k in before} == before, argv

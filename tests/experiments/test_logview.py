@@ -47,7 +47,7 @@ def test_tampered_log_is_one_line_and_leaves_no_csv(log: Path, tmp_path: Path, c
     bad.write_text("".join(lines))
     out = tmp_path / "events.csv"
     out.write_text("an earlier export\n")
-    assert main(["log", "export", str(bad), "--csv", str(out)]) == 4
+    assert main(["log", "export", str(bad), "--csv", str(out), "--overwrite"]) == 4
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"bad.jsonl:{first_trade + 1}: field 'hash'" in err
     assert out.read_text() == "an earlier export\n"
@@ -63,3 +63,14 @@ def test_unwritable_csv(log: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 def test_missing_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["log", "show", str(tmp_path / "nope.jsonl")]) == 2
     assert "cannot read the trade log" in capsys.readouterr().err
+
+
+def test_an_existing_csv_is_replaced_only_when_asked(log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "notes.csv"
+    out.write_text("the user's own file\n")
+    assert main(["log", "export", str(log), "--csv", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already exists" in err and "--overwrite" in err
+    assert out.read_text() == "the user's own file\n"
+    assert main(["log", "export", str(log), "--csv", str(out), "--overwrite"]) == 0
+    assert out.read_text().startswith("seq,")
