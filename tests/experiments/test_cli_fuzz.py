@@ -83,7 +83,14 @@ def argv_for(root: Path) -> st.SearchStrategy[list[str]]:
             ("--against", st.sampled_from(["memory", "eth-tester", "ftp://x", "http://127.0.0.1:9", ""])),
         ],
         "log show": [("--agent", NUMBERS), ("--step", NUMBERS), ("--kind", WORDS), ("--limit", NUMBERS), ("--unverified", None)],
-        "log export": [("--agent", NUMBERS), ("--step", NUMBERS), ("--kind", WORDS), ("--csv", st.one_of(path, fresh)), ("--unverified", None), ("--overwrite", None)],
+        "log export": [
+            ("--agent", NUMBERS),
+            ("--step", NUMBERS),
+            ("--kind", WORDS),
+            ("--csv", st.one_of(path, fresh)),
+            ("--unverified", None),
+            ("--overwrite", None),
+        ],
         "report": [("--out", st.one_of(path, fresh)), ("--metric", WORDS)],
         "sweep": [
             ("--out", st.one_of(path, fresh)),
