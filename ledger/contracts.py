@@ -19,7 +19,7 @@ import keyword
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, make_dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,13 +29,15 @@ from eth_abi.grammar import TupleType
 from eth_abi.grammar import parse as parse_abi_type
 from eth_tester.exceptions import TransactionFailed
 from eth_typing import ChecksumAddress
-from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
+from eth_utils import function_signature_to_4byte_selector, keccak
+from eth_utils import to_checksum_address as _to_checksum_address
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
 from web3.types import TxParams, TxReceipt
 
 from ledger import gas as gas_recording
+from ledger.abi import decode_static
 from ledger.abi import encode as abi_encode
 from ledger.batch import SettlementBatch, batch_gas
 from ledger.chain import Chain
@@ -75,6 +77,13 @@ __all__ = [
     "Certificate",
     "GreenCertificates",
 ]
+
+
+@lru_cache(maxsize=65_536)
+def to_checksum_address(address: str | bytes) -> ChecksumAddress:
+    """EIP-55 checksummed ``address``, cached: a run reads the same few hundred addresses back
+    from the contracts thousands of times (a keccak each), most of a view call's cost on revm."""
+    return _to_checksum_address(address)
 
 #: Gas sent with a transaction when the wrapper has no better figure; far above any single call here.
 DEFAULT_GAS = 1_000_000
@@ -372,7 +381,7 @@ class Deployed:
         except REVERT_TYPES as exc:
             raise decode_revert(self.abi, revert_data(exc)) from exc
         try:
-            values = abi_decode(codec.outputs, bytes(raw))
+            values = decode_static(codec.outputs, bytes(raw)) or abi_decode(codec.outputs, bytes(raw))
         except (DecodingError, ValueError):  # e.g. no code there: web3 says so in its own words
             return self.function(fn, *args).call(params)
         if codec.has_address:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import eth_abi
 import pytest
 from eth_abi.exceptions import EncodingError
@@ -9,7 +11,7 @@ from eth_abi.tools import get_abi_strategy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.abi import encode
+from ledger.abi import decode_static, encode
 
 TYPES = [
     "uint8", "uint64", "uint256", "int8", "int256", "bool", "address", "bytes1", "bytes32", "bytes", "string",
@@ -58,3 +60,24 @@ def test_a_mixed_case_address_must_carry_its_checksum_as_web3_requires() -> None
     assert encode(["address"], ["0x7e5f4552091a69125d5dfcb7b8c2659029395bdf"]) == encode(
         ["address"], ["0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"]
     )
+
+
+STATIC_TYPES = [
+    "uint8", "uint64", "uint128", "uint256", "int8", "int256", "bool", "address", "bytes1", "bytes32", "bytes32[3]",
+    "(address,address,uint8,bytes32,uint64,uint32,uint32,uint64,uint128,uint128,uint128,uint64,uint64)",
+    "((address,uint64),address,uint8,uint32,uint64,uint128,uint128,uint128)", "(bool,int16)[2]",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(STATIC_TYPES), min_size=1, max_size=4).flatmap(
+    lambda types: st.tuples(st.just(types), st.tuples(*[get_abi_strategy(t) for t in types]))
+))  # fmt: skip
+def test_it_decodes_static_values_as_eth_abi_does(case: tuple[list[str], tuple[Any, ...]]) -> None:
+    types, values = case
+    data = eth_abi.encode(types, values)
+    assert decode_static(types, data) == eth_abi.decode(types, data)
+
+
+@pytest.mark.parametrize(("types", "data"), [(["bytes"], b"\x00" * 64), (["uint256[]"], b"\x00" * 64), (["uint256"], b"\x00" * 31), ([], b"")])
+def test_what_it_does_not_read_is_left_to_eth_abi(types: list[str], data: bytes) -> None:
+    assert decode_static(types, data) is None
