@@ -1,6 +1,7 @@
 """The package as a contract developer gets it: a wheel installed into a fresh virtual environment
-outside the repository, running the README's example test project (its own contract included)
-with the plugin loaded from its entry point and no conftest."""
+outside the repository, running the documented example test project (its own contract included)
+with the plugin loaded from its entry point and no conftest. The project is docs/contracts.md's
+example, so this test is what runs that page's Python and Solidity blocks."""
 
 from __future__ import annotations
 
@@ -19,13 +20,13 @@ from ledger.compiler import REPO_ROOT
 SOURCES = ("pyproject.toml", "setup.py", "README.md", "market", "agents", "ledger", "experiments", "contracts")
 
 
-def readme_block(language: str, first_line: str) -> str:
-    """The README's fenced ``language`` block that starts with ``first_line``."""
-    text = (REPO_ROOT / "README.md").read_text()
+def docs_block(language: str, first_line: str) -> str:
+    """docs/contracts.md's fenced ``language`` block that starts with ``first_line``."""
+    text = (REPO_ROOT / "docs" / "contracts.md").read_text()
     for block in re.findall(rf"```{language}\n(.*?)```", text, re.DOTALL):
         if block.startswith(first_line):
             return block
-    raise AssertionError(f"no {language} block starting with {first_line!r} in README.md")
+    raise AssertionError(f"no {language} block starting with {first_line!r} in docs/contracts.md")
 
 
 def build_wheel(tmp_path: Path) -> Path:
@@ -111,11 +112,11 @@ def test_the_wheel_carries_the_suite_and_registers_only_its_own_plugin(installed
                 todo.append(found)
 
 
-def test_the_readme_example_project_passes_in_a_fresh_environment(installed: Path, tmp_path: Path) -> None:
+def test_the_docs_example_project_passes_in_a_fresh_environment(installed: Path, tmp_path: Path) -> None:
     project = tmp_path / "my-market"
     (project / "contracts").mkdir(parents=True)
-    (project / "test_my_market.py").write_text(readme_block("python", "# test_my_market.py"))
-    (project / "contracts" / "Voucher.sol").write_text(readme_block("solidity", "// contracts/Voucher.sol"))
+    (project / "test_my_market.py").write_text(docs_block("python", "# test_my_market.py"))
+    (project / "contracts" / "Voucher.sol").write_text(docs_block("solidity", "// contracts/Voucher.sol"))
     (project / "node_modules").mkdir()  # the developer's `npm install solc@0.8.30`
     (project / "node_modules" / "solc").symlink_to(REPO_ROOT / "node_modules" / "solc")
     result = subprocess.run(

@@ -1,0 +1,280 @@
+"""Every code block in README.md and docs/*.md runs, so the manual cannot drift from the code.
+
+Each page runs in a temporary directory of its own, its blocks in the order they appear, so a
+block can use what an earlier one wrote (``runs/p`` made by one block and replayed by the next).
+What a block is decides how it runs:
+
+- ``sh``/``bash``: run by ``bash -e -o pipefail``. ``ccei`` and ``.venv/bin/ccei`` there are a
+  wrapper that appends the small-size flags of :data:`SMALL` (a few steps, a few trades, the
+  memory back end unless the block names a chain), so a block shows the real command and the test
+  stays quick; ``.venv/bin/python`` is the interpreter running the tests.
+- ``console``: ``$ command`` lines, each followed by the output it must print (stdout and stderr);
+  ``…`` in the expected text stands for anything.
+- ``pycon``: a doctest (``>>>`` lines and the output they must print; ``...`` stands for anything).
+- ``python``: executed, in one namespace per page.
+- ``toml``: parsed.
+
+An HTML comment on the line before a block changes that:
+
+- ``<!-- docs-test: skip (REASON) -->``: only syntax-checked (``bash -n``, ``compile()``,
+  TOML parsing); for blocks that need a browser, a node, a cluster or the repository's own files;
+- ``<!-- docs-test: file NAME -->``: written to NAME in the page's directory, for a later block;
+- ``<!-- docs-test: run by PATH -->``: the test file PATH runs it (it must name its first line).
+
+A block of any other kind (``text``, none) must carry a marker.
+"""
+
+from __future__ import annotations
+
+import doctest
+import os
+import re
+import shlex
+import subprocess
+import sys
+import textwrap
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PAGES = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+
+#: Flags the ``ccei`` wrapper appends, per command; later flags win in argparse, so these override
+#: the block's own sizes, except for ``run``: a block's own ``--steps`` and ``--chain`` stand, and
+#: without them a run gets 3 steps on the memory back end.
+SMALL: dict[str, list[str]] = {
+    "run": ["--steps", "3", "-q"],  # --steps and --chain memory only when the block gives none
+    "sweep": ["--steps", "2", "--seeds", "2", "--workers", "0", "-q"],
+    "bench model": ["--small", "40", "--large", "80", "--steps", "1", "--repeats", "1"],
+    "bench market": ["--small", "40", "--large", "80", "--slots", "4", "--repeats", "1", "--gap-instances", "1"],
+    "bench settlement": ["--trades", "8", "--users", "4", "--suppliers", "2"],
+    "bench backends": ["--trades", "8", "--users", "4", "--suppliers", "2", "--steps", "2", "--repeats", "1"],
+    "bench replay": ["--small", "200", "--large", "400", "--repeats", "1", "--no-signed"],
+    "bench sweep": ["--runs", "2", "--overhead-runs", "2"],
+    "bench classroom": ["--sessions", "2", "--steps", "1", "--blocks", "1"],
+}
+
+MARKER = re.compile(r"<!--\s*docs-test:\s*(skip \((?P<reason>[^)]+)\)|file (?P<file>\S+)|run by (?P<runner>\S+))\s*-->")
+FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)\s*$")
+RUNNABLE = {"sh", "bash", "console", "pycon", "python", "toml"}
+
+
+@dataclass(frozen=True)
+class Block:
+    page: Path
+    line: int  # of the opening fence, 1-based
+    lang: str
+    text: str
+    marker: re.Match[str] | None
+
+    @property
+    def where(self) -> str:
+        name = self.page.relative_to(REPO_ROOT) if self.page.is_relative_to(REPO_ROOT) else self.page
+        return f"{name}:{self.line}"
+
+
+def blocks(page: Path) -> list[Block]:
+    """The fenced code blocks of ``page`` with the marker on the line before each, if any."""
+    lines = page.read_text().splitlines()
+    found, i = [], 0
+    while i < len(lines):
+        fence = FENCE.match(lines[i])
+        if not fence:
+            i += 1
+            continue
+        indent, start = len(fence["indent"]), i
+        end = next(j for j in range(i + 1, len(lines)) if lines[j].strip() == "```")
+        body = textwrap.dedent("\n".join(line[indent:] if line[:indent].isspace() else line for line in lines[i + 1 : end]))
+        marker = MARKER.search(lines[start - 1]) if start else None
+        found.append(Block(page, start + 1, fence["lang"], body + "\n", marker))
+        i = end + 1
+    return found
+
+
+def _wrappers(bin_dir: Path) -> None:
+    """``ccei`` (with the small flags) and ``python`` in ``bin_dir``, both this interpreter."""
+    bin_dir.mkdir(parents=True)
+    ccei = f"""\
+#!{sys.executable}
+import sys
+sys.path.insert(0, {str(REPO_ROOT)!r})
+SMALL = {SMALL!r}
+args = sys.argv[1:]
+extra = list(SMALL.get(" ".join(args[:2]) if args[:1] == ["bench"] else " ".join(args[:1]), []))
+if args[:1] == ["run"]:  # a block's own --steps and --chain stand; --resume takes neither
+    extra = [] if "--resume" in args else (["--steps", "3"] if "--steps" not in args else [])
+    extra += ["--chain", "memory"] if "--chain" not in args and "--resume" not in args else []
+    extra += ["-q"]
+if args[:1] == ["bench"] and "--json" not in args:
+    extra.append("--json")
+from experiments.cli import main
+sys.exit(main(args + extra))
+"""
+    (bin_dir / "ccei").write_text(ccei)
+    (bin_dir / "python").write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
+    for name in ("ccei", "python"):
+        (bin_dir / name).chmod(0o755)
+
+
+def _environment(workdir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{workdir / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    env["COLUMNS"] = "100"
+    return env
+
+
+def _syntax_check(block: Block) -> None:
+    if block.lang in ("sh", "bash"):
+        result = subprocess.run(["bash", "-n"], input=block.text, capture_output=True, text=True)
+        assert result.returncode == 0, f"{block.where}: {result.stderr}"
+    elif block.lang == "python":
+        compile(block.text, block.where, "exec")
+    elif block.lang == "pycon":
+        for example in doctest.DocTestParser().get_examples(block.text):
+            compile(example.source, block.where, "single")
+    elif block.lang == "toml":
+        tomllib.loads(block.text)
+    elif block.lang == "console":
+        for command in _console_commands(block.text):
+            result = subprocess.run(["bash", "-n"], input=command[0], capture_output=True, text=True)
+            assert result.returncode == 0, f"{block.where}: {result.stderr}"
+
+
+def _console_commands(text: str) -> list[tuple[str, str]]:
+    """``(command, expected output)`` pairs of a console block."""
+    pairs: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        if line.startswith("$ "):
+            pairs.append((line[2:], []))
+        else:
+            assert pairs, f"console output before any command: {line!r}"
+            pairs[-1][1].append(line)
+    return [(command, "\n".join(out).strip()) for command, out in pairs]
+
+
+def _run_shell(block: Block, workdir: Path, env: dict[str, str]) -> None:
+    script = f"set -e -o pipefail\n{block.text}"
+    result = subprocess.run(["bash", "-c", script], cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"{block.where}: exit {result.returncode}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+
+
+def _run_console(block: Block, workdir: Path, env: dict[str, str]) -> None:
+    for command, expected in _console_commands(block.text):
+        result = subprocess.run(
+            ["bash", "-c", command], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300
+        )
+        pattern = ".*".join(re.escape(part) for part in expected.split("…"))
+        assert re.fullmatch(pattern, result.stdout.strip(), re.DOTALL), (
+            f"{block.where}: `{command}` printed\n{result.stdout}\nnot\n{expected}"
+        )
+
+
+def _run_pycon(block: Block, namespace: dict[str, object]) -> None:
+    test = doctest.DocTestParser().get_doctest(block.text, namespace, block.where, str(block.page), block.line)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    report: list[str] = []
+    runner.run(test, out=report.append, clear_globs=False)
+    assert runner.failures == 0, "".join(report)
+
+
+def run_page(page: Path, workdir: Path) -> None:
+    _wrappers(workdir / ".venv" / "bin")
+    env = _environment(workdir)
+    namespace: dict[str, object] = {"__name__": "__docs__"}
+    for block in blocks(page):
+        marker = block.marker
+        if marker and marker["reason"]:
+            _syntax_check(block)
+        elif marker and marker["file"]:
+            _syntax_check(block)
+            target = workdir / marker["file"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(block.text)
+        elif marker and marker["runner"]:
+            runner = REPO_ROOT / marker["runner"]
+            first = block.text.splitlines()[0]
+            assert runner.is_file(), f"{block.where}: {marker['runner']} does not exist"
+            assert first in runner.read_text() or page.name in runner.read_text(), (
+                f"{block.where}: {marker['runner']} names neither the block's first line nor {page.name}"
+            )
+        elif block.lang in ("sh", "bash"):
+            _run_shell(block, workdir, env)
+        elif block.lang == "console":
+            _run_console(block, workdir, env)
+        elif block.lang == "pycon":
+            _run_pycon(block, namespace)
+        elif block.lang == "python":
+            exec(compile(block.text, block.where, "exec"), namespace)  # noqa: S102 - the manual's own example
+        elif block.lang == "toml":
+            tomllib.loads(block.text)
+        else:
+            raise AssertionError(f"{block.where}: a ```{block.lang} block needs a docs-test marker saying how it is checked")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_every_block_of_the_page_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # python and pycon blocks write where the shell blocks do
+    run_page(page, tmp_path)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_every_page_has_a_runnable_example(page: Path) -> None:
+    assert any(b.marker is None and b.lang in RUNNABLE - {"toml"} for b in blocks(page)), f"{page.name} has no runnable example"
+
+
+def test_the_readme_stays_a_short_manual() -> None:
+    assert len((REPO_ROOT / "README.md").read_text().splitlines()) < 400
+
+
+def test_every_relative_link_resolves() -> None:
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if "://" not in target:
+                assert (page.parent / target).exists(), f"{page.name}: link to {target}, which does not exist"
+
+
+# The harness's own checks: a wrong example must fail, a marker must be honoured.
+
+
+def _page(tmp_path: Path, text: str) -> Path:
+    page = tmp_path / "page.md"
+    page.write_text(textwrap.dedent(text))
+    return page
+
+
+def test_a_failing_shell_block_fails_the_page(tmp_path: Path) -> None:
+    page = _page(tmp_path, "```sh\nfalse\n```\n")
+    with pytest.raises(AssertionError, match="exit 1"):
+        run_page(page, tmp_path / "w")
+
+
+def test_a_console_block_must_print_what_it_shows(tmp_path: Path) -> None:
+    page = _page(tmp_path, "```console\n$ echo hello\nhello world\n```\n")
+    with pytest.raises(AssertionError, match="printed"):
+        run_page(page, tmp_path / "w")
+    run_page(_page(tmp_path, "```console\n$ echo hello world\nhello …\n```\n"), tmp_path / "w2")
+
+
+def test_a_pycon_block_must_print_what_it_shows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(AssertionError, match="Expected"):
+        run_page(_page(tmp_path, "```pycon\n>>> 1 + 1\n3\n```\n"), tmp_path / "w")
+
+
+def test_an_unmarked_text_block_is_refused_and_a_skipped_one_is_syntax_checked(tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match="needs a docs-test marker"):
+        run_page(_page(tmp_path, "```text\nanything\n```\n"), tmp_path / "w")
+    run_page(_page(tmp_path, "<!-- docs-test: skip (needs a browser) -->\n```sh\nopen http://x\n```\n"), tmp_path / "w2")
+    with pytest.raises(AssertionError):
+        run_page(_page(tmp_path, "<!-- docs-test: skip (needs a browser) -->\n```sh\nif then\n```\n"), tmp_path / "w3")
+
+
+def test_the_ccei_wrapper_appends_the_small_flags(tmp_path: Path) -> None:
+    page = _page(tmp_path, "```sh\nccei run --scenario smith-1962 --out r\n```\n")
+    run_page(page, tmp_path / "w")
+    header = (tmp_path / "w" / "r" / "trades.jsonl").read_text().splitlines()[0]
+    assert '"steps":3' in header
