@@ -30,14 +30,20 @@ import doctest
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from docs_forkserver import CLIENT  # noqa: E402 - after the folder is importable
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PAGES = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
@@ -94,29 +100,51 @@ def blocks(page: Path) -> list[Block]:
     return found
 
 
-def _wrappers(bin_dir: Path) -> None:
-    """``ccei`` (with the small flags) and ``python`` in ``bin_dir``, both this interpreter."""
-    bin_dir.mkdir(parents=True)
-    ccei = f"""\
-#!{sys.executable}
-import sys
-sys.path.insert(0, {str(REPO_ROOT)!r})
+#: The wrapper's rule, as source: the flags to append to a ``ccei`` command line.
+EXTRA = f"""
 SMALL = {SMALL!r}
-args = sys.argv[1:]
-extra = list(SMALL.get(" ".join(args[:2]) if args[:1] == ["bench"] else " ".join(args[:1]), []))
-if args[:1] == ["run"]:  # a block's own --steps and --chain stand; --resume takes neither
-    extra = [] if "--resume" in args else (["--steps", "3"] if "--steps" not in args else [])
-    extra += ["--chain", "memory"] if "--chain" not in args and "--resume" not in args else []
-    extra += ["-q"]
-if args[:1] == ["bench"] and "--json" not in args:
-    extra.append("--json")
-from experiments.cli import main
-sys.exit(main(args + extra))
+def extra(args):
+    if args[:1] == ["run"]:  # a block's own --steps and --chain stand; --resume takes neither
+        if "--resume" in args:
+            return ["-q"]
+        return (["--steps", "3"] if "--steps" not in args else []) + (["--chain", "memory"] if "--chain" not in args else []) + ["-q"]
+    flags = list(SMALL.get(" ".join(args[:2]) if args[:1] == ["bench"] else " ".join(args[:1]), []))
+    return flags + (["--json"] if args[:1] == ["bench"] and "--json" not in args else [])
 """
-    (bin_dir / "ccei").write_text(ccei)
+
+
+def _wrappers(bin_dir: Path, server: Path) -> None:
+    """``ccei`` (a client of the fork server, with the small flags) and ``python`` (this
+    interpreter) in ``bin_dir``."""
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "ccei").write_text(CLIENT.format(python=sys.executable, socket=str(server), extra=EXTRA))
     (bin_dir / "python").write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
     for name in ("ccei", "python"):
         (bin_dir / name).chmod(0o755)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The fork server (``tests/docs_forkserver.py``), ended with its process group."""
+    path = tmp_path_factory.mktemp("forkserver") / "ccei.sock"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("docs_forkserver.py")), str(path)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not path.exists():
+            assert proc.poll() is None, "the docs fork server did not start"
+            assert time.monotonic() < deadline, "the docs fork server did not start within 120 s"
+            time.sleep(0.05)
+        yield path
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
 
 
 def _environment(workdir: Path) -> dict[str, str]:
@@ -181,8 +209,8 @@ def _run_pycon(block: Block, namespace: dict[str, object]) -> None:
     assert runner.failures == 0, "".join(report)
 
 
-def run_page(page: Path, workdir: Path) -> None:
-    _wrappers(workdir / ".venv" / "bin")
+def run_page(page: Path, workdir: Path, server: Path) -> None:
+    _wrappers(workdir / ".venv" / "bin", server)
     env = _environment(workdir)
     namespace: dict[str, object] = {"__name__": "__docs__"}
     for block in blocks(page):
@@ -216,9 +244,9 @@ def run_page(page: Path, workdir: Path) -> None:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
-def test_every_block_of_the_page_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_block_of_the_page_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: Path) -> None:
     monkeypatch.chdir(tmp_path)  # python and pycon blocks write where the shell blocks do
-    run_page(page, tmp_path)
+    run_page(page, tmp_path, server)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
@@ -246,35 +274,35 @@ def _page(tmp_path: Path, text: str) -> Path:
     return page
 
 
-def test_a_failing_shell_block_fails_the_page(tmp_path: Path) -> None:
+def test_a_failing_shell_block_fails_the_page(tmp_path: Path, server: Path) -> None:
     page = _page(tmp_path, "```sh\nfalse\n```\n")
     with pytest.raises(AssertionError, match="exit 1"):
-        run_page(page, tmp_path / "w")
+        run_page(page, tmp_path / "w", server)
 
 
-def test_a_console_block_must_print_what_it_shows(tmp_path: Path) -> None:
+def test_a_console_block_must_print_what_it_shows(tmp_path: Path, server: Path) -> None:
     page = _page(tmp_path, "```console\n$ echo hello\nhello world\n```\n")
     with pytest.raises(AssertionError, match="printed"):
-        run_page(page, tmp_path / "w")
-    run_page(_page(tmp_path, "```console\n$ echo hello world\nhello …\n```\n"), tmp_path / "w2")
+        run_page(page, tmp_path / "w", server)
+    run_page(_page(tmp_path, "```console\n$ echo hello world\nhello …\n```\n"), tmp_path / "w2", server)
 
 
-def test_a_pycon_block_must_print_what_it_shows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_pycon_block_must_print_what_it_shows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: Path) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(AssertionError, match="Expected"):
-        run_page(_page(tmp_path, "```pycon\n>>> 1 + 1\n3\n```\n"), tmp_path / "w")
+        run_page(_page(tmp_path, "```pycon\n>>> 1 + 1\n3\n```\n"), tmp_path / "w", server)
 
 
-def test_an_unmarked_text_block_is_refused_and_a_skipped_one_is_syntax_checked(tmp_path: Path) -> None:
+def test_an_unmarked_text_block_is_refused_and_a_skipped_one_is_syntax_checked(tmp_path: Path, server: Path) -> None:
     with pytest.raises(AssertionError, match="needs a docs-test marker"):
-        run_page(_page(tmp_path, "```text\nanything\n```\n"), tmp_path / "w")
-    run_page(_page(tmp_path, "<!-- docs-test: skip (needs a browser) -->\n```sh\nopen http://x\n```\n"), tmp_path / "w2")
+        run_page(_page(tmp_path, "```text\nanything\n```\n"), tmp_path / "w", server)
+    run_page(_page(tmp_path, "<!-- docs-test: skip (needs a browser) -->\n```sh\nopen http://x\n```\n"), tmp_path / "w2", server)
     with pytest.raises(AssertionError):
-        run_page(_page(tmp_path, "<!-- docs-test: skip (needs a browser) -->\n```sh\nif then\n```\n"), tmp_path / "w3")
+        run_page(_page(tmp_path, "<!-- docs-test: skip (needs a browser) -->\n```sh\nif then\n```\n"), tmp_path / "w3", server)
 
 
-def test_the_ccei_wrapper_appends_the_small_flags(tmp_path: Path) -> None:
+def test_the_ccei_wrapper_appends_the_small_flags(tmp_path: Path, server: Path) -> None:
     page = _page(tmp_path, "```sh\nccei run --scenario smith-1962 --out r\n```\n")
-    run_page(page, tmp_path / "w")
+    run_page(page, tmp_path / "w", server)
     header = (tmp_path / "w" / "r" / "trades.jsonl").read_text().splitlines()[0]
     assert '"steps":3' in header
