@@ -92,7 +92,10 @@ class CarbonSavings:
 
 
 def _page(matrix: np.ndarray) -> tuple[float, float]:
-    """Page's L test that the columns grow from left to right (rows are blocks)."""
+    """Page's L test that the columns grow from left to right (rows are blocks). A block with a
+    missing value (a seed whose runs served no deferrable work, as in runs of a few hours) is left
+    out, since ranks cannot place it."""
+    matrix = matrix[~np.isnan(matrix).any(axis=1)]
     if matrix.shape[0] < 2 or matrix.shape[1] < 3:
         return math.nan, math.nan
     result = stats.page_trend_test(matrix)

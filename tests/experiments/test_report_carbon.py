@@ -42,6 +42,18 @@ def test_a_saving_that_grows_with_the_window_passes_the_trend_test_and_a_flat_on
     assert flat.page_p > 0.05
 
 
+def test_seeds_without_deferrable_work_are_left_out_of_the_trend_test() -> None:
+    """Runs too short to serve deferrable work have no same-task saving (NaN): the trend test
+    ranks the other seeds, and with fewer than two left it is not computed, never an error."""
+    frame = sweep_frame(0.005)
+    short = (frame["seed"] <= 2) & frame["carbon_aware"] & (frame["deadline_flex_h"] == 4)
+    found = carbon_savings(frame.assign(temporal_saving=frame["temporal_saving"].mask(short)))
+    assert found is not None and found.page_p < 0.01
+    every = frame["carbon_aware"] & (frame["deadline_flex_h"] == 4)
+    none_left = carbon_savings(frame.assign(temporal_saving=frame["temporal_saving"].mask(every)))
+    assert none_left is not None and math.isnan(none_left.page_l) and math.isnan(none_left.page_p)
+
+
 def test_not_a_carbon_sweep() -> None:
     assert carbon_savings(pd.DataFrame({"seed": [1], "mechanism": ["uniform"]})) is None
     frame = sweep_frame(0.01)
