@@ -39,6 +39,8 @@ EXPORT_COLUMNS = (
     "hash",
 )
 _NOT_EXTRA = {*EXPORT_COLUMNS, "prev"}
+#: The fields that name an agent taking part in an event, for ``--agent``.
+_PARTIES = ("buyer", "seller", "owner", "agent", "payer", "payee")
 
 
 class LogViewError(CceiError):
@@ -69,14 +71,17 @@ def events(
             continue
         if kind is not None and entry.get("kind") != kind:
             continue
-        if agent is not None and agent not in (entry.get("buyer"), entry.get("seller"), entry.get("owner")):
+        if agent is not None and agent not in (entry.get(k) for k in _PARTIES):
             continue
         yield entry
 
 
 def _amount(entry: dict[str, Any]) -> int | str:
-    price, quantity = entry.get("price"), entry.get("quantity")
-    return price * quantity if isinstance(price, int) and isinstance(quantity, int) else ""
+    """The money an event moves: a trade's price times quantity, a deposit's or payment's amount."""
+    price, quantity, amount = entry.get("price"), entry.get("quantity"), entry.get("amount")
+    if isinstance(price, int) and isinstance(quantity, int):
+        return price * quantity
+    return amount if isinstance(amount, int) else ""
 
 
 def show_table(log: Path, *, limit: int | None = None, **filters: Any) -> tuple[Table, int]:

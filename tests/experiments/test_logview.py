@@ -39,6 +39,26 @@ def test_export_writes_one_row_per_event(log: Path, tmp_path: Path, capsys: pyte
     assert "wrote" in capsys.readouterr().out
 
 
+def test_deposits_and_payments_keep_their_amount_and_parties(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A deposit's and a bargaining payment's amount goes to ``amount``; ``--agent`` finds the
+    payer and the payee of a payment and the agent of a deposit."""
+    assert main(["run", "--scenario", "microgrids", "--steps", "24", "--chain", "memory", "--out", str(tmp_path / "mg"), "-q"]) == 0
+    log = tmp_path / "mg" / "trades.jsonl"
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    payment = next(e for e in entries if e["kind"] == "payment")
+    out = tmp_path / "events.csv"
+    assert main(["log", "export", str(log), "--csv", str(out)]) == 0
+    rows = {int(r["seq"]): r for r in csv.DictReader(out.open())}
+    assert int(rows[payment["seq"]]["amount"]) == payment["amount"]
+    deposit = next(e for e in entries if e["kind"] == "deposit")
+    assert int(rows[deposit["seq"]]["amount"]) == deposit["amount"]
+    for who in ("payer", "payee"):
+        capsys.readouterr()
+        agent_out = tmp_path / f"{who}.csv"
+        assert main(["log", "export", str(log), "--csv", str(agent_out), "--agent", str(payment[who]), "--kind", "payment"]) == 0
+        assert payment["seq"] in {int(r["seq"]) for r in csv.DictReader(agent_out.open())}
+
+
 def test_tampered_log_is_one_line_and_leaves_no_csv(log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.jsonl"
     lines = log.read_text().splitlines(keepends=True)
