@@ -59,7 +59,7 @@ SMALL: dict[str, list[str]] = {
     "bench settlement": ["--trades", "8", "--users", "4", "--suppliers", "2"],
     "bench backends": ["--trades", "8", "--users", "4", "--suppliers", "2", "--steps", "2", "--repeats", "1"],
     "bench replay": ["--small", "200", "--large", "400", "--repeats", "1", "--no-signed"],
-    "bench sweep": ["--runs", "2", "--overhead-runs", "2"],
+    "bench sweep": ["--runs", "2", "--steps", "50", "--overhead-runs", "2"],
     "bench classroom": ["--sessions", "2", "--steps", "1", "--blocks", "1"],
 }
 
