@@ -5,9 +5,10 @@ block can use what an earlier one wrote (``runs/p`` made by one block and replay
 What a block is decides how it runs:
 
 - ``sh``/``bash``: run by ``bash -e -o pipefail``. ``ccei`` and ``.venv/bin/ccei`` there are a
-  wrapper that appends the small-size flags of :data:`SMALL` (a few steps, a few trades, the
-  memory back end unless the block names a chain), so a block shows the real command and the test
-  stays quick; ``.venv/bin/python`` is the interpreter running the tests.
+  client of a fork server (``tests/docs_forkserver.py``: the CLI's libraries imported once) that
+  appends the small-size flags of :data:`SMALL` the block does not give itself (a few steps, a few
+  trades, the memory back end), so a block shows the real command and the test stays quick;
+  ``.venv/bin/python`` is the interpreter running the tests.
 - ``console``: ``$ command`` lines, each followed by the output it must print (stdout and stderr);
   ``…`` in the expected text stands for anything.
 - ``pycon``: a doctest (``>>>`` lines and the output they must print; ``...`` stands for anything).
@@ -27,6 +28,7 @@ A block of any other kind (``text``, none) must carry a marker.
 from __future__ import annotations
 
 import doctest
+import json
 import os
 import re
 import shlex
@@ -48,18 +50,16 @@ from docs_forkserver import CLIENT  # noqa: E402 - after the folder is importabl
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PAGES = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
 
-#: Flags the ``ccei`` wrapper appends, per command; later flags win in argparse, so these override
-#: the block's own sizes, except for ``run``: a block's own ``--steps`` and ``--chain`` stand, and
-#: without them a run gets 3 steps on the memory back end.
+#: Flags the ``ccei`` wrapper appends to a command that does not give them itself: a block shows
+#: the real command (``ccei bench model --json``) and runs small; a size a block states stands.
 SMALL: dict[str, list[str]] = {
-    "run": ["--steps", "3", "-q"],  # --steps and --chain memory only when the block gives none
+    "run": ["--steps", "3", "--chain", "memory", "-q"],
     "sweep": ["--steps", "2", "--seeds", "2", "--workers", "0", "-q"],
     "bench model": ["--small", "40", "--large", "80", "--steps", "1", "--repeats", "1"],
     "bench market": ["--small", "40", "--large", "80", "--slots", "4", "--repeats", "1", "--gap-instances", "1"],
     "bench settlement": ["--trades", "8", "--users", "4", "--suppliers", "2"],
     "bench backends": ["--trades", "8", "--users", "4", "--suppliers", "2", "--steps", "2", "--repeats", "1"],
     "bench replay": ["--small", "200", "--large", "400", "--repeats", "1", "--no-signed"],
-    "bench sweep": ["--runs", "2", "--steps", "50", "--overhead-runs", "2"],
     "bench classroom": ["--sessions", "2", "--steps", "1", "--blocks", "1"],
 }
 
@@ -104,12 +104,15 @@ def blocks(page: Path) -> list[Block]:
 EXTRA = f"""
 SMALL = {SMALL!r}
 def extra(args):
-    if args[:1] == ["run"]:  # a block's own --steps and --chain stand; --resume takes neither
-        if "--resume" in args:
-            return ["-q"]
-        return (["--steps", "3"] if "--steps" not in args else []) + (["--chain", "memory"] if "--chain" not in args else []) + ["-q"]
-    flags = list(SMALL.get(" ".join(args[:2]) if args[:1] == ["bench"] else " ".join(args[:1]), []))
-    return flags + (["--json"] if args[:1] == ["bench"] and "--json" not in args else [])
+    if args[:1] == ["run"] and "--resume" in args:  # a resumed run takes its size from the log
+        return ["-q"]
+    small = list(SMALL.get(" ".join(args[:2]) if args[:1] == ["bench"] else " ".join(args[:1]), []))
+    flags = []
+    for i, flag in enumerate(small):
+        if flag.startswith("-") and flag not in args:  # a flag the block gives itself stands
+            takes_value = i + 1 < len(small) and not small[i + 1].startswith("-")
+            flags += [flag, small[i + 1]] if takes_value else [flag]
+    return flags
 """
 
 
@@ -302,7 +305,8 @@ def test_an_unmarked_text_block_is_refused_and_a_skipped_one_is_syntax_checked(t
 
 
 def test_the_ccei_wrapper_appends_the_small_flags(tmp_path: Path, server: Path) -> None:
-    page = _page(tmp_path, "```sh\nccei run --scenario smith-1962 --out r\n```\n")
+    page = _page(tmp_path, "```sh\nccei run --scenario smith-1962 --out r\nccei run --scenario smith-1962 --steps 2 --out r2\n```\n")
     run_page(page, tmp_path / "w", server)
-    header = (tmp_path / "w" / "r" / "trades.jsonl").read_text().splitlines()[0]
-    assert '"steps":3' in header
+    header = json.loads((tmp_path / "w" / "r" / "trades.jsonl").read_text().splitlines()[0])
+    assert header["steps"] == 3 and json.loads((tmp_path / "w" / "r" / "run.json").read_text())["chain"] == "memory"
+    assert json.loads((tmp_path / "w" / "r2" / "trades.jsonl").read_text().splitlines()[0])["steps"] == 2  # its own --steps
