@@ -16,6 +16,7 @@ import os
 import socket
 import sys
 import traceback
+from typing import TypedDict
 
 #: What the commands in the manual import; a module that fails to import is left to the command.
 PRELOAD = (
@@ -58,7 +59,15 @@ sys.exit(int.from_bytes(code, "big", signed=True))
 """
 
 
-def _receive(conn: socket.socket) -> tuple[dict[str, object], list[int]]:
+class Request(TypedDict):
+    """What the client sends besides its three streams."""
+
+    argv: list[str]
+    cwd: str
+    env: dict[str, str]
+
+
+def _receive(conn: socket.socket) -> tuple[Request, list[int]]:
     header, fds, _flags, _addr = socket.recv_fds(conn, 8, 3)
     size, data = int.from_bytes(header, "big"), b""
     while len(data) < size:
@@ -66,20 +75,21 @@ def _receive(conn: socket.socket) -> tuple[dict[str, object], list[int]]:
         if not chunk:
             raise ConnectionError("client went away")
         data += chunk
-    return json.loads(data), fds
+    request: Request = json.loads(data)
+    return request, fds
 
 
-def _child(conn: socket.socket, request: dict[str, object], fds: list[int]) -> None:
+def _child(conn: socket.socket, request: Request, fds: list[int]) -> None:
     """Becomes the command: its streams, directory, environment and arguments; never returns."""
     code = 1
     try:
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             os.close(fd)
-        os.chdir(str(request["cwd"]))
+        os.chdir(request["cwd"])
         os.environ.clear()
-        os.environ.update(request["env"])  # type: ignore[arg-type]
-        argv = list(request["argv"])  # type: ignore[call-overload]
+        os.environ.update(request["env"])
+        argv = request["argv"]
         sys.argv = ["ccei", *argv]
         from experiments.cli import main
 

@@ -160,7 +160,7 @@ def _environment(workdir: Path) -> dict[str, str]:
 
 def _syntax_check(block: Block) -> None:
     if block.lang in ("sh", "bash"):
-        result = subprocess.run(["bash", "-n"], input=block.text, capture_output=True, text=True)
+        result = subprocess.run(["bash", "-n"], input=block.text, capture_output=True, text=True, check=False)
         assert result.returncode == 0, f"{block.where}: {result.stderr}"
     elif block.lang == "python":
         compile(block.text, block.where, "exec")
@@ -171,7 +171,7 @@ def _syntax_check(block: Block) -> None:
         tomllib.loads(block.text)
     elif block.lang == "console":
         for command in _console_commands(block.text):
-            result = subprocess.run(["bash", "-n"], input=command[0], capture_output=True, text=True)
+            result = subprocess.run(["bash", "-n"], input=command[0], capture_output=True, text=True, check=False)
             assert result.returncode == 0, f"{block.where}: {result.stderr}"
 
 
@@ -189,14 +189,21 @@ def _console_commands(text: str) -> list[tuple[str, str]]:
 
 def _run_shell(block: Block, workdir: Path, env: dict[str, str]) -> None:
     script = f"set -e -o pipefail\n{block.text}"
-    result = subprocess.run(["bash", "-c", script], cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(["bash", "-c", script], cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, f"{block.where}: exit {result.returncode}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
 
 
 def _run_console(block: Block, workdir: Path, env: dict[str, str]) -> None:
     for command, expected in _console_commands(block.text):
         result = subprocess.run(
-            ["bash", "-c", command], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300
+            ["bash", "-c", command],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=300,
+            check=False,
         )
         pattern = ".*".join(re.escape(part) for part in expected.split("…"))
         assert re.fullmatch(pattern, result.stdout.strip(), re.DOTALL), (
