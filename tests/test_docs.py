@@ -268,11 +268,21 @@ def test_the_readme_stays_a_short_manual() -> None:
     assert len((REPO_ROOT / "README.md").read_text().splitlines()) < 400
 
 
-def test_every_relative_link_resolves() -> None:
+def _anchors(page: Path) -> set[str]:
+    """GitHub's anchors for the headings of ``page``: lower case, punctuation dropped, spaces to hyphens."""
+    headings = re.findall(r"^#+ (.+)$", page.read_text(), re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_every_relative_link_and_anchor_resolves() -> None:
     for page in PAGES:
-        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
-            if "://" not in target:
-                assert (page.parent / target).exists(), f"{page.name}: link to {target}, which does not exist"
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", page.read_text()):
+            if "://" in target:
+                continue
+            linked = (page.parent / target) if target else page
+            assert linked.exists(), f"{page.name}: link to {target}, which does not exist"
+            if anchor and linked.suffix == ".md":
+                assert anchor in _anchors(linked), f"{page.name}: link to {target}#{anchor}, which names no heading"
 
 
 # The harness's own checks: a wrong example must fail, a marker must be honoured.
