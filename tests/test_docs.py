@@ -285,6 +285,20 @@ def test_every_relative_link_and_anchor_resolves() -> None:
                 assert anchor in _anchors(linked), f"{page.name}: link to {target}#{anchor}, which names no heading"
 
 
+def test_the_parameters_scenarios_md_names_are_the_models() -> None:
+    """Each model's paragraph in docs/scenarios.md names only parameters its constructor takes."""
+    from agents import MODELS
+    from experiments.scenarios import params_model
+
+    text = (REPO_ROOT / "docs" / "scenarios.md").read_text()
+    for name, model in MODELS.items():
+        paragraph = re.search(rf"^\*\*`{re.escape(name)}`\*\*(.*?)(?:\n\n|\Z)", text, re.M | re.S)
+        assert paragraph, f"docs/scenarios.md has no paragraph for the model {name!r}"
+        named = {m.group(1) for token in re.findall(r"`([^`]+)`", paragraph[1]) if (m := re.match(r"([a-z_][a-z0-9_]*)(?: =|$)", token))}
+        unknown = named - set(params_model(model).model_fields)
+        assert not unknown, f"docs/scenarios.md names {sorted(unknown)} as parameters of {name!r}, which takes no such keyword"
+
+
 # The harness's own checks: a wrong example must fail, a marker must be honoured.
 
 
