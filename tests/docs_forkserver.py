@@ -2,10 +2,11 @@
 
 Importing the CLI's libraries (web3, Mesa, pandas, matplotlib) takes seconds, longer than most of
 the manual's small commands take to run. ``python docs_forkserver.py SOCKET`` imports them, then
-listens on the Unix socket ``SOCKET``; :data:`CLIENT` is the ``ccei`` the docs' shell blocks call:
-it passes its standard input, output and error (as file descriptors), arguments, working directory
-and environment, and the server forks a child that becomes that command and sends back its exit
-code. Each command starts from the same freshly imported state, so one cannot leak into the next.
+listens on the Unix socket ``SOCKET``. The client, the ``ccei`` the docs' shell blocks call, is
+written by ``tests/test_docs.py`` (``CLIENT`` there): it passes its standard input, output and
+error (as file descriptors), arguments, working directory and environment, and the server forks a
+child that becomes that command and sends back its exit code. Each command starts from the same
+freshly imported state, so one cannot leak into the next.
 """
 
 from __future__ import annotations
@@ -35,29 +36,6 @@ PRELOAD = (
     "pandas",
     "matplotlib.pyplot",
 )
-
-#: The client, written as an executable script with ``{python}``, ``{socket}`` and ``{extra}``
-#: (a function of the arguments that returns flags to append) filled in.
-CLIENT = """\
-#!{python} -S
-import json, os, socket, sys
-{extra}
-args = sys.argv[1:]
-args += extra(args)
-payload = json.dumps({{"argv": args, "cwd": os.getcwd(), "env": dict(os.environ)}}).encode()
-conn = socket.socket(socket.AF_UNIX)
-conn.connect({socket!r})
-socket.send_fds(conn, [len(payload).to_bytes(8, "big")], [0, 1, 2])
-conn.sendall(payload)
-code = b""
-while len(code) < 4:
-    chunk = conn.recv(4 - len(code))
-    if not chunk:
-        sys.exit("ccei (docs test): the command ended without an exit code")
-    code += chunk
-sys.exit(int.from_bytes(code, "big", signed=True))
-"""
-
 
 class Request(TypedDict):
     """What the client sends besides its three streams."""

@@ -44,9 +44,6 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from docs_forkserver import CLIENT  # noqa: E402 - after the folder is importable
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PAGES = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
 
@@ -98,6 +95,31 @@ def blocks(page: Path) -> list[Block]:
         found.append(Block(page, start + 1, fence["lang"], body + "\n", marker))
         i = end + 1
     return found
+
+
+#: The ``ccei`` client of the fork server (``tests/docs_forkserver.py``), written as an executable
+#: script with ``{python}``, ``{socket}`` and ``{extra}`` (a function of the arguments that returns
+#: the flags to append) filled in: it sends its three streams (as file descriptors), arguments,
+#: working directory and environment, and exits with the exit code the server sends back.
+CLIENT = """\
+#!{python} -S
+import json, os, socket, sys
+{extra}
+args = sys.argv[1:]
+args += extra(args)
+payload = json.dumps({{"argv": args, "cwd": os.getcwd(), "env": dict(os.environ)}}).encode()
+conn = socket.socket(socket.AF_UNIX)
+conn.connect({socket!r})
+socket.send_fds(conn, [len(payload).to_bytes(8, "big")], [0, 1, 2])
+conn.sendall(payload)
+code = b""
+while len(code) < 4:
+    chunk = conn.recv(4 - len(code))
+    if not chunk:
+        sys.exit("ccei (docs test): the command ended without an exit code")
+    code += chunk
+sys.exit(int.from_bytes(code, "big", signed=True))
+"""
 
 
 #: The wrapper's rule, as source: the flags to append to a ``ccei`` command line.
