@@ -54,7 +54,7 @@ SMALL: dict[str, list[str]] = {
     "sweep": ["--steps", "2", "--seeds", "2", "--workers", "0", "-q"],
     "bench model": ["--small", "40", "--large", "80", "--steps", "1", "--repeats", "1"],
     "bench market": ["--small", "40", "--large", "80", "--slots", "4", "--repeats", "1", "--gap-instances", "1"],
-    "bench settlement": ["--trades", "8", "--users", "4", "--suppliers", "2"],
+    "bench settlement": ["--trades", "8", "--users", "4", "--suppliers", "2", "--guarantee-rounds", "1"],
     "bench backends": ["--trades", "8", "--users", "4", "--suppliers", "2", "--steps", "2", "--repeats", "1"],
     "bench replay": ["--small", "200", "--large", "400", "--repeats", "1", "--no-signed"],
     "bench classroom": ["--sessions", "2", "--steps", "1", "--blocks", "1"],
@@ -191,6 +191,12 @@ def _syntax_check(block: Block) -> None:
             compile(example.source, block.where, "single")
     elif block.lang == "toml":
         tomllib.loads(block.text)
+    elif block.lang == "json":  # one document, or JSON Lines
+        try:
+            json.loads(block.text)
+        except json.JSONDecodeError:
+            for line in filter(str.strip, block.text.splitlines()):
+                json.loads(line)
     elif block.lang == "console":
         for command in _console_commands(block.text):
             result = subprocess.run(["bash", "-n"], input=command[0], capture_output=True, text=True, check=False)
@@ -258,6 +264,7 @@ def run_page(page: Path, workdir: Path, server: Path) -> None:
             runner = REPO_ROOT / marker["runner"]
             first = block.text.splitlines()[0]
             assert runner.is_file(), f"{block.where}: {marker['runner']} does not exist"
+            _syntax_check(block)
             assert first in runner.read_text() or page.name in runner.read_text(), (
                 f"{block.where}: {marker['runner']} names neither the block's first line nor {page.name}"
             )
