@@ -31,7 +31,7 @@ from eth_utils import is_checksum_address
 
 from agents import MarketModel
 from experiments.files import atomic_output, write_atomic
-from experiments.scenarios import MAX_INT, MAX_STEPS, Scenario
+from experiments.scenarios import MAX_INT, MAX_STEPS, Scenario, ScenarioError, validate
 from ledger.backends import SettlementBackend, attach_backend, open_backend
 from ledger.keys import operator_private_key
 from ledger.session import LedgerSession
@@ -283,7 +283,6 @@ def resume(out: Path, *, on_step: Callable[[int, int], None] | None = None) -> R
         RunError: ``out`` holds no resumable run.
         LogTampered, LogDiverged: the log does not check out or the code no longer reproduces it.
     """
-    from experiments.scenarios import ScenarioError, validate
 
     out = Path(out)
     log = out / "trades.jsonl"
@@ -296,14 +295,7 @@ def resume(out: Path, *, on_step: Callable[[int, int], None] | None = None) -> R
     if not isinstance(meta, dict) or not isinstance(meta.get("chain"), str) or not meta["chain"]:
         raise RunError(f"--resume --out {out}: {RUN_META} does not name the run's chain; nothing was changed")
     header = _check_resumable(log)
-    data = {"name": header.get("scenario"), "model": header.get("model"), "steps": header.get("steps"), "params": header.get("params")}
-    try:
-        scenario = validate(data, f"{log} header", str(header.get("scenario")))
-    except ScenarioError as exc:
-        raise RunError(f"--resume --out {out}: the log's header is no scenario this code runs ({exc}); nothing was changed") from None
-    seed, steps, sign = header.get("seed"), header.get("steps"), header.get("signed", True)
-    if type(seed) is not int or type(steps) is not int or type(sign) is not bool:
-        raise RunError(f"--resume --out {out}: the log's header has no valid seed, steps and signed fields; nothing was changed")
+    scenario, seed, steps, sign = _header_run(log, header, f"--resume --out {out}", "; nothing was changed")
     domain = header.get("domain")
     if header.get("format") == SIGNED_FORMAT and not (
         isinstance(domain, dict) and type(domain.get("chain_id")) is int and is_checksum_address(domain.get("verifying_contract"))
@@ -311,6 +303,26 @@ def resume(out: Path, *, on_step: Callable[[int, int], None] | None = None) -> R
         raise LogTampered(log, 1, "domain", f"{domain!r} is not an EIP-712 domain (chain_id, verifying_contract)")
     landed = OrderDomain(domain["chain_id"], domain["verifying_contract"]) if isinstance(domain, dict) else None
     return _execute(scenario, out, seed, steps, meta["chain"], sign, resume=True, on_step=on_step, landed=landed)
+
+
+def _header_run(log: Path, header: dict[str, Any], where: str, suffix: str = "") -> tuple[Scenario, int, int, bool]:
+    """The scenario, seed, steps and signing a log's header records, as ``--resume`` and
+    ``--rerun`` repeat them.
+
+    Raises:
+        RunError: naming ``where`` (and ending with ``suffix``): the header holds no scenario this
+            code runs, or no valid seed, steps and signed fields.
+    """
+
+    data = {"name": header.get("scenario"), "model": header.get("model"), "steps": header.get("steps"), "params": header.get("params")}
+    try:
+        scenario = validate(data, f"{log} header", str(header.get("scenario")))
+    except ScenarioError as exc:
+        raise RunError(f"{where}: the log's header is no scenario this code runs ({exc}){suffix}") from None
+    seed, steps, sign = header.get("seed"), header.get("steps"), header.get("signed", True)
+    if type(seed) is not int or type(steps) is not int or type(sign) is not bool:
+        raise RunError(f"{where}: the log's header has no valid seed, steps and signed fields{suffix}")
+    return scenario, seed, steps, sign
 
 
 def _check_resumable(log: Path) -> dict[str, Any]:
@@ -441,19 +453,11 @@ def rerun(log: Path) -> Rerun:
     """
     import tempfile
 
-    from experiments.scenarios import ScenarioError, validate
     from ledger.backends import MemoryBackend
 
     log = Path(log)
     header = _check_resumable(log)
-    data = {"name": header.get("scenario"), "model": header.get("model"), "steps": header.get("steps"), "params": header.get("params")}
-    try:
-        scenario = validate(data, f"{log} header", str(header.get("scenario")))
-    except ScenarioError as exc:
-        raise RunError(f"--rerun {log}: the header is no scenario this code runs ({exc})") from None
-    seed, steps, sign = header.get("seed"), header.get("steps"), header.get("signed", True)
-    if type(seed) is not int or type(steps) is not int or type(sign) is not bool:
-        raise RunError(f"--rerun {log}: the header has no valid seed, steps and signed fields")
+    scenario, seed, steps, sign = _header_run(log, header, f"--rerun {log}")
     domain = header.get("domain")
     memory = MemoryBackend(seed).domain
     if domain is not None and domain != {"chain_id": memory.chain_id, "verifying_contract": memory.verifying_contract}:
