@@ -18,8 +18,8 @@ __all__ = ["Settler", "AgentBook", "MarketModel", "Participant"]
 
 
 class Settler(Protocol):
-    """Settles one round: the orders placed, the trades that fill them and the payments that buy
-    nothing (a model passes ``payments`` only in rounds that have some). The ledger implements it."""
+    """Settles one round: the orders placed, the trades that fill them, the payments that buy
+    nothing and the round's guarantee records (``None`` for a model without). The ledger implements it."""
 
     def settle(
         self, step: int, orders: list[Order], trades: list[Trade], *, payments: Sequence[Payment] = (), guarantees: GuaranteeRound | None = None
@@ -134,14 +134,9 @@ class MarketModel(mesa.Model):
             self.book(payment.payer).paid_micro += payment.amount
             self.book(payment.payee).received_micro += payment.amount
         if self.settler is not None:
-            if self.guarantee_records is not None:
-                self.last_outcome = self.settler.settle(
-                    self.steps, self.orders, self.trades, payments=self.payments, guarantees=self.guarantee_records
-                )
-            elif self.payments:
-                self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades, payments=self.payments)
-            else:
-                self.last_outcome = self.settler.settle(self.steps, self.orders, self.trades)
+            self.last_outcome = self.settler.settle(
+                self.steps, self.orders, self.trades, payments=self.payments, guarantees=self.guarantee_records
+            )
             self.gas_used_total += self.last_outcome.gas_used
 
     @property

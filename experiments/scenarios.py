@@ -90,15 +90,16 @@ MAX_STEPS = 1_000_000
 
 _COUNT = Annotated[StrictInt, Field(ge=0, le=MAX_INT)]
 _AGENTS = Annotated[StrictInt, Field(ge=1, le=MAX_AGENTS)]
+_NUMBER = Annotated[StrictFloat | StrictInt, Field(ge=0, allow_inf_nan=False, le=MAX_INT)]  # an integer is a number too
 #: What a parameter annotated with each type takes from a scenario file: non-negative, finite and
 #: bounded values of exactly that type (TOML has no null, so an optional parameter takes its type).
 _FIELD_TYPES: dict[Any, Any] = {
     bool: StrictBool,
     int: _COUNT,
-    float: Annotated[StrictFloat | StrictInt, Field(ge=0, allow_inf_nan=False, le=MAX_INT)],
+    float: _NUMBER,
     str: StrictStr,
-    list[int] | None: Annotated[list[Annotated[StrictFloat | StrictInt, Field(ge=0, allow_inf_nan=False, le=MAX_INT)]], Field(min_length=1)],
-    dict[str, float] | None: dict[StrictStr, Annotated[StrictFloat | StrictInt, Field(ge=0, allow_inf_nan=False, le=MAX_INT)]],
+    list[int] | None: Annotated[list[_NUMBER], Field(min_length=1)],
+    dict[str, float] | None: dict[StrictStr, _NUMBER],
 }
 _TYPE_WORDS = {"int": "integer", "float": "number", "bool": "boolean", "str": "string", "list": "array", "dict": "table"}
 
@@ -143,9 +144,7 @@ def _problem(error: Any, value: Any, hint: Any) -> str:
     got = error.get("input", value)
     if isinstance(got, float) and not math.isfinite(got):
         return f"must be a finite number, got {got}"
-    if kind in ("greater_than_equal",) and ctx.get("ge") == 1:
-        return f"a number of agents must lie in 1..{MAX_AGENTS:,}, got {got}"
-    if kind == "less_than_equal" and ctx.get("le") == MAX_AGENTS:
+    if (kind == "greater_than_equal" and ctx.get("ge") == 1) or (kind == "less_than_equal" and ctx.get("le") == MAX_AGENTS):
         return f"a number of agents must lie in 1..{MAX_AGENTS:,}, got {got}"
     if kind == "greater_than_equal":
         return "must not hold negative numbers" if isinstance(value, list) else f"must not be negative, got {got}"
@@ -169,7 +168,7 @@ def _check_params(where: str, model: str, raw: dict[str, Any]) -> dict[str, Any]
     model_class = MODELS[model]
     schema = params_model(model_class)
     try:
-        checked = schema.model_validate(raw)
+        schema.model_validate(raw)
     except ValidationError as exc:
         error = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")  # unknown keys first
         key = str(error["loc"][0])
@@ -181,11 +180,7 @@ def _check_params(where: str, model: str, raw: dict[str, Any]) -> dict[str, Any]
         raise ScenarioError(f"{where}: key '{name}': {_problem(error, raw.get(key), hints.get(key))}") from None
     defaults = model_defaults(model_class)
     # the values given, with floats where the model's parameter is a float (an integer in TOML)
-    return {
-        key: (float(value) if isinstance(defaults[key], float) and isinstance(value, int) else value)
-        for key, value in raw.items()
-        if key in checked.model_fields_set
-    }
+    return {key: (float(value) if isinstance(defaults[key], float) and isinstance(value, int) else value) for key, value in raw.items()}
 
 
 def validate(data: dict[str, Any], where: str, default_name: str) -> Scenario:

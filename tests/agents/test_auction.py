@@ -46,7 +46,7 @@ def test_alpha_and_deviation_per_period_in_metrics_and_summary() -> None:
     periods: list[list[int]] = []
 
     class Settler:
-        def settle(self, step, orders, trades):
+        def settle(self, step, orders, trades, *, payments=(), guarantees=None):
             periods.append([t.price for t in trades])
             return SettlementOutcome(step, len(trades))
 
@@ -120,7 +120,7 @@ def test_settler_gets_each_period_and_orders_cover_trades() -> None:
     calls = []
 
     class Settler:
-        def settle(self, step, orders, trades):
+        def settle(self, step, orders, trades, *, payments=(), guarantees=None):
             calls.append((step, orders, trades))
             return SettlementOutcome(step, len(trades))
 

@@ -71,7 +71,7 @@ def test_nash_payments_settle_as_payments_when_the_day_is_agreed() -> None:
     calls: list[tuple[int, int, list[Payment]]] = []
 
     class Settler:
-        def settle(self, step, orders, trades, *, payments=()):
+        def settle(self, step, orders, trades, *, payments=(), guarantees=None):
             calls.append((step, len(trades), list(payments)))
             return SettlementOutcome(step, len(trades))
 
