@@ -29,11 +29,19 @@ from typing import Any
 from eth_abi.exceptions import EncodingError
 from eth_abi.grammar import BasicType, TupleType
 from eth_abi.grammar import parse as parse_type
+from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
 
-__all__ = ["encode", "decode_static"]
+__all__ = ["encode", "decode_static", "checksum_address"]
 
 _Encoder = Callable[[Any], bytes]
+
+
+@lru_cache(maxsize=65_536)
+def checksum_address(address: str | bytes) -> ChecksumAddress:
+    """EIP-55 checksummed ``address``, cached: a run sees the same few hundred addresses thousands
+    of times (in view results, receipts and logs), and each checksum costs a keccak."""
+    return to_checksum_address(address)
 _WORD = 32
 
 

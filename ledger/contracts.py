@@ -19,7 +19,7 @@ import keyword
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, make_dataclass
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,13 +30,13 @@ from eth_abi.grammar import parse as parse_abi_type
 from eth_tester.exceptions import TransactionFailed
 from eth_typing import ChecksumAddress
 from eth_utils import function_signature_to_4byte_selector, keccak
-from eth_utils import to_checksum_address as _to_checksum_address
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
 from web3.types import TxParams, TxReceipt
 
 from ledger import gas as gas_recording
+from ledger.abi import checksum_address as to_checksum_address
 from ledger.abi import decode_static
 from ledger.abi import encode as abi_encode
 from ledger.batch import SettlementBatch, batch_gas
@@ -78,12 +78,6 @@ __all__ = [
     "GreenCertificates",
 ]
 
-
-@lru_cache(maxsize=65_536)
-def to_checksum_address(address: str | bytes) -> ChecksumAddress:
-    """EIP-55 checksummed ``address``, cached: a run reads the same few hundred addresses back
-    from the contracts thousands of times (a keccak each), most of a view call's cost on revm."""
-    return _to_checksum_address(address)
 
 #: Gas sent with a transaction when the wrapper has no better figure; far above any single call here.
 DEFAULT_GAS = 1_000_000

@@ -37,7 +37,6 @@ What differs from a node, and why (pyrevm 0.3.7):
 
 from __future__ import annotations
 
-import functools
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -48,7 +47,7 @@ from typing import Any
 import rlp
 from eth_keys import keys
 from eth_typing import ChecksumAddress
-from eth_utils import keccak, to_canonical_address, to_checksum_address
+from eth_utils import keccak, to_canonical_address
 from hexbytes import HexBytes
 from pyrevm import EVM, AccountInfo, BlockEnv, CfgEnv, Env
 from web3 import Web3
@@ -59,6 +58,7 @@ from web3.manager import RequestManager
 from web3.providers.base import BaseProvider
 from web3.types import BlockIdentifier, RPCEndpoint, RPCError, RPCResponse, StateOverride, TxParams, TxReceipt, _Hash32
 
+from ledger.abi import checksum_address
 from ledger.chain import EMBEDDED_CHAIN_ID, REVM, Chain
 from ledger.compiler import EVM_VERSION
 
@@ -182,12 +182,6 @@ class _Snapshot:
     automine: bool
 
 
-@functools.lru_cache(maxsize=4_096)
-def _checksum(address: str) -> ChecksumAddress:
-    """``address`` checksummed (events come from a few contracts, each checksummed once)."""
-    return to_checksum_address(address)
-
-
 def _block_hash(parent: bytes, number: int, timestamp: int, transactions: Iterable[bytes]) -> bytes:
     """A block's id: the keccak hash of its parent's, its number and time (a word each) and its
     transactions' hashes, fixed-width fields in a row (no RLP: nothing outside reads a header)."""
@@ -248,23 +242,23 @@ class RevmNode:
 
     def unlock(self, account: str) -> ChecksumAddress:
         """Lets ``account`` send transactions through this node (no signature needed)."""
-        address = _checksum(account)
+        address = checksum_address(account)
         self._unlocked.add(address)
         return address
 
     def nonce(self, account: str, *, pending: bool = False) -> int:
         """Transactions ``account`` has had mined (plus those waiting, with ``pending``)."""
-        address = _checksum(account)
+        address = checksum_address(account)
         mined = self._nonces.get(address, 0)
         return mined + sum(1 for tx in self._pending if tx.sender == address) if pending else mined
 
     def balance(self, account: str) -> int:
-        return int(self._evm.get_balance(_checksum(account)))
+        return int(self._evm.get_balance(checksum_address(account)))
 
     def code(self, account: str) -> bytes:
         """The account's code as deployed (revm keeps it padded for analysis: the padding is cut
         where the code hash says the deployed code ends)."""
-        address = _checksum(account)
+        address = checksum_address(account)
         padded = bytes(self._evm.get_code(address) or b"")
         want = self._evm.basic(address).code_hash
         if want is None:  # pragma: no cover - revm gives every account, even an empty one, a code hash
@@ -276,7 +270,7 @@ class RevmNode:
         return padded  # pragma: no cover - the hash always names a prefix
 
     def storage(self, account: str, slot: int) -> int:
-        return int(self._evm.storage(_checksum(account), slot))
+        return int(self._evm.storage(checksum_address(account), slot))
 
     # -- blocks and time ---------------------------------------------------------------------
 
@@ -337,7 +331,7 @@ class RevmNode:
             NodeError: the sender is not unlocked, the nonce is not the next one, or the gas is
                 above the block limit or below the intrinsic cost.
         """
-        address = _checksum(sender)
+        address = checksum_address(sender)
         if address not in self._unlocked:
             raise NodeError(f"unknown account {address}: not unlocked on this node")
         gas = DEFAULT_TX_GAS if gas is None else gas
@@ -346,7 +340,7 @@ class RevmNode:
         expected = self.nonce(address, pending=True)
         if nonce is not None and nonce != expected:
             raise NodeError(f"nonce {nonce} of {address}: expected {expected}")
-        target = None if to is None else _checksum(to)
+        target = None if to is None else checksum_address(to)
         tx_hash = keccak(
             rlp.encode(
                 [self.chain_id, expected, to_canonical_address(address), b"" if target is None else to_canonical_address(target), value, gas, data]
@@ -407,7 +401,7 @@ class RevmNode:
                 info = evm.basic(tx.sender)
                 # pyrevm 0.3.7's stub leaves out the balance its AccountInfo takes
                 evm.insert_account_info(tx.sender, AccountInfo(balance=info.balance, nonce=tx.nonce))  # type: ignore[call-arg]
-                created = _checksum(evm.deploy(tx.sender, tx.data, value=tx.value, gas=tx.gas))
+                created = checksum_address(evm.deploy(tx.sender, tx.data, value=tx.value, gas=tx.gas))
                 output = b""
             else:
                 created = None
@@ -416,7 +410,7 @@ class RevmNode:
             return self._failure(tx, str(exc))
         result = evm.result
         assert result is not None  # the call or deploy above has just run
-        logs = tuple((_checksum(log.address), tuple(log.data[0]), bytes(log.data[1])) for log in result.logs)
+        logs = tuple((checksum_address(log.address), tuple(log.data[0]), bytes(log.data[1])) for log in result.logs)
         return _Outcome(True, int(result.gas_used), output, logs, created)
 
     def _failure(self, tx: Transaction, message: str) -> _Outcome:
@@ -482,9 +476,9 @@ class RevmNode:
         else:
             chosen = self.latest if block == "latest" else self.block(int(block))
             number, timestamp = chosen.number, chosen.timestamp
-        address = _checksum(sender) if sender else self.accounts[0]
+        address = checksum_address(sender) if sender else self.accounts[0]
         gas = BLOCK_GAS_LIMIT if gas is None else min(gas, BLOCK_GAS_LIMIT)
-        tx = Transaction(address, None if to is None else _checksum(to), value, bytes(data), gas, self.nonce(address), b"")
+        tx = Transaction(address, None if to is None else checksum_address(to), value, bytes(data), gas, self.nonce(address), b"")
         checkpoint = self._evm.snapshot()
         try:
             self._set_block_env(number, timestamp)
@@ -820,7 +814,7 @@ class RevmProvider(BaseProvider):
             end_number = self._block_number(query.get("toBlock", "latest"))
             end = self.node.latest.number if end_number is None else end_number
         address = query.get("address")
-        addresses = None if address is None else {_checksum(a) for a in (address if isinstance(address, list) else [address])}
+        addresses = None if address is None else {checksum_address(a) for a in (address if isinstance(address, list) else [address])}
         topics = [
             None if t is None else [_bytes(x) for x in t] if isinstance(t, list) else _bytes(t) for t in query.get("topics") or []
         ]
