@@ -35,7 +35,9 @@ Options:
     node started for the session and stopped after it), an ``http(s)://`` node URL, or a name
     another package registered with :func:`register_chain`. A conftest that overrides the session
     fixture ``ccei_chain_spec`` (e.g. with ``params=["eth-tester", "revm"]``) runs its tests on each
-    chain, one session per chain.
+    chain, one session per chain; declare ``ccei_session`` there too (as ``session_of(config,
+    ccei_chain_spec)``, see tests/contracts/conftest.py), or pytest hands the last chain's cached
+    session to tests elsewhere that use the plugin's own fixtures.
 
 Hypothesis: the plugin registers the profile ``ccei`` (no deadline, slow examples allowed); select
 it with ``--hypothesis-profile=ccei``.
