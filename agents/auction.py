@@ -31,7 +31,7 @@ from typing import Any, cast
 import mesa
 import numpy as np
 
-from agents.model import MarketModel, Participant
+from agents.model import MarketModel, Participant, Problems
 from agents.strategies import Strategy, StrategyName, make_strategy
 from market.auctions import OrderBook, clear_double_auction
 from market.errors import CceiError
@@ -238,16 +238,16 @@ class AuctionModel(MarketModel):
         return [[int(x) for x in self.rng.integers(low, high + 1, size=units)] for _ in range(n)]
 
     @classmethod
-    def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    def validate_params(cls, params: Mapping[str, Any]) -> Problems:
         """Scenario checks beyond types: known strategy and mechanism, ordered ranges."""
-        problems = []
+        problems: Problems = []
         if params["strategy"] not in {s.value for s in StrategyName}:
             problems.append(("strategy", f"unknown strategy {params['strategy']!r} (one of: {', '.join(s.value for s in StrategyName)})"))
         if params["mechanism"] not in MECHANISMS:
             problems.append(("mechanism", f"unknown mechanism {params['mechanism']!r} (one of: {', '.join(MECHANISMS)})"))
         for low, high in (("value_min", "value_max"), ("cost_min", "cost_max"), ("price_floor", "price_ceiling")):
             if params[low] > params[high]:
-                problems.append((low, f"must not exceed {high} ({params[low]} > {params[high]})"))
+                problems.append(((low, high), f"{low} must not exceed {high} ({params[low]} > {params[high]})"))
         if params["resource"] not in {r.value for r in Resource}:
             problems.append(("resource", f"unknown resource {params['resource']!r}"))
         return problems

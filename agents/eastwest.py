@@ -59,7 +59,7 @@ from agents.environment import (
     grid_intensity_profile,
 )
 from agents.geography import CLUSTERS, Cluster, cluster, is_east, pue_target
-from agents.model import MarketModel, Participant
+from agents.model import MarketModel, Participant, Problems
 from agents.optimum import HourRecord, RunRecord, welfare_upper_bound
 from agents.strategies import Strategy, StrategyName, make_strategy
 from market import allocation as alloc
@@ -157,8 +157,6 @@ PROFILES: dict[TaskType, TaskProfile] = {
 
 # -- parameter records --------------------------------------------------------------------------------
 
-Problems = list[tuple[str, str]]
-
 
 def _unit(problems: Problems, record: object, *names: str) -> None:
     for name in names:
@@ -194,7 +192,8 @@ class DemandParams:
         _non_negative(out, self, "n_users", "task_rate", "deadline_flex_h", "inference_latency_ms", "budget_factor", "weekend_factor")
         _unit(out, self, "inference_share", "analytics_share", "green_preference", "diurnal_amplitude")
         if self.inference_share + self.analytics_share > 1.0:
-            out.append(("analytics_share", "inference_share + analytics_share must not exceed 1"))
+            total = f"{self.inference_share} + {self.analytics_share}"
+            out.append((("inference_share", "analytics_share"), f"inference_share + analytics_share must not exceed 1 ({total})"))
         return out
 
 
@@ -287,7 +286,8 @@ class MarketParams:
         if not self.supplier_bargaining_power > 0:
             out.append(("supplier_bargaining_power", f"must be positive, got {self.supplier_bargaining_power}"))
         if self.grid_feed_in_micro > self.grid_retail_micro:
-            out.append(("grid_feed_in_micro", "must not exceed grid_retail_micro"))
+            prices = f"{self.grid_feed_in_micro} > {self.grid_retail_micro}"
+            out.append((("grid_feed_in_micro", "grid_retail_micro"), f"grid_feed_in_micro must not exceed grid_retail_micro ({prices})"))
         return out
 
 
@@ -1095,7 +1095,7 @@ class EastWestModel(MarketModel):
         self.carbon = CarbonParams(carbon_aware, carbon_price_micro_per_kg, green_weight_micro_per_kg, social_cost_micro_per_kg, forecast_error)
         for record in (self.demand, self.supply, self.market, self.carbon):
             for key, message in record.problems():
-                raise ValueError(f"{key}: {message}")
+                raise ValueError(f"{key if isinstance(key, str) else ', '.join(key)}: {message}")
         self.start_hour = start_hour
         self.initial_funds_micro = initial_funds_micro
         self.optimum_record = RunRecord() if track_optimum else None
@@ -1248,7 +1248,7 @@ class EastWestModel(MarketModel):
         return reporters
 
     @classmethod
-    def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    def validate_params(cls, params: Mapping[str, Any]) -> Problems:
         """Scenario checks beyond types: each parameter record's own, and the link latencies."""
         names = {record: [f.name for f in fields(record)] for record in (DemandParams, SupplyParams, MarketParams, CarbonParams)}
         problems: Problems = []

@@ -46,7 +46,7 @@ import numpy as np
 from agents.booking import RoundBook
 from agents.environment import SolarSite, WindSite
 from agents.geography import cluster
-from agents.model import MarketModel, Participant
+from agents.model import MarketModel, Participant, Problems
 from market.bargaining import DayPlan, Microgrid, day_ahead_bargain
 from market.orders import AgentId, Order, OrderId, Payment, Resource, Side, Trade
 from market.pricing import sdr_settlement
@@ -254,14 +254,19 @@ class MicrogridModel(MarketModel):
         self.datacollector.collect(self)
 
     @classmethod
-    def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        problems = []
+    def validate_params(cls, params: Mapping[str, Any]) -> Problems:
+        problems: Problems = []
         if params["mechanism"] not in MECHANISMS:
             problems.append(("mechanism", f"unknown mechanism {params['mechanism']!r} (one of: {', '.join(MECHANISMS)})"))
         if params.get("nash_weights", "equal") not in WEIGHTS:
             problems.append(("nash_weights", f"unknown weights {params['nash_weights']!r} (one of: {', '.join(WEIGHTS)})"))
         if params["grid_sell_price_micro"] > params["grid_buy_price_micro"]:
-            problems.append(("grid_sell_price_micro", "the feed-in tariff must not exceed the retail price"))
+            problems.append(
+                (
+                    ("grid_sell_price_micro", "grid_buy_price_micro"),
+                    f"the feed-in tariff must not exceed the retail price ({params['grid_sell_price_micro']} > {params['grid_buy_price_micro']})",
+                )
+            )
         if not 0 < params["battery_efficiency"] <= 1:
             problems.append(("battery_efficiency", "must be in (0, 1]"))
         if not 0 <= params["cloudiness"] <= 1:

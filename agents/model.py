@@ -14,7 +14,11 @@ import mesa
 from market.guarantees import GuaranteeRound, GuaranteeSetup, Role
 from market.orders import AgentId, Order, Payment, Resource, SettlementOutcome, Trade
 
-__all__ = ["Settler", "AgentBook", "MarketModel", "Participant"]
+__all__ = ["Settler", "AgentBook", "MarketModel", "Participant", "Problems"]
+
+#: What :meth:`MarketModel.validate_params` returns: ``(key, problem)`` pairs, where the key is a
+#: parameter name or, for a check relating several parameters, the tuple of their names.
+Problems = list[tuple[str | tuple[str, ...], str]]
 
 
 class Settler(Protocol):
@@ -158,8 +162,11 @@ class MarketModel(mesa.Model):
         return None
 
     @classmethod
-    def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    def validate_params(cls, params: Mapping[str, Any]) -> Problems:
         """Scenario checks beyond types: ``(key, problem)`` for each value the model refuses (none by default).
+
+        A check that relates several parameters names them all, as a tuple of keys, so that the
+        message names the one the user changed whichever it was.
 
         Args:
             params: Every keyword the model is built with (the scenario's values over the defaults).

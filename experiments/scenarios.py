@@ -5,7 +5,8 @@ keyword arguments under ``[params]``. Validation checks every key against the mo
 through a pydantic model built from its signature (:func:`params_model`): unknown keys, wrong
 types, negative quantities and values out of bounds are reported as one line naming the file, the
 key and the problem. The model class adds its own checks with its ``validate_params`` classmethod
-(:meth:`agents.MarketModel.validate_params`), which returns ``(key, problem)`` pairs.
+(:meth:`agents.MarketModel.validate_params`), which returns ``(key, problem)`` pairs; a check that
+relates several parameters names them all ("keys 'params.value_min' and 'params.value_max': ...").
 """
 
 from __future__ import annotations
@@ -204,8 +205,9 @@ def validate(data: dict[str, Any], where: str, default_name: str) -> Scenario:
         raise ScenarioError(f"{where}: key 'steps': must lie in 1..{MAX_STEPS:,}, got {steps}")
     params = _check_params(where, model, data.get("params", {}))
     defaults = model_defaults(MODELS[model])
-    for key, problem in MODELS[model].validate_params({**defaults, **params}):
-        raise ScenarioError(f"{where}: key 'params.{key}': {problem}")
+    for names, problem in MODELS[model].validate_params({**defaults, **params}):
+        named = [f"'params.{k}'" for k in ((names,) if isinstance(names, str) else names)]
+        raise ScenarioError(f"{where}: {'key' if len(named) == 1 else 'keys'} {' and '.join(named)}: {problem}")
     return Scenario(
         name=data.get("name", default_name),
         source=where,

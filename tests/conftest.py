@@ -21,7 +21,7 @@ os.environ["CCEI_LAB_SECRET"] = TEST_LAB_SECRET
 
 # A bounded profile for CI and everyday runs; `--hypothesis-profile=long` (or CCEI_HYPOTHESIS=long) for fuzzing.
 settings.register_profile("default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True, print_blob=True)
 settings.register_profile("long", max_examples=2_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("CCEI_HYPOTHESIS", "ci" if os.environ.get("CI") else "default"))
 

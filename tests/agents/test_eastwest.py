@@ -272,7 +272,7 @@ def test_demand_peaks_in_the_beijing_afternoon() -> None:
         ("outage_per_year", -1.0, "outage_per_year: must be in"),
         ("repair_h", -2.0, "repair_h: must not be negative"),
         ("idle_share", 1.2, r"idle_share: must be in \[0, 1\]"),
-        ("grid_feed_in_micro", 800, "must not exceed grid_retail_micro"),
+        ("grid_feed_in_micro", 800, "grid_feed_in_micro, grid_retail_micro: grid_feed_in_micro must not exceed grid_retail_micro"),
         ("supplier_bargaining_power", 0.0, "must be positive"),
         ("diurnal_amplitude", 2.0, r"diurnal_amplitude: must be in \[0, 1\]"),
     ],

@@ -114,7 +114,7 @@ def test_array_parameters_are_checked(value: str, message: str) -> None:
     [
         ("strategy=zz", r"params\.strategy': unknown strategy 'zz'"),
         ("mechanism=barter", r"params\.mechanism': unknown mechanism 'barter'"),
-        ("value_min=500", r"params\.value_min': must not exceed value_max"),
+        ("value_min=500", r"keys 'params\.value_min' and 'params\.value_max': value_min must not exceed value_max \(500 > "),
     ],
 )
 def test_model_specific_checks(override: str, message: str) -> None:
