@@ -27,6 +27,9 @@ import {ParticipantRegistry} from "ParticipantRegistry.sol";
 ///         remaining collateral).
 ///
 ///         Only registered compute, network and energy suppliers offer, each its own service.
+///         A party may name brokers (`setBroker`), such as the market's scheduling platform, to
+///         offer and accept on its behalf: `offerManyFor` and `acceptManyFor` take one round of
+///         many parties' agreements in one call and draw each party's tokens in one transfer.
 ///         Payouts are credited and pulled with `withdraw` (pull payments). The pause stops new
 ///         offers and acceptances only; refunds, claims and withdrawals always work.
 /// @dev Pull payments, checks-effects-interactions and a reentrancy guard on every token move.
@@ -110,10 +113,13 @@ contract ServiceAgreements is AdminPausable, ReentrancyGuardTransient {
     mapping(address oracle => bool) public isOracle;
     /// @notice What each account may withdraw.
     mapping(address account => uint256) public credit;
+    /// @notice Whether `broker` may offer and accept agreements for `account` (drawing its tokens).
+    mapping(address account => mapping(address broker => bool)) public isBroker;
     mapping(uint256 id => Agreement) private _agreements;
     mapping(uint256 id => mapping(uint256 period => Period)) private _periods;
 
     event OracleSet(address indexed oracle, bool enabled);
+    event BrokerSet(address indexed account, address indexed broker, bool enabled);
     event AgreementOffered(
         uint256 indexed id, address indexed supplier, address indexed buyer, Service service, bytes32 termsHash
     );
@@ -132,6 +138,7 @@ contract ServiceAgreements is AdminPausable, ReentrancyGuardTransient {
 
     error NotOperator(address caller);
     error NotSupplier(address caller, Service service);
+    error NotBroker(address account, address caller);
     error NotRegistered(address account);
     error SelfDealing(address account);
     error InvalidSchedule(uint256 periods, uint256 periodSeconds, uint256 unitsPerPeriod);
@@ -180,6 +187,17 @@ contract ServiceAgreements is AdminPausable, ReentrancyGuardTransient {
         emit OracleSet(oracle, enabled);
     }
 
+    /// @notice The caller lets `broker` offer and accept agreements on its behalf (drawing the
+    ///         collateral and payments from its token allowance to this contract), or stops it.
+    ///         Emits `BrokerSet`.
+    /// @param broker The broker.
+    /// @param enabled True to allow, false to revoke.
+    function setBroker(address broker, bool enabled) external {
+        if (broker == address(0)) revert ZeroAddress();
+        isBroker[msg.sender][broker] = enabled;
+        emit BrokerSet(msg.sender, broker, enabled);
+    }
+
     /// @notice The shortest dispute window an agreement with periods of `periodSeconds` may have:
     ///         one period (the last attestation lands after the last period ends), and never
     ///         under `MIN_DISPUTE_WINDOW`.
@@ -195,7 +213,7 @@ contract ServiceAgreements is AdminPausable, ReentrancyGuardTransient {
     /// @param terms The public terms; `termsHash` commits to the confidential ones.
     /// @return id The new agreement's id.
     function offer(Terms calldata terms) external whenNotPaused nonReentrant returns (uint256 id) {
-        id = _offer(terms);
+        id = _offer(msg.sender, terms);
         if (terms.collateral > 0) token.safeTransferFrom(msg.sender, address(this), terms.collateral);
     }
 
@@ -207,10 +225,40 @@ contract ServiceAgreements is AdminPausable, ReentrancyGuardTransient {
         first = agreementCount + 1;
         uint256 collateral;
         for (uint256 i = 0; i < terms.length; ++i) {
-            _offer(terms[i]);
+            _offer(msg.sender, terms[i]);
             collateral += terms[i].collateral;
         }
         if (collateral > 0) token.safeTransferFrom(msg.sender, address(this), collateral);
+    }
+
+    /// @notice A broker offers many suppliers' agreements at once: `terms[i]` for `suppliers[i]`,
+    ///         each of which named the caller its broker (or is the caller). Each run of
+    ///         consecutive offers by one supplier posts its collateral in one transfer, after
+    ///         every offer is recorded.
+    /// @param suppliers Each offer's supplier.
+    /// @param terms Each offer's public terms.
+    /// @return first The first new id; the others follow it in order.
+    function offerManyFor(address[] calldata suppliers, Terms[] calldata terms)
+        external
+        whenNotPaused
+        nonReentrant
+        returns (uint256 first)
+    {
+        if (terms.length > MAX_BATCH) revert BatchTooLarge(terms.length, MAX_BATCH);
+        if (suppliers.length != terms.length) revert LengthMismatch(suppliers.length, terms.length);
+        first = agreementCount + 1;
+        address[] memory payers = new address[](terms.length);
+        uint256[] memory amounts = new uint256[](terms.length);
+        uint256 runs;
+        for (uint256 i = 0; i < terms.length; ++i) {
+            if (runs == 0 || payers[runs - 1] != suppliers[i]) {
+                _expectBroker(suppliers[i]);
+                payers[runs++] = suppliers[i];
+            }
+            _offer(suppliers[i], terms[i]);
+            amounts[runs - 1] += terms[i].collateral;
+        }
+        _pull(payers, amounts, runs);
     }
 
     /// @notice The supplier withdraws an offer not yet accepted; the collateral is credited back.
@@ -232,7 +280,7 @@ contract ServiceAgreements is AdminPausable, ReentrancyGuardTransient {
     ///      Emits `AgreementAccepted`.
     /// @param id The agreement.
     function accept(uint256 id) external whenNotPaused nonReentrant {
-        uint256 payment = _accept(id);
+        uint256 payment = _accept(msg.sender, id);
         if (payment > 0) token.safeTransferFrom(msg.sender, address(this), payment);
     }
 
@@ -242,9 +290,30 @@ contract ServiceAgreements is AdminPausable, ReentrancyGuardTransient {
         if (ids.length > MAX_BATCH) revert BatchTooLarge(ids.length, MAX_BATCH);
         uint256 payment;
         for (uint256 i = 0; i < ids.length; ++i) {
-            payment += _accept(ids[i]);
+            payment += _accept(msg.sender, ids[i]);
         }
         if (payment > 0) token.safeTransferFrom(msg.sender, address(this), payment);
+    }
+
+    /// @notice A broker accepts many buyers' agreements at once, each for its buyer, which named
+    ///         the caller its broker (or is the caller). Each run of consecutive agreements of one
+    ///         buyer escrows its payments in one transfer, after every acceptance is recorded
+    ///         (order the ids by buyer for the fewest transfers).
+    /// @param ids The agreements.
+    function acceptManyFor(uint256[] calldata ids) external whenNotPaused nonReentrant {
+        if (ids.length > MAX_BATCH) revert BatchTooLarge(ids.length, MAX_BATCH);
+        address[] memory payers = new address[](ids.length);
+        uint256[] memory amounts = new uint256[](ids.length);
+        uint256 runs;
+        for (uint256 i = 0; i < ids.length; ++i) {
+            address buyer = _agreement(ids[i]).terms.buyer;
+            if (runs == 0 || payers[runs - 1] != buyer) {
+                _expectBroker(buyer);
+                payers[runs++] = buyer;
+            }
+            amounts[runs - 1] += _accept(buyer, ids[i]);
+        }
+        _pull(payers, amounts, runs);
     }
 
     /// @notice Attests the units delivered in `period` (after it ended): the buyer, or the
@@ -396,10 +465,10 @@ contract ServiceAgreements is AdminPausable, ReentrancyGuardTransient {
         return _periods[id][period];
     }
 
-    function _offer(Terms calldata terms) private returns (uint256 id) {
-        if (!registry.hasRoles(msg.sender, _supplierRole(terms.service))) revert NotSupplier(msg.sender, terms.service);
+    function _offer(address supplier, Terms calldata terms) private returns (uint256 id) {
+        if (!registry.hasRoles(supplier, _supplierRole(terms.service))) revert NotSupplier(supplier, terms.service);
         if (!registry.isRegistered(terms.buyer)) revert NotRegistered(terms.buyer);
-        if (terms.buyer == msg.sender) revert SelfDealing(msg.sender);
+        if (terms.buyer == supplier) revert SelfDealing(supplier);
         if (terms.periods == 0 || terms.periods > MAX_PERIODS || terms.periodSeconds == 0 || terms.unitsPerPeriod == 0) {
             revert InvalidSchedule(terms.periods, terms.periodSeconds, terms.unitsPerPeriod);
         }
@@ -413,15 +482,15 @@ contract ServiceAgreements is AdminPausable, ReentrancyGuardTransient {
         id = ++agreementCount;
         Agreement storage a = _agreements[id];
         a.terms = terms;
-        a.supplier = msg.sender;
+        a.supplier = supplier;
         a.state = State.Offered;
         a.collateralLeft = terms.collateral;
-        emit AgreementOffered(id, msg.sender, terms.buyer, terms.service, terms.termsHash);
+        emit AgreementOffered(id, supplier, terms.buyer, terms.service, terms.termsHash);
     }
 
-    function _accept(uint256 id) private returns (uint256 payment) {
+    function _accept(address buyer, uint256 id) private returns (uint256 payment) {
         Agreement storage a = _agreement(id);
-        if (msg.sender != a.terms.buyer) revert NotParty(id, msg.sender);
+        if (buyer != a.terms.buyer) revert NotParty(id, buyer);
         _expectState(id, a, State.Offered);
         if (block.timestamp >= a.terms.start) revert OfferLapsed(id, a.terms.start);
         uint128 held = a.terms.paymentPerPeriod * a.terms.periods;
@@ -474,6 +543,18 @@ contract ServiceAgreements is AdminPausable, ReentrancyGuardTransient {
         a.compensationOwed -= p.compensation;
         credit[msg.sender] += p.compensation;
         emit CompensationClaimed(id, period, p.compensation);
+    }
+
+    function _expectBroker(address account) private view {
+        if (account != msg.sender && !isBroker[account][msg.sender]) revert NotBroker(account, msg.sender);
+    }
+
+    /// @dev Draws `amounts[r]` from `payers[r]` for the first `runs` runs (the interactions,
+    ///      after a batch's effects).
+    function _pull(address[] memory payers, uint256[] memory amounts, uint256 runs) private {
+        for (uint256 r = 0; r < runs; ++r) {
+            if (amounts[r] > 0) token.safeTransferFrom(payers[r], address(this), amounts[r]);
+        }
     }
 
     function _agreement(uint256 id) private view returns (Agreement storage a) {

@@ -58,7 +58,9 @@ from ledger.contracts import (
 )
 from ledger.errors import ChainUnavailable, LedgerError, SettlementRejected
 from ledger.guarantees import (
+    ATTESTS_PER_CALL,
     CERTIFIED_AS,
+    OFFERS_PER_CALL,
     GuaranteePlan,
     GuaranteeState,
     accept_order,
@@ -797,7 +799,8 @@ class ChainBackend(SettlementBackend):
     ) -> None:
         """Deploys ``ServiceAgreements`` and ``GreenCertificates`` beside the settlement (unless the
         suite has them), designates the oracle and meter, registers the generators, mints and
-        approves the wallets; the Python twin keeps the ids and which holdings to read back."""
+        approves the wallets (each account also names the oracle platform its broker for the
+        agreements); the Python twin keeps the ids and which holdings to read back."""
         with node_guard(self.chain.url):
             super().open_guarantees(oracle, wallets, generators, roles)
             op, suite = self.operator, self.suite
@@ -820,18 +823,20 @@ class ChainBackend(SettlementBackend):
                 if amount:
                     self.token.mint(address, amount, sender=op)
                 self.token.approve(self.agreements.address, 2**256 - 1, sender=address)
-                self._agent_transactions += 1
+                self.agreements.set_broker(oracle_address, True, sender=address)
+                self._agent_transactions += 2
             holders = certificate_holders({self.address(a): int(c) for a, c in roles.items()}, {self.address(a): s for a, s in generators.items()})
             for holder in holders:
                 self.certificates.set_approval_for_all(oracle_address, True, sender=self._sender(holder))
                 self._agent_transactions += 1
 
     def apply_guarantees(self, plan: GuaranteePlan) -> int:
-        """Checks the round on the Python twin, then sends it batched: one ``attestMany`` (per 256),
+        """Checks the round on the Python twin, then sends it batched: one ``attestMany`` (per 128),
         one ``claimCompensationMany`` per buyer, ``openDispute`` + ``revealTerms`` per dispute,
-        ``resolveDispute`` / ``expireDispute`` each, one ``offerMany`` per supplier, one
-        ``acceptMany`` per buyer, one ``attestGenerationMany``, one ``safeTransferFromMany`` and one
-        ``retireMany`` (the oracle platform, approved by the holders)."""
+        ``resolveDispute`` / ``expireDispute`` each, then one ``offerManyFor``, one
+        ``acceptManyFor``, one ``attestGenerationMany``, one ``safeTransferFromMany`` and one
+        ``retireMany`` (each per 256 items, offers per 64, attestations per 128), all sent by the oracle platform, which every party named its
+        broker and every certificate holder approved."""
         state = self.guarantees
         if state is None:
             raise LedgerError("guarantee operations before open_guarantees")
@@ -858,8 +863,8 @@ class ChainBackend(SettlementBackend):
         oracle = self.address(self.oracle)
         by = self._sender
         sent = 0
-        for start in range(0, len(plan.attests), 256):
-            chunk = plan.attests[start : start + 256]
+        for start in range(0, len(plan.attests), ATTESTS_PER_CALL):
+            chunk = plan.attests[start : start + ATTESTS_PER_CALL]
             sa.attest_many([a for a, _ in chunk], [0] * len(chunk), [d for _, d in chunk], sender=oracle)
             sent += 1
         for buyer, ids in grouped(plan.claims):
@@ -875,16 +880,19 @@ class ChainBackend(SettlementBackend):
         for agreement_id in plan.expires:
             sa.expire_dispute(agreement_id, sender=op)
             sent += 1
-        for supplier, offers in grouped((t.supplier, t) for t in plan.offers):
+        for start in range(0, len(plan.offers), OFFERS_PER_CALL):
             # ids follow in offer order; one count at the end checks them (decoding every
             # receipt's events would cost more than the offers)
-            sa.transact("offerMany", [t.as_tuple() for t in offers], sender=by(supplier), gas=100_000 + 330_000 * len(offers))
+            offers = plan.offers[start : start + OFFERS_PER_CALL]
+            suppliers = [to_checksum_address(t.supplier) for t in offers]
+            sa.transact("offerManyFor", suppliers, [t.as_tuple() for t in offers], sender=oracle, gas=100_000 + 360_000 * len(offers))
             sent += 1
         if plan.offers and sa.agreement_count() != first + len(plan.offers) - 1:
             expected = first + len(plan.offers) - 1
             raise LedgerError(f"round {plan.step}: the chain holds {sa.agreement_count()} agreements, the ledger expected {expected}")
-        for buyer, ids in grouped(accept_order(plan.offers, first)):
-            sa.accept_many(ids, sender=by(buyer))
+        accepts = [agreement_id for _, agreement_id in accept_order(plan.offers, first)]
+        for start in range(0, len(accepts), 256):
+            sa.accept_many_for(accepts[start : start + 256], sender=oracle)
             sent += 1
         if plan.issues:
             gc.transact(

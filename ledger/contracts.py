@@ -97,9 +97,7 @@ class ContractReverted(LedgerError):
         data: The raw revert data.
     """
 
-    def __init__(
-        self, error: str, error_args: tuple[Any, ...], data: bytes = b"", names: Sequence[str] = ()
-    ) -> None:
+    def __init__(self, error: str, error_args: tuple[Any, ...], data: bytes = b"", names: Sequence[str] = ()) -> None:
         self.error = error
         self.error_args = tuple(error_args)
         self.data = data
@@ -193,10 +191,7 @@ def decode_revert(abi: list[dict[str, Any]], data: bytes) -> ContractReverted:
     if entry is None:
         return revert_class("Unknown")("Unknown", (), bytes(data))
     name, types, names = entry
-    values = [
-        to_checksum_address(v) if t == "address" else v
-        for t, v in zip(types, abi_decode(types, bytes(data[4:])), strict=True)
-    ]
+    values = [to_checksum_address(v) if t == "address" else v for t, v in zip(types, abi_decode(types, bytes(data[4:])), strict=True)]
     return revert_class(name)(name, tuple(values), bytes(data), names)
 
 
@@ -580,9 +575,7 @@ class ParticipantRegistry(Deployed):
         return self.transact("register", account, int(roles), sender=sender, gas=100_000)
 
     def register_many(self, accounts: Sequence[str], roles: Capacity, *, sender: ChecksumAddress) -> TxReceipt:
-        return self.transact(
-            "registerMany", list(accounts), int(roles), sender=sender, gas=60_000 + 30_000 * len(accounts)
-        )
+        return self.transact("registerMany", list(accounts), int(roles), sender=sender, gas=60_000 + 30_000 * len(accounts))
 
     def deregister(self, account: str, *, sender: ChecksumAddress) -> TxReceipt:
         return self.transact("deregister", account, sender=sender, gas=100_000)
@@ -759,6 +752,13 @@ class ServiceAgreements(_Pausable):
     def set_oracle(self, oracle: str, enabled: bool, *, sender: ChecksumAddress) -> TxReceipt:
         return self.transact("setOracle", oracle, enabled, sender=sender, gas=100_000)
 
+    def is_broker(self, account: str, broker: str) -> bool:
+        return bool(self.call("isBroker", account, broker))
+
+    def set_broker(self, broker: str, enabled: bool, *, sender: ChecksumAddress) -> TxReceipt:
+        """``sender`` lets ``broker`` offer and accept agreements on its behalf (or stops it)."""
+        return self.transact("setBroker", broker, enabled, sender=sender, gas=80_000)
+
     def offer(self, terms: AgreementTerms, *, sender: ChecksumAddress) -> int:
         """Offers an agreement and returns its id."""
         receipt = self.transact("offer", terms.as_tuple(), sender=sender, gas=500_000)
@@ -767,6 +767,11 @@ class ServiceAgreements(_Pausable):
     def offer_many(self, terms: Sequence[AgreementTerms], *, sender: ChecksumAddress) -> list[int]:
         """Offers many agreements in one transaction and returns their ids."""
         receipt = self.transact("offerMany", [t.as_tuple() for t in terms], sender=sender, gas=100_000 + 330_000 * len(terms))
+        return [int(e.id) for e in self.events(receipt, "AgreementOffered")]
+
+    def offer_many_for(self, suppliers: Sequence[str], terms: Sequence[AgreementTerms], *, sender: ChecksumAddress) -> list[int]:
+        """A broker offers ``terms[i]`` for ``suppliers[i]`` in one transaction; returns the ids."""
+        receipt = self.transact("offerManyFor", list(suppliers), [t.as_tuple() for t in terms], sender=sender, gas=100_000 + 360_000 * len(terms))
         return [int(e.id) for e in self.events(receipt, "AgreementOffered")]
 
     def min_dispute_window(self, period_seconds: int) -> int:
@@ -781,20 +786,20 @@ class ServiceAgreements(_Pausable):
     def accept_many(self, agreement_ids: Sequence[int], *, sender: ChecksumAddress) -> TxReceipt:
         return self.transact("acceptMany", list(agreement_ids), sender=sender, gas=80_000 + 60_000 * len(agreement_ids))
 
+    def accept_many_for(self, agreement_ids: Sequence[int], *, sender: ChecksumAddress) -> TxReceipt:
+        """A broker accepts the agreements, each for its buyer (order them by buyer: one transfer per run)."""
+        return self.transact("acceptManyFor", list(agreement_ids), sender=sender, gas=80_000 + 90_000 * len(agreement_ids))
+
     def attest(self, agreement_id: int, period: int, delivered: int, *, sender: ChecksumAddress) -> TxReceipt:
         return self.transact("attest", agreement_id, period, delivered, sender=sender, gas=250_000)
 
-    def attest_many(
-        self, agreement_ids: Sequence[int], periods: Sequence[int], delivered: Sequence[int], *, sender: ChecksumAddress
-    ) -> TxReceipt:
+    def attest_many(self, agreement_ids: Sequence[int], periods: Sequence[int], delivered: Sequence[int], *, sender: ChecksumAddress) -> TxReceipt:
         return self.transact(
             "attestMany", list(agreement_ids), list(periods), list(delivered), sender=sender, gas=80_000 + 200_000 * len(agreement_ids)
         )
 
     def claim_compensation_many(self, agreement_ids: Sequence[int], periods: Sequence[int], *, sender: ChecksumAddress) -> TxReceipt:
-        return self.transact(
-            "claimCompensationMany", list(agreement_ids), list(periods), sender=sender, gas=60_000 + 60_000 * len(agreement_ids)
-        )
+        return self.transact("claimCompensationMany", list(agreement_ids), list(periods), sender=sender, gas=60_000 + 60_000 * len(agreement_ids))
 
     def claim_compensation(self, agreement_id: int, period: int, *, sender: ChecksumAddress) -> TxReceipt:
         return self.transact("claimCompensation", agreement_id, period, sender=sender, gas=100_000)
@@ -808,12 +813,8 @@ class ServiceAgreements(_Pausable):
     def reveal_terms(self, agreement_id: int, terms: bytes, salt: bytes, *, sender: ChecksumAddress) -> TxReceipt:
         return self.transact("revealTerms", agreement_id, terms, salt, sender=sender, gas=100_000 + 40 * len(terms))
 
-    def resolve_dispute(
-        self, agreement_id: int, payment_to_buyer: int, collateral_to_buyer: int, *, sender: ChecksumAddress
-    ) -> TxReceipt:
-        return self.transact(
-            "resolveDispute", agreement_id, payment_to_buyer, collateral_to_buyer, sender=sender, gas=150_000
-        )
+    def resolve_dispute(self, agreement_id: int, payment_to_buyer: int, collateral_to_buyer: int, *, sender: ChecksumAddress) -> TxReceipt:
+        return self.transact("resolveDispute", agreement_id, payment_to_buyer, collateral_to_buyer, sender=sender, gas=150_000)
 
     def expire_dispute(self, agreement_id: int, *, sender: ChecksumAddress) -> TxReceipt:
         """Ends a dispute that timed out with the default split (anyone may send it)."""
@@ -891,18 +892,12 @@ class GreenCertificates(Deployed):
         receipt = self.transact("attestGeneration", generator, period, wh, sender=sender, gas=300_000)
         return int(self.events(receipt, "GenerationAttested")[0].id)
 
-    def attest_generation_many(
-        self, generators: Sequence[str], period: int, wh: Sequence[int], *, sender: ChecksumAddress
-    ) -> list[int]:
+    def attest_generation_many(self, generators: Sequence[str], period: int, wh: Sequence[int], *, sender: ChecksumAddress) -> list[int]:
         """Many generators' attested generation for one period; returns the new ids."""
-        receipt = self.transact(
-            "attestGenerationMany", list(generators), period, list(wh), sender=sender, gas=80_000 + 200_000 * len(generators)
-        )
+        receipt = self.transact("attestGenerationMany", list(generators), period, list(wh), sender=sender, gas=80_000 + 200_000 * len(generators))
         return [int(e.id) for e in self.events(receipt, "GenerationAttested")]
 
-    def safe_transfer_from(
-        self, holder: str, to: str, certificate_id: int, mwh: int, data: bytes = b"", *, sender: ChecksumAddress
-    ) -> TxReceipt:
+    def safe_transfer_from(self, holder: str, to: str, certificate_id: int, mwh: int, data: bytes = b"", *, sender: ChecksumAddress) -> TxReceipt:
         return self.transact("safeTransferFrom", holder, to, certificate_id, mwh, data, sender=sender, gas=300_000)
 
     def safe_transfer_from_many(

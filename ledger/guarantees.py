@@ -46,6 +46,8 @@ __all__ = [
     "DISPUTE_WINDOW",
     "DISPUTE_TIMEOUT",
     "CERTIFIED_AS",
+    "OFFERS_PER_CALL",
+    "ATTESTS_PER_CALL",
     "terms_bytes",
     "terms_salt",
     "terms_hash",
@@ -71,6 +73,10 @@ CERTIFIED_AS: dict[EnergySource, EnergySource] = {
     EnergySource.MICROGRID: EnergySource.SOLAR,
 }
 _MAX_BATCH = 256
+#: How many of a round's offers and attestations go in one call: their gas caps (360k an offer,
+#: 200k an attestation) stay under a 30M block gas limit.
+OFFERS_PER_CALL = 64
+ATTESTS_PER_CALL = 128
 _U128 = 2**128
 
 # the contracts' enums
@@ -226,6 +232,7 @@ class GuaranteeState:
         self.cert_balance: dict[tuple[int, str], int] = {}
         self.cert_retired: dict[tuple[int, str], int] = {}
         self.approved: set[tuple[str, str]] = set()  # (holder, operator) of setApprovalForAll
+        self.brokers: set[tuple[str, str]] = set()  # (account, broker) of setBroker
 
     @classmethod
     def opened(
@@ -256,7 +263,10 @@ class GuaranteeState:
             state.register_generator(account, source)
         for account in certificate_holders(roles, generators):
             state.approved.add((account.lower(), oracle.lower()))
+        for account in wallets:
+            state.brokers.add((account.lower(), oracle.lower()))
         return state
+
     # -- set-up ----------------------------------------------------------------------------------
 
     def register(self, account: str, roles: int) -> None:
@@ -298,26 +308,45 @@ class GuaranteeState:
         if a.state != state:
             raise SettlementRejected("WrongState", agreement_id, a.state)
 
-    def _pull(self, account: str, amount: int) -> None:
-        balance = self.wallets.get(account, 0)
-        if balance < amount:
-            raise SettlementRejected("ERC20InsufficientBalance", account, balance, amount)
-        self.wallets[account] = balance - amount
+    def _pull(self, runs: Sequence[tuple[str, int]]) -> None:
+        """Draws each run's amount from its account in order, all or none (one batched call's
+        transfers, after its effects)."""
+        after: dict[str, int] = {}
+        for account, amount in runs:
+            balance = after.get(account, self.wallets.get(account, 0))
+            if balance < amount:
+                raise SettlementRejected("ERC20InsufficientBalance", account, balance, amount)
+            after[account] = balance - amount
+        self.wallets.update(after)
+
+    def _expect_broker(self, account: str, caller: str) -> None:
+        if account != caller and (account, caller) not in self.brokers:
+            raise SettlementRejected("NotBroker", account, caller)
 
     def offer_many(self, supplier: str, offers: Sequence[Terms], now: int) -> int:
         """``offerMany`` by ``supplier``; returns the first new id."""
+        return self._offer(supplier.lower(), [(supplier.lower(), t) for t in offers], now)
+
+    def offer_many_for(self, broker: str, offers: Sequence[Terms], now: int) -> int:
+        """``offerManyFor`` by ``broker``, each offer for its ``supplier``; returns the first new id."""
+        return self._offer(broker.lower(), [(t.supplier.lower(), t) for t in offers], now)
+
+    def _offer(self, caller: str, offers: Sequence[tuple[str, Terms]], now: int) -> int:
         if len(offers) > _MAX_BATCH:
             raise SettlementRejected("BatchTooLarge", len(offers), _MAX_BATCH)
-        sender = supplier.lower()
         first = len(self.agreements) + 1
         staged: list[_Agreement] = []
-        for t in offers:
+        runs: list[tuple[str, int]] = []
+        for sender, t in offers:
+            if not runs or runs[-1][0] != sender:
+                self._expect_broker(sender, caller)
+                runs.append((sender, 0))
             if not self.roles.get(sender, 0) & _SUPPLIER_ROLE[t.service]:
-                raise SettlementRejected("NotSupplier", supplier, t.service)
+                raise SettlementRejected("NotSupplier", sender, t.service)
             if not self.roles.get(t.buyer.lower(), 0):
                 raise SettlementRejected("NotRegistered", t.buyer)
             if t.buyer.lower() == sender:
-                raise SettlementRejected("SelfDealing", supplier)
+                raise SettlementRejected("SelfDealing", sender)
             if t.period_seconds == 0 or t.units == 0:
                 raise SettlementRejected("InvalidSchedule", 1, t.period_seconds, t.units)
             minimum = max(t.period_seconds, ROUND_SECONDS)
@@ -330,20 +359,32 @@ class GuaranteeState:
             if t.oracle != ZERO_ADDRESS and t.oracle.lower() not in self.oracles:
                 raise SettlementRejected("OracleNotDesignated", t.oracle)
             staged.append(_Agreement(t, collateral_left=t.collateral))
-        self._pull(sender, sum(t.collateral for t in offers))
+            runs[-1] = (sender, runs[-1][1] + t.collateral)
+        self._pull(runs)
         for a in staged:
             self.agreements[len(self.agreements) + 1] = a
         return first
 
     def accept_many(self, buyer: str, ids: Sequence[int], now: int) -> None:
+        """``acceptMany`` by ``buyer``."""
+        self._accept(buyer.lower(), ids, now, brokered=False)
+
+    def accept_many_for(self, broker: str, ids: Sequence[int], now: int) -> None:
+        """``acceptManyFor`` by ``broker``, each agreement for its buyer."""
+        self._accept(broker.lower(), ids, now, brokered=True)
+
+    def _accept(self, caller: str, ids: Sequence[int], now: int, *, brokered: bool) -> None:
         if len(ids) > _MAX_BATCH:
             raise SettlementRejected("BatchTooLarge", len(ids), _MAX_BATCH)
-        sender = buyer.lower()
-        total = 0
+        runs: list[tuple[str, int]] = []
         seen: set[int] = set()
         for agreement_id in ids:
             a = self._agreement(agreement_id)
-            if a.terms.buyer.lower() != sender:
+            buyer = a.terms.buyer.lower() if brokered else caller
+            if not runs or runs[-1][0] != buyer:
+                self._expect_broker(buyer, caller)
+                runs.append((buyer, 0))
+            if a.terms.buyer.lower() != buyer:
                 raise SettlementRejected("NotParty", agreement_id, buyer)
             if agreement_id in seen:
                 raise SettlementRejected("WrongState", agreement_id, ACTIVE)
@@ -351,8 +392,8 @@ class GuaranteeState:
             if now >= a.terms.start:
                 raise SettlementRejected("OfferLapsed", agreement_id, a.terms.start)
             seen.add(agreement_id)
-            total += a.terms.payment
-        self._pull(sender, total)
+            runs[-1] = (buyer, runs[-1][1] + a.terms.payment)
+        self._pull(runs)
         for agreement_id in ids:
             a = self.agreements[agreement_id]
             a.payment_held = a.terms.payment
@@ -542,8 +583,8 @@ class GuaranteeState:
         """
         now = round_time(plan.step) if now is None else now
         if plan.attests:
-            for start in range(0, len(plan.attests), _MAX_BATCH):
-                self.attest_many(oracle, plan.attests[start : start + _MAX_BATCH], now)
+            for start in range(0, len(plan.attests), ATTESTS_PER_CALL):
+                self.attest_many(oracle, plan.attests[start : start + ATTESTS_PER_CALL], now)
         for buyer, ids in grouped(plan.claims):
             self.claim_many(buyer, ids)
         for party, agreement_id, terms, salt in plan.disputes:
@@ -553,10 +594,11 @@ class GuaranteeState:
         for agreement_id in plan.expires:
             self.expire(agreement_id, now)
         first = self.agreement_count + 1
-        for supplier, offers in grouped((t.supplier, t) for t in plan.offers):
-            self.offer_many(supplier, offers, now)
-        for buyer, ids in grouped(accept_order(plan.offers, first)):
-            self.accept_many(buyer, ids, now)
+        for start in range(0, len(plan.offers), OFFERS_PER_CALL):
+            self.offer_many_for(oracle, plan.offers[start : start + OFFERS_PER_CALL], now)
+        accepts = [agreement_id for _, agreement_id in accept_order(plan.offers, first)]
+        for start in range(0, len(accepts), _MAX_BATCH):
+            self.accept_many_for(oracle, accepts[start : start + _MAX_BATCH], now)
         if plan.issues:
             self.issue_many(oracle, plan.step, plan.issues)
         if len(plan.transfers) > _MAX_BATCH or len(plan.retires) > _MAX_BATCH:
@@ -601,4 +643,3 @@ def accept_order(offers: Sequence[Terms], first: int) -> list[tuple[str, int]]:
     buyer so each buyer accepts all of its agreements in one ``acceptMany``."""
     pairs = [(t.buyer, first + n) for n, t in enumerate(offers)]
     return sorted(pairs, key=lambda p: (p[0].lower(), p[1]))
-

@@ -75,7 +75,8 @@ def test_every_privileged_function_is_in_the_table(market: Market) -> None:
         "registry": handover,
         "settlement": {"depositFor", "withdraw", "cancelOrder", "cancelPayment"} | handover,
         "agreements": {
-            "offer", "offerMany", "cancelOffer", "accept", "acceptMany", "attest", "attestMany", "claimCompensation",
+            "offer", "offerMany", "offerManyFor", "cancelOffer", "accept", "acceptMany", "acceptManyFor", "setBroker",
+            "attest", "attestMany", "claimCompensation",
             "claimCompensationMany", "release", "openDispute", "revealTerms", "expireDispute", "withdraw",
         } | handover,
         "certificates": {"safeTransferFrom", "safeTransferFromMany", "setApprovalForAll", "retire", "retireMany"} | handover,

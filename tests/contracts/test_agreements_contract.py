@@ -202,9 +202,7 @@ def test_cancel_and_accept_checks(sla: Sla) -> None:
     receipt = c.cancel_offer(agreement_id, sender=sla.supplier)
     (event,) = c.events(receipt, "AgreementCancelled")
     assert event.collateral_refunded == COLLATERAL and c.credit(sla.supplier) == COLLATERAL
-    assert_reverts(
-        c.function("accept", agreement_id), "WrongState", agreement_id, AgreementState.CANCELLED, sender=sla.buyer
-    )
+    assert_reverts(c.function("accept", agreement_id), "WrongState", agreement_id, AgreementState.CANCELLED, sender=sla.buyer)
     lapsed, terms = sla.offer()
     sla.chain.time_travel(terms.start)
     # time-dependent checks are sent as transactions: a simulated call runs on the previous block's time
@@ -218,9 +216,7 @@ def test_attest_checks(sla: Sla) -> None:
     agreement_id, terms = sla.active()
     assert_reverts(c.function("attest", agreement_id, 0, 1), "NotAttester", agreement_id, sla.supplier, sender=sla.supplier)
     assert_reverts(c.function("attest", agreement_id, 3, 1), "PeriodOutOfRange", agreement_id, 3, sender=sla.buyer)
-    assert_reverts(
-        c.function("attest", agreement_id, 0, 1), "PeriodNotOver", agreement_id, 0, terms.start + PERIOD_S, sender=sla.buyer
-    )
+    assert_reverts(c.function("attest", agreement_id, 0, 1), "PeriodNotOver", agreement_id, 0, terms.start + PERIOD_S, sender=sla.buyer)
     sla.after_period(terms, 0)
     c.attest(agreement_id, 0, 1, sender=sla.buyer)
     assert_reverts(c.function("attest", agreement_id, 0, 1), "AlreadyAttested", agreement_id, 0, sender=sla.buyer)
@@ -247,7 +243,9 @@ def test_dispute_reveal_and_resolution(sla: Sla) -> None:
     held = c.agreement(agreement_id)
     assert (held.payment_held, held.collateral_left) == (2 * PAYMENT, COLLATERAL - 30_000)
     assert_reverts(c.function("resolveDispute", agreement_id, 0, 0), "NotOperator", sla.buyer, sender=sla.buyer)
-    assert_reverts(c.function("resolveDispute", agreement_id, 2 * PAYMENT + 1, 0), "ExceedsHeld", agreement_id, 2 * PAYMENT + 1, 2 * PAYMENT, sender=m.admin)
+    assert_reverts(
+        c.function("resolveDispute", agreement_id, 2 * PAYMENT + 1, 0), "ExceedsHeld", agreement_id, 2 * PAYMENT + 1, 2 * PAYMENT, sender=m.admin
+    )
     assert_reverts(c.function("resolveDispute", agreement_id, 0, 20_001), "ExceedsHeld", agreement_id, 20_001, 20_000, sender=m.admin)
     receipt = c.resolve_dispute(agreement_id, 5_000, 7_000, sender=m.admin)
     (resolved,) = c.events(receipt, "DisputeResolved")
@@ -261,9 +259,7 @@ def test_dispute_reveal_and_resolution(sla: Sla) -> None:
 def test_disputes_close_with_the_window(sla: Sla) -> None:
     agreement_id, terms = sla.active()
     sla.after_window(terms)
-    assert_reverts(
-        lambda: sla.c.open_dispute(agreement_id, sender=sla.buyer), "DisputeWindowClosed", agreement_id, terms.end + WINDOW_S
-    )
+    assert_reverts(lambda: sla.c.open_dispute(agreement_id, sender=sla.buyer), "DisputeWindowClosed", agreement_id, terms.end + WINDOW_S)
 
 
 def test_withdraw_and_oracle_checks(sla: Sla) -> None:
@@ -339,3 +335,63 @@ def test_many_agreements_are_offered_accepted_attested_and_claimed_in_one_transa
     assert_reverts(c.function("attestMany", ids, [0], [1, 1]), "LengthMismatch", 2, 1, sender=sla.buyer)
     assert_reverts(c.function("claimCompensationMany", ids, [0]), "LengthMismatch", 2, 1, sender=sla.buyer)
     assert_reverts(c.function("acceptMany", [0] * 257), "BatchTooLarge", 257, 256, sender=sla.buyer)
+
+
+def test_a_broker_offers_and_accepts_for_the_parties_that_named_it(sla: Sla) -> None:
+    c, token, broker = sla.c, sla.token, sla.oracle
+    network, other_buyer = sla.m.accounts.network_supplier, sla.m.accounts.users[1]
+    offers = [
+        sla.terms(periods=1),
+        sla.terms(periods=1, buyer=other_buyer, collateral=2 * COLLATERAL),
+        sla.terms(periods=1, service=Service.NETWORK, payment_per_period=3 * PAYMENT),
+    ]
+    suppliers = [sla.supplier, sla.supplier, network]
+    for account, amount in ((sla.supplier, 3 * COLLATERAL), (network, COLLATERAL), (sla.buyer, 4 * PAYMENT), (other_buyer, PAYMENT)):
+        token.approve(c.address, amount, sender=account)
+    assert_reverts(c.function("offerManyFor", suppliers, [t.as_tuple() for t in offers]), "NotBroker", sla.supplier, broker, sender=broker)
+    assert_reverts(c.function("setBroker", ZERO_ADDRESS, True), "ZeroAddress", sender=sla.supplier)
+    for account in (sla.supplier, network, sla.buyer):
+        (event,) = c.events(c.set_broker(broker, True, sender=account), "BrokerSet")
+        assert (event.account, event.broker, event.enabled) == (account, broker, True) and c.is_broker(account, broker)
+    assert_reverts(c.function("offerManyFor", suppliers[:2], [t.as_tuple() for t in offers]), "LengthMismatch", 2, 3, sender=broker)
+    held, supplier_before, network_before = sla.held(), token.balance_of(sla.supplier), token.balance_of(network)
+    ids = c.offer_many_for(suppliers, offers, sender=broker)
+    assert ids == [ids[0], ids[0] + 1, ids[0] + 2]
+    assert [c.agreement(i).supplier for i in ids] == suppliers
+    # each supplier's collateral is drawn from its own wallet
+    assert supplier_before - token.balance_of(sla.supplier) == 3 * COLLATERAL and network_before - token.balance_of(network) == COLLATERAL
+    assert sla.held() - held == 4 * COLLATERAL
+    # the second buyer never named the broker: the whole batch reverts, nothing is accepted
+    by_buyer = [ids[0], ids[2], ids[1]]
+    assert_reverts(lambda: c.accept_many_for(by_buyer, sender=broker), "NotBroker", other_buyer, broker)
+    assert [c.agreement(i).state for i in ids] == [AgreementState.OFFERED] * 3
+    # a party may use the batched call for itself without naming anybody
+    c.accept_many_for([ids[1]], sender=other_buyer)
+    buyer_before = token.balance_of(sla.buyer)
+    c.accept_many_for([ids[0], ids[2]], sender=broker)
+    assert buyer_before - token.balance_of(sla.buyer) == 4 * PAYMENT
+    assert [c.agreement(i).payment_held for i in ids] == [PAYMENT, PAYMENT, 3 * PAYMENT]
+    assert [c.agreement(i).state for i in ids] == [AgreementState.ACTIVE] * 3
+    assert_reverts(c.function("acceptManyFor", [ids[0]]), "WrongState", ids[0], AgreementState.ACTIVE, sender=broker)
+    assert_reverts(c.function("acceptManyFor", [0] * 257), "BatchTooLarge", 257, 256, sender=broker)
+    # revoked, the broker can no longer draw on the supplier
+    c.set_broker(broker, False, sender=sla.supplier)
+    assert not c.is_broker(sla.supplier, broker)
+    later = sla.terms(periods=1)
+    assert_reverts(c.function("offerManyFor", [sla.supplier], [later.as_tuple()]), "NotBroker", sla.supplier, broker, sender=broker)
+
+
+def test_brokered_batches_draw_all_or_nothing_and_stop_with_the_pause(sla: Sla) -> None:
+    c, token, broker = sla.c, sla.token, sla.oracle
+    other_buyer = sla.m.accounts.users[1]
+    for account in (sla.supplier, sla.buyer, other_buyer):
+        c.set_broker(broker, True, sender=account)
+    token.approve(c.address, 2 * COLLATERAL, sender=sla.supplier)
+    ids = c.offer_many_for([sla.supplier] * 2, [sla.terms(periods=1), sla.terms(periods=1, buyer=other_buyer)], sender=broker)
+    token.approve(c.address, PAYMENT, sender=sla.buyer)  # the other buyer approved nothing
+    held = sla.held()
+    assert_reverts(lambda: c.accept_many_for(ids, sender=broker), "ERC20InsufficientAllowance")
+    assert sla.held() == held and [c.agreement(i).state for i in ids] == [AgreementState.OFFERED] * 2
+    c.pause(sender=sla.m.admin)
+    assert_reverts(c.function("acceptManyFor", ids), "EnforcedPause", sender=broker)
+    assert_reverts(c.function("offerManyFor", [sla.supplier], [sla.terms(periods=1).as_tuple()]), "EnforcedPause", sender=broker)

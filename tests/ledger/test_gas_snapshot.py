@@ -70,13 +70,9 @@ def test_gas_stays_within_the_snapshot(ccei_chain: Chain, ccei_accounts: CceiAcc
             for n, s in ((50, acc.compute_supplier), (51, u2))
         ]
         payments = [
-            sign_payment(
-                coincurve.PrivateKey(acc.key(u0)), suite.domain, SettlementPayment(u0, u1, 1, 777, order_expiry(0), memo_hash("fee"))
-            )
+            sign_payment(coincurve.PrivateKey(acc.key(u0)), suite.domain, SettlementPayment(u0, u1, 1, 777, order_expiry(0), memo_hash("fee")))
         ]
-        batch = assemble_batch(
-            1, [Fill(o, a, 400, 20) for o in orders for a in asks], payments
-        )  # 10 trades, 7 orders, 1 payment, 4 participants
+        batch = assemble_batch(1, [Fill(o, a, 400, 20) for o in orders for a in asks], payments)  # 10 trades, 7 orders, 1 payment, 4 participants
         settlement.settle_batch(batch, sender=admin)
         settlement.pause(sender=admin)
         settlement.unpause(sender=admin)
@@ -98,10 +94,14 @@ def test_gas_stays_within_the_snapshot(ccei_chain: Chain, ccei_accounts: CceiAcc
         second = agreements.offer(terms(), sender=acc.compute_supplier)
         third = agreements.offer(terms(), sender=acc.compute_supplier)
         fourth, fifth = agreements.offer_many([terms(), terms()], sender=acc.compute_supplier)
+        for party in (acc.compute_supplier, u0):
+            agreements.set_broker(acc.oracle, True, sender=party)
+        sixth, seventh = agreements.offer_many_for([acc.compute_supplier] * 2, [terms(), terms()], sender=acc.oracle)
         agreements.cancel_offer(third, sender=acc.compute_supplier)
         agreements.accept(first, sender=u0)
         agreements.accept(second, sender=u0)
         agreements.accept_many([fourth, fifth], sender=u0)
+        agreements.accept_many_for([sixth, seventh], sender=acc.oracle)
         ccei_chain.time_travel(start + 600)
         agreements.attest(first, 0, 60, sender=u0)
         agreements.attest_many([fourth, fifth], [0, 0], [50, 100], sender=u0)

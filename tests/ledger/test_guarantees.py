@@ -95,6 +95,7 @@ BAD_PLANS = {
     "StartInPast": lambda b, s: GuaranteePlan(s, offers=[_offer(b, s, start=round_time(s) - 1)]),
     "NotSupplier": lambda b, s: GuaranteePlan(s, offers=[_offer(b, s, supplier=b.address(BUYER), buyer=b.address(SUPPLIER))]),
     "OracleNotDesignated": lambda b, s: GuaranteePlan(s, offers=[_offer(b, s, oracle=b.address(HOLDER))]),
+    "NotBroker": lambda b, s: GuaranteePlan(s, offers=[_offer(b, s, supplier=b.address(HOLDER))]),  # no wallet: never named the platform
     "ERC20InsufficientBalance": lambda b, s: GuaranteePlan(s, offers=[_offer(b, s, collateral=10**7)]),
     "DisputeNotTimedOut": lambda b, s: GuaranteePlan(s, expires=[1]),
     "WrongState": lambda b, s: GuaranteePlan(s, attests=[(1, 10)]),
