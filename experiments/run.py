@@ -33,6 +33,7 @@ from agents import MarketModel
 from experiments.files import atomic_output, write_atomic
 from experiments.scenarios import MAX_INT, MAX_STEPS, Scenario, ScenarioError, validate
 from ledger.backends import SettlementBackend, attach_backend, open_backend
+from ledger.errors import SettlementRejected
 from ledger.keys import operator_private_key
 from ledger.session import LedgerSession
 from ledger.signing import OrderDomain
@@ -245,7 +246,9 @@ def run(
         The result, after ``trades.jsonl``, ``metrics.csv`` and ``summary.json`` are written.
 
     Raises:
-        RunError, ChainUnavailable, SettlementRejected: as the message says.
+        RunError: as the message says (a round the back end refused names the round and, where
+            money ran out, whose).
+        ChainUnavailable: the chain cannot be reached.
     """
     if not 0 <= seed <= MAX_INT:
         raise RunError(f"--seed {seed}: must lie in 0..2**63 - 1")
@@ -350,6 +353,28 @@ def _check_resumable(log: Path) -> dict[str, Any]:
     return header
 
 
+#: Rejections that mean an agent's money ran out (the settlement escrow, or its token wallet).
+_OUT_OF_FUNDS = frozenset({"InsufficientEscrow", "ERC20InsufficientBalance"})
+
+
+def _rejected(exc: SettlementRejected, step: int, model: MarketModel, backend: SettlementBackend) -> str:
+    """One line for a round the back end refused: the round, the refusal, and for money that ran
+    out, whose it was and what to change."""
+    message = f"round {step}: {exc}"
+    if exc.reason not in _OUT_OF_FUNDS or not exc.args_:
+        return message
+    account = str(exc.args_[0]).lower()
+    for agent in model.participants:
+        if backend.address(agent.agent_id).lower() == account:
+            role, region = model.agent_role(agent)
+            message += f": agent {agent.unique_id} ({role}{' in ' + region if region else ''}) ran out of money"
+            break
+    funds = getattr(model, "initial_funds_micro", None)
+    if funds is not None:
+        message += f"; the agents do not budget against their funds, so raise initial_funds_micro (now {funds:,})"
+    return message
+
+
 def _execute(
     scenario: Scenario,
     out: Path,
@@ -386,7 +411,10 @@ def _execute(
             open_accounts(session, model)
             with frozen_heap():
                 for step in range(steps):
-                    model.step()
+                    try:
+                        model.step()
+                    except SettlementRejected as exc:
+                        raise RunError(_rejected(exc, step + 1, model, backend)) from exc
                     if on_step:
                         on_step(step + 1, steps)
             closing = session.close(steps)

@@ -6,11 +6,12 @@ A round's operations (:class:`GuaranteePlan`) run in a fixed order: the oracle a
 deliveries of the round before (one ``attestMany``), buyers claim shortfalls (one
 ``claimCompensationMany`` each), suppliers dispute attestations they contest (``openDispute`` and
 ``revealTerms``), the operator resolves disputes (``resolveDispute``) or ends those that timed out
-(``expireDispute``); then suppliers offer this round's agreements (one ``offerMany`` each), buyers
-accept them (one ``acceptMany`` each), the meter attests renewable generation (one
-``attestGenerationMany``), certificates travel with green energy trades (one
-``safeTransferFromMany``) and consumers retire them (one ``retireMany``), both sent by the oracle
-platform, which every generator and data centre approved for its certificates.
+(``expireDispute``); then the platform, every party's broker, offers this round's agreements for
+their suppliers (one ``offerManyFor``) and accepts them for their buyers (one ``acceptManyFor``),
+the meter attests renewable generation (one ``attestGenerationMany``), certificates travel with
+green energy trades (one ``safeTransferFromMany``) and consumers retire them (one ``retireMany``),
+both sent by the oracle platform, which every generator and data centre approved for its
+certificates.
 
 :class:`GuaranteeState` applies the very same rules in Python, in the contracts' order, with the
 contracts' error names (as :class:`~ledger.errors.SettlementRejected` reasons), so the memory back
@@ -640,6 +641,6 @@ def certificate_holders(roles: Mapping[str, int], generators: Mapping[str, Any])
 
 def accept_order(offers: Sequence[Terms], first: int) -> list[tuple[str, int]]:
     """``(buyer, agreement id)`` of a round's offers (ids from ``first`` in offer order), sorted by
-    buyer so each buyer accepts all of its agreements in one ``acceptMany``."""
+    buyer so that ``acceptManyFor`` draws each buyer's payments in one transfer."""
     pairs = [(t.buyer, first + n) for n, t in enumerate(offers)]
     return sorted(pairs, key=lambda p: (p[0].lower(), p[1]))

@@ -140,3 +140,24 @@ def test_scenarios_lists_builtins(capsys: pytest.CaptureFixture[str]) -> None:
 def test_compile_check_passes(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli("compile", "--check") == 0
     assert "up to date" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("guarantees", "reason", "who"),
+    [("true", "ERC20InsufficientBalance", "ComputeCentre"), ("false", "InsufficientEscrow", "ComputeUser")],
+)
+def test_money_running_out_names_the_round_and_the_agent_and_keeps_the_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], guarantees: str, reason: str, who: str
+) -> None:
+    # 20 tokens each: a data centre's collateral (guarantees) or a user's escrow (trades) runs out within a day
+    argv = ["run", "--steps", "24", "--chain", "memory", "--out", str(tmp_path), "-q", "--set", "initial_funds_micro=20000000"]
+    assert run_cli(*argv, "--set", f"guarantees={guarantees}") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ccei: error: round ") and f"settlement rejected: {reason}(" in err
+    assert f"({who} in " in err and "ran out of money" in err and "raise initial_funds_micro (now 20,000,000)" in err
+    refused = int(err.removeprefix("ccei: error: round ").split(":")[0])
+    entries = [json.loads(line) for line in (tmp_path / "trades.jsonl").read_text().splitlines()[1:]]
+    # the rounds before the refused one stay in the log (the refused round's lines are its write-ahead
+    # record), and no close line claims the run ended
+    assert {e["step"] for e in entries if e["kind"] == "batch"} == set(range(1, refused + 1))
+    assert all(e["kind"] != "close" for e in entries)
