@@ -43,7 +43,7 @@ class Sla:
             oracle=ZERO_ADDRESS,
             service=Service.COMPUTE,
             terms_hash=ServiceAgreements.commit(SECRET, SALT),
-            start=self.chain.timestamp() + 100,
+            start=self.chain.next_timestamp() + 100,  # the next block may be far past the latest after a revert
             periods=3,
             period_seconds=PERIOD_S,
             units_per_period=UNITS,

@@ -28,7 +28,7 @@ def _terms(market: Market, chain: Chain, **changes: object) -> AgreementTerms:
         "oracle": ZERO_ADDRESS,
         "service": Service.COMPUTE,
         "terms_hash": ServiceAgreements.commit(SECRET, SALT),
-        "start": chain.timestamp() + 100,
+        "start": chain.next_timestamp() + 100,
         "periods": 2,
         "period_seconds": 3_600,
         "units_per_period": 1_000,

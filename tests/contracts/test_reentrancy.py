@@ -67,7 +67,7 @@ def test_agreement_withdraw_cannot_be_reentered(
     _as(attacker, hook_token, "approve", agreements.address, 1_000, sender=admin)
     terms = AgreementTerms(
         market.accounts.users[0], ZERO_ADDRESS, Service.COMPUTE, ServiceAgreements.commit(SECRET, SALT),
-        ccei_chain.timestamp() + 100, 1, 60, 10, 5, 1, 500, 3_600,
+        ccei_chain.next_timestamp() + 100, 1, 60, 10, 5, 1, 500, 3_600,
     )  # fmt: skip
     _as(attacker, agreements, "offer", terms.as_tuple(), sender=admin)
     _as(attacker, agreements, "cancelOffer", 1, sender=admin)  # 500 collateral credited back
@@ -127,7 +127,7 @@ def test_agreements_fail_cleanly_when_the_token_returns_false(
     hook_token.transact("approve", agreements.address, 1_000, sender=buyer)
     terms = AgreementTerms(
         buyer, ZERO_ADDRESS, Service.COMPUTE, ServiceAgreements.commit(SECRET, SALT),
-        ccei_chain.timestamp() + 100, 1, 60, 10, 5, 1, 500, 3_600,
+        ccei_chain.next_timestamp() + 100, 1, 60, 10, 5, 1, 500, 3_600,
     )  # fmt: skip
     _as(attacker, agreements, "offer", terms.as_tuple(), sender=admin)  # agreement 1, 500 collateral in
     _as(attacker, agreements, "offer", terms.as_tuple(), sender=admin)  # agreement 2
