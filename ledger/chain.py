@@ -46,6 +46,8 @@ __all__ = [
 EMBEDDED = "eth-tester"
 #: The in-process revm chain (:mod:`ledger.revm`).
 REVM = "revm"
+#: The name of the signing middleware that holds every key :meth:`Chain.unlock` was given.
+_SIGNER = "ccei-signer"
 #: The chain id of eth-tester's py-evm chain.
 EMBEDDED_CHAIN_ID = 131_277_322_940_537
 #: eth-tester's first unlocked account (private key 1), which deploys and operates.
@@ -73,7 +75,7 @@ class Chain:
     kind: str
     url: str
     accounts: list[ChecksumAddress] = field(default_factory=list)
-    _signers: set[str] = field(default_factory=set, repr=False)
+    _signers: dict[str, Any] = field(default_factory=dict, repr=False)  # address -> local account
     _next_at_snapshot: dict[Any, int] = field(default_factory=dict, repr=False)
 
     @property
@@ -175,8 +177,13 @@ class Chain:
         elif account.address not in self._signers:
             from web3.middleware import SignAndSendRawMiddlewareBuilder
 
-            self.w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(account), layer=0)
-            self._signers.add(account.address)
+            # one signing middleware for every unlocked key: one each would make every request
+            # pass through as many layers as a run has agents
+            onion = self.w3.middleware_onion
+            if self._signers:
+                onion.remove(_SIGNER)
+            self._signers[account.address] = account
+            onion.inject(SignAndSendRawMiddlewareBuilder.build(list(self._signers.values())), name=_SIGNER, layer=0)
         return account.address
 
     def fund(self, account: str, wei: int = 10**18) -> None:
