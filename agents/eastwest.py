@@ -59,7 +59,7 @@ from agents.environment import (
     grid_intensity_profile,
 )
 from agents.geography import CLUSTERS, Cluster, cluster, is_east, pue_target
-from agents.model import MarketModel, Participant, Problems
+from agents.model import MarketModel, Participant, Problems, param_names
 from agents.optimum import HourRecord, RunRecord, welfare_upper_bound
 from agents.strategies import Strategy, StrategyName, make_strategy
 from market import allocation as alloc
@@ -1095,7 +1095,7 @@ class EastWestModel(MarketModel):
         self.carbon = CarbonParams(carbon_aware, carbon_price_micro_per_kg, green_weight_micro_per_kg, social_cost_micro_per_kg, forecast_error)
         for record in (self.demand, self.supply, self.market, self.carbon):
             for key, message in record.problems():
-                raise ValueError(f"{key if isinstance(key, str) else ', '.join(key)}: {message}")
+                raise ValueError(f"{', '.join(param_names(key))}: {message}")
         self.start_hour = start_hour
         self.initial_funds_micro = initial_funds_micro
         self.optimum_record = RunRecord() if track_optimum else None

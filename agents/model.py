@@ -14,11 +14,16 @@ import mesa
 from market.guarantees import GuaranteeRound, GuaranteeSetup, Role
 from market.orders import AgentId, Order, Payment, Resource, SettlementOutcome, Trade
 
-__all__ = ["Settler", "AgentBook", "MarketModel", "Participant", "Problems"]
+__all__ = ["Settler", "AgentBook", "MarketModel", "Participant", "Problems", "param_names"]
 
 #: What :meth:`MarketModel.validate_params` returns: ``(key, problem)`` pairs, where the key is a
 #: parameter name or, for a check relating several parameters, the tuple of their names.
 Problems = list[tuple[str | tuple[str, ...], str]]
+
+
+def param_names(key: str | tuple[str, ...]) -> tuple[str, ...]:
+    """The parameter names a :data:`Problems` key stands for."""
+    return (key,) if isinstance(key, str) else key
 
 
 class Settler(Protocol):

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError, create_model
 
 from agents import MODELS, MarketModel
+from agents.model import param_names
 from market.errors import CceiError
 
 __all__ = [
@@ -206,7 +207,7 @@ def validate(data: dict[str, Any], where: str, default_name: str) -> Scenario:
     params = _check_params(where, model, data.get("params", {}))
     defaults = model_defaults(MODELS[model])
     for names, problem in MODELS[model].validate_params({**defaults, **params}):
-        named = [f"'params.{k}'" for k in ((names,) if isinstance(names, str) else names)]
+        named = [f"'params.{k}'" for k in param_names(names)]
         raise ScenarioError(f"{where}: {'key' if len(named) == 1 else 'keys'} {' and '.join(named)}: {problem}")
     return Scenario(
         name=data.get("name", default_name),

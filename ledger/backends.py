@@ -35,6 +35,7 @@ from eth_typing import ChecksumAddress
 from eth_utils import keccak, to_checksum_address
 from web3.exceptions import ProviderConnectionError
 
+from ledger.abi import checksum_address
 from ledger.batch import (
     MAX_BATCH_ORDERS,
     MAX_BATCH_PARTICIPANTS,
@@ -58,6 +59,7 @@ from ledger.contracts import (
 )
 from ledger.errors import ChainUnavailable, LedgerError, SettlementRejected
 from ledger.guarantees import (
+    ACCEPTS_PER_CALL,
     ATTESTS_PER_CALL,
     CERTIFIED_AS,
     OFFERS_PER_CALL,
@@ -835,8 +837,8 @@ class ChainBackend(SettlementBackend):
         one ``claimCompensationMany`` per buyer, ``openDispute`` + ``revealTerms`` per dispute,
         ``resolveDispute`` / ``expireDispute`` each, then one ``offerManyFor``, one
         ``acceptManyFor``, one ``attestGenerationMany``, one ``safeTransferFromMany`` and one
-        ``retireMany`` (each per 256 items, offers per 64, attestations per 128), all sent by the oracle platform, which every party named its
-        broker and every certificate holder approved."""
+        ``retireMany`` (each per 256 items, offers per 64, attestations per 128), all sent by the
+        oracle platform, which every party named its broker and every certificate holder approved."""
         state = self.guarantees
         if state is None:
             raise LedgerError("guarantee operations before open_guarantees")
@@ -884,15 +886,15 @@ class ChainBackend(SettlementBackend):
             # ids follow in offer order; one count at the end checks them (decoding every
             # receipt's events would cost more than the offers)
             offers = plan.offers[start : start + OFFERS_PER_CALL]
-            suppliers = [to_checksum_address(t.supplier) for t in offers]
+            suppliers = [checksum_address(t.supplier) for t in offers]
             sa.transact("offerManyFor", suppliers, [t.as_tuple() for t in offers], sender=oracle, gas=100_000 + 360_000 * len(offers))
             sent += 1
         if plan.offers and sa.agreement_count() != first + len(plan.offers) - 1:
             expected = first + len(plan.offers) - 1
             raise LedgerError(f"round {plan.step}: the chain holds {sa.agreement_count()} agreements, the ledger expected {expected}")
         accepts = [agreement_id for _, agreement_id in accept_order(plan.offers, first)]
-        for start in range(0, len(accepts), 256):
-            sa.accept_many_for(accepts[start : start + 256], sender=oracle)
+        for start in range(0, len(accepts), ACCEPTS_PER_CALL):
+            sa.accept_many_for(accepts[start : start + ACCEPTS_PER_CALL], sender=oracle)
             sent += 1
         if plan.issues:
             gc.transact(

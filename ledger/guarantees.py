@@ -49,6 +49,7 @@ __all__ = [
     "CERTIFIED_AS",
     "OFFERS_PER_CALL",
     "ATTESTS_PER_CALL",
+    "ACCEPTS_PER_CALL",
     "terms_bytes",
     "terms_salt",
     "terms_hash",
@@ -78,6 +79,8 @@ _MAX_BATCH = 256
 #: 200k an attestation) stay under a 30M block gas limit.
 OFFERS_PER_CALL = 64
 ATTESTS_PER_CALL = 128
+#: How many acceptances go in one ``acceptManyFor`` (the contract's batch limit).
+ACCEPTS_PER_CALL = _MAX_BATCH
 _U128 = 2**128
 
 # the contracts' enums
@@ -598,8 +601,8 @@ class GuaranteeState:
         for start in range(0, len(plan.offers), OFFERS_PER_CALL):
             self.offer_many_for(oracle, plan.offers[start : start + OFFERS_PER_CALL], now)
         accepts = [agreement_id for _, agreement_id in accept_order(plan.offers, first)]
-        for start in range(0, len(accepts), _MAX_BATCH):
-            self.accept_many_for(oracle, accepts[start : start + _MAX_BATCH], now)
+        for start in range(0, len(accepts), ACCEPTS_PER_CALL):
+            self.accept_many_for(oracle, accepts[start : start + ACCEPTS_PER_CALL], now)
         if plan.issues:
             self.issue_many(oracle, plan.step, plan.issues)
         if len(plan.transfers) > _MAX_BATCH or len(plan.retires) > _MAX_BATCH:
